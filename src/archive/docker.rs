@@ -1,0 +1,74 @@
+//! `docker save` archives: `manifest.json` lists each image's config file, tags and layer files.
+//! The Docker 25+ layout adds an OCI index beside it; its manifests supply digests and media
+//! types for the same images.
+
+use serde::Deserialize;
+
+use super::container::Container;
+use super::{Candidate, Location};
+use crate::error::{ArchiveError, Problem};
+
+/// One element of docker's `manifest.json` (a docker format, not an OCI one).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManifestEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
+    let bytes = container.read_json_file("manifest.json", "manifest.json")?;
+    let bad = |detail: &str| {
+        ArchiveError::new(
+            &container.display,
+            Some("manifest.json".into()),
+            Problem::BadContent {
+                what: "manifest.json",
+                detail: detail.into(),
+            },
+        )
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ArchiveError::new(
+            &container.display,
+            Some("manifest.json".into()),
+            Problem::BadJson {
+                what: "manifest.json",
+                source: e,
+            },
+        )
+    })?;
+    if value.is_null() {
+        return Err(bad("it is `null`, not a list of images"));
+    }
+    let entries: Vec<ManifestEntry> = serde_json::from_value(value).map_err(|e| {
+        ArchiveError::new(
+            &container.display,
+            Some("manifest.json".into()),
+            Problem::BadJson {
+                what: "manifest.json",
+                source: e,
+            },
+        )
+    })?;
+    if entries.is_empty() {
+        return Err(bad("it lists no images"));
+    }
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(n, e)| Candidate {
+            number: n,
+            group: n,
+            tags: e.repo_tags.unwrap_or_default(),
+            platform: None,
+            manifest_digest: None,
+            location: Location::Docker {
+                config_path: e.config,
+                layer_paths: e.layers,
+            },
+        })
+        .collect())
+}

@@ -1,0 +1,103 @@
+//! Format readers behind one abstraction: whatever the packaging (docker save legacy or
+//! Docker 25+, OCI layout directory or tar, compressed or streamed), an archive yields a list of
+//! image candidates, and one of them is loaded into the [`crate::image::Image`] model.
+
+pub mod container;
+pub mod docker;
+pub mod oci;
+mod select;
+
+use std::path::Path;
+
+use oci_spec::image::{Descriptor, Platform};
+
+pub use container::{Container, Packaging};
+pub use select::{host_platform, parse_platform, platform_text, PlatformWanted};
+
+use crate::digest::Digest;
+use crate::error::{ArchiveError, Problem};
+
+/// The archive layout, as reported in `source.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `manifest.json` + `<id>/layer.tar`.
+    DockerSave,
+    /// Docker 25+: an OCI layout plus `manifest.json`.
+    DockerSaveOci,
+    OciLayout,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::DockerSave => "docker-save",
+            Format::DockerSaveOci => "docker-save+oci",
+            Format::OciLayout => "oci-layout",
+        }
+    }
+}
+
+/// One image an archive offers, before it is loaded.
+#[derive(Debug)]
+pub struct Candidate {
+    /// Position in the archive's list, as `--image N` numbers them.
+    pub number: usize,
+    /// Which top-level entry it came from: the platforms of one multi-platform index share it.
+    pub group: usize,
+    pub tags: Vec<String>,
+    pub platform: Option<Platform>,
+    pub manifest_digest: Option<Digest>,
+    pub location: Location,
+}
+
+#[derive(Debug)]
+pub enum Location {
+    Docker {
+        config_path: String,
+        layer_paths: Vec<String>,
+    },
+    Oci {
+        descriptor: Descriptor,
+    },
+    /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
+    /// if this is the image the user picks.
+    Broken(Box<ArchiveError>),
+}
+
+pub struct Archive {
+    pub container: Container,
+    pub format: Format,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Archive {
+    pub fn open(path: &Path) -> Result<Archive, ArchiveError> {
+        let container = Container::open(path)?;
+        let has_manifest = container.exists("manifest.json");
+        let has_index = container.exists("index.json");
+        let (format, candidates) = if has_manifest {
+            let format = if has_index { Format::DockerSaveOci } else { Format::DockerSave };
+            (format, docker::candidates(&container)?)
+        } else if has_index {
+            (Format::OciLayout, oci::candidates(&container)?)
+        } else if container.exists("repositories") {
+            return Err(ArchiveError::new(&container.display, None, Problem::LegacyV1));
+        } else {
+            return Err(ArchiveError::new(&container.display, None, Problem::NoManifest));
+        };
+        if candidates.is_empty() {
+            return Err(ArchiveError::new(&container.display, None, Problem::NoImages));
+        }
+        Ok(Archive {
+            container,
+            format,
+            candidates,
+        })
+    }
+
+    /// Picks the image the user asked for (see [`select::select`]) and takes it out of the list.
+    pub fn take(&mut self, image: Option<&str>, platform: Option<&PlatformWanted>) -> Result<Candidate, ArchiveError> {
+        let n = select::select(&self.container.display, &self.candidates, image, platform)?;
+        Ok(self.candidates.swap_remove(n))
+    }
+}

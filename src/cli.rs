@@ -1,0 +1,172 @@
+//! Command-line definitions (clap derive). Clap types stop at `cmd/`: every subcommand turns its
+//! args into plain library options there.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Open container image archives and show what is inside them, layer by layer.
+///
+/// IMAGE is a `docker save` tarball (legacy or Docker 25+ layout), an OCI image layout (directory or
+/// tar), either of them gzip- or zstd-compressed, or `-` for standard input.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the image's metadata and every layer: digests, compression, sizes, diffID, chainID.
+    Inspect(InspectArgs),
+    /// Show the image's build history, like `docker history`.
+    History(HistoryArgs),
+    /// Compute chainIDs from diffIDs (arguments, stdin, or an image's config).
+    Chainid(ChainidArgs),
+    /// Recompute every digest, size and diffID from the bytes and compare with manifest and config.
+    Verify(VerifyArgs),
+    /// Print a shell completion script generated from these definitions.
+    Completions(CompletionsArgs),
+}
+
+/// How to find the image inside an archive.
+#[derive(Debug, Args, Clone)]
+pub struct ImageSelect {
+    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    #[arg(value_name = "IMAGE")]
+    pub archive: PathBuf,
+
+    /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number.
+    #[arg(long = "image", value_name = "REF")]
+    pub image: Option<String>,
+
+    /// Pick from a multi-platform index: os/arch[/variant] (default: this host's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Print one JSON object (the stable contract) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show full digests instead of shortened ones.
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+
+    /// Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw).
+    #[arg(
+        short = 'H',
+        long = "human",
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = ArgAction::Set,
+    )]
+    pub human: bool,
+
+    /// Only show image IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// `table` (default), `json` (docker's: one object per line), or a Go-template-like string
+    /// with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Print strata's own JSON: the `history` rows of `inspect --json`, raw values.
+    #[arg(long, conflicts_with_all = ["format", "quiet"])]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChainidArgs {
+    /// diffIDs in layer order (`sha256:<64 hex>`); read one per line from stdin when none given.
+    #[arg(value_name = "DIFFID", conflicts_with = "image")]
+    pub diff_ids: Vec<String>,
+
+    /// Print the chain of this image archive's config (`rootfs.diff_ids`) instead.
+    #[arg(long = "image", value_name = "IMAGE")]
+    pub image: Option<PathBuf>,
+
+    /// With --image: which image of several (tag, digest or index number).
+    #[arg(long = "ref", value_name = "REF", requires = "image")]
+    pub image_ref: Option<String>,
+
+    /// With --image: os/arch[/variant] from a multi-platform index.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "image")]
+    pub platform: Option<String>,
+
+    /// Print JSON: [{"index", "diff_id", "chain_id"}].
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Also require the top layer's chainID to be this one.
+    #[arg(long, value_name = "sha256:…")]
+    pub expect_chainid: Option<String>,
+
+    /// Print {"ok", "checks": [...]} instead of one line per check.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn human_flag_accepts_docker_forms() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::History(h) => h.human,
+            _ => unreachable!(),
+        };
+        assert!(parse(&["strata", "history", "x"]));
+        assert!(parse(&["strata", "history", "-H", "x"]));
+        assert!(!parse(&["strata", "history", "--human=false", "x"]));
+        assert!(!parse(&["strata", "history", "-H=false", "x"]));
+    }
+}

@@ -1,0 +1,58 @@
+//! `strata chainid`: chainIDs from diffIDs given as arguments, on stdin, or in an image's config.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use strata::digest::{chain_ids, Digest};
+
+use crate::cli::ChainidArgs;
+
+pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let diff_ids = if let Some(path) = &args.image {
+        let platform = super::platform_arg(args.platform.as_deref())?;
+        let image = strata::image::Image::open(path, args.image_ref.as_deref(), platform.as_ref())?;
+        image.diff_ids_from_config()?
+    } else if !args.diff_ids.is_empty() {
+        parse_all(args.diff_ids.iter().map(|s| (s.clone(), "argument".to_string())))?
+    } else {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            bail!("give diffIDs as arguments, one per line on stdin, or an image with --image");
+        }
+        let mut lines = Vec::new();
+        for (n, line) in stdin.lock().lines().enumerate() {
+            let line = line.context("reading diffIDs from stdin")?;
+            let line = line.trim();
+            if !line.is_empty() {
+                lines.push((line.to_string(), format!("stdin line {}", n + 1)));
+            }
+        }
+        if lines.is_empty() {
+            bail!("no diffIDs on stdin");
+        }
+        parse_all(lines.into_iter())?
+    };
+    let chain = chain_ids(&diff_ids);
+    if args.json {
+        let rows: Vec<serde_json::Value> = diff_ids
+            .iter()
+            .zip(&chain)
+            .enumerate()
+            .map(|(index, (d, c))| serde_json::json!({"index": index, "diff_id": d, "chain_id": c}))
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+    } else {
+        for c in chain {
+            writeln!(out, "{c}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_all(items: impl Iterator<Item = (String, String)>) -> Result<Vec<Digest>> {
+    items
+        .map(|(text, place)| Digest::parse(&text).with_context(|| format!("{place}: invalid diffID")))
+        .collect()
+}

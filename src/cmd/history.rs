@@ -1,0 +1,280 @@
+//! `strata history`: the table `docker history` prints, with docker's flags, plus raw JSON.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use chrono::{Local, SecondsFormat};
+use strata::digest::Digest;
+use strata::history::{meaningful_time, HistoryRow};
+use strata::render::{aligned_table, ellipsis, human_duration, human_size};
+use strata::report::Report;
+
+use crate::cli::HistoryArgs;
+
+pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let image = super::open_image(&args.select)?;
+    let stats = image.scan_layers()?;
+    let report = Report::build(&image, &stats);
+    for w in &report.warnings {
+        super::warn(w);
+    }
+    let style = Style {
+        trunc: !args.no_trunc,
+        human: args.human,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report.history)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.quiet {
+        for row in &report.history {
+            writeln!(out, "{}", style.id(row))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.format.as_deref() {
+        None | Some("table") => {
+            let header = ["IMAGE", if style.human { "CREATED" } else { "CREATED AT" }, "CREATED BY", "SIZE", "COMMENT"];
+            let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+            for row in &report.history {
+                rows.push(vec![
+                    style.id(row),
+                    style.created_since(row),
+                    style.created_by(row),
+                    style.size(row),
+                    row.comment.clone(),
+                ]);
+            }
+            out.write_all(aligned_table(&rows).as_bytes())?;
+        }
+        Some("json") => {
+            for row in &report.history {
+                serde_json::to_writer(&mut *out, &style.docker_json(row))?;
+                writeln!(out)?;
+            }
+        }
+        Some(template) => {
+            let template = Template::parse(template)?;
+            let mut lines = Vec::new();
+            if template.table {
+                lines.push(template.header());
+            }
+            for row in &report.history {
+                lines.push(template.render(&style, row));
+            }
+            if template.table {
+                let rows: Vec<Vec<String>> = lines.iter().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+                out.write_all(aligned_table(&rows).as_bytes())?;
+            } else {
+                for l in lines {
+                    writeln!(out, "{l}")?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How docker's history formatter shows each field.
+struct Style {
+    trunc: bool,
+    human: bool,
+}
+
+impl Style {
+    fn id(&self, row: &HistoryRow) -> String {
+        match &row.id {
+            Some(d) if self.trunc => short_id(d),
+            Some(d) => d.to_string(),
+            None => "<missing>".into(),
+        }
+    }
+
+    fn created_at(&self, row: &HistoryRow) -> String {
+        row.created
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .filter(|t| t.timestamp() != 0)
+            .map(|t| t.with_timezone(&Local).to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    }
+
+    fn created_since(&self, row: &HistoryRow) -> String {
+        if !self.human {
+            return self.created_at(row);
+        }
+        match meaningful_time(row.created.as_deref()) {
+            None => "N/A".into(),
+            Some(t) => {
+                let age = chrono::Utc::now().signed_duration_since(t).to_std().unwrap_or_default();
+                format!("{} ago", human_duration(age))
+            }
+        }
+    }
+
+    fn created_by(&self, row: &HistoryRow) -> String {
+        let text = row.created_by.replace('\t', " ");
+        if self.trunc {
+            ellipsis(&text, 45)
+        } else {
+            text
+        }
+    }
+
+    fn size(&self, row: &HistoryRow) -> String {
+        if self.human {
+            human_size(row.size)
+        } else {
+            row.size.to_string()
+        }
+    }
+
+    fn field(&self, name: &str, row: &HistoryRow) -> Option<String> {
+        Some(match name {
+            "ID" => self.id(row),
+            "CreatedSince" => self.created_since(row),
+            "CreatedAt" => self.created_at(row),
+            "CreatedBy" => self.created_by(row),
+            "Size" => self.size(row),
+            "Comment" => row.comment.clone(),
+            _ => return None,
+        })
+    }
+
+    /// docker's `--format json`: every field as a string, keys sorted.
+    fn docker_json(&self, row: &HistoryRow) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for name in FIELDS {
+            map.insert(name.to_string(), self.field(name, row).unwrap_or_default().into());
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+const FIELDS: [&str; 6] = ["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"];
+
+fn short_id(d: &Digest) -> String {
+    d.short().to_string()
+}
+
+fn header_of(field: &str) -> &'static str {
+    match field {
+        "ID" => "IMAGE",
+        "CreatedSince" => "CREATED",
+        "CreatedAt" => "CREATED AT",
+        "CreatedBy" => "CREATED BY",
+        "Size" => "SIZE",
+        "Comment" => "COMMENT",
+        _ => "",
+    }
+}
+
+/// The subset of Go templates docker users write for `--format`: literal text, `{{.Field}}`,
+/// `{{json .}}`, and a leading `table` for a header and aligned columns.
+struct Template {
+    table: bool,
+    parts: Vec<Part>,
+}
+
+enum Part {
+    Text(String),
+    Field(String),
+    Json,
+}
+
+impl Template {
+    fn parse(text: &str) -> Result<Template> {
+        let (table, body) = match text.strip_prefix("table") {
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (true, rest.trim_start()),
+            _ => (false, text),
+        };
+        let body = body.replace("\\t", "\t").replace("\\n", "\n");
+        let mut parts = Vec::new();
+        let mut rest = body.as_str();
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_string()));
+            }
+            let Some(len) = rest[start..].find("}}") else {
+                bail!("--format: `{{{{` without a closing `}}}}`");
+            };
+            let action = rest[start + 2..start + len].trim();
+            if action == "json ." {
+                parts.push(Part::Json);
+            } else if let Some(name) = action.strip_prefix('.').filter(|n| FIELDS.contains(n)) {
+                parts.push(Part::Field(name.to_string()));
+            } else {
+                bail!(
+                    "--format: unknown field `{{{{{action}}}}}`; fields are {}",
+                    FIELDS.map(|f| format!(".{f}")).join(" ")
+                );
+            }
+            rest = &rest[start + len + 2..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        Ok(Template { table, parts })
+    }
+
+    fn header(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Field(f) => header_of(f).to_string(),
+                Part::Json => String::new(),
+            })
+            .collect()
+    }
+
+    fn render(&self, style: &Style, row: &HistoryRow) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Field(f) => style.field(f, row).unwrap_or_default(),
+                Part::Json => style.docker_json(row).to_string(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> HistoryRow {
+        HistoryRow {
+            id: Some(Digest::of_bytes(b"x")),
+            created: Some("2020-01-02T03:04:05Z".into()),
+            created_by: "/bin/sh -c\techo hi".into(),
+            size: 4610,
+            comment: "c".into(),
+            empty_layer: false,
+            layer_index: Some(0),
+        }
+    }
+
+    #[test]
+    fn templates_render_fields_and_tables() {
+        let style = Style { trunc: true, human: true };
+        let t = Template::parse("{{.Size}}|{{ .CreatedBy }}").unwrap();
+        assert_eq!(t.render(&style, &row()), "4.61kB|/bin/sh -c echo hi");
+        let t = Template::parse("table {{.ID}}\\t{{.Size}}").unwrap();
+        assert!(t.table);
+        assert_eq!(t.header(), "IMAGE\tSIZE");
+        assert!(Template::parse("{{.Nope}}").is_err());
+        assert!(Template::parse("{{.ID").is_err());
+    }
+
+    #[test]
+    fn raw_mode_prints_timestamps_and_bytes() {
+        let style = Style { trunc: false, human: false };
+        assert_eq!(style.size(&row()), "4610");
+        assert_eq!(style.id(&row()), Digest::of_bytes(b"x").to_string());
+        assert!(style.created_since(&row()).starts_with("20"));
+    }
+}

@@ -1,0 +1,50 @@
+//! One file per subcommand: each turns its clap args into plain options, calls the library and
+//! renders. This is the edge where library errors get their context.
+
+mod chainid;
+mod completions;
+mod history;
+mod inspect;
+mod verify;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use strata::archive::{parse_platform, PlatformWanted};
+use strata::image::Image;
+
+use crate::cli::{Cli, Command, ImageSelect};
+
+/// Exit codes: 0 ok, 1 verification found a mismatch, 2 an error stopped the command.
+pub const EXIT_MISMATCH: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let code = match cli.command {
+        Command::Inspect(args) => inspect::run(args, &mut out)?,
+        Command::History(args) => history::run(args, &mut out)?,
+        Command::Chainid(args) => chainid::run(args, &mut out)?,
+        Command::Verify(args) => verify::run(args, &mut out)?,
+        Command::Completions(args) => completions::run(args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+pub fn platform_arg(text: Option<&str>) -> Result<Option<PlatformWanted>> {
+    text.map(parse_platform)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--platform: {e}"))
+}
+
+pub fn open_image(select: &ImageSelect) -> Result<Image> {
+    let platform = platform_arg(select.platform.as_deref())?;
+    Ok(Image::open(&select.archive, select.image.as_deref(), platform.as_ref())?)
+}
+
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}

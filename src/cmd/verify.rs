@@ -1,0 +1,78 @@
+//! `strata verify`: recompute every digest, size and diffID from the bytes and compare them with
+//! what the manifest and config claim. Exit 0 if all hold, 1 on any mismatch.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use strata::digest::{chain_ids, Digest};
+use strata::image::Check;
+
+use crate::cli::VerifyArgs;
+
+pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let expect_chain = args
+        .expect_chainid
+        .as_deref()
+        .map(Digest::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--expect-chainid: {e}"))?;
+    let image = super::open_image(&args.select)?;
+    let mut checks: Vec<Check> = image.checks.clone();
+    let mut diff_ids = Vec::new();
+    for (layer, result) in image.layers.iter().zip(image.scan_each()) {
+        match result {
+            Ok(stats) => {
+                checks.extend(layer.checks(&stats));
+                diff_ids.push(stats.diff_id);
+            }
+            Err(e) => {
+                super::warn(&e.to_string());
+                checks.extend(layer.checks_failed(&e));
+            }
+        }
+    }
+    if let Some(expected) = expect_chain {
+        let found = if diff_ids.len() == image.layers.len() {
+            chain_ids(&diff_ids).last().map_or("(no layers)".to_string(), |c| c.to_string())
+        } else {
+            "unknown (a layer could not be read)".to_string()
+        };
+        checks.push(Check {
+            ok: expected.as_str() == found,
+            what: "chain_id",
+            layer_index: image.layers.len().checked_sub(1),
+            expected: expected.to_string(),
+            found,
+            entry: "top layer".into(),
+        });
+    }
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"ok": ok, "checks": checks}))?;
+        writeln!(out)?;
+    } else {
+        for c in &checks {
+            writeln!(out, "{}", line(c))?;
+        }
+        let failed = checks.iter().filter(|c| !c.ok).count();
+        if failed == 0 {
+            writeln!(out, "verified {}: {} checks, all ok", image.source_path, checks.len())?;
+        } else {
+            writeln!(out, "{}: {failed} of {} checks FAILED", image.source_path, checks.len())?;
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_MISMATCH) })
+}
+
+fn line(c: &Check) -> String {
+    let subject = match c.layer_index {
+        Some(i) => format!("layer {i} {}", c.what),
+        None => c.what.to_string(),
+    };
+    if c.ok {
+        format!("ok        {subject:<22} {}  ({})", c.found, c.entry)
+    } else {
+        format!("MISMATCH  {subject:<22} expected {}, found {}  ({})", c.expected, c.found, c.entry)
+    }
+}

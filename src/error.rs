@@ -1,0 +1,91 @@
+//! The library's error: which archive, which entry or layer inside it, and what is wrong.
+//! Displayed on one line; lower-level causes (I/O, JSON) stay in the `source()` chain.
+
+use std::fmt;
+
+use crate::digest::BadDigest;
+use crate::layer::LayerError;
+
+#[derive(Debug)]
+pub struct ArchiveError {
+    /// The archive as the user named it.
+    pub archive: String,
+    /// The entry, blob or layer inside the archive, if the problem is with one.
+    pub entry: Option<String>,
+    pub problem: Problem,
+}
+
+impl ArchiveError {
+    pub fn new(archive: &str, entry: Option<String>, problem: Problem) -> ArchiveError {
+        ArchiveError {
+            archive: archive.to_string(),
+            entry,
+            problem,
+        }
+    }
+}
+
+impl fmt::Display for ArchiveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.archive)?;
+        if let Some(entry) = &self.entry {
+            write!(f, ": {entry}")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+impl std::error::Error for ArchiveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.problem)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    #[error("cannot read it")]
+    Io(#[source] std::io::Error),
+    #[error("not an image archive: not a tar, an OCI layout directory, or a gzip/zstd-compressed tar")]
+    NotAnArchive(#[source] Option<std::io::Error>),
+    #[error("{0}-compressed archives are not supported (only gzip and zstd)")]
+    UnsupportedOuterCompression(&'static str),
+    #[error("the tar archive is corrupt or truncated")]
+    CorruptTar(#[source] std::io::Error),
+    #[error("not an image archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")]
+    NoManifest,
+    #[error("a pre-1.10 docker save without manifest.json is not supported (re-save it with a newer docker)")]
+    LegacyV1,
+    #[error("missing from the archive ({0})")]
+    Missing(String),
+    #[error("{what} is not valid JSON")]
+    BadJson {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what}: {detail}")]
+    BadContent { what: &'static str, detail: String },
+    #[error("larger than the {limit}-byte limit for {what}")]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error("path points outside the archive")]
+    PathEscapes,
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("too many levels of links inside the archive")]
+    LinkLoop,
+    #[error("not a container image: {0}")]
+    NotAnImage(String),
+    #[error("the archive holds no image")]
+    NoImages,
+    #[error("the archive holds {count} images; pick one with --image REF (a tag, a digest or the number):\n{listing}")]
+    SeveralImages { count: usize, listing: String },
+    #[error("no image matches `{wanted}`; the archive holds:\n{listing}")]
+    NoMatch { wanted: String, listing: String },
+    #[error("no image for platform {wanted}; available: {available}")]
+    NoPlatform { wanted: String, available: String },
+    #[error(transparent)]
+    BadDigest(#[from] BadDigest),
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+}

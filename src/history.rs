@@ -1,0 +1,167 @@
+//! Lines up the config's `history` with the image's layers the way docker does: entries marked
+//! `empty_layer` have no layer; every other entry takes the next layer in order. Malformed
+//! history is shown as far as it goes, with warnings.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use oci_spec::image::History;
+
+use crate::digest::Digest;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoryRow {
+    /// The image ID on the newest row, none on the others (docker shows `<missing>`).
+    pub id: Option<Digest>,
+    pub created: Option<String>,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
+    pub empty_layer: bool,
+    pub layer_index: Option<usize>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Aligned {
+    /// Newest first, like `docker history`.
+    pub rows: Vec<HistoryRow>,
+    pub warnings: Vec<String>,
+}
+
+/// `layer_sizes[i]` is layer i's docker size.
+pub fn align(history: &[History], layer_sizes: &[u64], image_id: &Digest) -> Aligned {
+    let mut rows = Vec::with_capacity(history.len());
+    let mut next_layer = 0usize;
+    let mut overflow = 0usize;
+    for entry in history {
+        let empty = entry.empty_layer().unwrap_or(false);
+        let layer_index = if empty {
+            None
+        } else if next_layer < layer_sizes.len() {
+            next_layer += 1;
+            Some(next_layer - 1)
+        } else {
+            overflow += 1;
+            None
+        };
+        rows.push(HistoryRow {
+            id: None,
+            created: entry.created().clone(),
+            created_by: entry.created_by().clone().unwrap_or_default(),
+            size: layer_index.map_or(0, |i| layer_sizes[i]),
+            comment: entry.comment().clone().unwrap_or_default(),
+            empty_layer: empty,
+            layer_index,
+        });
+    }
+    let mut warnings = Vec::new();
+    if overflow > 0 {
+        warnings.push(format!(
+            "the config history has {} non-empty entries but the image has {} layers; the last {overflow} match no layer",
+            next_layer + overflow,
+            layer_sizes.len()
+        ));
+    }
+    if next_layer < layer_sizes.len() {
+        let missing = layer_sizes.len() - next_layer;
+        warnings.push(format!(
+            "the config history has {next_layer} non-empty entries but the image has {} layers; the last {missing} have no history entry",
+            layer_sizes.len()
+        ));
+        for i in next_layer..layer_sizes.len() {
+            rows.push(HistoryRow {
+                id: None,
+                created: None,
+                created_by: String::new(),
+                size: layer_sizes[i],
+                comment: "(no history entry for this layer)".into(),
+                empty_layer: false,
+                layer_index: Some(i),
+            });
+        }
+    }
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top.id = Some(image_id.clone());
+    }
+    Aligned { rows, warnings }
+}
+
+/// A creation time docker would show: parsed, and later than 2000-01-01 (older ones, like the
+/// epoch that reproducible builds use, print as N/A).
+pub fn meaningful_time(created: Option<&str>) -> Option<DateTime<FixedOffset>> {
+    let t = DateTime::parse_from_rfc3339(created?).ok()?;
+    let cutoff = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single()?;
+    (t.with_timezone(&Utc) > cutoff).then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::image::HistoryBuilder;
+
+    fn entry(by: &str, empty: bool) -> History {
+        HistoryBuilder::default()
+            .created_by(by.to_string())
+            .created("2023-05-01T12:00:00Z".to_string())
+            .empty_layer(empty)
+            .build()
+            .unwrap()
+    }
+
+    fn id() -> Digest {
+        Digest::of_bytes(b"config")
+    }
+
+    #[test]
+    fn empty_layer_steps_take_no_layer() {
+        let h = [entry("ADD base", false), entry("ENV A=1", true), entry("RUN x", false), entry("CMD sh", true)];
+        let a = align(&h, &[100, 7], &id());
+        assert!(a.warnings.is_empty());
+        let got: Vec<(&str, Option<usize>, u64)> =
+            a.rows.iter().map(|r| (r.created_by.as_str(), r.layer_index, r.size)).collect();
+        assert_eq!(
+            got,
+            vec![("CMD sh", None, 0), ("RUN x", Some(1), 7), ("ENV A=1", None, 0), ("ADD base", Some(0), 100)]
+        );
+        assert_eq!(a.rows[0].id, Some(id()));
+        assert!(a.rows[1..].iter().all(|r| r.id.is_none()));
+    }
+
+    #[test]
+    fn more_entries_than_layers_warns_and_keeps_rows() {
+        let h = [entry("a", false), entry("b", false), entry("c", false)];
+        let a = align(&h, &[5], &id());
+        assert_eq!(a.rows.len(), 3);
+        assert_eq!(a.rows[2].layer_index, Some(0));
+        assert_eq!(a.rows[1].layer_index, None);
+        assert_eq!(a.rows[0].layer_index, None);
+        assert_eq!(a.warnings.len(), 1);
+        assert!(a.warnings[0].contains("3 non-empty entries but the image has 1 layers"), "{:?}", a.warnings);
+    }
+
+    #[test]
+    fn fewer_entries_than_layers_adds_rows_for_the_rest() {
+        let h = [entry("a", false), entry("ENV", true)];
+        let a = align(&h, &[5, 6, 7], &id());
+        assert_eq!(a.warnings.len(), 1);
+        let idx: Vec<Option<usize>> = a.rows.iter().map(|r| r.layer_index).collect();
+        assert_eq!(idx, vec![Some(2), Some(1), None, Some(0)]);
+        assert_eq!(a.rows[0].size, 7);
+    }
+
+    #[test]
+    fn no_history_at_all() {
+        let a = align(&[], &[], &id());
+        assert!(a.rows.is_empty());
+        assert!(a.warnings.is_empty());
+    }
+
+    #[test]
+    fn times_before_2000_are_not_meaningful() {
+        assert!(meaningful_time(Some("1970-01-01T00:00:00Z")).is_none());
+        assert!(meaningful_time(Some("2000-01-01T00:00:00Z")).is_none());
+        assert!(meaningful_time(Some("0001-01-01T00:00:00Z")).is_none());
+        assert!(meaningful_time(Some("not a time")).is_none());
+        assert!(meaningful_time(None).is_none());
+        assert!(meaningful_time(Some("2023-05-01T12:00:00.123456789Z")).is_some());
+    }
+}

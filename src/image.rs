@@ -1,0 +1,421 @@
+//! The image model every command consumes: manifest facts, config, layers (with what the
+//! archive claims about each), and the checks that can be made without reading layer bytes.
+//! [`Image::scan_layers`] adds what only the bytes can tell, one pass per layer.
+
+use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
+use rayon::prelude::*;
+
+use crate::archive::{oci, Archive, Candidate, Container, Format, Location, Packaging, PlatformWanted};
+use crate::digest::Digest;
+use crate::error::{ArchiveError, Problem};
+use crate::layer::LayerStats;
+use crate::progress::Progress;
+
+/// One comparison between what the archive claims and what its bytes are.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub what: &'static str,
+    pub layer_index: Option<usize>,
+    pub expected: String,
+    pub found: String,
+    pub ok: bool,
+    /// The archive entry the check is about.
+    #[serde(skip)]
+    pub entry: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerRef {
+    pub index: usize,
+    /// Where the blob lies inside the archive.
+    pub path: String,
+    pub media_type: Option<String>,
+    /// Digest and size the manifest (or the blob's own name) claims.
+    pub claimed_digest: Option<Digest>,
+    pub claimed_size: Option<u64>,
+    /// `rootfs.diff_ids[index]` of the config.
+    pub config_diff_id: Option<Digest>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PlatformInfo {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+pub struct Image {
+    pub source_path: String,
+    pub format: Format,
+    pub packaging: Packaging,
+    pub tags: Vec<String>,
+    pub platform: PlatformInfo,
+    pub manifest_digest: Option<Digest>,
+    /// sha256 of the config bytes: docker's image ID.
+    pub config_digest: Digest,
+    pub config: ImageConfiguration,
+    pub layers: Vec<LayerRef>,
+    /// Checks of manifest and config, made while loading.
+    pub checks: Vec<Check>,
+    pub warnings: Vec<String>,
+    pub container: Container,
+}
+
+impl Image {
+    /// Opens an archive and loads the image `image`/`platform` select.
+    pub fn open(path: &std::path::Path, image: Option<&str>, platform: Option<&PlatformWanted>) -> Result<Image, ArchiveError> {
+        let mut archive = Archive::open(path)?;
+        let candidate = archive.take(image, platform)?;
+        load(archive, candidate)
+    }
+
+    pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {
+        self.config
+            .rootfs()
+            .diff_ids()
+            .iter()
+            .map(|d| Digest::parse(d))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ArchiveError::new(&self.container.display, Some("config rootfs.diff_ids".into()), e.into()))
+    }
+
+    /// Reads every layer once (in parallel where the archive allows it); the first failure
+    /// stops the command.
+    pub fn scan_layers(&self) -> Result<Vec<LayerStats>, ArchiveError> {
+        self.scan_each().into_iter().collect()
+    }
+
+    /// Reads every layer once and keeps each layer's own outcome (verify reports them all).
+    pub fn scan_each(&self) -> Vec<Result<LayerStats, ArchiveError>> {
+        let total: u64 = self
+            .layers
+            .iter()
+            .filter_map(|l| self.container.stored_size(&l.path))
+            .sum();
+        let progress = Progress::new(total, "reading layers");
+        let scan = |layer: &LayerRef| {
+            let entry = format!("layer {} ({})", layer.index, layer.path);
+            self.container.scan_layer(&layer.path, &entry, Some(&progress))
+        };
+        // A blob listed twice (docker dedupes identical layers) is read once.
+        let mut unique: Vec<&LayerRef> = Vec::new();
+        for l in &self.layers {
+            if !unique.iter().any(|u| u.path == l.path) {
+                unique.push(l);
+            }
+        }
+        let results: Vec<Result<LayerStats, ArchiveError>> = if self.container.random_access() {
+            unique.par_iter().map(|l| scan(l)).collect()
+        } else {
+            unique.iter().map(|l| scan(l)).collect()
+        };
+        progress.finish();
+        let mut results: Vec<Option<Result<LayerStats, ArchiveError>>> = results.into_iter().map(Some).collect();
+        self.layers
+            .iter()
+            .map(|l| {
+                let at = unique.iter().position(|u| u.path == l.path).expect("every layer path was scanned");
+                match &results[at] {
+                    Some(Ok(stats)) => Ok(stats.clone()),
+                    // An error can be reported once; a repeat of the same blob says so.
+                    Some(Err(_)) => results[at].take().expect("just matched"),
+                    None => Err(ArchiveError::new(
+                        &self.container.display,
+                        Some(format!("layer {} ({})", l.index, l.path)),
+                        Problem::BadContent {
+                            what: "layer blob",
+                            detail: "unreadable (see the earlier layer with the same blob)".into(),
+                        },
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    /// Compares what the bytes are with what manifest and config claim, per layer.
+    pub fn layer_checks(&self, stats: &[LayerStats]) -> Vec<Check> {
+        self.layers.iter().zip(stats).flat_map(|(l, s)| l.checks(s)).collect()
+    }
+}
+
+impl LayerRef {
+    /// Blob digest and size against the manifest's claim, diffID against the config's.
+    pub fn checks(&self, s: &LayerStats) -> Vec<Check> {
+        self.checks_with(Some((&s.digest, s.compressed_size)), s.diff_id.as_str())
+    }
+
+    /// The same checks for a layer whose pass failed: the blob digest may still be known (the
+    /// stored bytes were readable), the diffID is not.
+    pub fn checks_failed(&self, error: &ArchiveError) -> Vec<Check> {
+        let stored = match &error.problem {
+            Problem::Layer(e) => e.stored.as_ref().map(|(d, n)| (d, *n)),
+            _ => None,
+        };
+        let reason = match &error.problem {
+            Problem::Missing(_) => "missing".to_string(),
+            p => format!("unreadable: {p}"),
+        };
+        let mut checks = self.checks_with(stored, &reason);
+        for c in checks.iter_mut().filter(|c| c.found.is_empty()) {
+            c.found = reason.clone();
+            c.ok = false;
+        }
+        checks
+    }
+
+    fn checks_with(&self, stored: Option<(&Digest, u64)>, diff_id: &str) -> Vec<Check> {
+        let entry = self.path.as_str();
+        let mut checks = Vec::new();
+        if let Some(claimed) = &self.claimed_digest {
+            let found = stored.map_or(String::new(), |(d, _)| d.to_string());
+            checks.push(check("blob_digest", Some(self.index), claimed.as_str(), &found, entry));
+        }
+        if let Some(size) = self.claimed_size {
+            let found = stored.map_or(String::new(), |(_, n)| n.to_string());
+            checks.push(check("blob_size", Some(self.index), &size.to_string(), &found, entry));
+        }
+        let expected = self
+            .config_diff_id
+            .as_ref()
+            .map_or("(none in config)", |d| d.as_str());
+        checks.push(check("diff_id", Some(self.index), expected, diff_id, entry));
+        checks
+    }
+}
+
+fn check(what: &'static str, layer_index: Option<usize>, expected: &str, found: &str, entry: &str) -> Check {
+    Check {
+        what,
+        layer_index,
+        expected: expected.to_string(),
+        found: found.to_string(),
+        ok: expected == found,
+        entry: entry.to_string(),
+    }
+}
+
+const IMAGE_CONFIG_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
+    let Archive {
+        container, format, ..
+    } = archive;
+    let err = |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
+    let mut checks = Vec::new();
+    let mut warnings = Vec::new();
+    let (manifest_digest, config_path, mut layers) = match candidate.location {
+        Location::Broken(e) => return Err(*e),
+        Location::Oci { descriptor } => {
+            let digest = oci::descriptor_digest(&container, &descriptor, "index.json")?;
+            let path = oci::blob_path(&digest);
+            let bytes = container.read_json_file(&path, "image manifest")?;
+            let found = Digest::of_bytes(&bytes);
+            checks.push(check("manifest_digest", None, digest.as_str(), found.as_str(), &path));
+            checks.push(check(
+                "manifest_size",
+                None,
+                &descriptor.size().to_string(),
+                &bytes.len().to_string(),
+                &path,
+            ));
+            let manifest: ImageManifest = oci::parse_json(&container, &path, "image manifest", &bytes)?;
+            let (config_path, layers) = from_manifest(&container, &manifest, &mut checks)?;
+            (Some(digest), config_path, layers)
+        }
+        Location::Docker {
+            config_path,
+            layer_paths,
+        } => {
+            let layers = layer_paths
+                .iter()
+                .enumerate()
+                .map(|(index, path)| LayerRef {
+                    index,
+                    path: path.clone(),
+                    media_type: None,
+                    claimed_digest: digest_in_name(path),
+                    claimed_size: None,
+                    config_diff_id: None,
+                })
+                .collect();
+            (None, config_path, layers)
+        }
+    };
+
+    let config_bytes = container.read_json_file(&config_path, "image config")?;
+    let config_digest = Digest::of_bytes(&config_bytes);
+    if manifest_digest.is_none() {
+        // docker save names the config after its digest (the image ID).
+        if let Some(named) = digest_in_name(&config_path) {
+            checks.push(check("config_digest", None, named.as_str(), config_digest.as_str(), &config_path));
+        }
+    } else if let Some(c) = checks.iter_mut().find(|c| c.what == "config_digest") {
+        c.found = config_digest.to_string();
+        c.ok = c.expected == c.found;
+    }
+    if let Some(c) = checks.iter_mut().find(|c| c.what == "config_size") {
+        c.found = config_bytes.len().to_string();
+        c.ok = c.expected == c.found;
+    }
+    let config: ImageConfiguration = oci::parse_json(&container, &config_path, "image config", &config_bytes)
+        .map_err(|e| not_an_image_if_no_rootfs(e, &config_bytes))?;
+
+    let mut manifest_digest = manifest_digest;
+    if format == Format::DockerSaveOci && manifest_digest.is_none() {
+        if let Some((digest, manifest)) = find_oci_manifest(&container, &config_digest) {
+            adopt_descriptors(&container, &manifest, &mut layers);
+            manifest_digest = Some(digest);
+        }
+    }
+
+    let diff_ids = config.rootfs().diff_ids();
+    for (i, d) in diff_ids.iter().enumerate() {
+        let parsed = Digest::parse(d).map_err(|e| err(&format!("{config_path}: rootfs.diff_ids[{i}]"), e.into()))?;
+        if let Some(layer) = layers.get_mut(i) {
+            layer.config_diff_id = Some(parsed);
+        }
+    }
+    if diff_ids.len() != layers.len() {
+        warnings.push(format!(
+            "{}: the manifest lists {} layers but the config has {} diff_ids",
+            container.display,
+            layers.len(),
+            diff_ids.len()
+        ));
+        checks.push(check(
+            "layer_count",
+            None,
+            &diff_ids.len().to_string(),
+            &layers.len().to_string(),
+            &config_path,
+        ));
+    }
+
+    let platform = PlatformInfo {
+        os: config.os().to_string(),
+        architecture: config.architecture().to_string(),
+        variant: config.variant().clone(),
+    };
+    for c in checks.iter().filter(|c| !c.ok) {
+        warnings.push(mismatch_text(&container.display, c));
+    }
+    Ok(Image {
+        source_path: container.display.clone(),
+        format,
+        packaging: container.packaging,
+        tags: candidate.tags,
+        platform,
+        manifest_digest,
+        config_digest,
+        config,
+        layers,
+        checks,
+        warnings,
+        container,
+    })
+}
+
+pub fn mismatch_text(archive: &str, c: &Check) -> String {
+    let what = match c.layer_index {
+        Some(i) => format!("layer {i} {}", c.what),
+        None => c.what.to_string(),
+    };
+    format!("{archive}: {}: {what} mismatch: expected {}, found {}", c.entry, c.expected, c.found)
+}
+
+/// A config without `rootfs` that fails to parse is most likely another kind of artifact.
+fn not_an_image_if_no_rootfs(e: ArchiveError, bytes: &[u8]) -> ArchiveError {
+    let has_rootfs = serde_json::from_slice::<serde_json::Value>(bytes)
+        .map(|v| v.get("rootfs").is_some())
+        .unwrap_or(true);
+    if has_rootfs {
+        return e;
+    }
+    ArchiveError {
+        problem: Problem::NotAnImage("its config has no rootfs (no layers to show)".into()),
+        ..e
+    }
+}
+
+/// Config path and layer references of an OCI/docker v2 manifest, with the config descriptor's
+/// claims recorded as checks to complete once the config is read.
+fn from_manifest(
+    container: &Container,
+    manifest: &ImageManifest,
+    checks: &mut Vec<Check>,
+) -> Result<(String, Vec<LayerRef>), ArchiveError> {
+    let config = manifest.config();
+    let media_type = config.media_type().to_string();
+    if !IMAGE_CONFIG_TYPES.contains(&media_type.as_str()) {
+        return Err(ArchiveError::new(
+            &container.display,
+            None,
+            Problem::NotAnImage(format!("its config media type is {media_type}")),
+        ));
+    }
+    let config_digest = oci::descriptor_digest(container, config, "image manifest config")?;
+    let config_path = oci::blob_path(&config_digest);
+    checks.push(check("config_digest", None, config_digest.as_str(), "", &config_path));
+    checks.push(check("config_size", None, &config.size().to_string(), "", &config_path));
+    let layers = manifest
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(index, desc)| {
+            let digest = oci::descriptor_digest(container, desc, &format!("image manifest layer {index}"))?;
+            Ok(LayerRef {
+                index,
+                path: oci::blob_path(&digest),
+                media_type: Some(media_type_text(desc.media_type())),
+                claimed_digest: Some(digest),
+                claimed_size: Some(desc.size()),
+                config_diff_id: None,
+            })
+        })
+        .collect::<Result<Vec<_>, ArchiveError>>()?;
+    Ok((config_path, layers))
+}
+
+fn media_type_text(m: &MediaType) -> String {
+    m.to_string()
+}
+
+/// `blobs/sha256/<hex>` and docker's `<hex>.json` / `<hex>/layer.tar`-less names carry a digest.
+fn digest_in_name(path: &str) -> Option<Digest> {
+    let name = path.rsplit('/').next()?;
+    let hex = name.strip_suffix(".json").unwrap_or(name);
+    let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
+    Digest::parse(&format!("sha256:{hex}")).ok()
+}
+
+/// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
+fn find_oci_manifest(container: &Container, config_digest: &Digest) -> Option<(Digest, ImageManifest)> {
+    let candidates = oci::candidates(container).ok()?;
+    candidates.into_iter().find_map(|c| {
+        let Location::Oci { descriptor } = c.location else { return None };
+        let digest = Digest::parse(&descriptor.digest().to_string()).ok()?;
+        let bytes = container.read_json_file(&oci::blob_path(&digest), "image manifest").ok()?;
+        let manifest: ImageManifest = serde_json::from_slice(&bytes).ok()?;
+        (manifest.config().digest().to_string() == config_digest.as_str()).then_some((digest, manifest))
+    })
+}
+
+/// Takes media types and descriptor claims from the OCI manifest when it names the same blobs.
+fn adopt_descriptors(container: &Container, manifest: &ImageManifest, layers: &mut [LayerRef]) {
+    if manifest.layers().len() != layers.len() {
+        return;
+    }
+    for (layer, desc) in layers.iter_mut().zip(manifest.layers()) {
+        let Ok(digest) = oci::descriptor_digest(container, desc, "") else { return };
+        let same_blob = crate::archive::container::normalize(&layer.path).ok() == Some(oci::blob_path(&digest));
+        if !same_blob {
+            continue;
+        }
+        layer.media_type = Some(media_type_text(desc.media_type()));
+        layer.claimed_digest = Some(digest);
+        layer.claimed_size = Some(desc.size());
+    }
+}

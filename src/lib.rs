@@ -1,0 +1,17 @@
+//! strata: open container image archives and show what is inside them, layer by layer.
+//!
+//! Data flows one way: [`archive`] opens any supported archive and lists its images, [`image`]
+//! loads one into a format-independent model, [`layer`] reads each layer once, [`history`] lines
+//! the build history up with the layers, and the binary's `cmd` modules render the result.
+
+pub mod archive;
+pub mod digest;
+pub mod error;
+pub mod history;
+pub mod image;
+pub mod layer;
+pub mod progress;
+pub mod render;
+pub mod report;
+
+pub use error::{ArchiveError, Problem};

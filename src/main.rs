@@ -1,0 +1,35 @@
+//! The strata binary: parse the command line, run the command, and print any error once.
+
+mod cli;
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        // `strata history x | head` closing the pipe early is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                let text = cause.to_string();
+                // Our own errors already print their direct cause inline.
+                if !e.to_string().ends_with(&text) {
+                    eprintln!("caused by: {text}");
+                }
+            }
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
