@@ -22,7 +22,9 @@ impl Digest {
     pub fn parse(text: &str) -> Result<Digest, BadDigest> {
         let hex = text.strip_prefix("sha256:");
         match hex {
-            Some(h) if h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => {
+            Some(h)
+                if h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
                 Ok(Digest(text.to_string()))
             }
             _ => Err(BadDigest {
@@ -147,7 +149,9 @@ impl BackgroundHasher {
     pub fn finish(mut self) -> (Digest, Digest) {
         drop(self.to_worker.take());
         let worker = self.worker.take().expect("finish called once");
-        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 

@@ -46,7 +46,9 @@ impl std::error::Error for ArchiveError {
 pub enum Problem {
     #[error("cannot read it")]
     Io(#[source] std::io::Error),
-    #[error("not an image archive: not a tar, an OCI layout directory, or a gzip/zstd-compressed tar")]
+    #[error(
+        "not an image archive: not a tar, an OCI layout directory, or a gzip/zstd-compressed tar"
+    )]
     NotAnArchive(#[source] Option<std::io::Error>),
     #[error("{0}-compressed archives are not supported (only gzip and zstd)")]
     UnsupportedOuterCompression(&'static str),
@@ -58,13 +60,13 @@ pub enum Problem {
     LegacyV1,
     #[error("missing from the archive ({0})")]
     Missing(String),
-    #[error("{what} is not valid JSON")]
+    #[error("{}", json_problem(what, source))]
     BadJson {
         what: &'static str,
         #[source]
         source: serde_json::Error,
     },
-    #[error("{what}: {detail}")]
+    #[error("{detail}")]
     BadContent { what: &'static str, detail: String },
     #[error("larger than the {limit}-byte limit for {what}")]
     TooLarge { what: &'static str, limit: u64 },
@@ -88,4 +90,12 @@ pub enum Problem {
     BadDigest(#[from] BadDigest),
     #[error(transparent)]
     Layer(#[from] LayerError),
+}
+
+fn json_problem(what: &str, e: &serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Data => format!("{what} does not have the expected fields"),
+        serde_json::error::Category::Eof => format!("{what} is truncated JSON"),
+        _ => format!("{what} is not valid JSON"),
+    }
 }

@@ -113,14 +113,27 @@ mod tests {
 
     #[test]
     fn empty_layer_steps_take_no_layer() {
-        let h = [entry("ADD base", false), entry("ENV A=1", true), entry("RUN x", false), entry("CMD sh", true)];
+        let h = [
+            entry("ADD base", false),
+            entry("ENV A=1", true),
+            entry("RUN x", false),
+            entry("CMD sh", true),
+        ];
         let a = align(&h, &[100, 7], &id());
         assert!(a.warnings.is_empty());
-        let got: Vec<(&str, Option<usize>, u64)> =
-            a.rows.iter().map(|r| (r.created_by.as_str(), r.layer_index, r.size)).collect();
+        let got: Vec<(&str, Option<usize>, u64)> = a
+            .rows
+            .iter()
+            .map(|r| (r.created_by.as_str(), r.layer_index, r.size))
+            .collect();
         assert_eq!(
             got,
-            vec![("CMD sh", None, 0), ("RUN x", Some(1), 7), ("ENV A=1", None, 0), ("ADD base", Some(0), 100)]
+            vec![
+                ("CMD sh", None, 0),
+                ("RUN x", Some(1), 7),
+                ("ENV A=1", None, 0),
+                ("ADD base", Some(0), 100)
+            ]
         );
         assert_eq!(a.rows[0].id, Some(id()));
         assert!(a.rows[1..].iter().all(|r| r.id.is_none()));
@@ -135,7 +148,11 @@ mod tests {
         assert_eq!(a.rows[1].layer_index, None);
         assert_eq!(a.rows[0].layer_index, None);
         assert_eq!(a.warnings.len(), 1);
-        assert!(a.warnings[0].contains("3 non-empty entries but the image has 1 layers"), "{:?}", a.warnings);
+        assert!(
+            a.warnings[0].contains("3 non-empty entries but the image has 1 layers"),
+            "{:?}",
+            a.warnings
+        );
     }
 
     #[test]

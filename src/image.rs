@@ -5,7 +5,9 @@
 use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
 use rayon::prelude::*;
 
-use crate::archive::{oci, Archive, Candidate, Container, Format, Location, Packaging, PlatformWanted};
+use crate::archive::{
+    oci, Archive, Candidate, Container, Format, Location, Packaging, PlatformWanted,
+};
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};
 use crate::layer::LayerStats;
@@ -63,7 +65,11 @@ pub struct Image {
 
 impl Image {
     /// Opens an archive and loads the image `image`/`platform` select.
-    pub fn open(path: &std::path::Path, image: Option<&str>, platform: Option<&PlatformWanted>) -> Result<Image, ArchiveError> {
+    pub fn open(
+        path: &std::path::Path,
+        image: Option<&str>,
+        platform: Option<&PlatformWanted>,
+    ) -> Result<Image, ArchiveError> {
         let mut archive = Archive::open(path)?;
         let candidate = archive.take(image, platform)?;
         load(archive, candidate)
@@ -76,7 +82,13 @@ impl Image {
             .iter()
             .map(|d| Digest::parse(d))
             .collect::<Result<_, _>>()
-            .map_err(|e| ArchiveError::new(&self.container.display, Some("config rootfs.diff_ids".into()), e.into()))
+            .map_err(|e| {
+                ArchiveError::new(
+                    &self.container.display,
+                    Some("config rootfs.diff_ids".into()),
+                    e.into(),
+                )
+            })
     }
 
     /// Reads every layer once (in parallel where the archive allows it); the first failure
@@ -95,7 +107,8 @@ impl Image {
         let progress = Progress::new(total, "reading layers");
         let scan = |layer: &LayerRef| {
             let entry = format!("layer {} ({})", layer.index, layer.path);
-            self.container.scan_layer(&layer.path, &entry, Some(&progress))
+            self.container
+                .scan_layer(&layer.path, &entry, Some(&progress))
         };
         // A blob listed twice (docker dedupes identical layers) is read once.
         let mut unique: Vec<&LayerRef> = Vec::new();
@@ -110,11 +123,15 @@ impl Image {
             unique.iter().map(|l| scan(l)).collect()
         };
         progress.finish();
-        let mut results: Vec<Option<Result<LayerStats, ArchiveError>>> = results.into_iter().map(Some).collect();
+        let mut results: Vec<Option<Result<LayerStats, ArchiveError>>> =
+            results.into_iter().map(Some).collect();
         self.layers
             .iter()
             .map(|l| {
-                let at = unique.iter().position(|u| u.path == l.path).expect("every layer path was scanned");
+                let at = unique
+                    .iter()
+                    .position(|u| u.path == l.path)
+                    .expect("every layer path was scanned");
                 match &results[at] {
                     Some(Ok(stats)) => Ok(stats.clone()),
                     // An error can be reported once; a repeat of the same blob says so.
@@ -134,7 +151,11 @@ impl Image {
 
     /// Compares what the bytes are with what manifest and config claim, per layer.
     pub fn layer_checks(&self, stats: &[LayerStats]) -> Vec<Check> {
-        self.layers.iter().zip(stats).flat_map(|(l, s)| l.checks(s)).collect()
+        self.layers
+            .iter()
+            .zip(stats)
+            .flat_map(|(l, s)| l.checks(s))
+            .collect()
     }
 }
 
@@ -168,11 +189,23 @@ impl LayerRef {
         let mut checks = Vec::new();
         if let Some(claimed) = &self.claimed_digest {
             let found = stored.map_or(String::new(), |(d, _)| d.to_string());
-            checks.push(check("blob_digest", Some(self.index), claimed.as_str(), &found, entry));
+            checks.push(check(
+                "blob_digest",
+                Some(self.index),
+                claimed.as_str(),
+                &found,
+                entry,
+            ));
         }
         if let Some(size) = self.claimed_size {
             let found = stored.map_or(String::new(), |(_, n)| n.to_string());
-            checks.push(check("blob_size", Some(self.index), &size.to_string(), &found, entry));
+            checks.push(check(
+                "blob_size",
+                Some(self.index),
+                &size.to_string(),
+                &found,
+                entry,
+            ));
         }
         let expected = self
             .config_diff_id
@@ -183,7 +216,13 @@ impl LayerRef {
     }
 }
 
-fn check(what: &'static str, layer_index: Option<usize>, expected: &str, found: &str, entry: &str) -> Check {
+fn check(
+    what: &'static str,
+    layer_index: Option<usize>,
+    expected: &str,
+    found: &str,
+    entry: &str,
+) -> Check {
     Check {
         what,
         layer_index,
@@ -203,7 +242,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     let Archive {
         container, format, ..
     } = archive;
-    let err = |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
+    let err =
+        |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
     let mut checks = Vec::new();
     let mut warnings = Vec::new();
     let (manifest_digest, config_path, mut layers) = match candidate.location {
@@ -213,7 +253,13 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
             let path = oci::blob_path(&digest);
             let bytes = container.read_json_file(&path, "image manifest")?;
             let found = Digest::of_bytes(&bytes);
-            checks.push(check("manifest_digest", None, digest.as_str(), found.as_str(), &path));
+            checks.push(check(
+                "manifest_digest",
+                None,
+                digest.as_str(),
+                found.as_str(),
+                &path,
+            ));
             checks.push(check(
                 "manifest_size",
                 None,
@@ -221,7 +267,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
                 &bytes.len().to_string(),
                 &path,
             ));
-            let manifest: ImageManifest = oci::parse_json(&container, &path, "image manifest", &bytes)?;
+            let manifest: ImageManifest =
+                oci::parse_json(&container, &path, "image manifest", &bytes)?;
             let (config_path, layers) = from_manifest(&container, &manifest, &mut checks)?;
             (Some(digest), config_path, layers)
         }
@@ -250,7 +297,13 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     if manifest_digest.is_none() {
         // docker save names the config after its digest (the image ID).
         if let Some(named) = digest_in_name(&config_path) {
-            checks.push(check("config_digest", None, named.as_str(), config_digest.as_str(), &config_path));
+            checks.push(check(
+                "config_digest",
+                None,
+                named.as_str(),
+                config_digest.as_str(),
+                &config_path,
+            ));
         }
     } else if let Some(c) = checks.iter_mut().find(|c| c.what == "config_digest") {
         c.found = config_digest.to_string();
@@ -260,8 +313,9 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         c.found = config_bytes.len().to_string();
         c.ok = c.expected == c.found;
     }
-    let config: ImageConfiguration = oci::parse_json(&container, &config_path, "image config", &config_bytes)
-        .map_err(|e| not_an_image_if_no_rootfs(e, &config_bytes))?;
+    let config: ImageConfiguration =
+        oci::parse_json(&container, &config_path, "image config", &config_bytes)
+            .map_err(|e| not_an_image_if_no_rootfs(e, &config_bytes))?;
 
     let mut manifest_digest = manifest_digest;
     if format == Format::DockerSaveOci && manifest_digest.is_none() {
@@ -273,7 +327,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
 
     let diff_ids = config.rootfs().diff_ids();
     for (i, d) in diff_ids.iter().enumerate() {
-        let parsed = Digest::parse(d).map_err(|e| err(&format!("{config_path}: rootfs.diff_ids[{i}]"), e.into()))?;
+        let parsed = Digest::parse(d)
+            .map_err(|e| err(&format!("{config_path}: rootfs.diff_ids[{i}]"), e.into()))?;
         if let Some(layer) = layers.get_mut(i) {
             layer.config_diff_id = Some(parsed);
         }
@@ -323,7 +378,10 @@ pub fn mismatch_text(archive: &str, c: &Check) -> String {
         Some(i) => format!("layer {i} {}", c.what),
         None => c.what.to_string(),
     };
-    format!("{archive}: {}: {what} mismatch: expected {}, found {}", c.entry, c.expected, c.found)
+    format!(
+        "{archive}: {}: {what} mismatch: expected {}, found {}",
+        c.entry, c.expected, c.found
+    )
 }
 
 /// A config without `rootfs` that fails to parse is most likely another kind of artifact.
@@ -358,14 +416,27 @@ fn from_manifest(
     }
     let config_digest = oci::descriptor_digest(container, config, "image manifest config")?;
     let config_path = oci::blob_path(&config_digest);
-    checks.push(check("config_digest", None, config_digest.as_str(), "", &config_path));
-    checks.push(check("config_size", None, &config.size().to_string(), "", &config_path));
+    checks.push(check(
+        "config_digest",
+        None,
+        config_digest.as_str(),
+        "",
+        &config_path,
+    ));
+    checks.push(check(
+        "config_size",
+        None,
+        &config.size().to_string(),
+        "",
+        &config_path,
+    ));
     let layers = manifest
         .layers()
         .iter()
         .enumerate()
         .map(|(index, desc)| {
-            let digest = oci::descriptor_digest(container, desc, &format!("image manifest layer {index}"))?;
+            let digest =
+                oci::descriptor_digest(container, desc, &format!("image manifest layer {index}"))?;
             Ok(LayerRef {
                 index,
                 path: oci::blob_path(&digest),
@@ -392,14 +463,22 @@ fn digest_in_name(path: &str) -> Option<Digest> {
 }
 
 /// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
-fn find_oci_manifest(container: &Container, config_digest: &Digest) -> Option<(Digest, ImageManifest)> {
+fn find_oci_manifest(
+    container: &Container,
+    config_digest: &Digest,
+) -> Option<(Digest, ImageManifest)> {
     let candidates = oci::candidates(container).ok()?;
     candidates.into_iter().find_map(|c| {
-        let Location::Oci { descriptor } = c.location else { return None };
+        let Location::Oci { descriptor } = c.location else {
+            return None;
+        };
         let digest = Digest::parse(&descriptor.digest().to_string()).ok()?;
-        let bytes = container.read_json_file(&oci::blob_path(&digest), "image manifest").ok()?;
+        let bytes = container
+            .read_json_file(&oci::blob_path(&digest), "image manifest")
+            .ok()?;
         let manifest: ImageManifest = serde_json::from_slice(&bytes).ok()?;
-        (manifest.config().digest().to_string() == config_digest.as_str()).then_some((digest, manifest))
+        (manifest.config().digest().to_string() == config_digest.as_str())
+            .then_some((digest, manifest))
     })
 }
 
@@ -409,8 +488,11 @@ fn adopt_descriptors(container: &Container, manifest: &ImageManifest, layers: &m
         return;
     }
     for (layer, desc) in layers.iter_mut().zip(manifest.layers()) {
-        let Ok(digest) = oci::descriptor_digest(container, desc, "") else { return };
-        let same_blob = crate::archive::container::normalize(&layer.path).ok() == Some(oci::blob_path(&digest));
+        let Ok(digest) = oci::descriptor_digest(container, desc, "") else {
+            return;
+        };
+        let same_blob =
+            crate::archive::container::normalize(&layer.path).ok() == Some(oci::blob_path(&digest));
         if !same_blob {
             continue;
         }

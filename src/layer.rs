@@ -155,7 +155,9 @@ pub fn scan_layer<R: Read>(blob: R, progress: Option<&Progress>) -> Result<Layer
     let compression = match sniff(head) {
         Sniffed::Known(c) => c,
         Sniffed::Unsupported(name) => {
-            return Err(LayerError::bare(LayerErrorKind::UnsupportedCompression(name)))
+            return Err(LayerError::bare(LayerErrorKind::UnsupportedCompression(
+                name,
+            )))
         }
     };
 
@@ -213,7 +215,11 @@ fn classify(e: WalkError, compression: Compression, source_failed: bool) -> Laye
             source: e,
         },
         WalkError::Io(e) => LayerErrorKind::Read(e),
-        WalkError::Tar { entry, after, source } => {
+        WalkError::Tar {
+            entry,
+            after,
+            source,
+        } => {
             if source_failed {
                 LayerErrorKind::Read(source)
             } else if compression != Compression::None && is_decoder_error(&source) {
@@ -222,7 +228,11 @@ fn classify(e: WalkError, compression: Compression, source_failed: bool) -> Laye
                     source,
                 }
             } else {
-                LayerErrorKind::Tar { entry, after, source }
+                LayerErrorKind::Tar {
+                    entry,
+                    after,
+                    source,
+                }
             }
         }
     }
@@ -231,8 +241,10 @@ fn classify(e: WalkError, compression: Compression, source_failed: bool) -> Laye
 fn is_decoder_error(e: &io::Error) -> bool {
     // The tar parser reports its own problems as `Other`; decoders use InvalidInput/InvalidData
     // or UnexpectedEof for corrupt or truncated input.
-    matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData)
-        && !e.to_string().contains("archive header")
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+    ) && !e.to_string().contains("archive header")
 }
 
 fn decompress_and_walk<D: Read>(
@@ -280,7 +292,10 @@ fn walk_tar<R: Read>(reader: R) -> Result<Walk, WalkError> {
         after: if last.is_empty() {
             String::new()
         } else {
-            format!(" (after `{}`)", crate::render::escape_for_message(last, 120))
+            format!(
+                " (after `{}`)",
+                crate::render::escape_for_message(last, 120)
+            )
         },
         source,
     };
@@ -346,9 +361,18 @@ mod tests {
 
     #[test]
     fn sniff_by_magic() {
-        assert_eq!(sniff(&[0x1f, 0x8b, 8, 0]), Sniffed::Known(Compression::Gzip));
-        assert_eq!(sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Sniffed::Known(Compression::Zstd));
-        assert_eq!(sniff(&[0x50, 0x2a, 0x4d, 0x18]), Sniffed::Known(Compression::Zstd));
+        assert_eq!(
+            sniff(&[0x1f, 0x8b, 8, 0]),
+            Sniffed::Known(Compression::Gzip)
+        );
+        assert_eq!(
+            sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Sniffed::Known(Compression::Zstd)
+        );
+        assert_eq!(
+            sniff(&[0x50, 0x2a, 0x4d, 0x18]),
+            Sniffed::Known(Compression::Zstd)
+        );
         assert_eq!(sniff(b"etc/passwd\0\0"), Sniffed::Known(Compression::None));
         assert_eq!(sniff(b""), Sniffed::Known(Compression::None));
         assert_eq!(sniff(b"\xfd7zXZ\0rest"), Sniffed::Unsupported("xz"));
@@ -408,12 +432,18 @@ mod tests {
         let blob = gz.finish().unwrap();
         let err = scan_layer(&blob[..blob.len() / 2], None).unwrap_err();
         assert!(
-            matches!(err.kind, LayerErrorKind::Decompress { .. } | LayerErrorKind::Tar { .. }),
+            matches!(
+                err.kind,
+                LayerErrorKind::Decompress { .. } | LayerErrorKind::Tar { .. }
+            ),
             "{err:?}"
         );
         // The stored bytes were still read to their end, so verify can compare the blob digest.
         let half = &blob[..blob.len() / 2];
-        assert_eq!(err.stored, Some((Digest::of_bytes(half), half.len() as u64)));
+        assert_eq!(
+            err.stored,
+            Some((Digest::of_bytes(half), half.len() as u64))
+        );
     }
 
     #[test]
@@ -421,7 +451,10 @@ mod tests {
         let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
         let err = scan_layer(&junk[..], None).unwrap_err();
         assert!(matches!(err.kind, LayerErrorKind::Tar { .. }), "{err:?}");
-        assert_eq!(err.stored, Some((Digest::of_bytes(&junk), junk.len() as u64)));
+        assert_eq!(
+            err.stored,
+            Some((Digest::of_bytes(&junk), junk.len() as u64))
+        );
     }
 
     #[test]

@@ -86,7 +86,12 @@ impl Report {
             })
             .collect();
         let mut warnings = image.warnings.clone();
-        warnings.extend(aligned.warnings.iter().map(|w| format!("{}: {w}", image.source_path)));
+        warnings.extend(
+            aligned
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", image.source_path)),
+        );
         for c in image.layer_checks(stats).iter().filter(|c| !c.ok) {
             warnings.push(crate::image::mismatch_text(&image.source_path, c));
         }

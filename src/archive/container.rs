@@ -54,7 +54,10 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 enum Member {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// Symlinks and hardlinks, their target already resolved to an archive path.
     Link(String),
 }
@@ -87,7 +90,9 @@ impl Container {
         }
         let file = File::open(path).map_err(|e| err(Problem::Io(e)))?;
         let mut head = [0u8; 8];
-        let n = file.read_at(&mut head, 0).map_err(|e| err(Problem::Io(e)))?;
+        let n = file
+            .read_at(&mut head, 0)
+            .map_err(|e| err(Problem::Io(e)))?;
         match layer::sniff(&head[..n]) {
             Sniffed::Known(layer::Compression::None) => {
                 let members = index_tar(&file).map_err(err)?;
@@ -111,16 +116,24 @@ impl Container {
     }
 
     fn error(&self, entry: &str, problem: Problem) -> ArchiveError {
-        ArchiveError::new(&self.display, Some(crate::render::escape_for_message(entry, 200)), problem)
+        ArchiveError::new(
+            &self.display,
+            Some(crate::render::escape_for_message(entry, 200)),
+            problem,
+        )
     }
 
     pub fn exists(&self, path: &str) -> bool {
-        let Ok(path) = normalize(path) else { return false };
+        let Ok(path) = normalize(path) else {
+            return false;
+        };
         match &self.kind {
             Kind::Dir(root) => root.join(&path).is_file(),
             Kind::Tar { members, .. } => members.contains_key(&path),
             Kind::Streamed(s) => {
-                s.json.contains_key(&path) || s.scanned.contains_key(&path) || s.links.contains_key(&path)
+                s.json.contains_key(&path)
+                    || s.scanned.contains_key(&path)
+                    || s.links.contains_key(&path)
             }
         }
     }
@@ -131,16 +144,22 @@ impl Container {
         let fail = |p: Problem| self.error(&norm, p);
         match &self.kind {
             Kind::Dir(root) => {
-                let file = open_in_dir(root, &norm).map_err(|p| self.error(&norm, p.with_missing(what)))?;
+                let file = open_in_dir(root, &norm)
+                    .map_err(|p| self.error(&norm, p.with_missing(what)))?;
                 read_capped(file, what).map_err(fail)
             }
             Kind::Tar { file, members } => {
-                let (offset, size) = resolve_tar(members, &norm).map_err(|p| fail(p.with_missing(what)))?;
+                let (offset, size) =
+                    resolve_tar(members, &norm).map_err(|p| fail(p.with_missing(what)))?;
                 if size > JSON_LIMIT {
-                    return Err(fail(Problem::TooLarge { what, limit: JSON_LIMIT }));
+                    return Err(fail(Problem::TooLarge {
+                        what,
+                        limit: JSON_LIMIT,
+                    }));
                 }
                 let mut buf = vec![0u8; size as usize];
-                file.read_exact_at(&mut buf, offset).map_err(|e| fail(Problem::Io(e)))?;
+                file.read_exact_at(&mut buf, offset)
+                    .map_err(|e| fail(Problem::Io(e)))?;
                 Ok(buf)
             }
             Kind::Streamed(s) => {
@@ -149,7 +168,7 @@ impl Container {
                     Some(bytes) => Ok(bytes.clone()),
                     None if s.scanned.contains_key(&target) => Err(fail(Problem::BadContent {
                         what,
-                        detail: "not JSON".into(),
+                        detail: format!("the {what} is not JSON"),
                     })),
                     None => Err(fail(Problem::Missing(what.into()))),
                 }
@@ -168,16 +187,23 @@ impl Container {
     }
 
     /// The one pass over a layer blob. `entry` names the layer in errors.
-    pub fn scan_layer(&self, path: &str, entry: &str, progress: Option<&Progress>) -> Result<LayerStats, ArchiveError> {
+    pub fn scan_layer(
+        &self,
+        path: &str,
+        entry: &str,
+        progress: Option<&Progress>,
+    ) -> Result<LayerStats, ArchiveError> {
         let fail = |p: Problem| self.error(entry, p);
         let norm = normalize(path).map_err(fail)?;
         match &self.kind {
             Kind::Dir(root) => {
-                let file = open_in_dir(root, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
+                let file =
+                    open_in_dir(root, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
                 layer::scan_layer(file, progress).map_err(|e| fail(e.into()))
             }
             Kind::Tar { file, members } => {
-                let (offset, size) = resolve_tar(members, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
+                let (offset, size) =
+                    resolve_tar(members, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
                 let section = Section {
                     file: file.clone(),
                     pos: offset,
@@ -188,10 +214,14 @@ impl Container {
             Kind::Streamed(s) => {
                 let target = resolve_links(&s.links, &norm).map_err(fail)?;
                 if let Some(result) = s.scanned.get(&target) {
-                    return result.clone().map_err(|e| fail(Problem::Layer(clone_layer_error(&e))));
+                    return result
+                        .clone()
+                        .map_err(|e| fail(Problem::Layer(clone_layer_error(&e))));
                 }
                 match s.json.get(&target) {
-                    Some(bytes) => layer::scan_layer(&bytes[..], progress).map_err(|e| fail(e.into())),
+                    Some(bytes) => {
+                        layer::scan_layer(&bytes[..], progress).map_err(|e| fail(e.into()))
+                    }
                     None => Err(fail(Problem::Missing("layer blob".into()))),
                 }
             }
@@ -215,7 +245,11 @@ impl Problem {
 fn clone_layer_error(e: &LayerError) -> LayerError {
     use std::error::Error as _;
     let cause = e.kind.source().map(|s| s.to_string()).unwrap_or_default();
-    let text = if cause.is_empty() { e.to_string() } else { format!("{e}: {cause}") };
+    let text = if cause.is_empty() {
+        e.to_string()
+    } else {
+        format!("{e}: {cause}")
+    };
     LayerError {
         kind: LayerErrorKind::Read(io::Error::other(text)),
         stored: e.stored.clone(),
@@ -238,7 +272,10 @@ impl Read for Section {
         let want = buf.len().min(left as usize);
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "archive ends inside this entry"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "archive ends inside this entry",
+            ));
         }
         self.pos += n as u64;
         Ok(n)
@@ -290,7 +327,10 @@ fn read_capped<R: Read>(reader: R, what: &'static str) -> Result<Vec<u8>, Proble
         .read_to_end(&mut buf)
         .map_err(Problem::Io)?;
     if buf.len() as u64 > JSON_LIMIT {
-        return Err(Problem::TooLarge { what, limit: JSON_LIMIT });
+        return Err(Problem::TooLarge {
+            what,
+            limit: JSON_LIMIT,
+        });
     }
     Ok(buf)
 }
@@ -340,7 +380,13 @@ fn index_tar(file: &File) -> Result<HashMap<String, Member>, Problem> {
     let mut members = HashMap::new();
     let entries = archive.entries_with_seek().map_err(Problem::CorruptTar)?;
     for (n, entry) in entries.enumerate() {
-        let entry = entry.map_err(|e| if n == 0 { Problem::NotAnArchive(Some(e)) } else { Problem::CorruptTar(e) })?;
+        let entry = entry.map_err(|e| {
+            if n == 0 {
+                Problem::NotAnArchive(Some(e))
+            } else {
+                Problem::CorruptTar(e)
+            }
+        })?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         // Entries that climb out of the archive can never be referenced; leave them out.
         let Ok(name) = normalize(&raw) else { continue };
@@ -398,7 +444,10 @@ fn open_stream(display: String, raw: Box<dyn Read + '_>) -> Result<Container, Ar
         ),
         Sniffed::Known(layer::Compression::Zstd) => (
             Packaging::TarZstd,
-            Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| err(Problem::Io(e)))?),
+            Box::new(
+                zstd::stream::read::Decoder::with_buffer(buffered)
+                    .map_err(|e| err(Problem::Io(e)))?,
+            ),
         ),
         Sniffed::Known(layer::Compression::None) => (Packaging::Tar, Box::new(buffered)),
         Sniffed::Unsupported(name) => return Err(err(Problem::UnsupportedOuterCompression(name))),
@@ -417,7 +466,13 @@ fn read_stream(reader: Box<dyn Read + '_>) -> Result<Streamed, Problem> {
     let entries = archive.entries().map_err(Problem::CorruptTar)?;
     let mut seen = 0usize;
     for (n, entry) in entries.enumerate() {
-        let mut entry = entry.map_err(|e| if n == 0 { Problem::NotAnArchive(Some(e)) } else { Problem::CorruptTar(e) })?;
+        let mut entry = entry.map_err(|e| {
+            if n == 0 {
+                Problem::NotAnArchive(Some(e))
+            } else {
+                Problem::CorruptTar(e)
+            }
+        })?;
         seen += 1;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let Ok(name) = normalize(&raw) else { continue };
@@ -474,7 +529,10 @@ mod tests {
         assert_eq!(normalize("a/../b").unwrap(), "b");
         assert!(matches!(normalize("../x"), Err(Problem::PathEscapes)));
         assert!(matches!(normalize("a/../../x"), Err(Problem::PathEscapes)));
-        assert!(matches!(normalize("/etc/passwd"), Err(Problem::PathEscapes)));
+        assert!(matches!(
+            normalize("/etc/passwd"),
+            Err(Problem::PathEscapes)
+        ));
     }
 
     #[test]

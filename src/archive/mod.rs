@@ -76,17 +76,33 @@ impl Archive {
         let has_manifest = container.exists("manifest.json");
         let has_index = container.exists("index.json");
         let (format, candidates) = if has_manifest {
-            let format = if has_index { Format::DockerSaveOci } else { Format::DockerSave };
+            let format = if has_index {
+                Format::DockerSaveOci
+            } else {
+                Format::DockerSave
+            };
             (format, docker::candidates(&container)?)
         } else if has_index {
             (Format::OciLayout, oci::candidates(&container)?)
         } else if container.exists("repositories") {
-            return Err(ArchiveError::new(&container.display, None, Problem::LegacyV1));
+            return Err(ArchiveError::new(
+                &container.display,
+                None,
+                Problem::LegacyV1,
+            ));
         } else {
-            return Err(ArchiveError::new(&container.display, None, Problem::NoManifest));
+            return Err(ArchiveError::new(
+                &container.display,
+                None,
+                Problem::NoManifest,
+            ));
         };
         if candidates.is_empty() {
-            return Err(ArchiveError::new(&container.display, None, Problem::NoImages));
+            return Err(ArchiveError::new(
+                &container.display,
+                None,
+                Problem::NoImages,
+            ));
         }
         Ok(Archive {
             container,
@@ -96,7 +112,11 @@ impl Archive {
     }
 
     /// Picks the image the user asked for (see [`select::select`]) and takes it out of the list.
-    pub fn take(&mut self, image: Option<&str>, platform: Option<&PlatformWanted>) -> Result<Candidate, ArchiveError> {
+    pub fn take(
+        &mut self,
+        image: Option<&str>,
+        platform: Option<&PlatformWanted>,
+    ) -> Result<Candidate, ArchiveError> {
         let n = select::select(&self.container.display, &self.candidates, image, platform)?;
         Ok(self.candidates.swap_remove(n))
     }

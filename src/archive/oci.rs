@@ -17,12 +17,20 @@ pub fn blob_path(digest: &Digest) -> String {
 }
 
 /// Checks a descriptor's digest has a form we can turn into a path.
-pub fn descriptor_digest(container: &Container, desc: &Descriptor, what: &str) -> Result<Digest, ArchiveError> {
+pub fn descriptor_digest(
+    container: &Container,
+    desc: &Descriptor,
+    what: &str,
+) -> Result<Digest, ArchiveError> {
     Digest::parse(&desc.digest().to_string())
         .map_err(|e| ArchiveError::new(&container.display, Some(what.to_string()), e.into()))
 }
 
-pub fn read_index(container: &Container, path: &str, what: &'static str) -> Result<ImageIndex, ArchiveError> {
+pub fn read_index(
+    container: &Container,
+    path: &str,
+    what: &'static str,
+) -> Result<ImageIndex, ArchiveError> {
     let bytes = container.read_json_file(path, what)?;
     parse_json(container, path, what, &bytes)
 }
@@ -33,8 +41,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T, ArchiveError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ArchiveError::new(&container.display, Some(path.to_string()), Problem::BadJson { what, source: e }))
+    serde_json::from_slice(bytes).map_err(|e| {
+        ArchiveError::new(
+            &container.display,
+            Some(path.to_string()),
+            Problem::BadJson { what, source: e },
+        )
+    })
 }
 
 pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
@@ -54,14 +67,21 @@ enum Kind {
 
 fn kind_of(desc: &Descriptor) -> Kind {
     let annotations = desc.annotations().as_ref();
-    if annotations.and_then(|a| a.get("vnd.docker.reference.type")).is_some() {
+    if annotations
+        .and_then(|a| a.get("vnd.docker.reference.type"))
+        .is_some()
+    {
         return Kind::Skip;
     }
     match desc.media_type() {
         MediaType::ImageManifest => Kind::Manifest,
         MediaType::ImageIndex => Kind::Index,
-        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.v2+json" => Kind::Manifest,
-        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.list.v2+json" => Kind::Index,
+        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.v2+json" => {
+            Kind::Manifest
+        }
+        MediaType::Other(t) if t == "application/vnd.docker.distribution.manifest.list.v2+json" => {
+            Kind::Index
+        }
         _ => Kind::Unknown,
     }
 }
@@ -94,7 +114,7 @@ fn walk(
             Some("index.json".into()),
             Problem::BadContent {
                 what: "image index",
-                detail: format!("indexes nested more than {MAX_DEPTH} deep"),
+                detail: format!("image indexes nested more than {MAX_DEPTH} deep"),
             },
         ));
     }
@@ -128,17 +148,18 @@ fn walk(
                 Ok(nested) => walk(container, &nested, Some(group), &tags, out, depth + 1)?,
                 Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
             },
-            Kind::Unknown => out.push(candidate(Location::Broken(Box::new(
-                ArchiveError::new(
-                    &container.display,
-                    Some(blob_path(&digest)),
-                    if container.exists(&blob_path(&digest)) {
-                        Problem::NotAnImage(format!("media type {} is not an image manifest or index", desc.media_type()))
-                    } else {
-                        Problem::Missing("manifest blob".into())
-                    },
-                ),
-            )))),
+            Kind::Unknown => out.push(candidate(Location::Broken(Box::new(ArchiveError::new(
+                &container.display,
+                Some(blob_path(&digest)),
+                if container.exists(&blob_path(&digest)) {
+                    Problem::NotAnImage(format!(
+                        "media type {} is not an image manifest or index",
+                        desc.media_type()
+                    ))
+                } else {
+                    Problem::Missing("manifest blob".into())
+                },
+            ))))),
         }
     }
     for (n, c) in out.iter_mut().enumerate() {

@@ -29,7 +29,9 @@ impl std::fmt::Display for PlatformWanted {
 pub fn parse_platform(text: &str) -> Result<PlatformWanted, String> {
     let parts: Vec<&str> = text.split('/').collect();
     if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
-        return Err(format!("`{text}` is not a platform of the form os/arch[/variant]"));
+        return Err(format!(
+            "`{text}` is not a platform of the form os/arch[/variant]"
+        ));
     }
     Ok(PlatformWanted {
         os: parts[0].to_string(),
@@ -77,7 +79,12 @@ fn platform_matches(p: &Platform, want: &PlatformWanted) -> bool {
 /// Docker's short forms: `alpine` means `docker.io/library/alpine:latest`.
 fn normalize_ref(r: &str) -> String {
     let mut s = r.to_string();
-    for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"] {
+    for prefix in [
+        "docker.io/library/",
+        "index.docker.io/library/",
+        "docker.io/",
+        "index.docker.io/",
+    ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             s = rest.to_string();
             break;
@@ -96,7 +103,10 @@ fn digest_matches(wanted: &str, c: &Candidate) -> bool {
         return false;
     }
     let hex = hex.to_ascii_lowercase();
-    let by_manifest = c.manifest_digest.as_ref().is_some_and(|d| d.hex().starts_with(&hex));
+    let by_manifest = c
+        .manifest_digest
+        .as_ref()
+        .is_some_and(|d| d.hex().starts_with(&hex));
     let by_config = match &c.location {
         super::Location::Docker { config_path, .. } => config_path
             .rsplit('/')
@@ -115,13 +125,19 @@ fn matches(wanted: &str, c: &Candidate) -> bool {
         return true;
     }
     let want = normalize_ref(wanted);
-    c.tags.iter().any(|t| t == wanted || normalize_ref(t) == want)
+    c.tags
+        .iter()
+        .any(|t| t == wanted || normalize_ref(t) == want)
 }
 
 pub fn listing(candidates: &[&Candidate]) -> String {
     let mut out = String::new();
     for c in candidates {
-        let tags = if c.tags.is_empty() { "<untagged>".to_string() } else { c.tags.join(", ") };
+        let tags = if c.tags.is_empty() {
+            "<untagged>".to_string()
+        } else {
+            c.tags.join(", ")
+        };
         let _ = write!(out, "  {}: {}", c.number, tags);
         if let Some(p) = &c.platform {
             let _ = write!(out, " [{}]", platform_text(p));
@@ -145,12 +161,15 @@ pub fn select(
     let mut pool: Vec<&Candidate> = candidates.iter().collect();
     if let Some(wanted) = image {
         if let Ok(n) = wanted.parse::<usize>() {
-            return candidates.iter().position(|c| c.number == n).ok_or_else(|| {
-                err(Problem::NoMatch {
-                    wanted: wanted.to_string(),
-                    listing: listing(&pool),
-                })
-            });
+            return candidates
+                .iter()
+                .position(|c| c.number == n)
+                .ok_or_else(|| {
+                    err(Problem::NoMatch {
+                        wanted: wanted.to_string(),
+                        listing: listing(&pool),
+                    })
+                });
         }
         pool.retain(|c| matches(wanted, c));
         if pool.is_empty() {
@@ -165,9 +184,15 @@ pub fn select(
             let fits: Vec<&Candidate> = pool
                 .iter()
                 .copied()
-                .filter(|c| c.platform.as_ref().is_some_and(|p| platform_matches(p, want)))
+                .filter(|c| {
+                    c.platform
+                        .as_ref()
+                        .is_some_and(|p| platform_matches(p, want))
+                })
                 .collect();
-            if fits.len() == 1 || (!fits.is_empty() && fits.iter().all(|c| c.group == fits[0].group)) {
+            if fits.len() == 1
+                || (!fits.is_empty() && fits.iter().all(|c| c.group == fits[0].group))
+            {
                 pool = fits;
             }
         }
@@ -185,10 +210,11 @@ pub fn select(
     }
     let host = host_platform();
     let want = platform.unwrap_or(&host);
-    match pool
-        .iter()
-        .find(|c| c.platform.as_ref().is_some_and(|p| platform_matches(p, want)))
-    {
+    match pool.iter().find(|c| {
+        c.platform
+            .as_ref()
+            .is_some_and(|p| platform_matches(p, want))
+    }) {
         Some(c) => Ok(position(candidates, c)),
         None => Err(err(Problem::NoPlatform {
             wanted: want.to_string(),
@@ -244,11 +270,23 @@ mod tests {
             cand(1, 1, &["example.com/app:1.0"], None),
         ];
         assert_eq!(select("a", &c, Some("alpine:3.19"), None).unwrap(), 0);
-        assert_eq!(select("a", &c, Some("example.com/app:1.0"), None).unwrap(), 1);
+        assert_eq!(
+            select("a", &c, Some("example.com/app:1.0"), None).unwrap(),
+            1
+        );
         assert_eq!(select("a", &c, Some("1"), None).unwrap(), 1);
-        assert!(matches!(select("a", &c, None, None).unwrap_err().problem, Problem::SeveralImages { .. }));
-        assert!(matches!(select("a", &c, Some("nope"), None).unwrap_err().problem, Problem::NoMatch { .. }));
-        assert!(matches!(select("a", &c, Some("7"), None).unwrap_err().problem, Problem::NoMatch { .. }));
+        assert!(matches!(
+            select("a", &c, None, None).unwrap_err().problem,
+            Problem::SeveralImages { .. }
+        ));
+        assert!(matches!(
+            select("a", &c, Some("nope"), None).unwrap_err().problem,
+            Problem::NoMatch { .. }
+        ));
+        assert!(matches!(
+            select("a", &c, Some("7"), None).unwrap_err().problem,
+            Problem::NoMatch { .. }
+        ));
     }
 
     #[test]
@@ -267,17 +305,26 @@ mod tests {
         ];
         let arm = parse_platform("linux/arm64/v8").unwrap();
         assert_eq!(select("a", &c, None, Some(&arm)).unwrap(), 1);
-        assert_eq!(select("a", &c, Some("multi:latest"), Some(&arm)).unwrap(), 1);
+        assert_eq!(
+            select("a", &c, Some("multi:latest"), Some(&arm)).unwrap(),
+            1
+        );
         let amd = parse_platform("linux/amd64").unwrap();
         assert_eq!(select("a", &c, None, Some(&amd)).unwrap(), 0);
         let s390 = parse_platform("linux/s390x").unwrap();
-        assert!(matches!(select("a", &c, None, Some(&s390)).unwrap_err().problem, Problem::NoPlatform { .. }));
+        assert!(matches!(
+            select("a", &c, None, Some(&s390)).unwrap_err().problem,
+            Problem::NoPlatform { .. }
+        ));
     }
 
     #[test]
     fn platform_text_parses() {
         assert!(parse_platform("linux").is_err());
         assert!(parse_platform("linux//v7").is_err());
-        assert_eq!(parse_platform("linux/arm/v7").unwrap().variant.as_deref(), Some("v7"));
+        assert_eq!(
+            parse_platform("linux/arm/v7").unwrap().variant.as_deref(),
+            Some("v7")
+        );
     }
 }

@@ -14,7 +14,11 @@ pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
         let image = strata::image::Image::open(path, args.image_ref.as_deref(), platform.as_ref())?;
         image.diff_ids_from_config()?
     } else if !args.diff_ids.is_empty() {
-        parse_all(args.diff_ids.iter().map(|s| (s.clone(), "argument".to_string())))?
+        parse_all(
+            args.diff_ids
+                .iter()
+                .map(|s| (s.clone(), "argument".to_string())),
+        )?
     } else {
         let stdin = io::stdin();
         if stdin.is_terminal() {
@@ -53,6 +57,8 @@ pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
 
 fn parse_all(items: impl Iterator<Item = (String, String)>) -> Result<Vec<Digest>> {
     items
-        .map(|(text, place)| Digest::parse(&text).with_context(|| format!("{place}: invalid diffID")))
+        .map(|(text, place)| {
+            Digest::parse(&text).with_context(|| format!("{place}: invalid diffID"))
+        })
         .collect()
 }

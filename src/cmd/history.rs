@@ -36,7 +36,13 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
     }
     match args.format.as_deref() {
         None | Some("table") => {
-            let header = ["IMAGE", if style.human { "CREATED" } else { "CREATED AT" }, "CREATED BY", "SIZE", "COMMENT"];
+            let header = [
+                "IMAGE",
+                if style.human { "CREATED" } else { "CREATED AT" },
+                "CREATED BY",
+                "SIZE",
+                "COMMENT",
+            ];
             let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
             for row in &report.history {
                 rows.push(vec![
@@ -65,7 +71,10 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
                 lines.push(template.render(&style, row));
             }
             if template.table {
-                let rows: Vec<Vec<String>> = lines.iter().map(|l| l.split('\t').map(str::to_string).collect()).collect();
+                let rows: Vec<Vec<String>> = lines
+                    .iter()
+                    .map(|l| l.split('\t').map(str::to_string).collect())
+                    .collect();
                 out.write_all(aligned_table(&rows).as_bytes())?;
             } else {
                 for l in lines {
@@ -97,7 +106,10 @@ impl Style {
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
             .filter(|t| t.timestamp() != 0)
-            .map(|t| t.with_timezone(&Local).to_rfc3339_opts(SecondsFormat::Secs, true))
+            .map(|t| {
+                t.with_timezone(&Local)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true)
+            })
             .unwrap_or_default()
     }
 
@@ -108,7 +120,10 @@ impl Style {
         match meaningful_time(row.created.as_deref()) {
             None => "N/A".into(),
             Some(t) => {
-                let age = chrono::Utc::now().signed_duration_since(t).to_std().unwrap_or_default();
+                let age = chrono::Utc::now()
+                    .signed_duration_since(t)
+                    .to_std()
+                    .unwrap_or_default();
                 format!("{} ago", human_duration(age))
             }
         }
@@ -147,13 +162,23 @@ impl Style {
     fn docker_json(&self, row: &HistoryRow) -> serde_json::Value {
         let mut map = serde_json::Map::new();
         for name in FIELDS {
-            map.insert(name.to_string(), self.field(name, row).unwrap_or_default().into());
+            map.insert(
+                name.to_string(),
+                self.field(name, row).unwrap_or_default().into(),
+            );
         }
         serde_json::Value::Object(map)
     }
 }
 
-const FIELDS: [&str; 6] = ["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"];
+const FIELDS: [&str; 6] = [
+    "Comment",
+    "CreatedAt",
+    "CreatedBy",
+    "CreatedSince",
+    "ID",
+    "Size",
+];
 
 fn short_id(d: &Digest) -> String {
     d.short().to_string()
@@ -187,7 +212,9 @@ enum Part {
 impl Template {
     fn parse(text: &str) -> Result<Template> {
         let (table, body) = match text.strip_prefix("table") {
-            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (true, rest.trim_start()),
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                (true, rest.trim_start())
+            }
             _ => (false, text),
         };
         let body = body.replace("\\t", "\t").replace("\\n", "\n");
@@ -260,7 +287,10 @@ mod tests {
 
     #[test]
     fn templates_render_fields_and_tables() {
-        let style = Style { trunc: true, human: true };
+        let style = Style {
+            trunc: true,
+            human: true,
+        };
         let t = Template::parse("{{.Size}}|{{ .CreatedBy }}").unwrap();
         assert_eq!(t.render(&style, &row()), "4.61kB|/bin/sh -c echo hi");
         let t = Template::parse("table {{.ID}}\\t{{.Size}}").unwrap();
@@ -272,7 +302,10 @@ mod tests {
 
     #[test]
     fn raw_mode_prints_timestamps_and_bytes() {
-        let style = Style { trunc: false, human: false };
+        let style = Style {
+            trunc: false,
+            human: false,
+        };
         assert_eq!(style.size(&row()), "4610");
         assert_eq!(style.id(&row()), Digest::of_bytes(b"x").to_string());
         assert!(style.created_since(&row()).starts_with("20"));

@@ -45,8 +45,15 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
     }
     let created = match meaningful_time(img.created.as_deref()) {
         Some(t) => {
-            let age = chrono::Utc::now().signed_duration_since(t).to_std().unwrap_or_default();
-            format!("{} ({} ago)", img.created.as_deref().unwrap_or(""), human_duration(age))
+            let age = chrono::Utc::now()
+                .signed_duration_since(t)
+                .to_std()
+                .unwrap_or_default();
+            format!(
+                "{} ({} ago)",
+                img.created.as_deref().unwrap_or(""),
+                human_duration(age)
+            )
         }
         None => img.created.clone().unwrap_or_else(|| "N/A".into()),
     };
@@ -54,12 +61,30 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
     let unpacked: u64 = r.layers.iter().map(|l| l.uncompressed_size).sum();
     let size: u64 = r.layers.iter().map(|l| l.size).sum();
     let fields = [
-        ("Source", format!("{} ({}, {})", r.source.path, r.source.format, r.source.container)),
+        (
+            "Source",
+            format!(
+                "{} ({}, {})",
+                r.source.path, r.source.format, r.source.container
+            ),
+        ),
         ("Image ID", img.id.to_string()),
-        ("Tags", if img.tags.is_empty() { "<none>".into() } else { img.tags.join(", ") }),
+        (
+            "Tags",
+            if img.tags.is_empty() {
+                "<none>".into()
+            } else {
+                img.tags.join(", ")
+            },
+        ),
         ("Platform", platform),
         ("Created", created),
-        ("Manifest", img.manifest_digest.as_ref().map_or("-".into(), |d| d.to_string())),
+        (
+            "Manifest",
+            img.manifest_digest
+                .as_ref()
+                .map_or("-".into(), |d| d.to_string()),
+        ),
         (
             "Layers",
             format!(
@@ -83,7 +108,17 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
         .load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(vec![
-            "#", "DIGEST", "MEDIA TYPE", "COMP", "STORED", "TAR", "SIZE", "FILES", "DIFF ID", "CHAIN ID", "CREATED BY",
+            "#",
+            "DIGEST",
+            "MEDIA TYPE",
+            "COMP",
+            "STORED",
+            "TAR",
+            "SIZE",
+            "FILES",
+            "DIFF ID",
+            "CHAIN ID",
+            "CREATED BY",
         ]);
     for l in &r.layers {
         let media = l
@@ -92,7 +127,11 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
             .map(|m| m.trim_start_matches("application/vnd.").to_string())
             .unwrap_or_else(|| "-".into());
         let created_by = l.created_by.clone().unwrap_or_default().replace('\t', " ");
-        let created_by = if no_trunc { created_by } else { ellipsis(&created_by, 45) };
+        let created_by = if no_trunc {
+            created_by
+        } else {
+            ellipsis(&created_by, 45)
+        };
         table.add_row(vec![
             Cell::new(l.index).set_alignment(CellAlignment::Right),
             Cell::new(short(&l.digest, no_trunc)),

@@ -42,7 +42,11 @@ pub fn platform_arg(text: Option<&str>) -> Result<Option<PlatformWanted>> {
 
 pub fn open_image(select: &ImageSelect) -> Result<Image> {
     let platform = platform_arg(select.platform.as_deref())?;
-    Ok(Image::open(&select.archive, select.image.as_deref(), platform.as_ref())?)
+    Ok(Image::open(
+        &select.archive,
+        select.image.as_deref(),
+        platform.as_ref(),
+    )?)
 }
 
 pub fn warn(message: &str) {

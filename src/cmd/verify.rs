@@ -34,7 +34,9 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
     }
     if let Some(expected) = expect_chain {
         let found = if diff_ids.len() == image.layers.len() {
-            chain_ids(&diff_ids).last().map_or("(no layers)".to_string(), |c| c.to_string())
+            chain_ids(&diff_ids)
+                .last()
+                .map_or("(no layers)".to_string(), |c| c.to_string())
         } else {
             "unknown (a layer could not be read)".to_string()
         };
@@ -57,12 +59,26 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         let failed = checks.iter().filter(|c| !c.ok).count();
         if failed == 0 {
-            writeln!(out, "verified {}: {} checks, all ok", image.source_path, checks.len())?;
+            writeln!(
+                out,
+                "verified {}: {} checks, all ok",
+                image.source_path,
+                checks.len()
+            )?;
         } else {
-            writeln!(out, "{}: {failed} of {} checks FAILED", image.source_path, checks.len())?;
+            writeln!(
+                out,
+                "{}: {failed} of {} checks FAILED",
+                image.source_path,
+                checks.len()
+            )?;
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_MISMATCH) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_MISMATCH)
+    })
 }
 
 fn line(c: &Check) -> String {
@@ -73,6 +89,9 @@ fn line(c: &Check) -> String {
     if c.ok {
         format!("ok        {subject:<22} {}  ({})", c.found, c.entry)
     } else {
-        format!("MISMATCH  {subject:<22} expected {}, found {}  ({})", c.expected, c.found, c.entry)
+        format!(
+            "MISMATCH  {subject:<22} expected {}, found {}  ({})",
+            c.expected, c.found, c.entry
+        )
     }
 }

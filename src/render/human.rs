@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn durations_match_go_units() {
         let h = |secs: u64| human_duration(Duration::from_secs(secs));
-        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
         assert_eq!(h(1), "1 second");
         assert_eq!(h(59), "59 seconds");
         assert_eq!(h(60), "About a minute");

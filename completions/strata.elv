@@ -1,0 +1,95 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[strata] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'strata'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'strata'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand history 'Show the image''s build history, like `docker history`'
+            cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
+            cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+            cand completions 'Print a shell completion script generated from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;inspect'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --json 'Print one JSON object (the stable contract) instead of tables'
+            cand --no-trunc 'Show full digests instead of shortened ones'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;history'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
+            cand --human 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
+            cand --format '`table` (default), `json` (docker''s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}'
+            cand --no-trunc 'Don''t truncate output'
+            cand -q 'Only show image IDs'
+            cand --quiet 'Only show image IDs'
+            cand --json 'Print strata''s own JSON: the `history` rows of `inspect --json`, raw values'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;chainid'= {
+            cand --image 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead'
+            cand --ref 'With --image: which image of several (tag, digest or index number)'
+            cand --platform 'With --image: os/arch[/variant] from a multi-platform index'
+            cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;verify'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --expect-chainid 'Also require the top layer''s chainID to be this one'
+            cand --json 'Print {"ok", "checks": [...]} instead of one line per check'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;help'= {
+            cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand history 'Show the image''s build history, like `docker history`'
+            cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
+            cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+            cand completions 'Print a shell completion script generated from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;help;inspect'= {
+        }
+        &'strata;help;history'= {
+        }
+        &'strata;help;chainid'= {
+        }
+        &'strata;help;verify'= {
+        }
+        &'strata;help;completions'= {
+        }
+        &'strata;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

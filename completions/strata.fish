@@ -1,0 +1,65 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_strata_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_strata_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_strata_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_strata_using_subcommand
+    set -l cmd (__fish_strata_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
+complete -c strata -n "__fish_strata_needs_command" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_needs_command" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_needs_command" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_needs_command" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print one JSON object (the stable contract) instead of tables'
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones'
+complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
+false\t''"
+complete -c strata -n "__fish_strata_using_subcommand history" -l format -d '`table` (default), `json` (docker\'s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}' -r
+complete -c strata -n "__fish_strata_using_subcommand history" -l no-trunc -d 'Don\'t truncate output'
+complete -c strata -n "__fish_strata_using_subcommand history" -s q -l quiet -d 'Only show image IDs'
+complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print strata\'s own JSON: the `history` rows of `inspect --json`, raw values'
+complete -c strata -n "__fish_strata_using_subcommand history" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead' -r -F
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l ref -d 'With --image: which image of several (tag, digest or index number)' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l platform -d 'With --image: os/arch[/variant] from a multi-platform index' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
+complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print {"ok", "checks": [...]} instead of one line per check'
+complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
