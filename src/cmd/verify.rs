@@ -20,6 +20,9 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
     let image = super::open_image(&args.select)?;
     let mut checks: Vec<Check> = image.checks.clone();
     let mut diff_ids = Vec::new();
+    // A layer that could not be read stops the verdict (exit 2) unless its blob is simply not
+    // the one the manifest names: then the mismatch explains it (exit 1).
+    let mut stopped = None;
     for (layer, result) in image.layers.iter().zip(image.scan_each()) {
         match result {
             Ok(stats) => {
@@ -27,8 +30,18 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
                 diff_ids.push(stats.diff_id);
             }
             Err(e) => {
-                super::warn(&e.to_string());
-                checks.extend(layer.checks_failed(&e));
+                let layer_checks = layer.checks_failed(&e);
+                let explained = layer_checks
+                    .iter()
+                    .any(|c| c.what == "blob_digest" && !c.ok && c.found.starts_with("sha256:"));
+                checks.extend(layer_checks);
+                if explained {
+                    super::warn(&e.to_string());
+                } else if stopped.is_none() {
+                    stopped = Some(e);
+                } else {
+                    super::warn(&e.to_string());
+                }
             }
         }
     }
@@ -73,6 +86,10 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
                 checks.len()
             )?;
         }
+    }
+    out.flush()?;
+    if let Some(e) = stopped {
+        return Err(e.into());
     }
     Ok(if ok {
         ExitCode::SUCCESS
