@@ -14,12 +14,21 @@ fn main() -> ExitCode {
         // `strata history x | head` closing the pipe early is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            let text = e.to_string();
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| strata::render::escape_for_message(l, 2000))
+                .collect();
+            eprintln!("error: {}", lines.join("\n"));
             for cause in e.chain().skip(1) {
                 let text = cause.to_string();
                 // Our own errors already print their direct cause inline.
                 if !e.to_string().ends_with(&text) {
-                    eprintln!("caused by: {text}");
+                    // Parser messages may quote raw archive bytes.
+                    eprintln!(
+                        "caused by: {}",
+                        strata::render::escape_for_message(&text, 300)
+                    );
                 }
             }
             ExitCode::from(cmd::EXIT_ERROR)

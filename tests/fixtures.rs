@@ -2,6 +2,7 @@
 //! committed `testdata/hello.tar` is kept identical to what the builder makes.
 //! Regenerate with `STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures`.
 
+#[macro_use]
 mod common;
 
 use std::io::Read;
@@ -23,7 +24,10 @@ fn committed_fixtures_are_current() {
         return;
     }
     let committed = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures", path.display())
+        panic!(
+            "{}: {e}; regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures",
+            path.display()
+        )
     });
     assert!(
         committed == fresh,
@@ -81,12 +85,19 @@ fn layer_expectations_come_from_the_written_bytes() {
 
 #[test]
 fn multi_member_gzip_really_has_two_members() {
-    let l = build_layer(&LayerSpec::new(rich_entries("mm", false), Compression::Gzip).multi_member());
+    let l =
+        build_layer(&LayerSpec::new(rich_entries("mm", false), Compression::Gzip).multi_member());
     let mut single = flate2::read::GzDecoder::new(&l.blob[..]);
     let mut first = Vec::new();
     single.read_to_end(&mut first).unwrap();
-    assert!(first.len() < l.raw.len(), "the first member holds only part of the stream");
-    assert_eq!(read_all(flate2::read::MultiGzDecoder::new(&l.blob[..])), l.raw);
+    assert!(
+        first.len() < l.raw.len(),
+        "the first member holds only part of the stream"
+    );
+    assert_eq!(
+        read_all(flate2::read::MultiGzDecoder::new(&l.blob[..])),
+        l.raw
+    );
 }
 
 #[test]
@@ -104,7 +115,10 @@ fn chain_id_helper_matches_known_vector() {
         "sha256:9f54eef412758095c8079ac465d494a2872e02e90bf1fb5f12a1641c0d1bb78b".into(),
         "sha256:b3cce2ce0405ffbb4971b872588c5b7fc840514b807f18047bf7d486af79884c".into(),
     ]);
-    assert_eq!(c[1], "sha256:6613b10b697b0a267c9573ee23e54c0373ccf72e7991cf4479bd0b66609a631c");
+    assert_eq!(
+        c[1],
+        "sha256:6613b10b697b0a267c9573ee23e54c0373ccf72e7991cf4479bd0b66609a631c"
+    );
 }
 
 #[test]
@@ -135,6 +149,9 @@ fn docker_format_helpers_follow_go_units() {
     assert_eq!(human_duration(100 * 86400), "3 months");
     assert_eq!(human_duration(3 * 365 * 86400 + 86400), "3 years");
     // "LABEL desc=" is 11 columns; 16 wide chars reach 43, the 17th would pass 44.
-    assert_eq!(created_by_cell(CJK_CREATED_BY, true), "LABEL desc=日本語の説明文がとても長いのでこ…");
+    assert_eq!(
+        created_by_cell(CJK_CREATED_BY, true),
+        "LABEL desc=日本語の説明文がとても長いのでこ…"
+    );
     assert_eq!(created_by_cell("a\tb", true), "a b");
 }

@@ -1,16 +1,22 @@
 //! `strata inspect --json` against every archive format the fixture builder makes: each field
 //! is compared with what the builder computed from the bytes it wrote.
 
+#[macro_use]
 mod common;
 
 use common::check::assert_inspect;
 use common::fixtures::{self, committed_hello_path, hello_image};
 use common::layer::{gzip, Compression};
-use common::{args, assert_clean_error, run, run_json, run_with_stdin, Fixture, FIRST_IMAGE_NUMBER};
+use common::{assert_clean_error, run, run_json, run_with_stdin, Fixture, FIRST_IMAGE_NUMBER};
 
 fn inspect_matches(fx: &Fixture, ctx: &str) {
     let v = run_json(args!["inspect", fx.arg(), "--json"]);
     assert_inspect(&v, fx.format, fx.image(), ctx);
+    assert_eq!(
+        v["source"]["path"],
+        fx.arg().to_str().unwrap(),
+        "{ctx}: source.path is the path given"
+    );
 }
 
 #[test]
@@ -48,7 +54,10 @@ fn oci_layout_tar_with_gzip_zstd_and_plain_layers() {
 fn compression_is_sniffed_not_taken_from_the_media_type() {
     let fx = fixtures::oci_mislabelled();
     assert_eq!(fx.image().layers[0].compression, "none");
-    assert_eq!(fx.image().layers[0].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+    assert_eq!(
+        fx.image().layers[0].media_type,
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
     inspect_matches(&fx, "uncompressed blob labelled tar+gzip");
 }
 
@@ -84,6 +93,7 @@ fn stdin_plain_tar() {
     assert_eq!(r.code, 0, "{r}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
     assert_inspect(&v, fx.format, fx.image(), "stdin");
+    assert_eq!(v["source"]["path"], "-");
 }
 
 #[test]
@@ -98,7 +108,12 @@ fn stdin_gzip_compressed_stream() {
 #[test]
 fn committed_hello_fixture() {
     let v = run_json(args!["inspect", committed_hello_path(), "--json"]);
-    assert_inspect(&v, "docker-save", &hello_image().expect, "testdata/hello.tar");
+    assert_inspect(
+        &v,
+        "docker-save",
+        &hello_image().expect,
+        "testdata/hello.tar",
+    );
 }
 
 #[test]
@@ -106,7 +121,10 @@ fn several_images_without_a_choice_is_an_error_listing_them() {
     let fx = fixtures::two_images();
     let r = run(args!["inspect", fx.arg(), "--json"]);
     assert_clean_error(&r, &fx.file_name());
-    assert!(r.stderr.contains("two:a") && r.stderr.contains("two:b"), "images not listed:\n{r}");
+    assert!(
+        r.stderr.contains("two:a") && r.stderr.contains("two:b"),
+        "images not listed:\n{r}"
+    );
     assert!(r.stderr.contains("--image"), "no hint to use --image:\n{r}");
 }
 
@@ -133,7 +151,13 @@ fn select_image_by_number() {
 fn select_image_by_config_digest() {
     let fx = fixtures::two_images();
     let img = &fx.images[1];
-    let v = run_json(args!["inspect", fx.arg(), "--image", img.config_digest, "--json"]);
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--image",
+        img.config_digest,
+        "--json"
+    ]);
     assert_inspect(&v, fx.format, img, "--image <config digest>");
 }
 
@@ -154,6 +178,44 @@ fn select_oci_image_by_manifest_digest() {
 }
 
 #[test]
+fn select_oci_image_by_config_digest() {
+    // `--image sha256:<config digest>` (the image ID) works for every format, not only for
+    // docker-save where the config file is named after it.
+    let fx = fixtures::multi_platform();
+    let arm = &fx.images[1];
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--image",
+        arm.config_digest,
+        "--json"
+    ]);
+    assert_inspect(
+        &v,
+        fx.format,
+        arm,
+        "--image <config digest> in an OCI layout",
+    );
+}
+
+#[test]
+fn select_docker25_image_by_tag_and_by_manifest_digest() {
+    let fx = fixtures::docker25();
+    let img = fx.image();
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--image",
+        "strata-test:v25",
+        "--json"
+    ]);
+    assert_inspect(&v, fx.format, img, "docker25 --image tag");
+    let d = img.manifest_digest.clone().unwrap();
+    let v = run_json(args!["inspect", fx.arg(), "--image", d, "--json"]);
+    assert_inspect(&v, fx.format, img, "docker25 --image manifest digest");
+}
+
+#[test]
 fn multi_platform_defaults_to_the_host() {
     let fx = fixtures::multi_platform();
     let host = if cfg!(target_arch = "aarch64") { 1 } else { 0 };
@@ -164,23 +226,54 @@ fn multi_platform_defaults_to_the_host() {
 #[test]
 fn multi_platform_pick_arm64_v8() {
     let fx = fixtures::multi_platform();
-    let v = run_json(args!["inspect", fx.arg(), "--platform", "linux/arm64/v8", "--json"]);
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--platform",
+        "linux/arm64/v8",
+        "--json"
+    ]);
     assert_inspect(&v, fx.format, &fx.images[1], "--platform linux/arm64/v8");
-    let v = run_json(args!["inspect", fx.arg(), "--platform", "linux/amd64", "--json"]);
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--platform",
+        "linux/amd64",
+        "--json"
+    ]);
     assert_inspect(&v, fx.format, &fx.images[0], "--platform linux/amd64");
 }
 
 #[test]
 fn multi_platform_tag_and_platform_together() {
     let fx = fixtures::multi_platform();
-    let v = run_json(args!["inspect", fx.arg(), "--image", "multi:latest", "--platform", "linux/arm64/v8", "--json"]);
-    assert_inspect(&v, fx.format, &fx.images[1], "--image multi:latest --platform linux/arm64/v8");
+    let v = run_json(args![
+        "inspect",
+        fx.arg(),
+        "--image",
+        "multi:latest",
+        "--platform",
+        "linux/arm64/v8",
+        "--json"
+    ]);
+    assert_inspect(
+        &v,
+        fx.format,
+        &fx.images[1],
+        "--image multi:latest --platform linux/arm64/v8",
+    );
 }
 
 #[test]
 fn multi_platform_absent_platform_is_an_error() {
     let fx = fixtures::multi_platform();
-    let r = run(args!["inspect", fx.arg(), "--platform", "linux/s390x", "--json"]);
+    let r = run(args![
+        "inspect",
+        fx.arg(),
+        "--platform",
+        "linux/s390x",
+        "--json"
+    ]);
     assert_clean_error(&r, &fx.file_name());
 }
 
@@ -188,8 +281,14 @@ fn multi_platform_absent_platform_is_an_error() {
 fn history_with_more_entries_than_layers_warns_and_shows_what_it_can() {
     let fx = common::malformed::history_more_than_layers();
     let r = run(args!["inspect", fx.arg(), "--json"]);
-    assert_eq!(r.code, 0, "docker refuses this; strata warns and goes on:\n{r}");
-    assert!(r.stderr.to_lowercase().contains("warning"), "no warning:\n{r}");
+    assert_eq!(
+        r.code, 0,
+        "docker refuses this; strata warns and goes on:\n{r}"
+    );
+    assert!(
+        r.stderr.to_lowercase().contains("warning"),
+        "no warning:\n{r}"
+    );
     assert!(!r.stderr.contains("panicked"), "{r}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_inspect(&v, fx.format, fx.image(), "history > layers");
@@ -200,22 +299,79 @@ fn history_with_fewer_entries_than_layers_warns_and_keeps_every_layer() {
     let fx = common::malformed::history_fewer_than_layers();
     let r = run(args!["inspect", fx.arg(), "--json"]);
     assert_eq!(r.code, 0, "{r}");
-    assert!(r.stderr.to_lowercase().contains("warning"), "no warning:\n{r}");
+    assert!(
+        r.stderr.to_lowercase().contains("warning"),
+        "no warning:\n{r}"
+    );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_inspect(&v, fx.format, fx.image(), "history < layers");
+    let img = fx.image();
+    // docker shows only the config's entries (the last layer vanishes from its output); strata
+    // may instead add a row on top for each layer without an entry. Either way every config
+    // entry keeps its mapping, and no layer is listed twice.
+    let rows = v["history"].as_array().expect("history rows");
+    let uncovered: Vec<usize> = (0..img.layers.len())
+        .filter(|i| !img.history.iter().any(|h| h.layer_index == Some(*i)))
+        .collect();
+    assert_eq!(uncovered, [2]);
+    let extra = rows.len() - img.history.len();
+    assert!(
+        extra == 0 || extra == uncovered.len(),
+        "unexpected number of history rows: {}",
+        rows.len()
+    );
+    for (n, row) in rows[..extra].iter().enumerate() {
+        let i = uncovered[uncovered.len() - 1 - n];
+        assert_eq!(row["layer_index"], i, "synthesized row {n}");
+        assert_eq!(row["size"], img.layers[i].size, "synthesized row {n}");
+        assert_eq!(row["empty_layer"], false, "synthesized row {n}");
+    }
+    assert_eq!(
+        rows[0]["id"],
+        img.id.as_str(),
+        "the top row carries the image ID"
+    );
+    // Below the top row no row carries the ID.
+    for (n, (row, h)) in rows[extra..]
+        .iter()
+        .zip(img.history.iter().rev())
+        .enumerate()
+    {
+        let id = (extra == 0 && n == 0).then_some(img.id.as_str());
+        common::check::assert_history_row(row, h, id, &format!("config history row {n}"));
+    }
+    let layers = v["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 3, "every layer is listed");
+    for (l, e) in layers.iter().zip(&img.layers) {
+        assert_eq!(l["diff_id"], e.diff_id.as_str());
+        assert_eq!(l["chain_id"], e.chain_id.as_str());
+    }
+    assert!(
+        layers[2]["created_by"].is_null() || layers[2]["created_by"] == "",
+        "layer 2 has no history"
+    );
 }
 
 #[test]
 fn blob_digest_mismatch_warns_but_inspect_succeeds() {
     let b = common::malformed::blob_digest_mismatch();
     let r = run(args!["inspect", b.fixture.arg(), "--json"]);
-    assert_eq!(r.code, 0, "inspect reports a digest mismatch as a warning:\n{r}");
+    assert_eq!(
+        r.code, 0,
+        "inspect reports a digest mismatch as a warning:\n{r}"
+    );
     assert!(!r.stderr.contains("panicked"), "{r}");
-    assert!(r.stderr.to_lowercase().contains("warning"), "no warning on stderr:\n{r}");
+    assert!(
+        r.stderr.to_lowercase().contains("warning"),
+        "no warning on stderr:\n{r}"
+    );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let l = &v["layers"][b.layer_index];
     let found = &b.fixture.image().layers[b.layer_index];
-    assert_eq!(l["digest"], found.digest.as_str(), "digest is what the stored bytes hash to");
+    assert_eq!(
+        l["digest"],
+        found.digest.as_str(),
+        "digest is what the stored bytes hash to"
+    );
     assert_ne!(l["digest"], b.descriptor_digest.as_str());
     assert_eq!(l["diff_id"], found.diff_id.as_str());
 }
@@ -227,6 +383,10 @@ fn plain_output_without_json_mentions_every_layer() {
     let r = run(args!["inspect", fx.arg()]);
     assert_eq!(r.code, 0, "{r}");
     for l in &fx.image().layers {
-        assert!(r.stdout.contains(&l.diff_id[7..19]), "diffID {} not shown:\n{r}", l.diff_id);
+        assert!(
+            r.stdout.contains(&l.diff_id[7..19]),
+            "diffID {} not shown:\n{r}",
+            l.diff_id
+        );
     }
 }

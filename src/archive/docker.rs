@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::container::Container;
 use super::{Candidate, Location};
+use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};
 
 /// One element of docker's `manifest.json` (a docker format, not an OCI one).
@@ -56,19 +57,38 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
     if entries.is_empty() {
         return Err(bad("it lists no images"));
     }
+    // Docker 25+ also stores an OCI manifest per image: it gives each image a manifest digest.
+    let oci_manifests: Vec<Candidate> = if container.exists("index.json") {
+        super::oci::candidates(container).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     Ok(entries
         .into_iter()
         .enumerate()
-        .map(|(n, e)| Candidate {
-            number: n,
-            group: n,
-            tags: e.repo_tags.unwrap_or_default(),
-            platform: None,
-            manifest_digest: None,
-            location: Location::Docker {
-                config_path: e.config,
-                layer_paths: e.layers,
-            },
+        .map(|(n, e)| {
+            let config_digest = container
+                .read_json_file(&e.config, "image config")
+                .ok()
+                .map(|bytes| Digest::of_bytes(&bytes));
+            let manifest_digest = config_digest.as_ref().and_then(|id| {
+                oci_manifests
+                    .iter()
+                    .find(|m| m.config_digest.as_ref() == Some(id))
+                    .and_then(|m| m.manifest_digest.clone())
+            });
+            Candidate {
+                number: n,
+                group: n,
+                tags: e.repo_tags.unwrap_or_default(),
+                platform: None,
+                manifest_digest,
+                config_digest,
+                location: Location::Docker {
+                    config_path: e.config,
+                    layer_paths: e.layers,
+                },
+            }
         })
         .collect())
 }

@@ -47,6 +47,8 @@ pub struct Candidate {
     pub tags: Vec<String>,
     pub platform: Option<Platform>,
     pub manifest_digest: Option<Digest>,
+    /// The image ID, when the config (or the manifest naming it) could be read while listing.
+    pub config_digest: Option<Digest>,
     pub location: Location,
 }
 

@@ -137,13 +137,18 @@ fn walk(
             tags: tags.clone(),
             platform: desc.platform().clone(),
             manifest_digest: Some(digest.clone()),
+            config_digest: None,
             location,
         };
         match kind {
             Kind::Skip => {}
-            Kind::Manifest => out.push(candidate(Location::Oci {
-                descriptor: desc.clone(),
-            })),
+            Kind::Manifest => {
+                let mut c = candidate(Location::Oci {
+                    descriptor: desc.clone(),
+                });
+                c.config_digest = config_digest_of(container, &digest);
+                out.push(c);
+            }
             Kind::Index => match read_index(container, &blob_path(&digest), "image index") {
                 Ok(nested) => walk(container, &nested, Some(group), &tags, out, depth + 1)?,
                 Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
@@ -166,6 +171,15 @@ fn walk(
         c.number = n;
     }
     Ok(())
+}
+
+/// The config digest a manifest names, if the manifest is present and readable.
+fn config_digest_of(container: &Container, manifest: &Digest) -> Option<Digest> {
+    let bytes = container
+        .read_json_file(&blob_path(manifest), "image manifest")
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Digest::parse(value.get("config")?.get("digest")?.as_str()?).ok()
 }
 
 /// Some writers label manifests with a generic media type; look inside to tell.

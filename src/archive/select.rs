@@ -107,14 +107,19 @@ fn digest_matches(wanted: &str, c: &Candidate) -> bool {
         .manifest_digest
         .as_ref()
         .is_some_and(|d| d.hex().starts_with(&hex));
-    let by_config = match &c.location {
+    let by_id = c
+        .config_digest
+        .as_ref()
+        .is_some_and(|d| d.hex().starts_with(&hex));
+    // A docker save's config file is named after the image ID it claims.
+    let by_config_name = match &c.location {
         super::Location::Docker { config_path, .. } => config_path
             .rsplit('/')
             .next()
             .is_some_and(|name| name.starts_with(&hex)),
         _ => false,
     };
-    by_manifest || by_config
+    by_manifest || by_id || by_config_name
 }
 
 fn matches(wanted: &str, c: &Candidate) -> bool {
@@ -256,6 +261,7 @@ mod tests {
             tags: tags.iter().map(|s| s.to_string()).collect(),
             platform,
             manifest_digest: None,
+            config_digest: None,
             location: Location::Docker {
                 config_path: format!("{}.json", ["a", "b", "c"][number].repeat(64)),
                 layer_paths: vec![],

@@ -88,7 +88,10 @@ pub fn created_since(created: Option<&str>) -> String {
 /// RFC 3339 at whole seconds in UTC (the tests run with TZ=UTC).
 pub fn created_at(created: Option<&str>) -> String {
     match created.and_then(|c| DateTime::parse_from_rfc3339(c).ok()) {
-        Some(t) => t.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t
+            .with_timezone(&Utc)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
         None => String::new(),
     }
 }
@@ -131,19 +134,22 @@ pub fn created_by_cell(s: &str, trunc: bool) -> String {
     out
 }
 
-/// Lays out rows like docker's tabwriter: every column but the last padded to its widest
-/// cell + 3 spaces. Lines are returned with trailing spaces removed.
+/// Lays out rows like docker's tabwriter (`tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`): every
+/// column but the last padded to its widest cell + 3 spaces, and to at least 10 columns (the
+/// tabwriter's minwidth). Lines are returned with trailing spaces removed.
 pub fn table(rows: &[Vec<String>]) -> Vec<String> {
     let cols = rows[0].len();
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().map(|r| display_width(&r[c])).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| display_width(&r[c])).max().unwrap_or(0))
+        .collect();
     rows.iter()
         .map(|r| {
             let mut line = String::new();
             for (c, cell) in r.iter().enumerate() {
                 line.push_str(cell);
                 if c + 1 < cols {
-                    line.push_str(&" ".repeat(widths[c] - display_width(cell) + 3));
+                    let col = (widths[c] + 3).max(10);
+                    line.push_str(&" ".repeat(col - display_width(cell)));
                 }
             }
             line.trim_end().to_string()

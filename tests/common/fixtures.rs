@@ -6,8 +6,8 @@ use serde_json::json;
 use super::image::{build_image, empty_step, standard_spec, step, BuiltImage, HistSpec, ImageSpec};
 use super::layer::{gzip, rich_entries, sized_entries, zstd, Compression, LayerSpec};
 use super::layouts::{
-    add_image, docker25_items, docker_legacy_items, index_value, oci_items, put_blob, ref_annotation, Blobs,
-    LegacyOpts, OCI_INDEX,
+    add_image, docker25_items, docker_legacy_items, index_value, oci_items, put_blob,
+    ref_annotation, Blobs, LegacyOpts, OCI_INDEX,
 };
 use super::tarball::{items_to_tar, Entry};
 use super::{Fixture, Platform};
@@ -35,17 +35,36 @@ pub fn legacy_dedupe() -> Fixture {
     let same = || LayerSpec::new(sized_entries("cache", "marker", 12), Compression::None);
     let spec = ImageSpec::new(
         "dedupe:latest",
-        vec![LayerSpec::new(rich_entries("dedupe", false), Compression::None), same(), same()],
         vec![
-            step("2023-05-01T10:00:00Z", "/bin/sh -c #(nop) ADD file:feedface in / "),
-            step("2023-05-01T10:01:00Z", "RUN /bin/sh -c mkdir -p /cache && echo marker"),
+            LayerSpec::new(rich_entries("dedupe", false), Compression::None),
+            same(),
+            same(),
+        ],
+        vec![
+            step(
+                "2023-05-01T10:00:00Z",
+                "/bin/sh -c #(nop) ADD file:feedface in / ",
+            ),
+            step(
+                "2023-05-01T10:01:00Z",
+                "RUN /bin/sh -c mkdir -p /cache && echo marker",
+            ),
             empty_step("2023-05-01T10:01:30Z", "ENV A=1"),
-            step("2023-05-01T10:02:00Z", "RUN /bin/sh -c mkdir -p /cache && echo marker"),
+            step(
+                "2023-05-01T10:02:00Z",
+                "RUN /bin/sh -c mkdir -p /cache && echo marker",
+            ),
         ],
     );
     let img = build_image(&spec);
     assert_eq!(img.layers[1].expect.digest, img.layers[2].expect.digest);
-    let bytes = legacy_bytes(std::slice::from_ref(&img), LegacyOpts { dedupe_symlink: true, ..Default::default() });
+    let bytes = legacy_bytes(
+        std::slice::from_ref(&img),
+        LegacyOpts {
+            dedupe_symlink: true,
+            ..Default::default()
+        },
+    );
     Fixture::new_file("dedupe.tar", &bytes, "docker-save", vec![img.expect])
 }
 
@@ -53,12 +72,20 @@ pub fn legacy_dedupe() -> Fixture {
 pub fn docker25() -> Fixture {
     let mut images = vec![build_image(&standard_spec("strata-test:v25", NONE3))];
     let items = docker25_items(&mut images);
-    Fixture::new_file("docker25.tar", &items_to_tar(&items), "docker-save+oci", expects(&images))
+    Fixture::new_file(
+        "docker25.tar",
+        &items_to_tar(&items),
+        "docker-save+oci",
+        expects(&images),
+    )
 }
 
 /// One OCI image whose layers are gzip, zstd and uncompressed, referenced as `mixed:1.0`.
 fn oci_mixed_items() -> (Vec<super::tarball::Item>, Vec<BuiltImage>) {
-    let mut img = build_image(&standard_spec("mixed:1.0", [Compression::Gzip, Compression::Zstd, Compression::None]));
+    let mut img = build_image(&standard_spec(
+        "mixed:1.0",
+        [Compression::Gzip, Compression::Zstd, Compression::None],
+    ));
     let mut blobs = Blobs::new();
     let mut desc = add_image(&mut blobs, &mut img);
     ref_annotation(&mut desc, "mixed:1.0");
@@ -72,7 +99,12 @@ pub fn oci_dir_mixed() -> Fixture {
 
 pub fn oci_tar_mixed() -> Fixture {
     let (items, images) = oci_mixed_items();
-    Fixture::new_file("mixed-oci.tar", &items_to_tar(&items), "oci-layout", expects(&images))
+    Fixture::new_file(
+        "mixed-oci.tar",
+        &items_to_tar(&items),
+        "oci-layout",
+        expects(&images),
+    )
 }
 
 /// Builds a single-image OCI tar from `spec`, referenced by its first tag.
@@ -81,7 +113,12 @@ pub fn oci_tar_of(name: &str, spec: &ImageSpec) -> Fixture {
     let mut blobs = Blobs::new();
     let mut desc = add_image(&mut blobs, &mut img);
     ref_annotation(&mut desc, &spec.tags[0]);
-    Fixture::new_file(name, &items_to_tar(&oci_items(&blobs, &index_value(vec![desc]))), "oci-layout", vec![img.expect])
+    Fixture::new_file(
+        name,
+        &items_to_tar(&oci_items(&blobs, &index_value(vec![desc]))),
+        "oci-layout",
+        vec![img.expect],
+    )
 }
 
 fn two_step_history() -> Vec<HistSpec> {
@@ -116,7 +153,8 @@ pub fn estargz() -> Fixture {
         "estargz:1",
         vec![
             LayerSpec::new(rich_entries("esgz", false), Compression::Gzip),
-            LayerSpec::new(sized_entries("srv", "index.html", 300), Compression::Gzip).with_trailing(&trailing),
+            LayerSpec::new(sized_entries("srv", "index.html", 300), Compression::Gzip)
+                .with_trailing(&trailing),
         ],
         two_step_history(),
     );
@@ -129,7 +167,8 @@ pub fn multi_member_gzip() -> Fixture {
         "multimember:1",
         vec![
             LayerSpec::new(rich_entries("mm", true), Compression::Gzip).multi_member(),
-            LayerSpec::new(sized_entries("srv", "big.bin", 70_000), Compression::Gzip).multi_member(),
+            LayerSpec::new(sized_entries("srv", "big.bin", 70_000), Compression::Gzip)
+                .multi_member(),
         ],
         two_step_history(),
     );
@@ -153,21 +192,38 @@ pub fn two_images_images() -> Vec<BuiltImage> {
     let base = || LayerSpec::new(rich_entries("shared-base", false), Compression::None);
     let a = ImageSpec::new(
         "two:a",
-        vec![base(), LayerSpec::new(sized_entries("a", "a.txt", 100), Compression::None)],
-        vec![step("2023-05-01T08:00:00Z", "ADD base /"), empty_step("2023-05-01T08:00:01Z", "ENV V=a"),
-             step("2023-05-01T08:05:00Z", "COPY a.txt /a/")],
+        vec![
+            base(),
+            LayerSpec::new(sized_entries("a", "a.txt", 100), Compression::None),
+        ],
+        vec![
+            step("2023-05-01T08:00:00Z", "ADD base /"),
+            empty_step("2023-05-01T08:00:01Z", "ENV V=a"),
+            step("2023-05-01T08:05:00Z", "COPY a.txt /a/"),
+        ],
     );
     let mut b = a.clone();
     b.tags = vec!["two:b".into()];
     b.layers[1] = LayerSpec::new(sized_entries("b", "b.txt", 2000), Compression::None);
-    b.history = vec![step("2023-05-01T08:00:00Z", "ADD base /"), step("2023-05-01T08:06:00Z", "COPY b.txt /b/")];
+    b.history = vec![
+        step("2023-05-01T08:00:00Z", "ADD base /"),
+        step("2023-05-01T08:06:00Z", "COPY b.txt /b/"),
+    ];
     vec![build_image(&a), build_image(&b)]
 }
 
 pub fn two_images() -> Fixture {
     let images = two_images_images();
-    assert_eq!(images[0].layers[0].expect.digest, images[1].layers[0].expect.digest);
-    Fixture::new_file("two.tar", &legacy_bytes(&images, LegacyOpts::default()), "docker-save", expects(&images))
+    assert_eq!(
+        images[0].layers[0].expect.digest,
+        images[1].layers[0].expect.digest
+    );
+    Fixture::new_file(
+        "two.tar",
+        &legacy_bytes(&images, LegacyOpts::default()),
+        "docker-save",
+        expects(&images),
+    )
 }
 
 fn platform_image(p: Platform, salt: &str) -> BuiltImage {
@@ -175,7 +231,10 @@ fn platform_image(p: Platform, salt: &str) -> BuiltImage {
         "multi:latest",
         vec![
             LayerSpec::new(rich_entries(salt, false), Compression::Gzip),
-            LayerSpec::new(sized_entries("opt", &format!("{salt}.bin"), 777), Compression::Gzip),
+            LayerSpec::new(
+                sized_entries("opt", &format!("{salt}.bin"), 777),
+                Compression::Gzip,
+            ),
         ],
         two_step_history(),
     );
@@ -190,7 +249,11 @@ pub fn multi_platform_with(platforms: &[Platform], name: &str) -> Fixture {
     let mut images = Vec::new();
     let mut descs = Vec::new();
     for p in platforms {
-        let salt = format!("{}-{}", p.architecture, p.variant.clone().unwrap_or_default());
+        let salt = format!(
+            "{}-{}",
+            p.architecture,
+            p.variant.clone().unwrap_or_default()
+        );
         let mut img = platform_image(p.clone(), &salt);
         let mut desc = add_image(&mut blobs, &mut img);
         let mut plat = json!({"os": p.os, "architecture": p.architecture});
@@ -209,7 +272,13 @@ pub fn multi_platform_with(platforms: &[Platform], name: &str) -> Fixture {
 }
 
 pub fn multi_platform() -> Fixture {
-    multi_platform_with(&[Platform::linux("amd64", None), Platform::linux("arm64", Some("v8"))], "multi.tar")
+    multi_platform_with(
+        &[
+            Platform::linux("amd64", None),
+            Platform::linux("arm64", Some("v8")),
+        ],
+        "multi.tar",
+    )
 }
 
 /// The committed `testdata/hello.tar`: small, uncompressed (so its bytes do not depend on a
@@ -229,16 +298,39 @@ pub fn hello_image() -> BuiltImage {
                 Compression::None,
             ),
             LayerSpec::new(
-                vec![Entry::dir("usr"), Entry::dir("usr/share"), Entry::file("usr/share/greeting.txt", "hello world\n")],
+                vec![
+                    Entry::dir("usr"),
+                    Entry::dir("usr/share"),
+                    Entry::file("usr/share/greeting.txt", "hello world\n"),
+                ],
                 Compression::None,
             ),
-            LayerSpec::new(vec![Entry::dir("etc"), Entry::file("etc/.wh.hello.conf", Vec::new())], Compression::None),
+            LayerSpec::new(
+                vec![
+                    Entry::dir("etc"),
+                    Entry::file("etc/.wh.hello.conf", Vec::new()),
+                ],
+                Compression::None,
+            ),
         ],
         vec![
-            step("2023-05-01T11:00:00Z", "/bin/sh -c #(nop) ADD file:5a1e7a8c0ffee in / ").comment("base"),
-            empty_step("2023-05-01T11:00:01Z", "/bin/sh -c #(nop)  ENV GREETING=hello"),
-            step("2023-05-01T11:10:00Z", "COPY greeting.txt /usr/share/greeting.txt # buildkit"),
-            step("2023-05-01T11:20:00Z", "RUN /bin/sh -c rm /etc/hello.conf # buildkit"),
+            step(
+                "2023-05-01T11:00:00Z",
+                "/bin/sh -c #(nop) ADD file:5a1e7a8c0ffee in / ",
+            )
+            .comment("base"),
+            empty_step(
+                "2023-05-01T11:00:01Z",
+                "/bin/sh -c #(nop)  ENV GREETING=hello",
+            ),
+            step(
+                "2023-05-01T11:10:00Z",
+                "COPY greeting.txt /usr/share/greeting.txt # buildkit",
+            ),
+            step(
+                "2023-05-01T11:20:00Z",
+                "RUN /bin/sh -c rm /etc/hello.conf # buildkit",
+            ),
             empty_step("2023-05-01T11:20:01Z", "CMD [\"/bin/hello\"]"),
         ],
     );
@@ -255,9 +347,10 @@ pub fn committed_hello_path() -> std::path::PathBuf {
 
 /// History cells docker renders specially: times at/before 2000 and missing times (N/A), a
 /// tab, wide characters at the truncation point, and CREATED BY of exactly 45 and 46 columns.
-pub const CJK_CREATED_BY: &str = "LABEL desc=日本語の説明文がとても長いのでここで切り詰められるはずです";
-pub const EXACTLY_45: &str = "RUN echo 0123456789012345678901234567890123456";
-pub const EXACTLY_46: &str = "RUN echo 01234567890123456789012345678901234567";
+pub const CJK_CREATED_BY: &str =
+    "LABEL desc=日本語の説明文がとても長いのでここで切り詰められるはずです";
+pub const EXACTLY_45: &str = "RUN echo 012345678901234567890123456789012345";
+pub const EXACTLY_46: &str = "RUN echo 0123456789012345678901234567890123456";
 
 pub fn odd_history() -> Fixture {
     assert_eq!(EXACTLY_45.len(), 45);
@@ -267,7 +360,10 @@ pub fn odd_history() -> Fixture {
         vec![
             LayerSpec::new(sized_entries("a", "one", 1), Compression::None),
             LayerSpec::new(sized_entries("b", "big", 999_600), Compression::None),
-            LayerSpec::new(sized_entries("c", "c", 63_900_000 / 1000), Compression::None),
+            LayerSpec::new(
+                sized_entries("c", "c", 63_900_000 / 1000),
+                Compression::None,
+            ),
         ],
         vec![
             step("1970-01-01T00:00:00Z", "ADD one /a/"),
@@ -278,5 +374,10 @@ pub fn odd_history() -> Fixture {
         ],
     );
     let img = build_image(&spec);
-    Fixture::new_file("odd-history.tar", &legacy_bytes(&[img.clone()], LegacyOpts::default()), "docker-save", vec![img.expect])
+    Fixture::new_file(
+        "odd-history.tar",
+        &legacy_bytes(std::slice::from_ref(&img), LegacyOpts::default()),
+        "docker-save",
+        vec![img.expect],
+    )
 }

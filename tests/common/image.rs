@@ -17,11 +17,19 @@ pub struct HistSpec {
 }
 
 pub fn step(created: &str, created_by: &str) -> HistSpec {
-    HistSpec { created: Some(created.into()), created_by: created_by.into(), comment: None, empty_layer: false }
+    HistSpec {
+        created: Some(created.into()),
+        created_by: created_by.into(),
+        comment: None,
+        empty_layer: false,
+    }
 }
 
 pub fn empty_step(created: &str, created_by: &str) -> HistSpec {
-    HistSpec { empty_layer: true, ..step(created, created_by) }
+    HistSpec {
+        empty_layer: true,
+        ..step(created, created_by)
+    }
 }
 
 impl HistSpec {
@@ -147,7 +155,11 @@ pub fn assemble(spec: &ImageSpec, config: Vec<u8>, layers: &mut [BuiltLayer]) ->
         layers: layers.iter().map(|l| l.expect.clone()).collect(),
         history,
     };
-    BuiltImage { config, layers: layers.to_vec(), expect }
+    BuiltImage {
+        config,
+        layers: layers.to_vec(),
+        expect,
+    }
 }
 
 /// The default three-layer image most fixtures use: a rich base layer, a layer that exercises

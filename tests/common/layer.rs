@@ -46,7 +46,13 @@ pub struct LayerSpec {
 
 impl LayerSpec {
     pub fn new(entries: Vec<Entry>, compression: Compression) -> LayerSpec {
-        LayerSpec { entries, compression, trailing: Vec::new(), multi_member: false, media_type: None }
+        LayerSpec {
+            entries,
+            compression,
+            trailing: Vec::new(),
+            multi_member: false,
+            media_type: None,
+        }
     }
     pub fn with_trailing(mut self, bytes: &[u8]) -> LayerSpec {
         self.trailing = bytes.to_vec();
@@ -105,7 +111,10 @@ pub fn build_layer(spec: &LayerSpec) -> BuiltLayer {
         }
         Compression::Gzip => gzip(&raw),
     };
-    let media_type = spec.media_type.clone().unwrap_or_else(|| spec.compression.oci_media_type().into());
+    let media_type = spec
+        .media_type
+        .clone()
+        .unwrap_or_else(|| spec.compression.oci_media_type().into());
     let expect = LayerExpect {
         digest: sha256_digest(&blob),
         compressed_size: blob.len() as u64,
@@ -118,26 +127,45 @@ pub fn build_layer(spec: &LayerSpec) -> BuiltLayer {
         created_by: None,
         media_type: media_type.clone(),
     };
-    BuiltLayer { raw, blob, media_type, expect }
+    BuiltLayer {
+        raw,
+        blob,
+        media_type,
+        expect,
+    }
 }
 
 /// A layer with every kind of entry the brief asks for: dirs, files, a symlink, a hardlink, a
 /// whiteout, an opaque-dir marker, a >100-byte name (GNU or pax) and a unicode name. `salt`
 /// changes file content so layers differ.
 pub fn rich_entries(salt: &str, pax_long_name: bool) -> Vec<Entry> {
-    let long = format!("usr/share/{}{}.txt", "a-very-long-file-name-segment-".repeat(4), salt);
+    let long = format!(
+        "usr/share/{}{}.txt",
+        "a-very-long-file-name-segment-".repeat(4),
+        salt
+    );
     assert!(long.len() > 100 && long.rsplit('/').next().unwrap().len() > 100);
     let long_entry = Entry::file(&long, format!("long name {salt}\n"));
     vec![
         Entry::dir("etc"),
-        Entry::file("etc/os-release", format!("NAME=strata-test\nVERSION={salt}\n")),
+        Entry::file(
+            "etc/os-release",
+            format!("NAME=strata-test\nVERSION={salt}\n"),
+        ),
         Entry::dir("usr"),
         Entry::dir("usr/bin"),
-        Entry::file("usr/bin/tool", format!("#!/bin/sh\necho {salt}\n").repeat(3)),
+        Entry::file(
+            "usr/bin/tool",
+            format!("#!/bin/sh\necho {salt}\n").repeat(3),
+        ),
         Entry::symlink("usr/bin/tool-link", "tool"),
         Entry::hardlink("usr/bin/tool-hard", "usr/bin/tool"),
         Entry::dir("usr/share"),
-        if pax_long_name { long_entry.with_pax() } else { long_entry },
+        if pax_long_name {
+            long_entry.with_pax()
+        } else {
+            long_entry
+        },
         Entry::file("usr/share/ünïcödé-日本語.txt", format!("unicode {salt}\n")),
         Entry::file("etc/.wh.x", Vec::new()),
         Entry::dir("var"),
@@ -148,6 +176,8 @@ pub fn rich_entries(salt: &str, pax_long_name: bool) -> Vec<Entry> {
 
 /// A small plain layer of `n` bytes of content in one file, for sizes of a known shape.
 pub fn sized_entries(dir: &str, name: &str, n: usize) -> Vec<Entry> {
-    let body: Vec<u8> = (0..n).map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[i % 27]).collect();
+    let body: Vec<u8> = (0..n)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[i % 27])
+        .collect();
     vec![Entry::dir(dir), Entry::file(&format!("{dir}/{name}"), body)]
 }

@@ -47,35 +47,58 @@ pub fn docker_legacy_items(images: &[BuiltImage], opts: LegacyOpts) -> Vec<Item>
             let path = format!("{id}/layer.tar");
             layer_paths.push(path.clone());
             files.insert(format!("{id}/"), Item::Dir(format!("{id}/")));
-            files.insert(format!("{id}/VERSION"), Item::File(format!("{id}/VERSION"), b"1.0".to_vec()));
+            files.insert(
+                format!("{id}/VERSION"),
+                Item::File(format!("{id}/VERSION"), b"1.0".to_vec()),
+            );
             let mut v1 = json!({"id": id, "created": "1970-01-01T00:00:00Z", "os": "linux",
                                 "container_config": {"Cmd": null}});
             if i > 0 {
                 v1["parent"] = json!(ids[i - 1]);
             }
-            files.insert(format!("{id}/json"), Item::File(format!("{id}/json"), serde_json::to_vec(&v1).unwrap()));
+            files.insert(
+                format!("{id}/json"),
+                Item::File(format!("{id}/json"), serde_json::to_vec(&v1).unwrap()),
+            );
             let item = match first_path_of_blob.get(&l.expect.digest) {
                 Some(first) if opts.dedupe_symlink && *first != path => {
                     Item::Symlink(path.clone(), format!("../{first}"))
                 }
                 _ => Item::File(path.clone(), l.blob.clone()),
             };
-            first_path_of_blob.entry(l.expect.digest.clone()).or_insert(path.clone());
+            first_path_of_blob
+                .entry(l.expect.digest.clone())
+                .or_insert(path.clone());
             files.insert(path, item);
         }
         let cfg_name = format!("{}.json", &img.expect.config_digest[7..]);
-        files.insert(cfg_name.clone(), Item::File(cfg_name.clone(), img.config.clone()));
-        manifest.push(json!({"Config": cfg_name, "RepoTags": img.expect.tags, "Layers": layer_paths}));
+        files.insert(
+            cfg_name.clone(),
+            Item::File(cfg_name.clone(), img.config.clone()),
+        );
+        manifest
+            .push(json!({"Config": cfg_name, "RepoTags": img.expect.tags, "Layers": layer_paths}));
         for t in &img.expect.tags {
             let (name, tag) = t.rsplit_once(':').unwrap();
-            let entry = repositories.entry(name.to_string()).or_insert_with(|| json!({}));
+            let entry = repositories
+                .entry(name.to_string())
+                .or_insert_with(|| json!({}));
             entry[tag] = json!(ids.last().cloned().unwrap_or_default());
         }
     }
-    files.insert("manifest.json".into(), Item::File("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+    files.insert(
+        "manifest.json".into(),
+        Item::File(
+            "manifest.json".into(),
+            serde_json::to_vec(&manifest).unwrap(),
+        ),
+    );
     files.insert(
         "repositories".into(),
-        Item::File("repositories".into(), serde_json::to_vec(&Value::Object(repositories)).unwrap()),
+        Item::File(
+            "repositories".into(),
+            serde_json::to_vec(&Value::Object(repositories)).unwrap(),
+        ),
     );
     let mut items: Vec<Item> = files.into_values().collect();
     if opts.manifest_first {
@@ -92,7 +115,9 @@ pub fn manifest_value(img: &BuiltImage) -> Value {
     let layers: Vec<Value> = img
         .layers
         .iter()
-        .map(|l| json!({"mediaType": l.media_type, "digest": l.expect.digest, "size": l.blob.len()}))
+        .map(
+            |l| json!({"mediaType": l.media_type, "digest": l.expect.digest, "size": l.blob.len()}),
+        )
         .collect();
     json!({
         "schemaVersion": 2,
@@ -139,7 +164,10 @@ pub fn index_value(manifests: Vec<Value>) -> Value {
 /// `oci-layout`, `index.json` and `blobs/sha256/*`, in a fixed order.
 pub fn oci_items(blobs: &Blobs, index: &Value) -> Vec<Item> {
     let mut items = vec![
-        Item::File("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+        Item::File(
+            "oci-layout".into(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
         Item::File("index.json".into(), serde_json::to_vec(index).unwrap()),
         Item::Dir("blobs/".into()),
         Item::Dir("blobs/sha256/".into()),
@@ -157,7 +185,10 @@ pub fn docker25_items(images: &mut [BuiltImage]) -> Vec<Item> {
     let mut index = Vec::new();
     let mut manifest = Vec::new();
     for img in images.iter_mut() {
-        assert!(img.layers.iter().all(|l| l.expect.compression == Compression::None.name()));
+        assert!(img
+            .layers
+            .iter()
+            .all(|l| l.expect.compression == Compression::None.name()));
         let mut desc = add_image(&mut blobs, img);
         let tag = img.expect.tags[0].clone();
         let short_tag = tag.rsplit_once(':').unwrap().1;
@@ -166,20 +197,35 @@ pub fn docker25_items(images: &mut [BuiltImage]) -> Vec<Item> {
             "org.opencontainers.image.ref.name": short_tag,
         });
         index.push(desc);
-        let layer_paths: Vec<String> =
-            img.layers.iter().map(|l| format!("blobs/sha256/{}", &l.expect.digest[7..])).collect();
+        let layer_paths: Vec<String> = img
+            .layers
+            .iter()
+            .map(|l| format!("blobs/sha256/{}", &l.expect.digest[7..]))
+            .collect();
         manifest.push(json!({
             "Config": format!("blobs/sha256/{}", &img.expect.config_digest[7..]),
             "RepoTags": img.expect.tags,
             "Layers": layer_paths,
         }));
     }
-    let mut items: Vec<Item> = vec![Item::Dir("blobs/".into()), Item::Dir("blobs/sha256/".into())];
+    let mut items: Vec<Item> = vec![
+        Item::Dir("blobs/".into()),
+        Item::Dir("blobs/sha256/".into()),
+    ];
     for (d, b) in &blobs {
         items.push(Item::File(format!("blobs/sha256/{}", &d[7..]), b.clone()));
     }
-    items.push(Item::File("index.json".into(), serde_json::to_vec(&index_value(index)).unwrap()));
-    items.push(Item::File("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
-    items.push(Item::File("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    items.push(Item::File(
+        "index.json".into(),
+        serde_json::to_vec(&index_value(index)).unwrap(),
+    ));
+    items.push(Item::File(
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    ));
+    items.push(Item::File(
+        "oci-layout".into(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    ));
     items
 }

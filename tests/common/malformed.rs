@@ -8,8 +8,8 @@ use super::fixtures::{legacy_bytes, multi_platform_with};
 use super::image::{assemble, build_image, empty_step, standard_spec, step, BuiltImage, ImageSpec};
 use super::layer::{build_layer, rich_entries, sized_entries, Compression, LayerSpec};
 use super::layouts::{
-    add_image, add_image_with_manifest, docker_legacy_items, index_value, manifest_value, oci_items, put_blob,
-    ref_annotation, Blobs, LegacyOpts, OCI_MANIFEST,
+    add_image, add_image_with_manifest, docker_legacy_items, index_value, manifest_value,
+    oci_items, put_blob, ref_annotation, Blobs, LegacyOpts, OCI_MANIFEST,
 };
 use super::tarball::{items_to_tar, Item};
 use super::{sha256_digest, Fixture, Platform};
@@ -21,7 +21,10 @@ fn std_image(tag: &str) -> BuiltImage {
 }
 
 fn replace_file(items: &mut [Item], path: &str, bytes: &[u8]) {
-    let it = items.iter_mut().find(|i| i.path() == path).unwrap_or_else(|| panic!("{path} not in archive"));
+    let it = items
+        .iter_mut()
+        .find(|i| i.path() == path)
+        .unwrap_or_else(|| panic!("{path} not in archive"));
     *it = Item::File(path.into(), bytes.to_vec());
 }
 
@@ -47,7 +50,13 @@ pub fn empty_file() -> Fixture {
 /// Legacy docker-save with its metadata first, cut in the middle of the last layer's data.
 pub fn truncated() -> Fixture {
     let img = std_image("trunc:1");
-    let tar = legacy_bytes(&[img], LegacyOpts { manifest_first: true, ..Default::default() });
+    let tar = legacy_bytes(
+        &[img],
+        LegacyOpts {
+            manifest_first: true,
+            ..Default::default()
+        },
+    );
     let cut = (tar.len() * 8 / 10) / 512 * 512 + 100;
     Fixture::new_file("truncated.tar", &tar[..cut], "", vec![])
 }
@@ -64,8 +73,10 @@ pub fn no_manifest() -> Fixture {
 pub fn missing_config() -> Fixture {
     let img = std_image("nocfg:1");
     let cfg = format!("{}.json", &img.expect.config_digest[7..]);
-    let items: Vec<Item> =
-        docker_legacy_items(&[img], LegacyOpts::default()).into_iter().filter(|i| i.path() != cfg).collect();
+    let items: Vec<Item> = docker_legacy_items(&[img], LegacyOpts::default())
+        .into_iter()
+        .filter(|i| i.path() != cfg)
+        .collect();
     Fixture::new_file("missing-config.tar", &items_to_tar(&items), "", vec![])
 }
 
@@ -82,7 +93,11 @@ pub fn missing_layer() -> Fixture {
 
 pub fn manifest_not_json() -> Fixture {
     let mut items = docker_legacy_items(&[std_image("badjson:1")], LegacyOpts::default());
-    replace_file(&mut items, "manifest.json", br#"[{"Config": "abc.json", "Layers": ["#);
+    replace_file(
+        &mut items,
+        "manifest.json",
+        br#"[{"Config": "abc.json", "Layers": ["#,
+    );
     Fixture::new_file("manifest-not-json.tar", &items_to_tar(&items), "", vec![])
 }
 
@@ -90,7 +105,11 @@ pub fn manifest_not_json() -> Fixture {
 pub fn config_not_json() -> Fixture {
     let spec = standard_spec("badcfg:1", [Compression::Gzip; 3]);
     let mut layers: Vec<_> = spec.layers.iter().map(build_layer).collect();
-    let mut img = assemble(&spec, b"{\"architecture\": amd64, not json".to_vec(), &mut layers);
+    let mut img = assemble(
+        &spec,
+        b"{\"architecture\": amd64, not json".to_vec(),
+        &mut layers,
+    );
     let mut blobs = Blobs::new();
     let desc = add_image(&mut blobs, &mut img);
     let items = oci_items(&blobs, &index_value(vec![desc]));
@@ -101,7 +120,7 @@ pub fn config_not_json() -> Fixture {
 pub fn layer_path_escape() -> Fixture {
     let img = std_image("escape:1");
     let cfg = format!("{}.json", &img.expect.config_digest[7..]);
-    let mut items = docker_legacy_items(&[img.clone()], LegacyOpts::default());
+    let mut items = docker_legacy_items(std::slice::from_ref(&img), LegacyOpts::default());
     let mut layers: Vec<String> = Vec::new();
     for i in &items {
         if i.path().ends_with("/layer.tar") {
@@ -110,7 +129,11 @@ pub fn layer_path_escape() -> Fixture {
     }
     layers[0] = "../x".into();
     let manifest = json!([{"Config": cfg, "RepoTags": ["escape:1"], "Layers": layers}]);
-    replace_file(&mut items, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    replace_file(
+        &mut items,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
     Fixture::new_file("escape.tar", &items_to_tar(&items), "", vec![])
 }
 
@@ -126,14 +149,20 @@ pub struct Broken {
 /// OCI layout dir: layer 1 (uncompressed) has one byte of file content changed after its
 /// digest went into the manifest. The tar still parses; digest and diffID no longer match.
 pub fn blob_digest_mismatch() -> Broken {
-    let mut img = build_image(&standard_spec("corrupt:1", [Compression::Gzip, Compression::None, Compression::Gzip]));
+    let mut img = build_image(&standard_spec(
+        "corrupt:1",
+        [Compression::Gzip, Compression::None, Compression::Gzip],
+    ));
     let mut blobs = Blobs::new();
     let mut desc = add_image(&mut blobs, &mut img);
     ref_annotation(&mut desc, "corrupt:1");
     let layer = &img.layers[1];
     let mut bad = layer.blob.clone();
     let needle = b"NAME=strata-test";
-    let at = bad.windows(needle.len()).position(|w| w == needle).expect("content in layer");
+    let at = bad
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("content in layer");
     bad[at] = b'n';
     blobs.insert(layer.expect.digest.clone(), bad.clone());
     let descriptor_digest = layer.expect.digest.clone();
@@ -162,7 +191,12 @@ pub fn blob_size_mismatch() -> Broken {
     let items = oci_items(&blobs, &index_value(vec![desc]));
     Broken {
         descriptor_digest: img.layers[0].expect.digest.clone(),
-        fixture: Fixture::new_file("size-mismatch.tar", &items_to_tar(&items), "oci-layout", vec![img.expect]),
+        fixture: Fixture::new_file(
+            "size-mismatch.tar",
+            &items_to_tar(&items),
+            "oci-layout",
+            vec![img.expect],
+        ),
         layer_index: 0,
         descriptor_size: real + 7,
     }
@@ -171,9 +205,14 @@ pub fn blob_size_mismatch() -> Broken {
 /// A helm chart pushed as an OCI artifact: not a container image.
 pub fn helm_chart() -> Fixture {
     let mut blobs = Blobs::new();
-    let (cfg_d, cfg_n) =
-        put_blob(&mut blobs, br#"{"name":"mychart","version":"0.1.0","apiVersion":"v2","type":"application"}"#.to_vec());
-    let chart = build_layer(&LayerSpec::new(sized_entries("mychart", "Chart.yaml", 40), Compression::Gzip));
+    let (cfg_d, cfg_n) = put_blob(
+        &mut blobs,
+        br#"{"name":"mychart","version":"0.1.0","apiVersion":"v2","type":"application"}"#.to_vec(),
+    );
+    let chart = build_layer(&LayerSpec::new(
+        sized_entries("mychart", "Chart.yaml", 40),
+        Compression::Gzip,
+    ));
     let (l_d, l_n) = put_blob(&mut blobs, chart.blob.clone());
     let manifest = json!({
         "schemaVersion": 2,
@@ -184,7 +223,12 @@ pub fn helm_chart() -> Fixture {
     let (m_d, m_n) = put_blob(&mut blobs, serde_json::to_vec(&manifest).unwrap());
     let mut desc = json!({"mediaType": OCI_MANIFEST, "digest": m_d, "size": m_n});
     ref_annotation(&mut desc, "mychart:0.1.0");
-    Fixture::new_dir("helm-chart", &oci_items(&blobs, &index_value(vec![desc])), "", vec![])
+    Fixture::new_dir(
+        "helm-chart",
+        &oci_items(&blobs, &index_value(vec![desc])),
+        "",
+        vec![],
+    )
 }
 
 /// Two layers but three non-empty history entries: the third has no layer.
@@ -203,7 +247,12 @@ pub fn history_more_than_layers() -> Fixture {
         ],
     );
     let img = build_image(&spec);
-    Fixture::new_file("history-more.tar", &legacy_bytes(&[img.clone()], LegacyOpts::default()), "docker-save", vec![img.expect])
+    Fixture::new_file(
+        "history-more.tar",
+        &legacy_bytes(std::slice::from_ref(&img), LegacyOpts::default()),
+        "docker-save",
+        vec![img.expect],
+    )
 }
 
 /// Three layers but only two non-empty history entries: layer 2 has no history.
@@ -222,10 +271,21 @@ pub fn history_fewer_than_layers() -> Fixture {
         ],
     );
     let img = build_image(&spec);
-    Fixture::new_file("history-fewer.tar", &legacy_bytes(&[img.clone()], LegacyOpts::default()), "docker-save", vec![img.expect])
+    Fixture::new_file(
+        "history-fewer.tar",
+        &legacy_bytes(std::slice::from_ref(&img), LegacyOpts::default()),
+        "docker-save",
+        vec![img.expect],
+    )
 }
 
 /// A multi-platform index without the host's platform (nor any common one).
 pub fn no_host_platform() -> Fixture {
-    multi_platform_with(&[Platform::linux("s390x", None), Platform::linux("ppc64le", None)], "exotic.tar")
+    multi_platform_with(
+        &[
+            Platform::linux("s390x", None),
+            Platform::linux("ppc64le", None),
+        ],
+        "exotic.tar",
+    )
 }

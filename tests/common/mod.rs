@@ -53,7 +53,11 @@ pub struct Platform {
 
 impl Platform {
     pub fn linux(arch: &str, variant: Option<&str>) -> Platform {
-        Platform { os: "linux".into(), architecture: arch.into(), variant: variant.map(Into::into) }
+        Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: variant.map(Into::into),
+        }
     }
 }
 
@@ -111,18 +115,38 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub fn new_file(name: &str, bytes: &[u8], format: &'static str, images: Vec<ImageExpect>) -> Fixture {
+    pub fn new_file(
+        name: &str,
+        bytes: &[u8],
+        format: &'static str,
+        images: Vec<ImageExpect>,
+    ) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        Fixture { dir, path, format, images }
+        Fixture {
+            dir,
+            path,
+            format,
+            images,
+        }
     }
 
-    pub fn new_dir(name: &str, items: &[tarball::Item], format: &'static str, images: Vec<ImageExpect>) -> Fixture {
+    pub fn new_dir(
+        name: &str,
+        items: &[tarball::Item],
+        format: &'static str,
+        images: Vec<ImageExpect>,
+    ) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         tarball::items_to_dir(items, &path);
-        Fixture { dir, path, format, images }
+        Fixture {
+            dir,
+            path,
+            format,
+            images,
+        }
     }
 
     pub fn image(&self) -> &ImageExpect {
@@ -132,7 +156,11 @@ impl Fixture {
 
     /// The archive's file name, as error messages should name it.
     pub fn file_name(&self) -> String {
-        self.path.file_name().unwrap().to_string_lossy().into_owned()
+        self.path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 
     pub fn arg(&self) -> &Path {
@@ -163,11 +191,18 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    pub stderr_bytes: Vec<u8>,
 }
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, clip(&self.stdout), clip(&self.stderr))
+        write!(
+            f,
+            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code,
+            clip(&self.stdout),
+            clip(&self.stderr)
+        )
     }
 }
 
@@ -194,11 +229,12 @@ pub fn run_with_stdin(args: &[&std::ffi::OsStr], stdin: Option<Vec<u8>>) -> Run 
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr_bytes: out.stderr,
     }
 }
 
 /// Builds an argument list from strings and paths.
-#[macro_export]
+#[allow(unused_macros)]
 macro_rules! args {
     ($($a:expr),* $(,)?) => {
         &[$(::std::ffi::OsStr::new(&$a)),*]
@@ -210,7 +246,8 @@ pub fn run_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let r = run(args);
     assert_eq!(r.code, 0, "strata {:?} failed:\n{r}", args);
     assert!(!r.stderr.contains("panicked"), "{r}");
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{r}"))
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{r}"))
 }
 
 /// The contract for bad input: exit 2, exactly one `error:` line that names the archive,
@@ -219,14 +256,22 @@ pub fn assert_clean_error(r: &Run, archive_name: &str) {
     assert_eq!(r.code, 2, "expected exit 2:\n{r}");
     assert!(!r.stderr.contains("panicked"), "panic on stderr:\n{r}");
     let lines: Vec<&str> = r.stderr.lines().collect();
-    let errors: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].starts_with("error:")).collect();
+    let errors: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "expected exactly one `error:` line:\n{r}");
     let first = errors[0];
     for l in &lines[first + 1..] {
         assert!(
-            l.starts_with("caused by:") || l.starts_with(' ') || l.starts_with('\t') || l.is_empty(),
+            l.starts_with("caused by:")
+                || l.starts_with(' ')
+                || l.starts_with('\t')
+                || l.is_empty(),
             "unexpected line after the error: {l:?}\n{r}"
         );
     }
-    assert!(lines[first].contains(archive_name), "the error line does not name {archive_name}:\n{r}");
+    assert!(
+        lines[first].contains(archive_name),
+        "the error line does not name {archive_name}:\n{r}"
+    );
 }

@@ -27,17 +27,41 @@ pub struct Entry {
 
 impl Entry {
     pub fn dir(path: &str) -> Entry {
-        let path = if path.ends_with('/') { path.to_string() } else { format!("{path}/") };
-        Entry { path, kind: Kind::Dir, pax: false, mtime: 0 }
+        let path = if path.ends_with('/') {
+            path.to_string()
+        } else {
+            format!("{path}/")
+        };
+        Entry {
+            path,
+            kind: Kind::Dir,
+            pax: false,
+            mtime: 0,
+        }
     }
     pub fn file(path: &str, content: impl Into<Vec<u8>>) -> Entry {
-        Entry { path: path.to_string(), kind: Kind::File(content.into()), pax: false, mtime: 0 }
+        Entry {
+            path: path.to_string(),
+            kind: Kind::File(content.into()),
+            pax: false,
+            mtime: 0,
+        }
     }
     pub fn symlink(path: &str, target: &str) -> Entry {
-        Entry { path: path.to_string(), kind: Kind::Symlink(target.to_string()), pax: false, mtime: 0 }
+        Entry {
+            path: path.to_string(),
+            kind: Kind::Symlink(target.to_string()),
+            pax: false,
+            mtime: 0,
+        }
     }
     pub fn hardlink(path: &str, target: &str) -> Entry {
-        Entry { path: path.to_string(), kind: Kind::Hardlink(target.to_string()), pax: false, mtime: 0 }
+        Entry {
+            path: path.to_string(),
+            kind: Kind::Hardlink(target.to_string()),
+            pax: false,
+            mtime: 0,
+        }
     }
     pub fn with_pax(mut self) -> Entry {
         self.pax = true;
@@ -69,7 +93,11 @@ pub fn write_tar(entries: &[Entry]) -> Vec<u8> {
 }
 
 fn base_header(e: &Entry, gnu: bool) -> Header {
-    let mut h = if gnu { Header::new_gnu() } else { Header::new_ustar() };
+    let mut h = if gnu {
+        Header::new_gnu()
+    } else {
+        Header::new_ustar()
+    };
     let (ty, mode, size) = match &e.kind {
         Kind::Dir => (EntryType::Directory, 0o755, 0),
         Kind::File(c) => (EntryType::Regular, 0o644, c.len() as u64),
