@@ -104,7 +104,7 @@ impl Image {
             .iter()
             .filter_map(|l| self.container.stored_size(&l.path))
             .sum();
-        let progress = Progress::new(total, "reading layers");
+        let progress = Progress::new(Some(total), "reading layers");
         let scan = |layer: &LayerRef| {
             let entry = format!("layer {} ({})", layer.index, layer.path);
             self.container
@@ -472,7 +472,7 @@ fn find_oci_manifest(
         let Location::Oci { descriptor } = c.location else {
             return None;
         };
-        let digest = Digest::parse(&descriptor.digest().to_string()).ok()?;
+        let digest = Digest::parse(descriptor.digest().as_ref()).ok()?;
         let bytes = container
             .read_json_file(&oci::blob_path(&digest), "image manifest")
             .ok()?;

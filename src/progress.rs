@@ -17,14 +17,17 @@ pub struct Progress {
 const DELAY: Duration = Duration::from_secs(1);
 
 impl Progress {
-    pub fn new(total_bytes: u64, what: &str) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::hidden());
+    /// `total_bytes` is `None` for a stream of unknown length (stdin): a counter, no bar.
+    pub fn new(total_bytes: Option<u64>, what: &str) -> Progress {
+        let bar = ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::hidden());
+        let template = match total_bytes {
+            Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            None => "{msg} {spinner} {bytes} {bytes_per_sec}",
+        };
         bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
         bar.set_message(what.to_string());
         Progress {
@@ -51,5 +54,19 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// Counts the bytes read through it into a [`Progress`].
+pub struct CountingReader<'p, R> {
+    pub inner: R,
+    pub progress: &'p Progress,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.add(n as u64);
+        Ok(n)
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::error::{ArchiveError, Problem};
 use crate::layer::{self, LayerError, LayerErrorKind, LayerStats, Sniffed};
-use crate::progress::Progress;
+use crate::progress::{CountingReader, Progress};
 
 /// Manifests, indexes and configs are read whole; beyond this they are refused.
 pub const JSON_LIMIT: u64 = 16 * 1024 * 1024;
@@ -78,7 +78,7 @@ impl Container {
         let err = |p: Problem| ArchiveError::new(&display, None, p);
         if path.as_os_str() == "-" {
             let stdin = Box::new(io::stdin().lock());
-            return open_stream(display.clone(), stdin);
+            return open_stream(display.clone(), stdin, None);
         }
         let meta = std::fs::metadata(path).map_err(|e| err(Problem::Io(e)))?;
         if meta.is_dir() {
@@ -105,7 +105,7 @@ impl Container {
                     },
                 })
             }
-            Sniffed::Known(_) => open_stream(display, Box::new(file)),
+            Sniffed::Known(_) => open_stream(display, Box::new(file), Some(meta.len())),
             Sniffed::Unsupported(name) => Err(err(Problem::UnsupportedOuterCompression(name))),
         }
     }
@@ -433,9 +433,18 @@ fn index_tar(file: &File) -> Result<HashMap<String, Member>, Problem> {
 
 /// Reads a stream (stdin or a compressed outer archive) once: JSON-looking entries are kept,
 /// every other regular entry is scanned as a layer on the way past.
-fn open_stream(display: String, raw: Box<dyn Read + '_>) -> Result<Container, ArchiveError> {
+fn open_stream(
+    display: String,
+    raw: Box<dyn Read + '_>,
+    length: Option<u64>,
+) -> Result<Container, ArchiveError> {
     let err = |p: Problem| ArchiveError::new(&display, None, p);
-    let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+    let progress = Progress::new(length, "reading archive");
+    let counted = CountingReader {
+        inner: raw,
+        progress: &progress,
+    };
+    let mut buffered = BufReader::with_capacity(256 * 1024, counted);
     let head = buffered.fill_buf().map_err(|e| err(Problem::Io(e)))?;
     let (packaging, reader): (Packaging, Box<dyn Read + '_>) = match layer::sniff(head) {
         Sniffed::Known(layer::Compression::Gzip) => (

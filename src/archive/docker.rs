@@ -31,7 +31,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
             },
         )
     };
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let bad_json = |e| {
         ArchiveError::new(
             &container.display,
             Some("manifest.json".into()),
@@ -40,20 +40,12 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                 source: e,
             },
         )
-    })?;
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(bad_json)?;
     if value.is_null() {
         return Err(bad("it is `null`, not a list of images"));
     }
-    let entries: Vec<ManifestEntry> = serde_json::from_value(value).map_err(|e| {
-        ArchiveError::new(
-            &container.display,
-            Some("manifest.json".into()),
-            Problem::BadJson {
-                what: "manifest.json",
-                source: e,
-            },
-        )
-    })?;
+    let entries: Vec<ManifestEntry> = serde_json::from_value(value).map_err(bad_json)?;
     if entries.is_empty() {
         return Err(bad("it lists no images"));
     }

@@ -22,7 +22,7 @@ pub fn descriptor_digest(
     desc: &Descriptor,
     what: &str,
 ) -> Result<Digest, ArchiveError> {
-    Digest::parse(&desc.digest().to_string())
+    Digest::parse(desc.digest().as_ref())
         .map_err(|e| ArchiveError::new(&container.display, Some(what.to_string()), e.into()))
 }
 
