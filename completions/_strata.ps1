@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
+            [CompletionResult]::new('extract', 'extract', [CompletionResultType]::ParameterValue, 'Write the merged root filesystem (all layers applied in order) to a directory or a tar')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -74,6 +75,17 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'strata;extract' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Stop after layer N (0-based, as `inspect` numbers them)')
+            [CompletionResult]::new('--tar', '--tar', [CompletionResultType]::ParameterName, 'Write one flat tar (no whiteouts) instead of a directory')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Extract even if DEST exists and is not empty (its entries in the image''s way are replaced)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON summary')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'strata;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -84,6 +96,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
+            [CompletionResult]::new('extract', 'extract', [CompletionResultType]::ParameterValue, 'Write the merged root filesystem (all layers applied in order) to a directory or a tar')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -98,6 +111,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;verify' {
+            break
+        }
+        'strata;help;extract' {
             break
         }
         'strata;help;completions' {

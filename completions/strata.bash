@@ -22,6 +22,9 @@ _strata() {
             strata,completions)
                 cmd="strata__subcmd__completions"
                 ;;
+            strata,extract)
+                cmd="strata__subcmd__extract"
+                ;;
             strata,help)
                 cmd="strata__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _strata() {
                 ;;
             strata__subcmd__help,completions)
                 cmd="strata__subcmd__help__subcmd__completions"
+                ;;
+            strata__subcmd__help,extract)
+                cmd="strata__subcmd__help__subcmd__extract"
                 ;;
             strata__subcmd__help,help)
                 cmd="strata__subcmd__help__subcmd__help"
@@ -59,7 +65,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify completions help"
+            opts="-h -V --help --version inspect history chainid verify extract completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -112,8 +118,34 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__extract)
+            opts="-h --image --platform --layer --tar --force --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify completions help"
+            opts="inspect history chainid verify extract completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +173,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__extract)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+            cand extract 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -66,6 +67,16 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'strata;extract'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
+            cand --tar 'Write one flat tar (no whiteouts) instead of a directory'
+            cand --force 'Extract even if DEST exists and is not empty (its entries in the image''s way are replaced)'
+            cand --json 'Print a JSON summary'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -75,6 +86,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+            cand extract 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -85,6 +97,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;chainid'= {
         }
         &'strata;help;verify'= {
+        }
+        &'strata;help;extract'= {
         }
         &'strata;help;completions'= {
         }

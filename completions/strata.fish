@@ -30,6 +30,7 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "inspect" -d 'Show the
 complete -c strata -n "__fish_strata_needs_command" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
 complete -c strata -n "__fish_strata_needs_command" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_needs_command" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
 complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
@@ -56,10 +57,18 @@ complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pi
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print {"ok", "checks": [...]} instead of one line per check'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l tar -d 'Write one flat tar (no whiteouts) instead of a directory'
+complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extract even if DEST exists and is not empty (its entries in the image\'s way are replaced)'
+complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
+complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

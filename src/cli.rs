@@ -26,6 +26,8 @@ pub enum Command {
     Chainid(ChainidArgs),
     /// Recompute every digest, size and diffID from the bytes and compare with manifest and config.
     Verify(VerifyArgs),
+    /// Write the merged root filesystem (all layers applied in order) to a directory or a tar.
+    Extract(ExtractArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
 }
@@ -129,6 +131,33 @@ pub struct VerifyArgs {
     pub expect_chainid: Option<String>,
 
     /// Print {"ok", "checks": [...]} instead of one line per check.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Destination directory (must not exist or be empty), or the tar file with --tar; `-`
+    /// writes a tar to stdout.
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+
+    /// Stop after layer N (0-based, as `inspect` numbers them).
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+
+    /// Write one flat tar (no whiteouts) instead of a directory.
+    #[arg(long)]
+    pub tar: bool,
+
+    /// Extract even if DEST exists and is not empty (its entries in the image's way are replaced).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
 }

@@ -75,6 +75,18 @@ impl Image {
         load(archive, candidate)
     }
 
+    /// Like [`Image::open`], but a streamed archive is spooled to a temporary file first so its
+    /// layers can be read in any order (extract reads them from the top down).
+    pub fn open_random_access(
+        path: &std::path::Path,
+        image: Option<&str>,
+        platform: Option<&PlatformWanted>,
+    ) -> Result<Image, ArchiveError> {
+        let mut archive = Archive::from_container(Container::open_spooled(path)?)?;
+        let candidate = archive.take(image, platform)?;
+        load(archive, candidate)
+    }
+
     pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {
         self.config
             .rootfs()

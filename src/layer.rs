@@ -135,6 +135,35 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
+/// The decompressed stream of a layer blob, compression sniffed from its first bytes.
+pub fn decompressed<'a, R: Read + Send + 'a>(
+    blob: R,
+) -> Result<(Compression, Box<dyn Read + Send + 'a>), LayerError> {
+    let mut buffered = BufReader::with_capacity(CHUNK, blob);
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| LayerError::bare(LayerErrorKind::Read(e)))?;
+    match sniff(head) {
+        Sniffed::Known(Compression::None) => Ok((Compression::None, Box::new(buffered))),
+        Sniffed::Known(Compression::Gzip) => Ok((
+            Compression::Gzip,
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        )),
+        Sniffed::Known(Compression::Zstd) => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| {
+                LayerError::bare(LayerErrorKind::Decompress {
+                    compression: "zstd",
+                    source: e,
+                })
+            })?;
+            Ok((Compression::Zstd, Box::new(decoder)))
+        }
+        Sniffed::Unsupported(name) => Err(LayerError::bare(
+            LayerErrorKind::UnsupportedCompression(name),
+        )),
+    }
+}
+
 /// Reads one layer blob once and returns its stats. `blob` yields the stored bytes.
 pub fn scan_layer<R: Read>(blob: R, progress: Option<&Progress>) -> Result<LayerStats, LayerError> {
     let hasher = BackgroundHasher::start();

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod digest;
 pub mod error;
+pub mod extract;
 pub mod history;
 pub mod image;
 pub mod layer;

@@ -186,6 +186,88 @@ impl Container {
         }
     }
 
+    /// Opens a stored blob for reading. Only random-access containers can do this; a streamed
+    /// one must be opened with [`Container::open_spooled`] first.
+    pub fn open_blob(&self, path: &str, entry: &str) -> Result<Box<dyn Read + Send>, ArchiveError> {
+        let fail = |p: Problem| self.error(entry, p);
+        let norm = normalize(path).map_err(fail)?;
+        match &self.kind {
+            Kind::Dir(root) => {
+                let file =
+                    open_in_dir(root, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
+                Ok(Box::new(file))
+            }
+            Kind::Tar { file, members } => {
+                let (offset, size) =
+                    resolve_tar(members, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
+                Ok(Box::new(Section {
+                    file: file.clone(),
+                    pos: offset,
+                    end: offset + size,
+                }))
+            }
+            Kind::Streamed(_) => Err(fail(Problem::BadContent {
+                what: "archive",
+                detail: "a streamed archive cannot be read twice; open it spooled".into(),
+            })),
+        }
+    }
+
+    /// Like [`Container::open`], but a stream (stdin, a compressed archive) is first copied,
+    /// decompressed, to an unnamed temporary file so that its blobs can be read in any order.
+    pub fn open_spooled(path: &Path) -> Result<Container, ArchiveError> {
+        let display = path.display().to_string();
+        let err = |p: Problem| ArchiveError::new(&display, None, p);
+        let is_dir =
+            path.as_os_str() != "-" && std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+        if is_dir {
+            return Container::open(path);
+        }
+        let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            let file = File::open(path).map_err(|e| err(Problem::Io(e)))?;
+            let mut head = [0u8; 8];
+            let n = file
+                .read_at(&mut head, 0)
+                .map_err(|e| err(Problem::Io(e)))?;
+            if layer::sniff(&head[..n]) == Sniffed::Known(layer::Compression::None) {
+                return Container::open(path);
+            }
+            Box::new(file)
+        };
+        let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+        let head = buffered.fill_buf().map_err(|e| err(Problem::Io(e)))?;
+        let (packaging, mut reader): (Packaging, Box<dyn Read + '_>) = match layer::sniff(head) {
+            Sniffed::Known(layer::Compression::Gzip) => (
+                Packaging::TarGzip,
+                Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+            ),
+            Sniffed::Known(layer::Compression::Zstd) => (
+                Packaging::TarZstd,
+                Box::new(
+                    zstd::stream::read::Decoder::with_buffer(buffered)
+                        .map_err(|e| err(Problem::Io(e)))?,
+                ),
+            ),
+            Sniffed::Known(layer::Compression::None) => (Packaging::Tar, Box::new(buffered)),
+            Sniffed::Unsupported(name) => {
+                return Err(err(Problem::UnsupportedOuterCompression(name)))
+            }
+        };
+        let mut spool = tempfile::tempfile().map_err(|e| err(Problem::Io(e)))?;
+        io::copy(&mut reader, &mut spool).map_err(|e| err(Problem::CorruptTar(e)))?;
+        let members = index_tar(&spool).map_err(err)?;
+        Ok(Container {
+            display,
+            packaging,
+            kind: Kind::Tar {
+                file: Arc::new(spool),
+                members,
+            },
+        })
+    }
+
     /// The one pass over a layer blob. `entry` names the layer in errors.
     pub fn scan_layer(
         &self,

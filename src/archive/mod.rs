@@ -74,7 +74,11 @@ pub struct Archive {
 
 impl Archive {
     pub fn open(path: &Path) -> Result<Archive, ArchiveError> {
-        let container = Container::open(path)?;
+        Archive::from_container(Container::open(path)?)
+    }
+
+    /// Lists the images of an already opened container.
+    pub fn from_container(container: Container) -> Result<Archive, ArchiveError> {
         let has_manifest = container.exists("manifest.json");
         let has_index = container.exists("index.json");
         let (format, candidates) = if has_manifest {

@@ -3,6 +3,7 @@
 
 mod chainid;
 mod completions;
+mod extract;
 mod history;
 mod inspect;
 mod verify;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::History(args) => history::run(args, &mut out)?,
         Command::Chainid(args) => chainid::run(args, &mut out)?,
         Command::Verify(args) => verify::run(args, &mut out)?,
+        Command::Extract(args) => extract::run(args, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;

@@ -1,0 +1,225 @@
+//! `strata extract`: the merged root filesystem, into a new directory (built beside it and
+//! renamed into place when complete) or as one flat tar.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use strata::extract::dir_sink::DirSink;
+use strata::extract::fs::Root;
+use strata::extract::merge::{merge, Outcome};
+use strata::extract::tar_sink::TarSink;
+use strata::image::Image;
+
+use crate::cli::ExtractArgs;
+
+/// Left in DEST while `--force` extracts into it, removed when done.
+const INCOMPLETE_MARKER: &str = ".strata-incomplete";
+
+pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let platform = super::platform_arg(args.select.platform.as_deref())?;
+    let image = Image::open_random_access(
+        &args.select.archive,
+        args.select.image.as_deref(),
+        platform.as_ref(),
+    )?;
+    for w in &image.warnings {
+        super::warn(w);
+    }
+    if image.layers.is_empty() {
+        bail!("{}: the image has no layers to extract", image.source_path);
+    }
+    let top = match args.layer {
+        Some(n) if n >= image.layers.len() => bail!(
+            "--layer {n}: the image has {} layers (0 to {})",
+            image.layers.len(),
+            image.layers.len() - 1
+        ),
+        Some(n) => n,
+        None => image.layers.len() - 1,
+    };
+    let to_stdout = args.dest.as_os_str() == "-";
+    let (outcome, notes) = if args.tar || to_stdout {
+        (
+            extract_tar(&image, top, &args.dest, args.force)?,
+            Vec::new(),
+        )
+    } else {
+        extract_dir(&image, top, &args.dest, args.force)?
+    };
+    for w in outcome.warnings.iter().chain(&notes) {
+        super::warn(w);
+    }
+    let c = &outcome.counts;
+    if args.json {
+        let value = serde_json::json!({
+            "dest": args.dest.display().to_string(),
+            "format": if args.tar || to_stdout { "tar" } else { "directory" },
+            "layers_applied": top + 1,
+            "counts": c,
+            "warnings": outcome.warnings.iter().chain(&notes).collect::<Vec<_>>(),
+        });
+        if to_stdout {
+            eprintln!("{value}");
+        } else {
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            writeln!(out)?;
+        }
+    } else {
+        let summary = format!(
+            "extracted layers 0-{top} of {} into {}: {} files ({} bytes), {} directories, {} symlinks, {} hardlinks, {} special files; {} lower-layer entries were hidden by upper layers",
+            image.source_path,
+            args.dest.display(),
+            c.files,
+            c.bytes,
+            c.dirs,
+            c.symlinks,
+            c.hardlinks,
+            c.specials,
+            c.hidden
+        );
+        if to_stdout {
+            eprintln!("{summary}");
+        } else {
+            writeln!(out, "{summary}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Outcome> {
+    if dest.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut sink = TarSink::new(std::io::BufWriter::new(stdout.lock()));
+        let outcome = merge(image, top, &mut sink)?;
+        sink.into_inner()?.flush()?;
+        return Ok(outcome);
+    }
+    if dest.exists() && !force {
+        bail!(
+            "{} already exists (use --force to replace it)",
+            dest.display()
+        );
+    }
+    let staging = staging_path(dest)?;
+    let file =
+        fs::File::create(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let result = (|| -> Result<Outcome> {
+        let mut sink = TarSink::new(std::io::BufWriter::new(file));
+        let outcome = merge(image, top, &mut sink)?;
+        sink.into_inner()?.flush()?;
+        fs::rename(&staging, dest).with_context(|| format!("renaming into {}", dest.display()))?;
+        Ok(outcome)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&staging);
+    }
+    result
+}
+
+/// A hidden name beside DEST, on the same filesystem so the final rename is atomic.
+fn staging_path(dest: &Path) -> Result<PathBuf> {
+    let name = dest
+        .file_name()
+        .with_context(|| format!("{}: not a usable destination name", dest.display()))?;
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok(parent.join(format!(
+        ".{}.strata-tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
+}
+
+fn extract_dir(
+    image: &Image,
+    top: usize,
+    dest: &Path,
+    force: bool,
+) -> Result<(Outcome, Vec<String>)> {
+    let existing = match fs::symlink_metadata(dest) {
+        Ok(m) if m.is_dir() => Some(fs::read_dir(dest)?.next().is_none()),
+        Ok(_) => bail!("{} exists and is not a directory", dest.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("checking {}", dest.display())),
+    };
+    if existing == Some(false) {
+        if !force {
+            bail!(
+                "{} is not empty; refusing to extract into it (use --force to extract over its content)",
+                dest.display()
+            );
+        }
+        let marker = dest.join(INCOMPLETE_MARKER);
+        fs::write(
+            &marker,
+            b"strata extract did not finish; this tree is incomplete\n",
+        )?;
+        let root = Root::open(dest)?;
+        let mut sink = DirSink::new(root);
+        sink.overwrite = true;
+        let outcome = merge(image, top, &mut sink)?;
+        fs::remove_file(&marker)?;
+        let notes = notes_of(&sink);
+        return Ok((outcome, notes));
+    }
+    let staging = staging_path(dest)?;
+    fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let result = (|| -> Result<(Outcome, Vec<String>)> {
+        let mut sink = DirSink::new(Root::open(&staging)?);
+        let outcome = merge(image, top, &mut sink)?;
+        if existing == Some(true) {
+            fs::remove_dir(dest)?;
+        }
+        fs::rename(&staging, dest).with_context(|| format!("renaming into {}", dest.display()))?;
+        Ok((outcome, notes_of(&sink)))
+    })();
+    if result.is_err() {
+        remove_tree(&staging);
+    }
+    result
+}
+
+fn notes_of(sink: &DirSink) -> Vec<String> {
+    let mut notes = Vec::new();
+    if sink.skipped_owners {
+        notes.push(
+            "not running as root: files are owned by you, not by the owners the image names".into(),
+        );
+    }
+    if sink.skipped_devices > 0 {
+        notes.push(format!(
+            "not running as root: skipped {} device node(s)",
+            sink.skipped_devices
+        ));
+    }
+    if sink.skipped_xattrs > 0 {
+        notes.push(format!(
+            "skipped {} extended attribute(s) this user or filesystem cannot set (or overlay attributes, never copied)",
+            sink.skipped_xattrs
+        ));
+    }
+    notes
+}
+
+/// Removes a staging directory that strata made, without following symlinks inside it.
+fn remove_tree(path: &Path) {
+    if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(fd) = rustix::fs::open(
+            parent,
+            rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        ) {
+            let _ = Root::remove(&fd, &name.to_string_lossy());
+        }
+    }
+}

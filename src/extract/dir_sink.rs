@@ -1,0 +1,179 @@
+//! Writes the merged tree into a directory through [`Root`], so that nothing lands outside it.
+//! Directory metadata is applied last, deepest first, so a read-only or 0000 directory still
+//! receives its children and keeps its mtime.
+
+use std::io::{self, Read};
+
+use rustix::fs::{makedev, FileType};
+
+use super::fs::{Meta, Root};
+use super::merge::{Sink, Special};
+
+pub struct DirSink {
+    root: Root,
+    /// Running as root: owners, device nodes and `trusted.*` xattrs can be restored.
+    privileged: bool,
+    dirs: Vec<(String, Meta)>,
+    pub skipped_devices: u64,
+    pub skipped_owners: bool,
+    pub skipped_xattrs: u64,
+    /// Extracting over existing content (`--force`): whatever is in the way is replaced.
+    pub overwrite: bool,
+}
+
+impl DirSink {
+    pub fn new(root: Root) -> DirSink {
+        DirSink {
+            root,
+            privileged: rustix::process::geteuid().is_root(),
+            dirs: Vec::new(),
+            skipped_devices: 0,
+            skipped_owners: false,
+            skipped_xattrs: 0,
+            overwrite: false,
+        }
+    }
+
+    fn noop(_: &str) {}
+
+    /// Which xattrs from the image may be set here. overlayfs' own attributes never are: an
+    /// image could otherwise plant whiteouts or redirects for a later overlay mount.
+    fn xattr_allowed(privileged: bool, name: &str) -> bool {
+        if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
+            return false;
+        }
+        name.starts_with("user.")
+            || name == "security.capability"
+            || name.starts_with("system.posix_acl_")
+            || (privileged && name.starts_with("trusted."))
+    }
+
+    fn note_meta(&mut self, meta: &Meta) {
+        if !self.privileged && (meta.uid != 0 || meta.gid != 0) {
+            self.skipped_owners = true;
+        }
+        let privileged = self.privileged;
+        self.skipped_xattrs += meta
+            .xattrs
+            .iter()
+            .filter(|(n, _)| !Self::xattr_allowed(privileged, n))
+            .count() as u64;
+    }
+
+    fn set_meta_fd(&mut self, fd: &impl std::os::fd::AsFd, meta: &Meta) -> io::Result<()> {
+        let privileged = self.privileged;
+        let mut failed_xattrs = 0;
+        let result = Root::set_meta_fd(fd, meta, privileged, &|n| {
+            Self::xattr_allowed(privileged, n)
+        });
+        if let Err(e) = &result {
+            // An xattr the filesystem refuses (no user xattrs, no capability as non-root) is
+            // skipped and counted; everything else is an error.
+            if matches!(e.raw_os_error(), Some(libc_eperm) if libc_eperm == 1 || libc_eperm == 95 || libc_eperm == 61)
+            {
+                failed_xattrs += meta.xattrs.len() as u64;
+                let without = Meta {
+                    xattrs: Vec::new(),
+                    ..meta.clone()
+                };
+                Root::set_meta_fd(fd, &without, privileged, &|_| false)?;
+            } else {
+                result?;
+            }
+        }
+        self.skipped_xattrs += failed_xattrs;
+        Ok(())
+    }
+}
+
+impl Sink for DirSink {
+    fn file(
+        &mut self,
+        path: &str,
+        meta: &Meta,
+        _size: u64,
+        data: &mut dyn Read,
+        replace: bool,
+    ) -> io::Result<()> {
+        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        if replace || self.overwrite {
+            Root::remove(&dir, name)?;
+        }
+        let mut file = Root::create_file(&dir, name)?;
+        io::copy(data, &mut file)?;
+        self.note_meta(meta);
+        self.set_meta_fd(&file, meta)
+    }
+
+    fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()> {
+        if !path.is_empty() {
+            // An existing directory is kept (an upper layer or an earlier duplicate may have
+            // put children in it); anything else in the way is replaced.
+            let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+            let _ = replace;
+            Root::mkdir(&dir, name)?;
+        }
+        self.note_meta(meta);
+        self.dirs.push((path.to_string(), meta.clone()));
+        Ok(())
+    }
+
+    fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
+        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        if replace || self.overwrite {
+            Root::remove(&dir, name)?;
+        }
+        Root::symlink(&dir, name, target)?;
+        self.note_meta(meta);
+        Root::set_meta_at(&dir, name, meta, self.privileged, false)
+    }
+
+    fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()> {
+        let (file_type, dev) = match kind {
+            Special::Fifo => (FileType::Fifo, 0),
+            Special::Char(ma, mi) => (FileType::CharacterDevice, makedev(ma, mi)),
+            Special::Block(ma, mi) => (FileType::BlockDevice, makedev(ma, mi)),
+        };
+        if file_type != FileType::Fifo && !self.privileged {
+            self.skipped_devices += 1;
+            return Ok(());
+        }
+        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        if replace || self.overwrite {
+            Root::remove(&dir, name)?;
+        }
+        Root::mknod(&dir, name, file_type, meta.mode, dev)?;
+        self.note_meta(meta);
+        Root::set_meta_at(&dir, name, meta, self.privileged, true)
+    }
+
+    fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()> {
+        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        if replace || self.overwrite {
+            Root::remove(&dir, name)?;
+        }
+        self.root.hardlink(&dir, name, target)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        // A later entry for the same directory (a duplicate in one layer) wins, as on disk.
+        let mut last: std::collections::HashMap<String, Meta> = std::collections::HashMap::new();
+        for (path, meta) in std::mem::take(&mut self.dirs) {
+            last.insert(path, meta);
+        }
+        let mut dirs: Vec<(String, Meta)> = last.into_iter().collect();
+        // Deepest first: a parent made read-only must not stop its children being set.
+        dirs.sort_by_key(|(p, _)| {
+            std::cmp::Reverse(if p.is_empty() {
+                0
+            } else {
+                p.matches('/').count() + 1
+            })
+        });
+        for (path, meta) in &dirs {
+            let fd = self.root.open_dir_nofollow(path)?;
+            self.set_meta_fd(&fd, meta)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! Filesystem operations confined to one directory. Every path is resolved inside the root by the
+//! kernel (`openat2` with `RESOLVE_IN_ROOT`): symlinks already in the tree — absolute or
+//! relative, made by the image itself — are followed as if the root were `/`, so nothing can
+//! reach outside it. The last component is never followed: it is created with `O_EXCL`,
+//! `mkdirat`, `symlinkat`, `mknodat` or `linkat`, never opened with `O_TRUNC`.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use rustix::fs::{
+    self as rfs, AtFlags, Dev, FileType, Mode, OFlags, RawMode, ResolveFlags, Timespec, Timestamps,
+    XattrFlags,
+};
+
+use super::rules::{file_name, parent};
+
+/// An open directory that every operation stays inside.
+pub struct Root {
+    fd: OwnedFd,
+}
+
+const DIR_FLAGS: OFlags = OFlags::DIRECTORY
+    .union(OFlags::RDONLY)
+    .union(OFlags::CLOEXEC);
+const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+
+/// Metadata to give an entry once it is created.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+    pub xattrs: Vec<(String, Vec<u8>)>,
+}
+
+impl Root {
+    pub fn open(dir: &Path) -> io::Result<Root> {
+        let fd = rfs::open(dir, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())?;
+        Ok(Root { fd })
+    }
+
+    /// Opens directory `dir` (a cleaned relative path; "" is the root) inside the root,
+    /// creating missing components with mode 0755. `created` hears of each one made.
+    pub fn dir(&self, dir: &str, created: &mut dyn FnMut(&str)) -> io::Result<OwnedFd> {
+        match rfs::openat2(
+            &self.fd,
+            if dir.is_empty() { "." } else { dir },
+            DIR_FLAGS,
+            Mode::empty(),
+            IN_ROOT,
+        ) {
+            Ok(fd) => return Ok(fd),
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut fd = self.fd.as_fd().try_clone_to_owned()?;
+        let mut prefix = String::new();
+        for part in dir.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            fd = match rfs::openat2(&self.fd, prefix.as_str(), DIR_FLAGS, Mode::empty(), IN_ROOT) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::NOENT) => {
+                    // The parent was just opened inside the root; create the child there.
+                    match rfs::mkdirat(&fd, part, Mode::from_raw_mode(0o755)) {
+                        Ok(()) => created(&prefix),
+                        Err(rustix::io::Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rfs::openat2(&self.fd, prefix.as_str(), DIR_FLAGS, Mode::empty(), IN_ROOT)?
+                }
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(fd)
+    }
+
+    /// The directory holding `path` and the name inside it.
+    pub fn parent_of<'p>(
+        &self,
+        path: &'p str,
+        created: &mut dyn FnMut(&str),
+    ) -> io::Result<(OwnedFd, &'p str)> {
+        Ok((self.dir(parent(path), created)?, file_name(path)))
+    }
+
+    /// Removes whatever is at `name` in `dir` (a whole subtree for a directory), without
+    /// following symlinks.
+    pub fn remove(dir: &OwnedFd, name: &str) -> io::Result<()> {
+        match rfs::unlinkat(dir, name, AtFlags::empty()) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(rustix::io::Errno::ISDIR) | Err(rustix::io::Errno::PERM) => {
+                let child = rfs::openat(dir, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())?;
+                let names: Vec<String> = rfs::Dir::read_from(&child)?
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != "." && n != "..")
+                    .collect();
+                for n in names {
+                    Self::remove(&child, &n)?;
+                }
+                rfs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn create_file(dir: &OwnedFd, name: &str) -> io::Result<File> {
+        let flags =
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+        Ok(File::from(fd))
+    }
+
+    pub fn mkdir(dir: &OwnedFd, name: &str) -> io::Result<()> {
+        match rfs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+            Err(rustix::io::Errno::EXIST) => {
+                let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+                    Ok(())
+                } else {
+                    Self::remove(dir, name)?;
+                    Ok(rfs::mkdirat(dir, name, Mode::from_raw_mode(0o755))?)
+                }
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub fn symlink(dir: &OwnedFd, name: &str, target: &[u8]) -> io::Result<()> {
+        Ok(rfs::symlinkat(target, dir, name)?)
+    }
+
+    pub fn mknod(dir: &OwnedFd, name: &str, kind: FileType, mode: u32, dev: Dev) -> io::Result<()> {
+        Ok(rfs::mknodat(
+            dir,
+            name,
+            kind,
+            Mode::from_raw_mode(mode as RawMode & 0o7777),
+            dev,
+        )?)
+    }
+
+    /// Hardlinks `name` in `dir` to the existing non-directory `target` (a path inside the root).
+    pub fn hardlink(&self, dir: &OwnedFd, name: &str, target: &str) -> io::Result<()> {
+        let target_dir = rfs::openat2(
+            &self.fd,
+            if parent(target).is_empty() {
+                "."
+            } else {
+                parent(target)
+            },
+            DIR_FLAGS,
+            Mode::empty(),
+            IN_ROOT,
+        )?;
+        let st = rfs::statat(&target_dir, file_name(target), AtFlags::SYMLINK_NOFOLLOW)?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            return Err(io::Error::other("hardlink target is a directory"));
+        }
+        Ok(rfs::linkat(
+            &target_dir,
+            file_name(target),
+            dir,
+            name,
+            AtFlags::empty(),
+        )?)
+    }
+
+    /// Sets owner, mode, xattrs and mtime, in that order (chown clears setuid bits; the mtime
+    /// must come last). Owners only when `chown` is set (running as root).
+    pub fn set_meta_fd(
+        fd: &impl AsFd,
+        meta: &Meta,
+        chown: bool,
+        xattr_ok: &dyn Fn(&str) -> bool,
+    ) -> io::Result<()> {
+        if chown {
+            rfs::fchown(
+                fd,
+                Some(rustix::process::Uid::from_raw(meta.uid as u32)),
+                Some(rustix::process::Gid::from_raw(meta.gid as u32)),
+            )?;
+        }
+        rfs::fchmod(fd, Mode::from_raw_mode(meta.mode as RawMode & 0o7777))?;
+        for (name, value) in &meta.xattrs {
+            if xattr_ok(name) {
+                rfs::fsetxattr(fd, name.as_str(), value, XattrFlags::empty())?;
+            }
+        }
+        rfs::futimens(fd, &times(meta.mtime))?;
+        Ok(())
+    }
+
+    /// Owner and mtime of a symlink or special file, by name, without following it.
+    pub fn set_meta_at(
+        dir: &OwnedFd,
+        name: &str,
+        meta: &Meta,
+        chown: bool,
+        mode: bool,
+    ) -> io::Result<()> {
+        if chown {
+            rfs::chownat(
+                dir,
+                name,
+                Some(rustix::process::Uid::from_raw(meta.uid as u32)),
+                Some(rustix::process::Gid::from_raw(meta.gid as u32)),
+                AtFlags::SYMLINK_NOFOLLOW,
+            )?;
+        }
+        if mode {
+            rfs::chmodat(
+                dir,
+                name,
+                Mode::from_raw_mode(meta.mode as RawMode & 0o7777),
+                AtFlags::empty(),
+            )?;
+        }
+        rfs::utimensat(dir, name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(())
+    }
+
+    /// Opens an existing directory inside the root without following a final symlink.
+    pub fn open_dir_nofollow(&self, path: &str) -> io::Result<OwnedFd> {
+        let p = if path.is_empty() { "." } else { path };
+        Ok(rfs::openat2(
+            &self.fd,
+            p,
+            DIR_FLAGS | OFlags::NOFOLLOW,
+            Mode::empty(),
+            IN_ROOT,
+        )?)
+    }
+}
+
+fn times(mtime: u64) -> Timestamps {
+    let t = Timespec {
+        tv_sec: mtime.min(i64::MAX as u64) as i64,
+        tv_nsec: 0,
+    };
+    Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
+}

@@ -1,0 +1,345 @@
+//! The top-down merge: layers are read from the last to the first, and each path is written
+//! once, by the highest layer that has it, unless a whiteout, an opaque directory or a type
+//! change above hides it. Lower-layer content that is hidden is never written, so nothing is
+//! written and then deleted. Directory metadata and hardlinks are settled at the end.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use super::fs::Meta;
+use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
+use crate::error::{ArchiveError, Problem};
+use crate::image::Image;
+use crate::layer;
+
+/// Special files: fifos and device nodes.
+#[derive(Debug, Clone, Copy)]
+pub enum Special {
+    Fifo,
+    Char(u32, u32),
+    Block(u32, u32),
+}
+
+/// Where the merged tree goes: a directory or a flat tar.
+pub trait Sink {
+    fn file(
+        &mut self,
+        path: &str,
+        meta: &Meta,
+        size: u64,
+        data: &mut dyn Read,
+        replace: bool,
+    ) -> io::Result<()>;
+    fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()>;
+    fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()>;
+    fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()>;
+    /// `target` already holds its final content.
+    fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()>;
+    /// Called once at the end: directory metadata and anything else deferred.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Counts {
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    pub specials: u64,
+    pub bytes: u64,
+    /// Entries of lower layers hidden by upper ones (never written).
+    pub hidden: u64,
+    pub whiteouts: u64,
+}
+
+pub struct Outcome {
+    pub counts: Counts,
+    pub warnings: Vec<String>,
+}
+
+/// Applies layers `0..=top` of `image` into `sink`.
+pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, ArchiveError> {
+    let mut state = TopDown::new();
+    let mut counts = Counts::default();
+    let mut warnings = Vec::new();
+    let mut pending_links: Vec<PendingLink> = Vec::new();
+    for layer in image.layers[..=top].iter().rev() {
+        state.next_layer();
+        let entry_name = format!("layer {} ({})", layer.index, layer.path);
+        let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
+        let blob = image.container.open_blob(&layer.path, &entry_name)?;
+        let (_, stream) =
+            layer::decompressed(blob).map_err(|e| fail(entry_name.clone(), e.into()))?;
+        let mut archive = tar::Archive::new(Pipelined::start(stream));
+        let entries = archive
+            .entries()
+            .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+            let raw = entry.path_bytes().into_owned();
+            let name = String::from_utf8_lossy(&raw).into_owned();
+            let at = |p: Problem| {
+                fail(
+                    format!(
+                        "{entry_name}: entry `{}`",
+                        crate::render::escape_for_message(&name, 200)
+                    ),
+                    p,
+                )
+            };
+            let kind = classify(&name).map_err(|e| at(bad_entry(e)))?;
+            let path = match kind {
+                EntryKind::AufsMeta => continue,
+                EntryKind::Whiteout(p) => {
+                    counts.whiteouts += 1;
+                    state.whiteout(&p).map_err(|e| at(bad_entry(e)))?;
+                    continue;
+                }
+                EntryKind::Opaque(d) => {
+                    counts.whiteouts += 1;
+                    state.opaque(&d);
+                    continue;
+                }
+                EntryKind::Content(p) => p,
+            };
+            let header_type = entry.header().entry_type();
+            let settled = if header_type.is_dir() {
+                Settled::Dir
+            } else {
+                Settled::NonDir
+            };
+            let verdict = state.decide(&path, layer.index, settled);
+            if verdict == Verdict::Skip {
+                counts.hidden += 1;
+                continue;
+            }
+            let replace = verdict == Verdict::Replace;
+            let meta = meta_of(&mut entry).map_err(|e| at(Problem::CorruptTar(e)))?;
+            let written = match header_type {
+                tar::EntryType::Directory => {
+                    counts.dirs += 1;
+                    sink.dir(&path, &meta, replace)
+                }
+                tar::EntryType::Regular
+                | tar::EntryType::Continuous
+                | tar::EntryType::GNUSparse => {
+                    counts.files += 1;
+                    let size = entry.size();
+                    let mut counted = CountBytes {
+                        inner: &mut entry,
+                        n: 0,
+                    };
+                    let r = sink.file(&path, &meta, size, &mut counted, replace);
+                    counts.bytes += counted.n;
+                    r
+                }
+                tar::EntryType::Symlink => {
+                    counts.symlinks += 1;
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default();
+                    sink.symlink(&path, &target, &meta, replace)
+                }
+                tar::EntryType::Link => {
+                    let target_raw = entry
+                        .link_name_bytes()
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default();
+                    let target = clean_path(&String::from_utf8_lossy(&target_raw))
+                        .map_err(|e| at(bad_entry(e)))?;
+                    if target.is_empty() || target == path {
+                        return Err(at(Problem::BadContent {
+                            what: "hardlink",
+                            detail: "the hardlink points at the root or at itself".into(),
+                        }));
+                    }
+                    counts.hardlinks += 1;
+                    match state.settled_by(&target) {
+                        Some((by, Settled::NonDir)) if by == layer.index => {
+                            sink.hardlink(&path, &target, replace)
+                        }
+                        _ => {
+                            pending_links.push(PendingLink {
+                                path,
+                                target,
+                                layer: layer.index,
+                                replace,
+                            });
+                            Ok(())
+                        }
+                    }
+                }
+                tar::EntryType::Fifo => {
+                    counts.specials += 1;
+                    sink.special(&path, Special::Fifo, &meta, replace)
+                }
+                tar::EntryType::Char | tar::EntryType::Block => {
+                    counts.specials += 1;
+                    let h = entry.header();
+                    let major = h.device_major().ok().flatten().unwrap_or(0);
+                    let minor = h.device_minor().ok().flatten().unwrap_or(0);
+                    let kind = if header_type == tar::EntryType::Char {
+                        Special::Char(major, minor)
+                    } else {
+                        Special::Block(major, minor)
+                    };
+                    sink.special(&path, kind, &meta, replace)
+                }
+                other => {
+                    warnings.push(format!(
+                        "{entry_name}: skipped `{}`: unsupported tar entry type {other:?}",
+                        crate::render::escape_for_message(&path, 200)
+                    ));
+                    Ok(())
+                }
+            };
+            written.map_err(|e| at(Problem::Io(e)))?;
+        }
+        let mut rest = archive.into_inner();
+        io::copy(&mut rest, &mut io::sink())
+            .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+    }
+    let mut unresolved = 0;
+    for link in pending_links {
+        // The target's final content is the one the link needs only if it comes from a layer
+        // at or below the link's own.
+        match state.settled_by(&link.target) {
+            Some((by, Settled::NonDir)) if by <= link.layer => {
+                sink.hardlink(&link.path, &link.target, link.replace)
+                    .map_err(|e| {
+                        ArchiveError::new(
+                            &image.source_path,
+                            Some(format!("hardlink {}", link.path)),
+                            Problem::Io(e),
+                        )
+                    })?;
+            }
+            _ => unresolved += 1,
+        }
+    }
+    if unresolved > 0 {
+        warnings.push(format!(
+            "{unresolved} hardlink(s) point at files that a later layer replaced or deleted; they were not extracted"
+        ));
+    }
+    sink.finish()
+        .map_err(|e| ArchiveError::new(&image.source_path, None, Problem::Io(e)))?;
+    Ok(Outcome { counts, warnings })
+}
+
+struct PendingLink {
+    path: String,
+    target: String,
+    layer: usize,
+    replace: bool,
+}
+
+fn bad_entry(e: super::rules::BadName) -> Problem {
+    Problem::BadContent {
+        what: "entry name",
+        detail: format!("refused: {e}"),
+    }
+}
+
+/// Mode, owner, mtime and xattrs (pax `SCHILY.xattr.*` records) of an entry.
+fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
+    let h = entry.header();
+    let mut meta = Meta {
+        mode: h.mode()?,
+        uid: h.uid()?,
+        gid: h.gid()?,
+        mtime: h.mtime()?,
+        xattrs: Vec::new(),
+    };
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let ext = ext?;
+            if let Ok(key) = ext.key() {
+                if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                    meta.xattrs
+                        .push((name.to_string(), ext.value_bytes().to_vec()));
+                }
+            }
+        }
+    }
+    Ok(meta)
+}
+
+struct CountBytes<'a, R> {
+    inner: &'a mut R,
+    n: u64,
+}
+
+impl<R: Read> Read for CountBytes<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+/// Decompresses on a second thread, a few chunks ahead of the writer.
+struct Pipelined {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Pipelined {
+    fn start(mut source: Box<dyn Read + Send>) -> Pipelined {
+        let (tx, rx) = sync_channel(4);
+        std::thread::spawn(move || loop {
+            let mut buf = vec![0u8; 256 * 1024];
+            match source.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.send(Ok(buf)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        });
+        Pipelined {
+            chunks: rx,
+            current: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

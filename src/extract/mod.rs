@@ -1,0 +1,7 @@
+//! Extracting the merged root filesystem of an image, safely.
+
+pub mod dir_sink;
+pub mod fs;
+pub mod merge;
+pub mod rules;
+pub mod tar_sink;

@@ -1,0 +1,335 @@
+//! Pure rules for layer entries: cleaning entry names into safe relative paths, telling
+//! whiteouts and opaque markers from content, and deciding — walking layers from the top down —
+//! whether an entry of a lower layer is still visible in the merged tree.
+
+use std::collections::{HashMap, HashSet};
+
+pub const WHITEOUT_PREFIX: &str = ".wh.";
+pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+/// What a layer entry means for the merged tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Ordinary content at this path.
+    Content(String),
+    /// `dir/.wh.NAME`: `dir/NAME` of the lower layers is deleted.
+    Whiteout(String),
+    /// `dir/.wh..wh..opq`: nothing from lower layers shows under `dir` ("" is the root).
+    Opaque(String),
+    /// `.wh..wh.*` aufs bookkeeping (`.wh..wh.plnk` …): not image content.
+    AufsMeta,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadName {
+    #[error("the entry name is empty")]
+    Empty,
+    #[error("the entry name climbs out of the root with `..`")]
+    DotDot,
+    #[error("the entry name contains a NUL byte")]
+    Nul,
+    #[error("the whiteout `{0}` does not name a plain file name")]
+    BadWhiteout(String),
+    #[error("the whiteout would delete the root directory")]
+    WhiteoutOfRoot,
+}
+
+/// Turns an entry name into a relative path of plain components: a leading `/` or `./` is
+/// dropped (layers made with absolute names are common), `.` and empty components vanish, `..`
+/// is refused rather than resolved, since resolving could reach outside the root. `""` is the root.
+pub fn clean_path(name: &str) -> Result<String, BadName> {
+    if name.contains('\0') {
+        return Err(BadName::Nul);
+    }
+    let mut parts = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(BadName::DotDot),
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+pub fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Classifies an entry by its name.
+pub fn classify(name: &str) -> Result<EntryKind, BadName> {
+    let path = clean_path(name)?;
+    if path.is_empty() {
+        // The root directory itself (`./`): content (its metadata) for the root.
+        return Ok(EntryKind::Content(path));
+    }
+    let base = file_name(&path);
+    let dir = parent(&path);
+    if base == OPAQUE_MARKER {
+        return Ok(EntryKind::Opaque(dir.to_string()));
+    }
+    if base.starts_with(".wh..wh.") {
+        return Ok(EntryKind::AufsMeta);
+    }
+    if let Some(target) = base.strip_prefix(WHITEOUT_PREFIX) {
+        if target.is_empty() || target == "." || target == ".." {
+            return Err(BadName::BadWhiteout(base.to_string()));
+        }
+        return Ok(EntryKind::Whiteout(join(dir, target)));
+    }
+    Ok(EntryKind::Content(path))
+}
+
+/// How a path was settled by an upper layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Dir,
+    NonDir,
+}
+
+/// The state of a top-down merge: what upper layers have already decided. An entry of a lower
+/// layer shows in the merged tree only if no upper layer wrote its path, deleted it or an
+/// ancestor, made an ancestor opaque, or replaced an ancestor with a non-directory.
+#[derive(Debug, Default)]
+pub struct TopDown {
+    /// Paths written by explicit entries, with the layer that wrote them.
+    settled: HashMap<String, (usize, Settled)>,
+    /// Deleted by whiteouts of upper layers.
+    deleted: HashSet<String>,
+    /// Made opaque by upper layers.
+    opaque: HashSet<String>,
+    /// Whiteouts and opaque markers of the layer in progress; they apply to lower layers only.
+    pending_deleted: Vec<String>,
+    pending_opaque: Vec<String>,
+}
+
+/// What to do with a content entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Write it: nothing above touches this path.
+    Write,
+    /// Write it over an earlier entry of the same layer (duplicate names: the last one wins).
+    Replace,
+    /// An upper layer decided this path or hid it.
+    Skip,
+}
+
+impl TopDown {
+    pub fn new() -> TopDown {
+        TopDown::default()
+    }
+
+    /// Starts the next (lower) layer: the previous layer's whiteouts now apply.
+    pub fn next_layer(&mut self) {
+        self.deleted.extend(self.pending_deleted.drain(..));
+        self.opaque.extend(self.pending_opaque.drain(..));
+    }
+
+    pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
+        if path.is_empty() {
+            return Err(BadName::WhiteoutOfRoot);
+        }
+        self.pending_deleted.push(path.to_string());
+        Ok(())
+    }
+
+    pub fn opaque(&mut self, dir: &str) {
+        self.pending_opaque.push(dir.to_string());
+    }
+
+    /// Is `path` hidden from layer `layer` by what the layers above did?
+    fn hidden(&self, path: &str, layer: usize) -> bool {
+        if self.deleted.contains(path) {
+            return true;
+        }
+        let mut ancestor = path;
+        while !ancestor.is_empty() {
+            ancestor = parent(ancestor);
+            if self.opaque.contains(ancestor)
+                || (!ancestor.is_empty() && self.deleted.contains(ancestor))
+            {
+                return true;
+            }
+            if let Some((by, Settled::NonDir)) = self.settled.get(ancestor) {
+                if *by > layer {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Decides an entry of layer `layer` (layers are visited from the top, highest first) and
+    /// records the decision.
+    pub fn decide(&mut self, path: &str, layer: usize, kind: Settled) -> Verdict {
+        if let Some((by, _)) = self.settled.get(path) {
+            if *by == layer {
+                self.settled.insert(path.to_string(), (layer, kind));
+                return Verdict::Replace;
+            }
+            return Verdict::Skip;
+        }
+        if self.hidden(path, layer) {
+            return Verdict::Skip;
+        }
+        self.settled.insert(path.to_string(), (layer, kind));
+        Verdict::Write
+    }
+
+    /// Who wrote `path`, if anyone has.
+    pub fn settled_by(&self, path: &str) -> Option<(usize, Settled)> {
+        self.settled.get(path).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_path_confines_names() {
+        assert_eq!(clean_path("./usr/bin/env").unwrap(), "usr/bin/env");
+        assert_eq!(clean_path("/etc//passwd").unwrap(), "etc/passwd");
+        assert_eq!(clean_path("./").unwrap(), "");
+        assert_eq!(clean_path("a/./b/").unwrap(), "a/b");
+        assert_eq!(clean_path("../etc/passwd"), Err(BadName::DotDot));
+        assert_eq!(clean_path("a/../../b"), Err(BadName::DotDot));
+        assert_eq!(clean_path("a/b/.."), Err(BadName::DotDot));
+        assert_eq!(clean_path("a\0b"), Err(BadName::Nul));
+    }
+
+    #[test]
+    fn classify_whiteouts_and_markers() {
+        assert_eq!(
+            classify("etc/.wh.motd").unwrap(),
+            EntryKind::Whiteout("etc/motd".into())
+        );
+        assert_eq!(
+            classify(".wh.tmp").unwrap(),
+            EntryKind::Whiteout("tmp".into())
+        );
+        assert_eq!(
+            classify("var/cache/.wh..wh..opq").unwrap(),
+            EntryKind::Opaque("var/cache".into())
+        );
+        assert_eq!(
+            classify(".wh..wh..opq").unwrap(),
+            EntryKind::Opaque("".into())
+        );
+        assert_eq!(
+            classify(".wh..wh.plnk/123").unwrap(),
+            EntryKind::Content(".wh..wh.plnk/123".into())
+        );
+        assert_eq!(classify("x/.wh..wh.plnk").unwrap(), EntryKind::AufsMeta);
+        assert_eq!(
+            classify("etc/motd").unwrap(),
+            EntryKind::Content("etc/motd".into())
+        );
+        assert!(matches!(classify("etc/.wh."), Err(BadName::BadWhiteout(_))));
+        assert!(matches!(
+            classify("etc/.wh.."),
+            Err(BadName::BadWhiteout(_))
+        ));
+        assert!(matches!(
+            classify("etc/.wh..."),
+            Err(BadName::BadWhiteout(_))
+        ));
+        assert_eq!(classify("../.wh.x"), Err(BadName::DotDot));
+    }
+
+    #[test]
+    fn whiteouts_hide_lower_layers_only() {
+        let mut t = TopDown::new();
+        // Layer 1 (top): deletes etc/motd and adds etc/motd.new; a whiteout never removes what
+        // its own layer adds, in either order.
+        t.whiteout("etc/motd").unwrap();
+        assert_eq!(t.decide("etc/motd", 1, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        // Layer 0: its etc/motd is hidden twice over (settled and deleted); etc/issue shows.
+        assert_eq!(t.decide("etc/motd", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.decide("etc/issue", 0, Settled::NonDir), Verdict::Write);
+    }
+
+    #[test]
+    fn deleted_directory_hides_its_subtree() {
+        let mut t = TopDown::new();
+        t.whiteout("usr/share/doc").unwrap();
+        t.next_layer();
+        assert_eq!(t.decide("usr/share/doc", 0, Settled::Dir), Verdict::Skip);
+        assert_eq!(
+            t.decide("usr/share/doc/a/b", 0, Settled::NonDir),
+            Verdict::Skip
+        );
+        assert_eq!(
+            t.decide("usr/share/docs", 0, Settled::NonDir),
+            Verdict::Write
+        );
+    }
+
+    #[test]
+    fn opaque_hides_lower_children_but_not_own_or_the_dir() {
+        let mut t = TopDown::new();
+        t.opaque("var/cache");
+        assert_eq!(
+            t.decide("var/cache/new", 1, Settled::NonDir),
+            Verdict::Write
+        );
+        t.next_layer();
+        assert_eq!(t.decide("var/cache/old", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.decide("var/cache", 0, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("var/other", 0, Settled::NonDir), Verdict::Write);
+    }
+
+    #[test]
+    fn type_change_replaces_the_lower_subtree() {
+        let mut t = TopDown::new();
+        // Layer 1 turns the directory usr/share/doc/sed into a file.
+        assert_eq!(
+            t.decide("usr/share/doc/sed", 1, Settled::NonDir),
+            Verdict::Write
+        );
+        t.next_layer();
+        assert_eq!(
+            t.decide("usr/share/doc/sed", 0, Settled::Dir),
+            Verdict::Skip
+        );
+        assert_eq!(
+            t.decide("usr/share/doc/sed/README", 0, Settled::NonDir),
+            Verdict::Skip
+        );
+    }
+
+    #[test]
+    fn duplicates_in_one_layer_last_wins() {
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("a", 0, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("a", 0, Settled::Dir), Verdict::Replace);
+        assert_eq!(t.settled_by("a"), Some((0, Settled::Dir)));
+    }
+
+    #[test]
+    fn whiteout_of_root_is_refused() {
+        let mut t = TopDown::new();
+        assert_eq!(t.whiteout(""), Err(BadName::WhiteoutOfRoot));
+    }
+
+    #[test]
+    fn opaque_root_hides_everything_below() {
+        let mut t = TopDown::new();
+        t.opaque("");
+        t.next_layer();
+        assert_eq!(t.decide("bin/sh", 0, Settled::NonDir), Verdict::Skip);
+    }
+}

@@ -1,0 +1,133 @@
+//! Writes the merged tree as one flat tar stream (like `crane export`): no whiteouts, each path
+//! once. Files, symlinks and special files go out as they are decided; hardlinks follow (their
+//! targets must come first in a tar), then directories, parents first.
+
+use std::io::{self, Read, Write};
+
+use super::fs::Meta;
+use super::merge::{Sink, Special};
+
+pub struct TarSink<W: Write> {
+    builder: tar::Builder<W>,
+    links: Vec<(String, String)>,
+    dirs: Vec<(String, Meta)>,
+}
+
+impl<W: Write> TarSink<W> {
+    pub fn new(out: W) -> TarSink<W> {
+        let mut builder = tar::Builder::new(out);
+        builder.follow_symlinks(false);
+        TarSink {
+            builder,
+            links: Vec::new(),
+            dirs: Vec::new(),
+        }
+    }
+
+    pub fn into_inner(self) -> io::Result<W> {
+        self.builder.into_inner()
+    }
+
+    fn header(kind: tar::EntryType, meta: &Meta, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(meta.mode & 0o7777);
+        h.set_uid(meta.uid);
+        h.set_gid(meta.gid);
+        h.set_mtime(meta.mtime);
+        h.set_size(size);
+        h
+    }
+
+    fn xattrs(&mut self, meta: &Meta) -> io::Result<()> {
+        if meta.xattrs.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<(String, &[u8])> = meta
+            .xattrs
+            .iter()
+            .map(|(n, v)| (format!("SCHILY.xattr.{n}"), v.as_slice()))
+            .collect();
+        self.builder
+            .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
+    }
+}
+
+impl<W: Write> Sink for TarSink<W> {
+    fn file(
+        &mut self,
+        path: &str,
+        meta: &Meta,
+        size: u64,
+        data: &mut dyn Read,
+        _replace: bool,
+    ) -> io::Result<()> {
+        self.xattrs(meta)?;
+        let mut h = Self::header(tar::EntryType::Regular, meta, size);
+        // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
+        self.builder.append_data(&mut h, path, data)
+    }
+
+    fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
+        self.dirs.push((path.to_string(), meta.clone()));
+        Ok(())
+    }
+
+    fn symlink(
+        &mut self,
+        path: &str,
+        target: &[u8],
+        meta: &Meta,
+        _replace: bool,
+    ) -> io::Result<()> {
+        self.xattrs(meta)?;
+        let mut h = Self::header(tar::EntryType::Symlink, meta, 0);
+        let target = String::from_utf8_lossy(target).into_owned();
+        self.builder.append_link(&mut h, path, target)
+    }
+
+    fn special(
+        &mut self,
+        path: &str,
+        kind: Special,
+        meta: &Meta,
+        _replace: bool,
+    ) -> io::Result<()> {
+        let (t, dev) = match kind {
+            Special::Fifo => (tar::EntryType::Fifo, None),
+            Special::Char(a, b) => (tar::EntryType::Char, Some((a, b))),
+            Special::Block(a, b) => (tar::EntryType::Block, Some((a, b))),
+        };
+        let mut h = Self::header(t, meta, 0);
+        if let Some((major, minor)) = dev {
+            h.set_device_major(major)?;
+            h.set_device_minor(minor)?;
+        }
+        self.builder.append_data(&mut h, path, io::empty())
+    }
+
+    fn hardlink(&mut self, path: &str, target: &str, _replace: bool) -> io::Result<()> {
+        self.links.push((path.to_string(), target.to_string()));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        for (path, target) in std::mem::take(&mut self.links) {
+            let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
+            self.builder.append_link(&mut h, path, target)?;
+        }
+        let mut dirs = std::mem::take(&mut self.dirs);
+        dirs.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, meta) in dirs {
+            self.xattrs(&meta)?;
+            let mut h = Self::header(tar::EntryType::Directory, &meta, 0);
+            let name = if path.is_empty() {
+                "./".to_string()
+            } else {
+                format!("{path}/")
+            };
+            self.builder.append_data(&mut h, name, io::empty())?;
+        }
+        self.builder.finish()
+    }
+}
