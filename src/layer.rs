@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use crate::digest::{BackgroundHasher, Digest, Stream};
 use crate::progress::Progress;
+use crate::targuard::TarGuard;
 
 /// How a layer blob is stored, read from its first bytes (media types are not trusted: real
 /// archives carry uncompressed blobs labelled `tar+gzip`).
@@ -313,7 +314,7 @@ enum WalkError {
 
 /// Walks the tar headers, then drains whatever follows the end marker so the hashes cover it.
 fn walk_tar<R: Read>(reader: R) -> Result<Walk, WalkError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(TarGuard::new(reader));
     let mut walk = Walk::default();
     let mut last_path = String::new();
     let tar_error = |entry: u64, last: &str, source: io::Error| WalkError::Tar {
@@ -337,7 +338,7 @@ fn walk_tar<R: Read>(reader: R) -> Result<Walk, WalkError> {
             last_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         }
     }
-    let mut rest = archive.into_inner();
+    let mut rest = archive.into_inner().into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(|e| tar_error(walk.files, &last_path, e))?;
     Ok(walk)
 }

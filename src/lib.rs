@@ -14,5 +14,6 @@ pub mod layer;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod targuard;
 
 pub use error::{ArchiveError, Problem};

@@ -11,6 +11,7 @@ use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
 use crate::layer;
+use crate::targuard::TarGuard;
 
 /// Special files: fifos and device nodes.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +71,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
         let (_, stream) =
             layer::decompressed(blob).map_err(|e| fail(entry_name.clone(), e.into()))?;
-        let mut archive = tar::Archive::new(Pipelined::start(stream));
+        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(stream)));
         let entries = archive
             .entries()
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
@@ -196,7 +197,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
             };
             written.map_err(|e| at(Problem::Io(e)))?;
         }
-        let mut rest = archive.into_inner();
+        let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
     }

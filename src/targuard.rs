@@ -1,0 +1,265 @@
+//! A reader that follows the tar structure of the bytes passing through it and refuses headers
+//! whose claims would make a parser hold unbounded data in memory: pax and GNU long-name records
+//! larger than [`META_LIMIT`]. The `tar` crate reads such records whole, so without this a
+//! hostile layer (or a gzip bomb behind it) could make it allocate gigabytes.
+
+use std::io::{self, Read};
+
+/// Largest pax extended header or GNU long name/link record accepted.
+pub const META_LIMIT: u64 = 1024 * 1024;
+
+const BLOCK: u64 = 512;
+
+pub struct TarGuard<R> {
+    inner: R,
+    state: State,
+    header: Box<[u8; 512]>,
+    filled: usize,
+    /// A pax `size` record overrides the next entry's header size.
+    next_size: Option<u64>,
+    /// Data size of an old-GNU sparse entry whose extension blocks are being read.
+    pending_size: u64,
+}
+
+enum State {
+    /// Collecting the next 512-byte header.
+    Header,
+    /// Old GNU sparse extension blocks follow the header.
+    SparseExtension,
+    /// Skipping `remaining` bytes of entry data (with padding); pax data is kept to read `size`.
+    Data {
+        remaining: u64,
+        pax: Option<Vec<u8>>,
+    },
+    /// Past the end-of-archive marker: whatever follows is not tar structure.
+    Done,
+}
+
+impl<R: Read> TarGuard<R> {
+    pub fn new(inner: R) -> TarGuard<R> {
+        TarGuard {
+            inner,
+            state: State::Header,
+            header: Box::new([0; 512]),
+            filled: 0,
+            next_size: None,
+            pending_size: 0,
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            match &mut self.state {
+                State::Done => return Ok(()),
+                State::Data { remaining, pax } => {
+                    let take = (*remaining).min(bytes.len() as u64) as usize;
+                    if let Some(p) = pax {
+                        p.extend_from_slice(&bytes[..take]);
+                    }
+                    *remaining -= take as u64;
+                    bytes = &bytes[take..];
+                    if *remaining == 0 {
+                        if let State::Data { pax: Some(p), .. } =
+                            std::mem::replace(&mut self.state, State::Header)
+                        {
+                            self.next_size = pax_size(&p);
+                        }
+                    }
+                }
+                State::Header | State::SparseExtension => {
+                    let take = (512 - self.filled).min(bytes.len());
+                    self.header[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+                    self.filled += take;
+                    bytes = &bytes[take..];
+                    if self.filled == 512 {
+                        self.filled = 0;
+                        self.block_done()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn block_done(&mut self) -> io::Result<()> {
+        let h = &self.header;
+        if let State::SparseExtension = self.state {
+            // Each extension block ends with its own "more follow" flag.
+            if h[504] == 0 {
+                let size = self.pending_size;
+                self.start_data(size, false);
+            }
+            return Ok(());
+        }
+        if h.iter().all(|b| *b == 0) {
+            self.state = State::Done;
+            return Ok(());
+        }
+        let kind = h[156];
+        let size = parse_size(&h[124..136])
+            .ok_or_else(|| invalid("a tar header has an unreadable size field"))?;
+        let is_meta = matches!(kind, b'x' | b'g' | b'L' | b'K' | b'X');
+        if is_meta && size > META_LIMIT {
+            return Err(invalid(&format!(
+                "a tar {} header claims {size} bytes (the limit is {META_LIMIT})",
+                match kind {
+                    b'L' | b'K' => "GNU long-name",
+                    _ => "pax",
+                }
+            )));
+        }
+        let size = if is_meta {
+            size
+        } else {
+            self.next_size.take().unwrap_or(size)
+        };
+        if kind == b'S' && h[482] != 0 {
+            self.pending_size = size;
+            self.state = State::SparseExtension;
+            return Ok(());
+        }
+        self.start_data(size, kind == b'x');
+        Ok(())
+    }
+
+    fn start_data(&mut self, size: u64, keep: bool) {
+        let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
+        self.state = if padded == 0 {
+            if keep {
+                self.next_size = None;
+            }
+            State::Header
+        } else {
+            State::Data {
+                remaining: padded,
+                pax: keep.then(Vec::new),
+            }
+        };
+    }
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observe(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// The guard's refusal, distinguishable from decoder errors inside an `io::Error`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(String);
+
+pub fn is_refusal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Refused>())
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Refused(message.to_string()))
+}
+
+/// Octal (NUL/space padded) or GNU base-256 size field.
+fn parse_size(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        let mut v: u64 = 0;
+        for (i, b) in field.iter().enumerate() {
+            let b = if i == 0 { b & 0x7f } else { *b };
+            v = v.checked_mul(256)?.checked_add(b as u64)?;
+        }
+        return Some(v);
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let text = text.trim_matches(|c: char| c == '\0' || c == ' ');
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(text, 8).ok()
+}
+
+/// The `size` record of pax extended header data (`"<len> size=<n>\n"` records).
+fn pax_size(data: &[u8]) -> Option<u64> {
+    let mut rest = data;
+    while !rest.is_empty() {
+        let space = rest.iter().position(|b| *b == b' ')?;
+        let len: usize = std::str::from_utf8(&rest[..space]).ok()?.parse().ok()?;
+        if len == 0 || len > rest.len() {
+            return None;
+        }
+        let record = &rest[space + 1..len];
+        if let Some(value) = record.strip_prefix(b"size=") {
+            let value = value.strip_suffix(b"\n").unwrap_or(value);
+            return std::str::from_utf8(value).ok()?.parse().ok();
+        }
+        rest = &rest[len..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all<R: Read>(mut r: R) -> io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        Ok(v)
+    }
+
+    fn sample_tar(pax_value_len: usize) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let long = "d/".repeat(80) + "file";
+        let mut h = tar::Header::new_ustar();
+        h.set_size(5);
+        h.set_mode(0o644);
+        b.append_data(&mut h, &long, &b"hello"[..]).unwrap();
+        b.append_pax_extensions([("user.comment", vec![b'x'; pax_value_len].as_slice())])
+            .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        b.append_data(&mut h, "b", &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn ordinary_tars_pass_untouched() {
+        let tar = sample_tar(100);
+        assert_eq!(read_all(TarGuard::new(&tar[..])).unwrap(), tar);
+    }
+
+    #[test]
+    fn oversized_pax_header_is_refused() {
+        let tar = sample_tar(META_LIMIT as usize + 10);
+        let err = read_all(TarGuard::new(&tar[..])).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("pax header claims"), "{err}");
+    }
+
+    #[test]
+    fn claimed_size_is_refused_before_the_data_arrives() {
+        // A pax header that claims a terabyte, followed by nothing: refused at the header.
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(1 << 40);
+        header.set_path("././@PaxHeader").unwrap();
+        header.set_cksum();
+        let err = read_all(TarGuard::new(&header.as_bytes()[..])).unwrap_err();
+        assert!(err.to_string().contains("1099511627776"), "{err}");
+    }
+
+    #[test]
+    fn pax_size_override_keeps_the_guard_in_step() {
+        assert_eq!(pax_size(b"12 size=100\n"), Some(100));
+        assert_eq!(pax_size(b"16 path=abcdefg\n12 size=100\n"), Some(100));
+        assert_eq!(pax_size(b"16 path=abcdefg\n"), None);
+        assert_eq!(parse_size(b"00000000012\0"), Some(10));
+        assert_eq!(
+            parse_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+            Some(256)
+        );
+    }
+}
