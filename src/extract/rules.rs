@@ -2,7 +2,9 @@
 //! whiteouts and opaque markers from content, and deciding — walking layers from the top down —
 //! whether an entry of a lower layer is still visible in the merged tree.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -104,8 +106,11 @@ pub enum Settled {
 /// ancestor, made an ancestor opaque, or replaced an ancestor with a non-directory.
 #[derive(Debug, Default)]
 pub struct TopDown {
-    /// Paths written by explicit entries, with the layer that wrote them.
-    settled: HashMap<String, (usize, Settled)>,
+    /// Paths written by explicit entries, with the layer that wrote them. Keyed by a 128-bit
+    /// keyed hash of the path rather than the path itself, so that an image with millions of
+    /// entries costs a few dozen bytes per entry.
+    settled: HashMap<u128, (usize, Settled)>,
+    keys: (RandomState, RandomState),
     /// Deleted by whiteouts of upper layers.
     deleted: HashSet<String>,
     /// Made opaque by upper layers.
@@ -129,6 +134,10 @@ pub enum Verdict {
 impl TopDown {
     pub fn new() -> TopDown {
         TopDown::default()
+    }
+
+    fn key(&self, path: &str) -> u128 {
+        (u128::from(self.keys.0.hash_one(path)) << 64) | u128::from(self.keys.1.hash_one(path))
     }
 
     /// Starts the next (lower) layer: the previous layer's whiteouts now apply.
@@ -162,7 +171,7 @@ impl TopDown {
             {
                 return true;
             }
-            if let Some((by, Settled::NonDir)) = self.settled.get(ancestor) {
+            if let Some((by, Settled::NonDir)) = self.settled.get(&self.key(ancestor)) {
                 if *by > layer {
                     return true;
                 }
@@ -174,9 +183,10 @@ impl TopDown {
     /// Decides an entry of layer `layer` (layers are visited from the top, highest first) and
     /// records the decision.
     pub fn decide(&mut self, path: &str, layer: usize, kind: Settled) -> Verdict {
-        if let Some((by, _)) = self.settled.get(path) {
+        let key = self.key(path);
+        if let Some((by, _)) = self.settled.get(&key) {
             if *by == layer {
-                self.settled.insert(path.to_string(), (layer, kind));
+                self.settled.insert(key, (layer, kind));
                 return Verdict::Replace;
             }
             return Verdict::Skip;
@@ -184,13 +194,13 @@ impl TopDown {
         if self.hidden(path, layer) {
             return Verdict::Skip;
         }
-        self.settled.insert(path.to_string(), (layer, kind));
+        self.settled.insert(key, (layer, kind));
         Verdict::Write
     }
 
     /// Who wrote `path`, if anyone has.
     pub fn settled_by(&self, path: &str) -> Option<(usize, Settled)> {
-        self.settled.get(path).copied()
+        self.settled.get(&self.key(path)).copied()
     }
 }
 
