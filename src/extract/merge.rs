@@ -201,7 +201,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
         io::copy(&mut rest, &mut io::sink())
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
     }
-    let mut unresolved = 0;
+    let mut unresolved = Vec::new();
     for link in pending_links {
         // The target's final content is the one the link needs only if it comes from a layer
         // at or below the link's own.
@@ -216,17 +216,96 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                         )
                     })?;
             }
-            _ => unresolved += 1,
+            _ => unresolved.push(link),
         }
     }
-    if unresolved > 0 {
-        warnings.push(format!(
-            "{unresolved} hardlink(s) point at files that a later layer replaced or deleted; they were not extracted"
-        ));
+    if !unresolved.is_empty() {
+        let missing = copy_old_targets(image, unresolved, sink)?;
+        if missing > 0 {
+            warnings.push(format!(
+                "{missing} hardlink(s) point at files that no layer at or below theirs has; they were not extracted"
+            ));
+        }
     }
     sink.finish()
         .map_err(|e| ArchiveError::new(&image.source_path, None, Problem::Io(e)))?;
     Ok(Outcome { counts, warnings })
+}
+
+/// Hardlinks whose target was replaced or deleted by a higher layer keep the content the target
+/// had in their own layer: find that version (the highest layer at or below the link's that has
+/// the target) and write it at the link's path. This re-reads those layers, which only images
+/// with such links pay for.
+fn copy_old_targets(
+    image: &Image,
+    mut links: Vec<PendingLink>,
+    sink: &mut dyn Sink,
+) -> Result<usize, ArchiveError> {
+    let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
+    for layer in image.layers[..=top].iter().rev() {
+        let wanted: Vec<usize> = (0..links.len())
+            .filter(|&i| links[i].layer >= layer.index)
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let entry_name = format!("layer {} ({})", layer.index, layer.path);
+        let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
+        let blob = image.container.open_blob(&layer.path, &entry_name)?;
+        let (_, stream) = layer::decompressed(blob).map_err(|e| fail(e.into()))?;
+        let mut archive = tar::Archive::new(TarGuard::new(stream));
+        let mut found: Vec<usize> = Vec::new();
+        for entry in archive
+            .entries()
+            .map_err(|e| fail(Problem::CorruptTar(e)))?
+        {
+            let mut entry = entry.map_err(|e| fail(Problem::CorruptTar(e)))?;
+            let is_file = matches!(
+                entry.header().entry_type(),
+                tar::EntryType::Regular | tar::EntryType::Continuous
+            );
+            let Ok(path) = clean_path(&String::from_utf8_lossy(&entry.path_bytes())) else {
+                continue;
+            };
+            let hits: Vec<usize> = wanted
+                .iter()
+                .copied()
+                .filter(|&i| links[i].target == path)
+                .collect();
+            if hits.is_empty() || !is_file {
+                continue;
+            }
+            let meta = meta_of(&mut entry).map_err(|e| fail(Problem::CorruptTar(e)))?;
+            // The first link gets the content; the others link to it.
+            let first = hits[0];
+            let size = entry.size();
+            sink.file(
+                &links[first].path,
+                &meta,
+                size,
+                &mut entry,
+                links[first].replace,
+            )
+            .map_err(|e| fail(Problem::Io(e)))?;
+            for &other in &hits[1..] {
+                let target = links[first].path.clone();
+                sink.hardlink(&links[other].path, &target, links[other].replace)
+                    .map_err(|e| fail(Problem::Io(e)))?;
+            }
+            found.extend(hits.iter().copied());
+        }
+        let done: std::collections::HashSet<usize> = found.into_iter().collect();
+        let mut index = 0;
+        links.retain(|_| {
+            let keep = !done.contains(&index);
+            index += 1;
+            keep
+        });
+        if links.is_empty() {
+            break;
+        }
+    }
+    Ok(links.len())
 }
 
 struct PendingLink {
