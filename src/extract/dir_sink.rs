@@ -8,6 +8,9 @@ use rustix::fs::{makedev, FileType};
 
 use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
+use super::rules::{file_name, parent};
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
 
 pub struct DirSink {
     root: Root,
@@ -19,6 +22,9 @@ pub struct DirSink {
     pub skipped_xattrs: u64,
     /// Extracting over existing content (`--force`): whatever is in the way is replaced.
     pub overwrite: bool,
+    /// The directory of the previous entry: tars list siblings together, so most entries reuse
+    /// it instead of resolving their parent again. Dropped whenever anything is removed.
+    last_dir: Option<(String, Rc<OwnedFd>)>,
 }
 
 impl DirSink {
@@ -31,10 +37,28 @@ impl DirSink {
             skipped_owners: false,
             skipped_xattrs: 0,
             overwrite: false,
+            last_dir: None,
         }
     }
 
     fn noop(_: &str) {}
+
+    fn parent_of<'p>(&mut self, path: &'p str) -> io::Result<(Rc<OwnedFd>, &'p str)> {
+        let dir = parent(path);
+        if let Some((cached, fd)) = &self.last_dir {
+            if cached == dir {
+                return Ok((fd.clone(), file_name(path)));
+            }
+        }
+        let fd = Rc::new(self.root.dir(dir, &mut Self::noop)?);
+        self.last_dir = Some((dir.to_string(), fd.clone()));
+        Ok((fd, file_name(path)))
+    }
+
+    fn remove(&mut self, dir: &OwnedFd, name: &str) -> io::Result<()> {
+        self.last_dir = None;
+        Root::remove(dir, name)
+    }
 
     /// Which xattrs from the image may be set here. overlayfs' own attributes never are: an
     /// image could otherwise plant whiteouts or redirects for a later overlay mount.
@@ -95,9 +119,9 @@ impl Sink for DirSink {
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()> {
-        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
-            Root::remove(&dir, name)?;
+            self.remove(&dir, name)?;
         }
         let mut file = Root::create_file(&dir, name)?;
         io::copy(data, &mut file)?;
@@ -109,7 +133,7 @@ impl Sink for DirSink {
         if !path.is_empty() {
             // An existing directory is kept (an upper layer or an earlier duplicate may have
             // put children in it); anything else in the way is replaced.
-            let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+            let (dir, name) = self.parent_of(path)?;
             let _ = replace;
             Root::mkdir(&dir, name)?;
         }
@@ -119,9 +143,9 @@ impl Sink for DirSink {
     }
 
     fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
-        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
-            Root::remove(&dir, name)?;
+            self.remove(&dir, name)?;
         }
         Root::symlink(&dir, name, target)?;
         self.note_meta(meta);
@@ -138,9 +162,9 @@ impl Sink for DirSink {
             self.skipped_devices += 1;
             return Ok(());
         }
-        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
-            Root::remove(&dir, name)?;
+            self.remove(&dir, name)?;
         }
         Root::mknod(&dir, name, file_type, meta.mode, dev)?;
         self.note_meta(meta);
@@ -148,9 +172,9 @@ impl Sink for DirSink {
     }
 
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()> {
-        let (dir, name) = self.root.parent_of(path, &mut Self::noop)?;
+        let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
-            Root::remove(&dir, name)?;
+            self.remove(&dir, name)?;
         }
         self.root.hardlink(&dir, name, target)
     }
