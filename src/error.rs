@@ -70,6 +70,12 @@ pub enum Problem {
     BadContent { what: &'static str, detail: String },
     #[error("larger than the {limit}-byte limit for {what}")]
     TooLarge { what: &'static str, limit: u64 },
+    #[error("{what} mismatch: expected {expected}, found {found}")]
+    Mismatch {
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
     #[error("path points outside the archive")]
     PathEscapes,
     #[error("not a regular file")]

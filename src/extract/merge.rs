@@ -4,12 +4,13 @@
 //! written and then deleted. Directory metadata and hardlinks are settled at the end.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
 
 use super::fs::Meta;
+use super::pipe::{LayerDigests, Pipelined};
 use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
+use crate::image::LayerRef;
 use crate::layer;
 use crate::targuard::TarGuard;
 
@@ -69,9 +70,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let (_, stream) =
-            layer::decompressed(blob).map_err(|e| fail(entry_name.clone(), e.into()))?;
-        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(stream)));
+        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob)));
         let entries = archive
             .entries()
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
@@ -200,6 +199,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
         let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+        check_digests(layer, rest.digests(), &|p| fail(entry_name.clone(), p))?;
     }
     let mut unresolved = Vec::new();
     for link in pending_links {
@@ -359,67 +359,50 @@ impl<R: Read> Read for CountBytes<'_, R> {
     }
 }
 
-/// Decompresses on a second thread, a few chunks ahead of the writer.
-struct Pipelined {
-    chunks: Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
-    pos: usize,
-    done: bool,
-}
-
-impl Pipelined {
-    fn start(mut source: Box<dyn Read + Send>) -> Pipelined {
-        let (tx, rx) = sync_channel(4);
-        std::thread::spawn(move || loop {
-            let mut buf = vec![0u8; 256 * 1024];
-            match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.send(Ok(buf)).is_err() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    break;
-                }
-            }
-        });
-        Pipelined {
-            chunks: rx,
-            current: Vec::new(),
-            pos: 0,
-            done: false,
+/// The layer's bytes must be the ones the manifest and config name: a tree built from anything
+/// else is thrown away.
+fn check_digests(
+    layer: &LayerRef,
+    found: Option<LayerDigests>,
+    fail: &dyn Fn(Problem) -> ArchiveError,
+) -> Result<(), ArchiveError> {
+    let Some(found) = found else {
+        return Err(fail(Problem::BadContent {
+            what: "layer",
+            detail: "the layer stream ended before its digests were known".into(),
+        }));
+    };
+    let mismatch = |what: &'static str, expected: String, found: String| Problem::Mismatch {
+        what,
+        expected,
+        found,
+    };
+    if let Some(claimed) = &layer.claimed_digest {
+        if *claimed != found.stored {
+            return Err(fail(mismatch(
+                "blob digest",
+                claimed.to_string(),
+                found.stored.to_string(),
+            )));
         }
     }
-}
-
-impl Read for Pipelined {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if self.done {
-                return Ok(0);
-            }
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
-                    self.current = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => {
-                    self.done = true;
-                    return Ok(0);
-                }
-            }
+    if let Some(size) = layer.claimed_size {
+        if size != found.stored_size {
+            return Err(fail(mismatch(
+                "blob size",
+                size.to_string(),
+                found.stored_size.to_string(),
+            )));
         }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
     }
+    if let Some(diff_id) = &layer.config_diff_id {
+        if *diff_id != found.diff_id {
+            return Err(fail(mismatch(
+                "diffID",
+                diff_id.to_string(),
+                found.diff_id.to_string(),
+            )));
+        }
+    }
+    Ok(())
 }
