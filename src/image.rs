@@ -504,7 +504,7 @@ fn adopt_descriptors(container: &Container, manifest: &ImageManifest, layers: &m
             return;
         };
         let same_blob =
-            crate::archive::container::normalize(&layer.path).ok() == Some(oci::blob_path(&digest));
+            crate::archive::paths::normalize(&layer.path).ok() == Some(oci::blob_path(&digest));
         if !same_blob {
             continue;
         }

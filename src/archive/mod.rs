@@ -5,7 +5,10 @@
 pub mod container;
 pub mod docker;
 pub mod oci;
+pub mod paths;
 mod select;
+mod stream;
+mod tarfile;
 
 use std::path::Path;
 
