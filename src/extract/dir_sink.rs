@@ -29,10 +29,17 @@ pub struct DirSink {
 
 impl DirSink {
     pub fn new(root: Root) -> DirSink {
+        let root_dir = (
+            String::new(),
+            Meta {
+                mode: 0o755,
+                ..Meta::default()
+            },
+        );
         DirSink {
             root,
             privileged: rustix::process::geteuid().is_root(),
-            dirs: Vec::new(),
+            dirs: vec![root_dir],
             skipped_devices: 0,
             skipped_owners: false,
             skipped_xattrs: 0,
@@ -41,8 +48,6 @@ impl DirSink {
         }
     }
 
-    fn noop(_: &str) {}
-
     fn parent_of<'p>(&mut self, path: &'p str) -> io::Result<(Rc<OwnedFd>, &'p str)> {
         let dir = parent(path);
         if let Some((cached, fd)) = &self.last_dir {
@@ -50,7 +55,22 @@ impl DirSink {
                 return Ok((fd.clone(), file_name(path)));
             }
         }
-        let fd = Rc::new(self.root.dir(dir, &mut Self::noop)?);
+        // Parents a layer leaves out are made as the spec says (0755, root) with a fixed mtime,
+        // so the same image always gives the same tree; an explicit entry later overrides this.
+        let mut implicit = Vec::new();
+        let fd = Rc::new(
+            self.root
+                .dir(dir, &mut |made| implicit.push(made.to_string()))?,
+        );
+        self.dirs.extend(implicit.into_iter().map(|p| {
+            (
+                p,
+                Meta {
+                    mode: 0o755,
+                    ..Meta::default()
+                },
+            )
+        }));
         self.last_dir = Some((dir.to_string(), fd.clone()));
         Ok((fd, file_name(path)))
     }

@@ -110,6 +110,10 @@ pub struct TopDown {
     /// keyed hash of the path rather than the path itself, so that an image with millions of
     /// entries costs a few dozen bytes per entry.
     settled: HashMap<u128, (usize, Settled)>,
+    /// Non-directories that upper layers had at a path whose final entry is a directory from an
+    /// even higher layer: in between, the path was not a directory, so whatever lower layers had
+    /// below it is gone.
+    barriers: HashMap<u128, usize>,
     keys: (RandomState, RandomState),
     /// Deleted by whiteouts of upper layers.
     deleted: HashSet<String>,
@@ -171,10 +175,14 @@ impl TopDown {
             {
                 return true;
             }
-            if let Some((by, Settled::NonDir)) = self.settled.get(&self.key(ancestor)) {
+            let key = self.key(ancestor);
+            if let Some((by, Settled::NonDir)) = self.settled.get(&key) {
                 if *by > layer {
                     return true;
                 }
+            }
+            if self.barriers.get(&key).is_some_and(|by| *by > layer) {
+                return true;
             }
         }
         false
@@ -188,6 +196,9 @@ impl TopDown {
             if *by == layer {
                 self.settled.insert(key, (layer, kind));
                 return Verdict::Replace;
+            }
+            if kind == Settled::NonDir && !self.hidden(path, layer) {
+                self.barriers.entry(key).or_insert(layer);
             }
             return Verdict::Skip;
         }
@@ -319,6 +330,20 @@ mod tests {
             t.decide("usr/share/doc/sed/README", 0, Settled::NonDir),
             Verdict::Skip
         );
+    }
+
+    #[test]
+    fn a_type_change_in_between_still_drops_the_lowest_children() {
+        // dir (layer 0) -> file (layer 1) -> dir again (layer 2): layer 0's children are gone.
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("opt/app", 2, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("opt/app/new", 2, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("opt/app", 1, Settled::NonDir), Verdict::Skip);
+        t.next_layer();
+        assert_eq!(t.decide("opt/app/old", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.decide("opt/app/sub/z", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.decide("opt/other", 0, Settled::NonDir), Verdict::Write);
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub struct TarSink<W: Write> {
     builder: tar::Builder<W>,
     links: Vec<(String, String)>,
     dirs: Vec<(String, Meta)>,
+    /// Every directory some entry lies in: those without an entry of their own get one as the
+    /// directory sink makes them (0755, root, mtime 0), so both outputs give the same tree.
+    parents: std::collections::HashSet<String>,
 }
 
 impl<W: Write> TarSink<W> {
@@ -21,6 +24,7 @@ impl<W: Write> TarSink<W> {
             builder,
             links: Vec::new(),
             dirs: Vec::new(),
+            parents: std::collections::HashSet::new(),
         }
     }
 
@@ -37,6 +41,13 @@ impl<W: Write> TarSink<W> {
         h.set_mtime(meta.mtime);
         h.set_size(size);
         h
+    }
+
+    fn note_parents(&mut self, path: &str) {
+        let mut dir = super::rules::parent(path);
+        while !dir.is_empty() && self.parents.insert(dir.to_string()) {
+            dir = super::rules::parent(dir);
+        }
     }
 
     fn xattrs(&mut self, meta: &Meta) -> io::Result<()> {
@@ -62,6 +73,7 @@ impl<W: Write> Sink for TarSink<W> {
         data: &mut dyn Read,
         _replace: bool,
     ) -> io::Result<()> {
+        self.note_parents(path);
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Regular, meta, size);
         // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
@@ -69,6 +81,7 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
+        self.note_parents(path);
         self.dirs.push((path.to_string(), meta.clone()));
         Ok(())
     }
@@ -80,6 +93,7 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
+        self.note_parents(path);
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Symlink, meta, 0);
         let target = String::from_utf8_lossy(target).into_owned();
@@ -93,6 +107,7 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
+        self.note_parents(path);
         let (t, dev) = match kind {
             Special::Fifo => (tar::EntryType::Fifo, None),
             Special::Char(a, b) => (tar::EntryType::Char, Some((a, b))),
@@ -107,6 +122,7 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn hardlink(&mut self, path: &str, target: &str, _replace: bool) -> io::Result<()> {
+        self.note_parents(path);
         self.links.push((path.to_string(), target.to_string()));
         Ok(())
     }
@@ -117,6 +133,19 @@ impl<W: Write> Sink for TarSink<W> {
             self.builder.append_link(&mut h, path, target)?;
         }
         let mut dirs = std::mem::take(&mut self.dirs);
+        let explicit: std::collections::HashSet<String> =
+            dirs.iter().map(|(p, _)| p.clone()).collect();
+        for parent in std::mem::take(&mut self.parents) {
+            if !explicit.contains(&parent) {
+                dirs.push((
+                    parent,
+                    Meta {
+                        mode: 0o755,
+                        ..Meta::default()
+                    },
+                ));
+            }
+        }
         dirs.sort_by(|a, b| a.0.cmp(&b.0));
         for (path, meta) in dirs {
             self.xattrs(&meta)?;
