@@ -46,6 +46,8 @@ impl std::error::Error for ArchiveError {
 pub enum Problem {
     #[error("cannot read it")]
     Io(#[source] std::io::Error),
+    #[error("cannot write it")]
+    Write(#[source] std::io::Error),
     #[error(
         "not an image archive: not a tar, an OCI layout directory, or a gzip/zstd-compressed tar"
     )]

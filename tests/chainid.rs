@@ -3,7 +3,8 @@
 #[macro_use]
 mod common;
 
-use common::fixtures;
+use common::fixtures::{self, committed_hello_path};
+use common::golden::assert_golden;
 use common::{assert_clean_error, chain_ids, run, run_json, run_with_stdin};
 
 const D1: &str = "sha256:9f54eef412758095c8079ac465d494a2872e02e90bf1fb5f12a1641c0d1bb78b";
@@ -154,4 +155,15 @@ fn image_that_is_not_an_archive_is_an_error() {
     let fx = common::malformed::not_a_tar();
     let r = run(args!["chainid", "--image", fx.arg()]);
     assert_clean_error(&r, &fx.file_name());
+}
+
+#[test]
+fn text_and_json_output_for_the_committed_hello_fixture() {
+    let hello = committed_hello_path();
+    let r = run(args!["chainid", "--image", hello]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_golden("chainid-hello", &r.stdout);
+    let r = run(args!["chainid", "--image", hello, "--json"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert_golden("chainid-hello-json", &r.stdout);
 }

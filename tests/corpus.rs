@@ -9,41 +9,12 @@
 #[macro_use]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
+use common::corpus::{find_archive, reference_images, select_args, CORPUS};
 use common::{assert_clean_error, run, Run};
-
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
-
-/// The archive in an entry folder: its `*.tar`, or the OCI layout directory.
-fn find_archive(entry: &Path) -> Option<PathBuf> {
-    let mut dirs = Vec::new();
-    for e in std::fs::read_dir(entry).ok()? {
-        let p = e.ok()?.path();
-        if p.is_dir() {
-            dirs.push(p);
-        } else if p.extension().is_some_and(|x| x == "tar") {
-            return Some(p);
-        }
-    }
-    dirs.into_iter().next()
-}
-
-/// The images strata should find: those of the view the summary was made from.
-fn reference_images(doc: &Value) -> Vec<Value> {
-    let Some(via) = doc["summary"].get(0).and_then(|s| s["via"].as_str()) else {
-        return Vec::new();
-    };
-    doc["views"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| v["via"] == via)
-        .flat_map(|v| v["images"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
 
 fn is_container_config(img: &Value) -> bool {
     match img["config_media_type"].as_str() {
@@ -103,27 +74,6 @@ fn config_name_disagrees(img: &Value) -> bool {
     hex.len() == 64
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
         && sha.strip_prefix("sha256:") != Some(hex)
-}
-
-fn select_args(archive: &Path, n_images: usize, i: usize, img: &Value) -> Vec<String> {
-    let mut a = vec![archive.to_string_lossy().into_owned()];
-    if n_images > 1 {
-        a.push("--image".into());
-        a.push((common::FIRST_IMAGE_NUMBER + i).to_string());
-    }
-    if let (Some(os), Some(arch)) = (
-        img["platform"]["os"].as_str(),
-        img["platform"]["architecture"].as_str(),
-    ) {
-        let mut p = format!("{os}/{arch}");
-        if let Some(v) = img["platform"]["variant"].as_str() {
-            p.push('/');
-            p.push_str(v);
-        }
-        a.push("--platform".into());
-        a.push(p);
-    }
-    a
 }
 
 fn strata(sub: &str, rest: &[String], extra: &[&str]) -> Run {

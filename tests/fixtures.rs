@@ -7,8 +7,7 @@ mod common;
 
 use std::io::Read;
 
-use common::docker_fmt::{created_by_cell, human_duration, human_size};
-use common::fixtures::{committed_hello_path, hello_bytes, hello_image, CJK_CREATED_BY};
+use common::fixtures::{committed_hello_path, hello_bytes, hello_image};
 use common::layer::{build_layer, gzip, rich_entries, Compression, LayerSpec};
 use common::tarball::read_all;
 use common::{chain_ids, sha256_digest};
@@ -119,39 +118,4 @@ fn chain_id_helper_matches_known_vector() {
         c[1],
         "sha256:6613b10b697b0a267c9573ee23e54c0373ccf72e7991cf4479bd0b66609a631c"
     );
-}
-
-#[test]
-fn docker_format_helpers_follow_go_units() {
-    for (n, s) in [
-        (0, "0B"),
-        (12, "12B"),
-        (999, "999B"),
-        (1000, "1kB"),
-        (1234, "1.23kB"),
-        (4610, "4.61kB"),
-        (10_240, "10.2kB"),
-        (999_600, "1e+03kB"),
-        (63_900_000, "63.9MB"),
-        (373_000_000, "373MB"),
-    ] {
-        assert_eq!(human_size(n), s, "{n}");
-    }
-    assert_eq!(human_duration(0), "Less than a second");
-    assert_eq!(human_duration(1), "1 second");
-    assert_eq!(human_duration(59), "59 seconds");
-    assert_eq!(human_duration(60), "About a minute");
-    assert_eq!(human_duration(45 * 60), "45 minutes");
-    assert_eq!(human_duration(3600), "About an hour");
-    assert_eq!(human_duration(47 * 3600), "47 hours");
-    assert_eq!(human_duration(3 * 86400), "3 days");
-    assert_eq!(human_duration(20 * 86400), "2 weeks");
-    assert_eq!(human_duration(100 * 86400), "3 months");
-    assert_eq!(human_duration(3 * 365 * 86400 + 86400), "3 years");
-    // "LABEL desc=" is 11 columns; 16 wide chars reach 43, the 17th would pass 44.
-    assert_eq!(
-        created_by_cell(CJK_CREATED_BY, true),
-        "LABEL desc=日本語の説明文がとても長いのでこ…"
-    );
-    assert_eq!(created_by_cell("a\tb", true), "a b");
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::check::assert_inspect;
 use common::fixtures::{self, committed_hello_path, hello_image};
+use common::golden::{assert_golden, mask_path, mask_years, years_since};
 use common::layer::{gzip, Compression};
 use common::{assert_clean_error, run, run_json, run_with_stdin, Fixture, FIRST_IMAGE_NUMBER};
 
@@ -389,4 +390,41 @@ fn plain_output_without_json_mentions_every_layer() {
             l.diff_id
         );
     }
+}
+
+/// stdout of `strata inspect ARCHIVE EXTRA...` with the archive's path as `<ARCHIVE>` and the
+/// image's age as `N years ago` (checked against `created`).
+fn inspect_text(archive: &std::path::Path, extra: &[&str], created: &str) -> String {
+    let mut a: Vec<&std::ffi::OsStr> = vec!["inspect".as_ref(), archive.as_os_str()];
+    a.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+    let r = run(&a);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stderr.is_empty(), "{r}");
+    let (out, years) = mask_years(&mask_path(&r.stdout, archive), false);
+    assert_eq!(years, [years_since(created)], "{r}");
+    out
+}
+
+#[test]
+fn text_output_of_the_committed_hello_fixture() {
+    // 4608 + 3072 + 2048 stored bytes are 9.73kB; 55 + 12 + 0 bytes on disk are 67B.
+    let out = inspect_text(&committed_hello_path(), &[], "2023-05-01T12:00:00Z");
+    assert_golden("inspect-hello", &out);
+}
+
+#[test]
+fn text_output_with_full_digests() {
+    let out = inspect_text(
+        &committed_hello_path(),
+        &["--no-trunc"],
+        "2023-05-01T12:00:00Z",
+    );
+    assert_golden("inspect-hello-no-trunc", &out);
+}
+
+#[test]
+fn text_output_of_a_legacy_archive_in_a_temporary_directory() {
+    let fx = fixtures::legacy();
+    let out = inspect_text(fx.arg(), &[], &fx.image().created);
+    assert_golden("inspect-legacy", &out);
 }

@@ -7,6 +7,7 @@ mod common;
 use serde_json::Value;
 
 use common::fixtures::{self, committed_hello_path};
+use common::golden::{assert_golden, mask_path};
 use common::malformed::{blob_digest_mismatch, blob_size_mismatch};
 use common::{assert_clean_error, run, run_json, Fixture, ImageExpect};
 
@@ -200,4 +201,45 @@ fn verify_of_an_unreadable_archive_is_an_error_not_a_mismatch() {
     let fx = common::malformed::missing_layer();
     let r = run(args!["verify", fx.arg()]);
     assert_clean_error(&r, &fx.file_name());
+}
+
+/// stdout of `strata verify ARCHIVE` with the archive's path as `<ARCHIVE>`, and its exit code.
+fn verify_text(archive: &std::path::Path) -> (i32, String) {
+    let r = run(args!["verify", archive]);
+    assert!(!r.stderr.contains("panicked"), "{r}");
+    (r.code, mask_path(&r.stdout, archive))
+}
+
+#[test]
+fn text_output_of_the_committed_hello_fixture() {
+    let (code, out) = verify_text(&committed_hello_path());
+    assert_eq!(code, 0, "{out}");
+    assert_golden("verify-hello", &out);
+}
+
+#[test]
+fn text_output_of_a_legacy_archive_in_a_temporary_directory() {
+    let fx = fixtures::legacy();
+    let (code, out) = verify_text(fx.arg());
+    assert_eq!(code, 0, "{out}");
+    assert_golden("verify-legacy", &out);
+}
+
+#[test]
+fn text_output_of_a_corrupted_layer() {
+    // One byte of a layer's file content changed after the config recorded its diffID (legacy
+    // docker-save: layers uncompressed, so the bytes do not depend on a compressor).
+    let fx = fixtures::legacy();
+    let mut bytes = fx.bytes();
+    let needle = b"NAME=strata-test";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("content in a layer");
+    bytes[at] = b'n';
+    let bad = fx.dir.path().join("corrupt.tar");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (code, out) = verify_text(&bad);
+    assert_eq!(code, 1, "{out}");
+    assert_golden("verify-legacy-corrupted-layer", &out);
 }

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use strata::extract::dir_sink::DirSink;
+use strata::extract::dir_sink::{needs_in_order, DirSink};
 use strata::extract::fs::Root;
-use strata::extract::merge::{merge, Outcome};
+use strata::extract::merge::{merge, merge_with, Order, Outcome};
 use strata::extract::tar_sink::TarSink;
 use strata::image::Image;
 
@@ -159,10 +159,12 @@ fn extract_dir(
             &marker,
             b"strata extract did not finish; this tree is incomplete\n",
         )?;
+        // Over existing content, layers are applied in order: the top-down merge assumes an
+        // empty tree.
         let root = Root::open(dest)?;
         let mut sink = DirSink::new(root);
         sink.overwrite = true;
-        let outcome = merge(image, top, &mut sink)?;
+        let outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
         fs::remove_file(&marker)?;
         let notes = notes_of(&sink);
         return Ok((outcome, notes));
@@ -171,7 +173,19 @@ fn extract_dir(
     fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = (|| -> Result<(Outcome, Vec<String>)> {
         let mut sink = DirSink::new(Root::open(&staging)?);
-        let outcome = merge(image, top, &mut sink)?;
+        let outcome = match merge(image, top, &mut sink) {
+            Err(e) if needs_in_order(&e) => {
+                // The image writes through a symlink of a lower layer: start again, in order.
+                drop(sink);
+                remove_tree(&staging);
+                fs::create_dir(&staging)
+                    .with_context(|| format!("creating {}", staging.display()))?;
+                sink = DirSink::new(Root::open(&staging)?);
+                sink.overwrite = true;
+                merge_with(image, top, &mut sink, Order::InOrder)?
+            }
+            other => other?,
+        };
         if existing == Some(true) {
             fs::remove_dir(dest)?;
         }

@@ -57,8 +57,7 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         Some("json") => {
             for row in &report.history {
-                serde_json::to_writer(&mut *out, &style.docker_json(row))?;
-                writeln!(out)?;
+                writeln!(out, "{}", go_json(&style.docker_json(row)))?;
             }
         }
         Some(template) => {
@@ -101,16 +100,19 @@ impl Style {
         }
     }
 
+    /// RFC 3339 at whole seconds in local time; a missing time is docker's zero (the epoch).
     fn created_at(&self, row: &HistoryRow) -> String {
-        row.created
+        let t = row
+            .created
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .filter(|t| t.timestamp() != 0)
-            .map(|t| {
-                t.with_timezone(&Local)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true)
-            })
-            .unwrap_or_default()
+            .map(|t| t.with_timezone(&Local))
+            .unwrap_or_else(|| {
+                chrono::DateTime::from_timestamp(0, 0)
+                    .unwrap_or_default()
+                    .with_timezone(&Local)
+            });
+        t.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
     fn created_since(&self, row: &HistoryRow) -> String {
@@ -169,6 +171,16 @@ impl Style {
         }
         serde_json::Value::Object(map)
     }
+}
+
+/// JSON as Go's `json.Marshal` writes it: `<`, `>` and `&` escaped (they never occur in JSON
+/// syntax itself, only inside strings, so replacing them everywhere is exact).
+fn go_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 const FIELDS: [&str; 6] = [
@@ -263,7 +275,7 @@ impl Template {
             .map(|p| match p {
                 Part::Text(t) => t.clone(),
                 Part::Field(f) => style.field(f, row).unwrap_or_default(),
-                Part::Json => style.docker_json(row).to_string(),
+                Part::Json => go_json(&style.docker_json(row)),
             })
             .collect()
     }

@@ -2,6 +2,7 @@
 //! Directory metadata is applied last, deepest first, so a read-only or 0000 directory still
 //! receives its children and keeps its mtime.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
@@ -16,7 +17,8 @@ pub struct DirSink {
     root: Root,
     /// Running as root: owners, device nodes and `trusted.*` xattrs can be restored.
     privileged: bool,
-    dirs: Vec<(String, Meta)>,
+    /// Directory metadata to apply at the end, by path.
+    dirs: HashMap<String, Meta>,
     pub skipped_devices: u64,
     pub skipped_owners: bool,
     pub skipped_xattrs: u64,
@@ -39,7 +41,7 @@ impl DirSink {
         DirSink {
             root,
             privileged: rustix::process::geteuid().is_root(),
-            dirs: vec![root_dir],
+            dirs: HashMap::from([root_dir]),
             skipped_devices: 0,
             skipped_owners: false,
             skipped_xattrs: 0,
@@ -78,6 +80,11 @@ impl DirSink {
     fn remove(&mut self, dir: &OwnedFd, name: &str) -> io::Result<()> {
         self.last_dir = None;
         Root::remove(dir, name)
+    }
+
+    /// A non-directory now stands at `path`: a directory entry queued there is void.
+    fn not_a_dir(&mut self, path: &str) {
+        self.dirs.remove(path);
     }
 
     /// Which xattrs from the image may be set here. overlayfs' own attributes never are: an
@@ -139,11 +146,12 @@ impl Sink for DirSink {
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()> {
+        self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        let mut file = Root::create_file(&dir, name)?;
+        let mut file = Root::create_file(&dir, name).map_err(conflict)?;
         io::copy(data, &mut file)?;
         self.note_meta(meta);
         self.set_meta_fd(&file, meta)
@@ -158,21 +166,23 @@ impl Sink for DirSink {
             Root::mkdir(&dir, name)?;
         }
         self.note_meta(meta);
-        self.dirs.push((path.to_string(), meta.clone()));
+        self.dirs.insert(path.to_string(), meta.clone());
         Ok(())
     }
 
     fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
+        self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        Root::symlink(&dir, name, target)?;
+        Root::symlink(&dir, name, target).map_err(conflict)?;
         self.note_meta(meta);
         Root::set_meta_at(&dir, name, meta, self.privileged, false)
     }
 
     fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()> {
+        self.not_a_dir(path);
         let (file_type, dev) = match kind {
             Special::Fifo => (FileType::Fifo, 0),
             Special::Char(ma, mi) => (FileType::CharacterDevice, makedev(ma, mi)),
@@ -186,26 +196,30 @@ impl Sink for DirSink {
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        Root::mknod(&dir, name, file_type, meta.mode, dev)?;
+        Root::mknod(&dir, name, file_type, meta.mode, dev).map_err(conflict)?;
         self.note_meta(meta);
         Root::set_meta_at(&dir, name, meta, self.privileged, true)
     }
 
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()> {
+        self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        self.root.hardlink(&dir, name, target)
+        self.root.hardlink(&dir, name, target).map_err(conflict)
+    }
+
+    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        self.delete_path(path, keep)
+    }
+
+    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        self.clear_below(dir, keep)
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        // A later entry for the same directory (a duplicate in one layer) wins, as on disk.
-        let mut last: std::collections::HashMap<String, Meta> = std::collections::HashMap::new();
-        for (path, meta) in std::mem::take(&mut self.dirs) {
-            last.insert(path, meta);
-        }
-        let mut dirs: Vec<(String, Meta)> = last.into_iter().collect();
+        let mut dirs: Vec<(String, Meta)> = std::mem::take(&mut self.dirs).into_iter().collect();
         // Deepest first: a parent made read-only must not stop its children being set.
         dirs.sort_by_key(|(p, _)| {
             std::cmp::Reverse(if p.is_empty() {
@@ -217,6 +231,82 @@ impl Sink for DirSink {
         for (path, meta) in &dirs {
             let fd = self.root.open_dir_nofollow(path)?;
             self.set_meta_fd(&fd, meta)?;
+        }
+        Ok(())
+    }
+}
+
+/// Something already stands where the top-down merge expected a free path: the image writes
+/// through a symlink of a lower layer, which only applying the layers in order gets right.
+#[derive(Debug, thiserror::Error)]
+#[error("the path is already taken (the image writes through a symlink of a lower layer)")]
+pub struct Conflict;
+
+pub fn is_conflict(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Conflict>())
+}
+
+/// The top-down merge stopped on a [`Conflict`]: the extraction must be redone in order.
+pub fn needs_in_order(e: &crate::error::ArchiveError) -> bool {
+    matches!(&e.problem, crate::error::Problem::Write(io) if is_conflict(io))
+}
+
+fn conflict(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::AlreadyExists {
+        io::Error::new(io::ErrorKind::AlreadyExists, Conflict)
+    } else {
+        e
+    }
+}
+
+impl DirSink {
+    /// Deletes `path` (a whiteout in in-order mode), keeping whatever `keep` names: the entries
+    /// the current layer itself wrote.
+    fn delete_path(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        self.last_dir = None;
+        let dir = match self.root.open_dir_nofollow(parent(path)) {
+            Ok(fd) => fd,
+            Err(e) if matches!(e.raw_os_error(), Some(2) | Some(20) | Some(40)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.delete_in(&dir, path, keep)
+    }
+
+    fn delete_in(
+        &mut self,
+        dir: &OwnedFd,
+        path: &str,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> io::Result<()> {
+        let name = file_name(path);
+        if !keep(path) {
+            self.dirs
+                .retain(|p, _| p != path && !p.starts_with(&format!("{path}/")));
+            return Root::remove(dir, name);
+        }
+        // Something below is the current layer's own: descend and delete around it.
+        let Ok(child) = self.root.open_dir_nofollow(path) else {
+            return Ok(());
+        };
+        for entry in Root::list(&child)? {
+            self.delete_in(&child, &format!("{path}/{entry}"), keep)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes everything below `dir` except what `keep` names (an opaque marker in order).
+    fn clear_below(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        self.last_dir = None;
+        let Ok(fd) = self.root.open_dir_nofollow(dir) else {
+            return Ok(());
+        };
+        for entry in Root::list(&fd)? {
+            let child = if dir.is_empty() {
+                entry
+            } else {
+                format!("{dir}/{entry}")
+            };
+            self.delete_in(&fd, &child, keep)?;
         }
         Ok(())
     }

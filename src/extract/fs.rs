@@ -56,28 +56,87 @@ impl Root {
             Err(rustix::io::Errno::NOENT) => {}
             Err(e) => return Err(e.into()),
         }
+        self.walk_creating(dir, created)
+    }
+
+    /// The slow path of [`Root::dir`]: walks `dir` one component at a time, following symlinks
+    /// by reading them and restarting from the root (absolute targets) or the current directory
+    /// (relative ones), with `..` clamped at the root — the same resolution as
+    /// `RESOLVE_IN_ROOT` — and creates what is missing where the walk has really got to. So a
+    /// symlink `x -> /etc` made by the image sends `x/passwd` to `DEST/etc/passwd`, creating
+    /// `DEST/etc` if need be, and never anywhere outside.
+    fn walk_creating(&self, dir: &str, created: &mut dyn FnMut(&str)) -> io::Result<OwnedFd> {
+        const MAX_SYMLINKS: usize = 40;
+        let mut pending: std::collections::VecDeque<String> =
+            dir.split('/').map(str::to_string).collect();
+        let mut real: Vec<String> = Vec::new();
         let mut fd = self.fd.as_fd().try_clone_to_owned()?;
-        let mut prefix = String::new();
-        for part in dir.split('/') {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(part);
-            fd = match rfs::openat2(&self.fd, prefix.as_str(), DIR_FLAGS, Mode::empty(), IN_ROOT) {
-                Ok(fd) => fd,
-                Err(rustix::io::Errno::NOENT) => {
-                    // The parent was just opened inside the root; create the child there.
-                    match rfs::mkdirat(&fd, part, Mode::from_raw_mode(0o755)) {
-                        Ok(()) => created(&prefix),
-                        Err(rustix::io::Errno::EXIST) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    rfs::openat2(&self.fd, prefix.as_str(), DIR_FLAGS, Mode::empty(), IN_ROOT)?
+        let mut hops = 0;
+        while let Some(part) = pending.pop_front() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    real.pop();
+                    fd = self.open_real(&real)?;
+                    continue;
                 }
+                _ => {}
+            }
+            let stat = match rfs::statat(&fd, part.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => Some(FileType::from_raw_mode(st.st_mode)),
+                Err(rustix::io::Errno::NOENT) => None,
                 Err(e) => return Err(e.into()),
             };
+            match stat {
+                Some(FileType::Directory) => {}
+                Some(FileType::Symlink) => {
+                    hops += 1;
+                    if hops > MAX_SYMLINKS {
+                        return Err(rustix::io::Errno::LOOP.into());
+                    }
+                    let target = rfs::readlinkat(&fd, part.as_str(), Vec::new())?;
+                    let target = target.to_string_lossy().into_owned();
+                    if target.starts_with('/') {
+                        real.clear();
+                        fd = self.fd.as_fd().try_clone_to_owned()?;
+                    }
+                    for (i, t) in target.split('/').enumerate() {
+                        pending.insert(i, t.to_string());
+                    }
+                    continue;
+                }
+                Some(_) => return Err(rustix::io::Errno::NOTDIR.into()),
+                None => {
+                    rfs::mkdirat(&fd, part.as_str(), Mode::from_raw_mode(0o755))?;
+                    let mut made = real.clone();
+                    made.push(part.clone());
+                    created(&made.join("/"));
+                }
+            }
+            fd = rfs::openat(
+                &fd,
+                part.as_str(),
+                DIR_FLAGS | OFlags::NOFOLLOW,
+                Mode::empty(),
+            )?;
+            real.push(part);
         }
         Ok(fd)
+    }
+
+    fn open_real(&self, real: &[String]) -> io::Result<OwnedFd> {
+        let path = if real.is_empty() {
+            ".".to_string()
+        } else {
+            real.join("/")
+        };
+        Ok(rfs::openat2(
+            &self.fd,
+            path.as_str(),
+            DIR_FLAGS | OFlags::NOFOLLOW,
+            Mode::empty(),
+            IN_ROOT,
+        )?)
     }
 
     /// The directory holding `path` and the name inside it.
@@ -110,6 +169,15 @@ impl Root {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    pub fn list(dir: &OwnedFd) -> io::Result<Vec<String>> {
+        Ok(rfs::Dir::read_from(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "." && n != "..")
+            .collect())
     }
 
     pub fn create_file(dir: &OwnedFd, name: &str) -> io::Result<File> {

@@ -3,6 +3,7 @@
 //! change above hides it. Lower-layer content that is hidden is never written, so nothing is
 //! written and then deleted. Directory metadata and hardlinks are settled at the end.
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 
 use super::fs::Meta;
@@ -39,6 +40,10 @@ pub trait Sink {
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()>;
     /// Called once at the end: directory metadata and anything else deferred.
     fn finish(&mut self) -> io::Result<()>;
+    /// In-order mode only: deletes `path` except what `keep` names.
+    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
+    /// In-order mode only: deletes everything below `dir` except what `keep` names.
+    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -59,14 +64,40 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// How layers are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// From the top down, each surviving path written once (the fast way).
+    TopDown,
+    /// In order, deleting what whiteouts name: only for a directory sink, and only needed when
+    /// an image writes through a symlink a lower layer made (see [`is_conflict`]).
+    InOrder,
+}
+
 /// Applies layers `0..=top` of `image` into `sink`.
 pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, ArchiveError> {
+    merge_with(image, top, sink, Order::TopDown)
+}
+
+pub fn merge_with(
+    image: &Image,
+    top: usize,
+    sink: &mut dyn Sink,
+    order: Order,
+) -> Result<Outcome, ArchiveError> {
     let mut state = TopDown::new();
     let mut counts = Counts::default();
     let mut warnings = Vec::new();
     let mut pending_links: Vec<PendingLink> = Vec::new();
-    for layer in image.layers[..=top].iter().rev() {
+    let layers: Vec<&crate::image::LayerRef> = match order {
+        Order::TopDown => image.layers[..=top].iter().rev().collect(),
+        Order::InOrder => image.layers[..=top].iter().collect(),
+    };
+    // In order: what the current layer wrote, which its own whiteouts must not delete.
+    let mut own: HashSet<String> = HashSet::new();
+    for layer in layers {
         state.next_layer();
+        own.clear();
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
@@ -93,11 +124,26 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                 EntryKind::Whiteout(p) => {
                     counts.whiteouts += 1;
                     state.whiteout(&p).map_err(|e| at(bad_entry(e)))?;
+                    if order == Order::InOrder {
+                        let keep = |q: &str| {
+                            own.iter()
+                                .any(|w| w == q || w.starts_with(&format!("{q}/")))
+                        };
+                        sink.delete(&p, &keep).map_err(|e| at(Problem::Write(e)))?;
+                    }
                     continue;
                 }
                 EntryKind::Opaque(d) => {
                     counts.whiteouts += 1;
                     state.opaque(&d);
+                    if order == Order::InOrder {
+                        let keep = |q: &str| {
+                            own.iter()
+                                .any(|w| w == q || w.starts_with(&format!("{q}/")))
+                        };
+                        sink.clear_dir(&d, &keep)
+                            .map_err(|e| at(Problem::Write(e)))?;
+                    }
                     continue;
                 }
                 EntryKind::Content(p) => p,
@@ -108,7 +154,13 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
             } else {
                 Settled::NonDir
             };
-            let verdict = state.decide(&path, layer.index, settled);
+            let verdict = match order {
+                Order::TopDown => state.decide(&path, layer.index, settled),
+                Order::InOrder => {
+                    own.insert(path.clone());
+                    Verdict::Replace
+                }
+            };
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
                 continue;
@@ -125,12 +177,13 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                 | tar::EntryType::GNUSparse => {
                     counts.files += 1;
                     let size = entry.size();
-                    let mut counted = CountBytes {
+                    let mut exact = Exact {
                         inner: &mut entry,
                         n: 0,
+                        size,
                     };
-                    let r = sink.file(&path, &meta, size, &mut counted, replace);
-                    counts.bytes += counted.n;
+                    let r = sink.file(&path, &meta, size, &mut exact, replace);
+                    counts.bytes += exact.n;
                     r
                 }
                 tar::EntryType::Symlink => {
@@ -155,18 +208,22 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                         }));
                     }
                     counts.hardlinks += 1;
-                    match state.settled_by(&target) {
-                        Some((by, Settled::NonDir)) if by == layer.index => {
-                            sink.hardlink(&path, &target, replace)
-                        }
-                        _ => {
-                            pending_links.push(PendingLink {
-                                path,
-                                target,
-                                layer: layer.index,
-                                replace,
-                            });
-                            Ok(())
+                    if order == Order::InOrder {
+                        sink.hardlink(&path, &target, replace)
+                    } else {
+                        match state.settled_by(&target) {
+                            Some((by, Settled::NonDir)) if by == layer.index => {
+                                sink.hardlink(&path, &target, replace)
+                            }
+                            _ => {
+                                pending_links.push(PendingLink {
+                                    path,
+                                    target,
+                                    layer: layer.index,
+                                    replace,
+                                });
+                                Ok(())
+                            }
                         }
                     }
                 }
@@ -194,7 +251,13 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                     Ok(())
                 }
             };
-            written.map_err(|e| at(Problem::Io(e)))?;
+            written.map_err(|e| {
+                at(if Exact::<&[u8]>::is_truncation(&e) {
+                    Problem::CorruptTar(e)
+                } else {
+                    Problem::Write(e)
+                })
+            })?;
         }
         let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())
@@ -212,7 +275,7 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
                         ArchiveError::new(
                             &image.source_path,
                             Some(format!("hardlink {}", link.path)),
-                            Problem::Io(e),
+                            Problem::Write(e),
                         )
                     })?;
             }
@@ -220,15 +283,28 @@ pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, 
         }
     }
     if !unresolved.is_empty() {
-        let missing = copy_old_targets(image, unresolved, sink)?;
-        if missing > 0 {
-            warnings.push(format!(
-                "{missing} hardlink(s) point at files that no layer at or below theirs has; they were not extracted"
+        if let Some(link) = copy_old_targets(image, unresolved, sink)?.first() {
+            let layer = &image.layers[link.layer];
+            return Err(ArchiveError::new(
+                &image.source_path,
+                Some(format!(
+                    "layer {} ({}): entry `{}`",
+                    link.layer,
+                    layer.path,
+                    crate::render::escape_for_message(&link.path, 200)
+                )),
+                Problem::BadContent {
+                    what: "hardlink",
+                    detail: format!(
+                        "refused: the hardlink's target `{}` is not a file of this or a lower layer",
+                        crate::render::escape_for_message(&link.target, 200)
+                    ),
+                },
             ));
         }
     }
     sink.finish()
-        .map_err(|e| ArchiveError::new(&image.source_path, None, Problem::Io(e)))?;
+        .map_err(|e| ArchiveError::new(&image.source_path, None, Problem::Write(e)))?;
     Ok(Outcome { counts, warnings })
 }
 
@@ -240,7 +316,7 @@ fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
     sink: &mut dyn Sink,
-) -> Result<usize, ArchiveError> {
+) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
     for layer in image.layers[..=top].iter().rev() {
         let wanted: Vec<usize> = (0..links.len())
@@ -286,11 +362,11 @@ fn copy_old_targets(
                 &mut entry,
                 links[first].replace,
             )
-            .map_err(|e| fail(Problem::Io(e)))?;
+            .map_err(|e| fail(Problem::Write(e)))?;
             for &other in &hits[1..] {
                 let target = links[first].path.clone();
                 sink.hardlink(&links[other].path, &target, links[other].replace)
-                    .map_err(|e| fail(Problem::Io(e)))?;
+                    .map_err(|e| fail(Problem::Write(e)))?;
             }
             found.extend(hits.iter().copied());
         }
@@ -305,7 +381,7 @@ fn copy_old_targets(
             break;
         }
     }
-    Ok(links.len())
+    Ok(links)
 }
 
 struct PendingLink {
@@ -346,15 +422,40 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     Ok(meta)
 }
 
-struct CountBytes<'a, R> {
+/// Entry data that must be exactly as long as its header says: the tar parser ends a short
+/// entry quietly, and a truncated file must not pass for a complete one.
+struct Exact<'a, R> {
     inner: &'a mut R,
     n: u64,
+    size: u64,
 }
 
-impl<R: Read> Read for CountBytes<'_, R> {
+#[derive(Debug, thiserror::Error)]
+#[error("the entry's data ends after {got} of its {size} bytes (truncated layer?)")]
+struct Truncated {
+    got: u64,
+    size: u64,
+}
+
+impl<R> Exact<'_, R> {
+    fn is_truncation(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<Truncated>())
+    }
+}
+
+impl<R: Read> Read for Exact<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.n += n as u64;
+        if n == 0 && !buf.is_empty() && self.n < self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Truncated {
+                    got: self.n,
+                    size: self.size,
+                },
+            ));
+        }
         Ok(n)
     }
 }

@@ -57,8 +57,13 @@ impl<W: Write> TarSink<W> {
         let records: Vec<(String, &[u8])> = meta
             .xattrs
             .iter()
+            // overlayfs' own attributes never leave strata: they would act on a later mount.
+            .filter(|(n, _)| !n.starts_with("trusted.overlay.") && !n.starts_with("user.overlay."))
             .map(|(n, v)| (format!("SCHILY.xattr.{n}"), v.as_slice()))
             .collect();
+        if records.is_empty() {
+            return Ok(());
+        }
         self.builder
             .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
     }
@@ -125,6 +130,18 @@ impl<W: Write> Sink for TarSink<W> {
         self.note_parents(path);
         self.links.push((path.to_string(), target.to_string()));
         Ok(())
+    }
+
+    fn delete(&mut self, _path: &str, _keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        Err(io::Error::other(
+            "a tar stream cannot delete what it has written",
+        ))
+    }
+
+    fn clear_dir(&mut self, _dir: &str, _keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+        Err(io::Error::other(
+            "a tar stream cannot delete what it has written",
+        ))
     }
 
     fn finish(&mut self) -> io::Result<()> {

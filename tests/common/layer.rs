@@ -42,6 +42,9 @@ pub struct LayerSpec {
     pub multi_member: bool,
     /// Media type to put in the descriptor instead of the one matching `compression`.
     pub media_type: Option<String>,
+    /// Tar bytes to store instead of writing `entries` (hostile or truncated tars, which the
+    /// self-check in [`build_layer`] could not parse).
+    pub raw_tar: Option<Vec<u8>>,
 }
 
 impl LayerSpec {
@@ -52,6 +55,14 @@ impl LayerSpec {
             trailing: Vec::new(),
             multi_member: false,
             media_type: None,
+            raw_tar: None,
+        }
+    }
+    /// A layer made of these exact tar bytes (not checked: they may be broken on purpose).
+    pub fn from_tar(tar: Vec<u8>, compression: Compression) -> LayerSpec {
+        LayerSpec {
+            raw_tar: Some(tar),
+            ..LayerSpec::new(Vec::new(), compression)
         }
     }
     pub fn with_trailing(mut self, bytes: &[u8]) -> LayerSpec {
@@ -91,11 +102,17 @@ pub struct BuiltLayer {
 }
 
 pub fn build_layer(spec: &LayerSpec) -> BuiltLayer {
-    let tar = write_tar(&spec.entries);
-    let (files, docker_size) = reparse(&tar);
-    let spec_size: u64 = spec.entries.iter().map(Entry::docker_size).sum();
-    assert_eq!(files, spec.entries.len() as u64, "fixture tar entry count");
-    assert_eq!(docker_size, spec_size, "fixture tar docker size");
+    let (tar, files, docker_size) = match &spec.raw_tar {
+        Some(tar) => (tar.clone(), 0, 0),
+        None => {
+            let tar = write_tar(&spec.entries);
+            let (files, docker_size) = reparse(&tar);
+            let spec_size: u64 = spec.entries.iter().map(Entry::docker_size).sum();
+            assert_eq!(files, spec.entries.len() as u64, "fixture tar entry count");
+            assert_eq!(docker_size, spec_size, "fixture tar docker size");
+            (tar, files, docker_size)
+        }
+    };
 
     let mut raw = tar;
     raw.extend_from_slice(&spec.trailing);

@@ -4,17 +4,22 @@
 //!
 //! Submodules: `tarball` (tar writing), `layer` (blobs + compression), `image` (config +
 //! history), `layouts` (docker save / OCI layouts), `fixtures` (the named variants),
-//! `malformed` (bad inputs), `check` (comparing strata's JSON with expectations), `docker_fmt`
-//! (docker's size/time/truncation rules, written from the spec for table assertions).
+//! `malformed` (bad inputs), `check` (comparing strata's JSON with expectations), `golden`
+//! (expected text output kept in tests/golden/), `corpus` (finding ../shared/corpus entries),
+//! `rootfs` (the layer-rules model and on-disk trees for `extract`), `sandbox` (running
+//! `extract` in a snapshotted sandbox, unprivileged or with limits).
 #![allow(dead_code)]
 
 pub mod check;
-pub mod docker_fmt;
+pub mod corpus;
 pub mod fixtures;
+pub mod golden;
 pub mod image;
 pub mod layer;
 pub mod layouts;
 pub mod malformed;
+pub mod rootfs;
+pub mod sandbox;
 pub mod tarball;
 
 use std::path::{Path, PathBuf};

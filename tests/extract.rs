@@ -1,0 +1,506 @@
+//! `strata extract` on fixtures built in code: the tree it writes is compared, path by path
+//! (type, mode, owner, size, content digest, link target, device numbers, xattrs, mtimes, link
+//! counts and hardlink groups), with the tree a small bottom-up model of the layer rules
+//! computes from the same fixture definition (tests/common/rootfs.rs). Also `--layer N`
+//! against the same image cut at N, `--tar` and `-` re-extracted with GNU tar, the run as an
+//! unprivileged user (owners, device nodes), and the DEST rules.
+
+#[macro_use]
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::layer::Compression;
+use common::rootfs::{assert_trees_equal, read_tree, rootfs_layers, As, Model, Tree};
+use common::sandbox::{
+    extract, image_of_entries, is_root, share, Format, Opts, Out, Sandbox, NOBODY,
+};
+use common::tarball::Entry;
+use common::Fixture;
+
+fn root_required() -> bool {
+    if !is_root() {
+        println!("skipped: needs root (owners, device nodes, trusted.* xattrs)");
+        return false;
+    }
+    true
+}
+
+/// Extracts `fx` into a fresh sandbox and returns the run, the tree and the sandbox.
+fn extract_fresh(fx: &Fixture, extra: &[&str], opts: &Opts) -> (Out, Tree, Sandbox) {
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    let out = extract(fx.arg(), &dest, extra, opts);
+    out.assert_ok(&format!("extract {}", fx.file_name()));
+    assert!(
+        sb.leftovers().is_empty(),
+        "staging left behind: {:?}",
+        sb.leftovers()
+    );
+    assert!(
+        !dest.join(".strata-incomplete").exists(),
+        "incomplete marker left in DEST"
+    );
+    let tree = read_tree(&dest);
+    (out, tree, sb)
+}
+
+fn check_against_model(format: Format, compression: Compression, name: &str) {
+    if !root_required() {
+        return;
+    }
+    let layers = rootfs_layers();
+    let fx = image_of_entries(name, &layers, compression, format);
+    let (out, tree, _sb) = extract_fresh(&fx, &[], &Opts::default());
+    assert_trees_equal(&Model::of(&layers, As::Root), &tree, name);
+    assert!(
+        out.warnings().is_empty(),
+        "no warnings expected as root:\n{out}"
+    );
+}
+
+#[test]
+fn oci_gzip_image_matches_the_model() {
+    check_against_model(Format::Oci, Compression::Gzip, "rootfs-gzip.tar");
+}
+
+#[test]
+fn oci_zstd_image_matches_the_model() {
+    check_against_model(Format::Oci, Compression::Zstd, "rootfs-zstd.tar");
+}
+
+#[test]
+fn docker_save_uncompressed_image_matches_the_model() {
+    check_against_model(Format::Docker, Compression::None, "rootfs-docker.tar");
+}
+
+/// The summary line counts what was written.
+#[test]
+fn summary_and_json_report_the_layers_applied() {
+    let layers = rootfs_layers();
+    let fx = image_of_entries("summary.tar", &layers, Compression::Gzip, Format::Oci);
+    let (out, _, sb) = extract_fresh(&fx, &[], &Opts::default());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("extracted layers 0-2 of "),
+        "summary line:\n{out}"
+    );
+    let dest = sb.work.join("json-dest");
+    let out = extract(fx.arg(), &dest, &["--json"], &Opts::default());
+    out.assert_ok("extract --json");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("--json stdout is not JSON ({e}):\n{out}"));
+    assert_eq!(v["format"], "directory", "{v}");
+    assert_eq!(v["layers_applied"], 3, "{v}");
+    assert!(v["counts"]["files"].as_u64().unwrap() > 0, "{v}");
+}
+
+/// `--layer N` gives the tree of the same image cut after layer N.
+#[test]
+fn layer_n_matches_the_image_cut_at_n() {
+    if !root_required() {
+        return;
+    }
+    let layers = rootfs_layers();
+    let full = image_of_entries("full.tar", &layers, Compression::Gzip, Format::Oci);
+    for n in 0..layers.len() {
+        let cut = image_of_entries(
+            &format!("cut-{n}.tar"),
+            &layers[..=n],
+            Compression::Gzip,
+            Format::Oci,
+        );
+        let (_, with_flag, _s1) =
+            extract_fresh(&full, &["--layer", &n.to_string()], &Opts::default());
+        let (_, of_cut, _s2) = extract_fresh(&cut, &[], &Opts::default());
+        assert_trees_equal(
+            &of_cut,
+            &with_flag,
+            &format!("--layer {n} vs the image cut at {n}"),
+        );
+        assert_trees_equal(
+            &Model::of(&layers[..=n], As::Root),
+            &with_flag,
+            &format!("--layer {n} vs the model"),
+        );
+    }
+}
+
+#[test]
+fn layer_out_of_range_is_refused() {
+    let layers = rootfs_layers();
+    let fx = image_of_entries("range.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let out = extract(fx.arg(), &sb.dest(), &["--layer", "3"], &Opts::default());
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.error_line().contains("--layer 3"), "{out}");
+    assert!(!sb.dest().exists(), "{out}");
+}
+
+fn tar_names(tar: &[u8]) -> Vec<String> {
+    let mut ar = tar::Archive::new(tar);
+    ar.entries()
+        .expect("strata's tar parses")
+        .map(|e| String::from_utf8_lossy(&e.expect("entry").path_bytes()).into_owned())
+        .collect()
+}
+
+/// GNU tar extracts `tar` into a new directory in `parent`, keeping owners and xattrs.
+fn gnu_untar(tar: &Path, into: &Path) {
+    std::fs::create_dir(into).unwrap();
+    let mut c = Command::new("tar");
+    c.arg("-x").arg("-f").arg(tar).arg("-C").arg(into);
+    c.args(["-p", "--numeric-owner"]);
+    if is_root() {
+        c.args(["--same-owner", "--xattrs", "--xattrs-include=*"]);
+    }
+    let out = c.output().expect("run GNU tar");
+    assert!(
+        out.status.success(),
+        "tar -x failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--tar` (and DEST `-`) writes one flat tar without whiteouts; GNU tar extracts it into the
+/// same tree as the directory extraction.
+#[test]
+fn tar_output_extracts_to_the_same_tree() {
+    if !root_required() {
+        return;
+    }
+    let layers = rootfs_layers();
+    let fx = image_of_entries("for-tar.tar", &layers, Compression::Gzip, Format::Oci);
+    let (_, dir_tree, sb) = extract_fresh(&fx, &[], &Opts::default());
+
+    let tar_path = sb.work.join("flat.tar");
+    let out = extract(fx.arg(), &tar_path, &["--tar"], &Opts::default());
+    out.assert_ok("extract --tar");
+    assert!(
+        sb.leftovers().is_empty(),
+        "staging left: {:?}",
+        sb.leftovers()
+    );
+    let bytes = std::fs::read(&tar_path).unwrap();
+    let names = tar_names(&bytes);
+    let wh: Vec<&String> = names
+        .iter()
+        .filter(|n| n.split('/').any(|c| c.starts_with(".wh.")))
+        .collect();
+    assert!(wh.is_empty(), "whiteout entries in the flat tar: {wh:?}");
+
+    let untarred = sb.work.join("untarred");
+    gnu_untar(&tar_path, &untarred);
+    let tar_tree = read_tree(&untarred);
+    assert_trees_equal(
+        &Model::of(&layers, As::Root),
+        &tar_tree,
+        "--tar re-extracted vs the model",
+    );
+    assert_trees_equal(
+        &dir_tree,
+        &tar_tree,
+        "--tar re-extracted vs the directory extraction",
+    );
+
+    // DEST `-`: the same tar on stdout, and nothing else there.
+    let out = common::sandbox::run_strata(
+        &["extract".as_ref(), fx.arg().as_os_str(), "-".as_ref()],
+        &Opts::default(),
+    );
+    out.assert_ok("extract to stdout");
+    assert!(
+        out.stdout == bytes,
+        "stdout ({} bytes) differs from the --tar file ({} bytes)",
+        out.stdout.len(),
+        bytes.len()
+    );
+}
+
+/// Each path that several layers have appears once in the flat tar: the lower layers' copies
+/// are never written. A path duplicated inside one layer is the exception: the stream is
+/// written as the layer is read, so both copies go out and, as in any tar, the last one wins
+/// (`tar_output_extracts_to_the_same_tree` checks the result).
+#[test]
+fn flat_tar_lists_each_path_once() {
+    let layers = rootfs_layers();
+    let fx = image_of_entries("once.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let tar_path = sb.work.join("flat.tar");
+    let out = extract(fx.arg(), &tar_path, &["--tar"], &Opts::default());
+    out.assert_ok("extract --tar");
+    let clean = |n: &str| n.trim_end_matches('/').trim_start_matches("./").to_string();
+    let mut within_one_layer = std::collections::HashSet::new();
+    for layer in &layers {
+        let mut seen = std::collections::HashSet::new();
+        for e in layer {
+            if !seen.insert(clean(&e.path)) {
+                within_one_layer.insert(clean(&e.path));
+            }
+        }
+    }
+    assert!(within_one_layer.contains("dup"), "the fixture must keep its in-layer duplicate");
+    let names = tar_names(&std::fs::read(&tar_path).unwrap());
+    let mut seen = std::collections::HashSet::new();
+    let dups: Vec<String> = names
+        .iter()
+        .map(|n| clean(n))
+        .filter(|n| !seen.insert(n.clone()) && !within_one_layer.contains(n))
+        .collect();
+    assert!(dups.is_empty(), "paths of several layers written twice in the flat tar: {dups:?}");
+    let last_dup = names.iter().rposition(|n| clean(n) == "dup");
+    assert!(last_dup.is_some(), "the duplicated path is missing from the flat tar");
+}
+
+/// A directory turned into a file and back into a directory: the lowest layer's children
+/// are gone (the file replaced the directory entirely), only the top layer's remain.
+#[test]
+fn directory_file_directory_drops_the_old_children() {
+    if !root_required() {
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("opt"),
+            Entry::dir("opt/app"),
+            Entry::file("opt/app/x", "x\n"),
+            Entry::dir("opt/app/sub"),
+            Entry::file("opt/app/sub/z", "z\n"),
+        ],
+        vec![Entry::file("opt/app", "app is a file now\n")],
+        vec![Entry::dir("opt/app"), Entry::file("opt/app/y", "y\n")],
+    ];
+    for (format, name) in [(Format::Oci, "dfd.tar"), (Format::Docker, "dfd-docker.tar")] {
+        let fx = image_of_entries(name, &layers, Compression::None, format);
+        let (_, tree, sb) = extract_fresh(&fx, &[], &Opts::default());
+        assert_trees_equal(&Model::of(&layers, As::Root), &tree, name);
+        let tar_path = sb.work.join("flat.tar");
+        extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+        let names = tar_names(&std::fs::read(&tar_path).unwrap());
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains("opt/app/x") || n.contains("opt/app/sub")),
+            "{name}: the flat tar has the replaced directory's children: {names:?}"
+        );
+    }
+}
+
+/// Whiteouts and opaque markers never touch their own layer, in either order; a hardlink in a
+/// middle layer keeps its content when a higher layer deletes its target.
+#[test]
+fn whiteouts_spare_their_own_layer_and_links_outlive_their_target() {
+    if !root_required() {
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("etc"),
+            Entry::file("etc/shadow", "old shadow\n"),
+            Entry::file("etc/group", "old group\n"),
+            Entry::dir("cache"),
+            Entry::file("cache/old", "old\n"),
+            Entry::dir("spool"),
+            Entry::file("spool/old", "old\n"),
+            Entry::file("a", "content of a\n").with_mode(0o640),
+        ],
+        vec![
+            // Whiteout first, then this layer's own entry.
+            Entry::whiteout("etc", "shadow"),
+            Entry::file("etc/shadow", "new shadow\n"),
+            // Entry first, then the whiteout.
+            Entry::file("etc/group", "new group\n"),
+            Entry::whiteout("etc", "group"),
+            // Opaque marker before and after this layer's entries.
+            Entry::opaque("cache"),
+            Entry::file("cache/new", "new\n"),
+            Entry::file("spool/new", "new\n"),
+            Entry::opaque("spool"),
+            Entry::hardlink("b", "a"),
+        ],
+        vec![Entry::whiteout("", "a")],
+    ];
+    let fx = image_of_entries("own-layer.tar", &layers, Compression::Gzip, Format::Oci);
+    let (_, tree, _sb) = extract_fresh(&fx, &[], &Opts::default());
+    assert_trees_equal(&Model::of(&layers, As::Root), &tree, "own-layer whiteouts");
+}
+
+/// Nothing is created when `--tar` fails: the partial tar is removed.
+#[test]
+fn tar_output_is_not_left_behind_on_error() {
+    let mut layers = rootfs_layers();
+    layers[1].push(Entry::file("../escape", "x").raw());
+    let fx = image_of_entries("tar-err.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let tar_path = sb.work.join("flat.tar");
+    let out = extract(fx.arg(), &tar_path, &["--tar"], &Opts::default());
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(!tar_path.exists(), "partial tar left at DEST:\n{out}");
+    assert!(
+        sb.leftovers().is_empty(),
+        "staging left: {:?}",
+        sb.leftovers()
+    );
+}
+
+fn nobody_run_possible() -> bool {
+    if !is_root() {
+        println!("skipped: dropping privileges to uid {NOBODY} needs root");
+        return false;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        println!("skipped: setpriv is not installed");
+        return false;
+    }
+    true
+}
+
+/// As an unprivileged user: modes kept (setuid, setgid, sticky, 0000), owners not (one
+/// warning says so), device nodes skipped (one warning with the count), trusted.* and
+/// security.capability skipped but user.* kept.
+#[test]
+fn unprivileged_keeps_modes_skips_owners_and_devices() {
+    if !nobody_run_possible() {
+        return;
+    }
+    let layers = rootfs_layers();
+    let fx = image_of_entries("nonroot.tar", &layers, Compression::Gzip, Format::Oci);
+    share(&fx);
+    let opts = Opts {
+        as_nobody: true,
+        ..Opts::default()
+    };
+    let (out, tree, _sb) = extract_fresh(&fx, &[], &opts);
+    assert_trees_equal(
+        &Model::of(&layers, As::User(NOBODY, NOBODY)),
+        &tree,
+        "extracted as nobody",
+    );
+    let owners: Vec<&str> = out
+        .warnings()
+        .into_iter()
+        .filter(|w| w.contains("own"))
+        .collect();
+    assert_eq!(owners.len(), 1, "one warning about owners expected:\n{out}");
+    let devices: Vec<&str> = out
+        .warnings()
+        .into_iter()
+        .filter(|w| w.contains("device"))
+        .collect();
+    assert_eq!(
+        devices.len(),
+        1,
+        "one warning about device nodes expected:\n{out}"
+    );
+    assert!(
+        devices[0].contains('2'),
+        "the device warning should say how many (2):\n{out}"
+    );
+}
+
+/// Only owners differ from the image: a small image with owners and modes, as nobody.
+#[test]
+fn unprivileged_owners_are_skipped_with_one_warning() {
+    if !nobody_run_possible() {
+        return;
+    }
+    let layers = vec![vec![
+        Entry::dir("home").with_owner(1000, 1000).with_mode(0o750),
+        Entry::file("home/a", "a\n")
+            .with_owner(1000, 1000)
+            .with_mode(0o4750),
+        Entry::file("home/b", "b\n")
+            .with_owner(70000, 70001)
+            .with_mode(0o2640),
+        Entry::file("home/c", "c\n")
+            .with_owner(33, 33)
+            .with_mode(0o000),
+        Entry::dir("shared").with_owner(5, 5).with_mode(0o1777),
+        Entry::symlink("home/l", "a").with_owner(1000, 1000),
+    ]];
+    let fx = image_of_entries("owners.tar", &layers, Compression::None, Format::Docker);
+    share(&fx);
+    let opts = Opts {
+        as_nobody: true,
+        ..Opts::default()
+    };
+    let (out, tree, _sb) = extract_fresh(&fx, &[], &opts);
+    assert_trees_equal(
+        &Model::of(&layers, As::User(NOBODY, NOBODY)),
+        &tree,
+        "owners as nobody",
+    );
+    let w = out.warnings();
+    assert_eq!(w.len(), 1, "exactly one warning (owners) expected:\n{out}");
+    assert!(w[0].contains("own"), "{out}");
+}
+
+/// An existing empty DEST is used; the result is the same tree.
+#[test]
+fn empty_existing_dest_is_filled() {
+    if !root_required() {
+        return;
+    }
+    let layers = rootfs_layers();
+    let fx = image_of_entries("empty-dest.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    std::fs::create_dir(&dest).unwrap();
+    let out = extract(fx.arg(), &dest, &[], &Opts::default());
+    out.assert_ok("extract into an empty dir");
+    assert!(sb.leftovers().is_empty());
+    assert_trees_equal(
+        &Model::of(&layers, As::Root),
+        &read_tree(&dest),
+        "empty DEST",
+    );
+}
+
+/// `--force` into a non-empty DEST: the image's paths replace what is in their way, the rest
+/// of DEST stays, and the `.strata-incomplete` marker is gone at the end.
+#[test]
+fn force_extracts_over_existing_content() {
+    if !root_required() {
+        return;
+    }
+    let layers = vec![vec![
+        Entry::dir("etc"),
+        Entry::file("etc/passwd", "image passwd\n"),
+        Entry::file("etc/group", "image group\n"),
+        Entry::dir("dir-in-the-way"),
+        Entry::file("file-in-the-way", "now a file\n"),
+    ]];
+    let fx = image_of_entries("force.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    std::fs::create_dir_all(dest.join("etc")).unwrap();
+    std::fs::write(dest.join("etc/passwd"), "old passwd\n").unwrap();
+    std::fs::write(dest.join("mine.txt"), "keep me\n").unwrap();
+    std::fs::write(
+        dest.join("dir-in-the-way"),
+        "a file where the image has a dir\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dest.join("file-in-the-way/sub")).unwrap();
+    // A hardlink from DEST to a file outside: replacing etc/group must not write through it.
+    std::fs::hard_link(sb.outside.join("passwd"), dest.join("etc/group")).unwrap();
+    let out = extract(fx.arg(), &dest, &["--force"], &Opts::default());
+    out.assert_ok("extract --force");
+    let tree = read_tree(&dest);
+    let mut want = Model::of(&layers, As::Root);
+    want.remove("/");
+    let mut got = tree.clone();
+    got.remove("/");
+    let mine = got.remove("/mine.txt").expect("mine.txt kept");
+    assert_eq!(
+        mine.kind,
+        common::rootfs::NodeKind::File(8, common::rootfs::sha256_of(b"keep me\n"))
+    );
+    assert_trees_equal(&want, &got, "--force over existing content");
+    assert_eq!(
+        std::fs::read(sb.outside.join("passwd")).unwrap(),
+        common::sandbox::SENTINEL,
+        "a file outside DEST hardlinked into it was overwritten"
+    );
+}
