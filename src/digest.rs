@@ -145,6 +145,15 @@ impl BackgroundHasher {
         }
     }
 
+    /// A handle that feeds the stored stream from another owner (a reader moved into a
+    /// decoder); it allocates its chunks rather than reusing them.
+    pub fn feeder(&self, which: Stream) -> Feeder {
+        Feeder {
+            to_worker: self.to_worker.clone(),
+            which,
+        }
+    }
+
     /// (stored digest, decompressed digest)
     pub fn finish(mut self) -> (Digest, Digest) {
         drop(self.to_worker.take());
@@ -152,6 +161,19 @@ impl BackgroundHasher {
         worker
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+pub struct Feeder {
+    to_worker: Option<SyncSender<(Stream, Vec<u8>)>>,
+    which: Stream,
+}
+
+impl Feeder {
+    pub fn feed(&self, bytes: &[u8]) {
+        if let (false, Some(tx)) = (bytes.is_empty(), &self.to_worker) {
+            let _ = tx.send((self.which, bytes.to_vec()));
+        }
     }
 }
 

@@ -6,9 +6,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest as _, Sha256};
-
-use crate::digest::Digest;
+use crate::digest::{BackgroundHasher, Digest, Feeder, Stream};
 use crate::layer::{self, Compression};
 
 #[derive(Debug, Clone)]
@@ -34,34 +32,31 @@ pub struct Pipelined {
 
 const CHUNK: usize = 256 * 1024;
 
-/// sha256 and byte count of what passes through, readable after the reader is moved away.
-#[derive(Clone, Default)]
-struct Tally(Arc<Mutex<(Sha256, u64)>>);
-
-struct Hashing<R> {
+/// Feeds the stored bytes to the hasher as they are read.
+struct Counting<R> {
     inner: R,
-    tally: Tally,
+    feeder: Feeder,
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let mut t = self.tally.0.lock().unwrap_or_else(|p| p.into_inner());
-        t.0.update(&buf[..n]);
-        t.1 += n as u64;
+        self.feeder.feed(&buf[..n]);
         Ok(n)
     }
 }
 
-impl Tally {
-    fn finish(&self) -> (Digest, u64) {
-        let t = self.tally();
-        (Digest::from_sha256(t.0.into()), t.1)
-    }
+/// Counts the stored bytes where the count survives the reader being moved into a decoder.
+struct CountInto<R> {
+    inner: R,
+    total: Arc<Mutex<u64>>,
+}
 
-    fn tally(&self) -> (sha2::digest::Output<Sha256>, u64) {
-        let t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        (t.0.clone().finalize(), t.1)
+impl<R: Read> Read for CountInto<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        *self.total.lock().unwrap_or_else(|p| p.into_inner()) += n as u64;
+        Ok(n)
     }
 }
 
@@ -69,34 +64,33 @@ impl Pipelined {
     pub fn start(blob: Box<dyn Read + Send>) -> Pipelined {
         let (tx, rx) = sync_channel(4);
         std::thread::spawn(move || {
-            let stored = Tally::default();
-            let decompressed = Tally::default();
-            let hashing = Hashing {
+            // Hashing runs on a third thread: the decompressor is the critical path.
+            let hasher = BackgroundHasher::start();
+            let stored = Counting {
                 inner: blob,
-                tally: stored.clone(),
+                feeder: hasher.feeder(Stream::Stored),
             };
-            let (compression, stream) = match layer::decompressed(hashing) {
+            let counted = Arc::new(Mutex::new(0u64));
+            let (compression, mut stream) = match layer::decompressed(CountInto {
+                inner: stored,
+                total: counted.clone(),
+            }) {
                 Ok(x) => x,
                 Err(e) => {
                     let _ = tx.send(Message::Failed(io::Error::other(e.to_string())));
                     return;
                 }
             };
-            // A plain tar is its own diffID: hash it once.
-            let mut source: Box<dyn Read + Send> = if compression == Compression::None {
-                stream
-            } else {
-                Box::new(Hashing {
-                    inner: stream,
-                    tally: decompressed.clone(),
-                })
-            };
             loop {
                 let mut buf = vec![0u8; CHUNK];
-                match source.read(&mut buf) {
+                match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
                         buf.truncate(n);
+                        // A plain tar is its own diffID: it is hashed once, as stored.
+                        if compression != Compression::None {
+                            hasher.feed(Stream::Decompressed, &buf);
+                        }
                         if tx.send(Message::Data(buf)).is_err() {
                             return;
                         }
@@ -108,12 +102,13 @@ impl Pipelined {
                     }
                 }
             }
-            drop(source);
-            let (stored_digest, stored_size) = stored.finish();
+            drop(stream);
+            let stored_size = *counted.lock().unwrap_or_else(|p| p.into_inner());
+            let (stored_digest, decompressed_digest) = hasher.finish();
             let diff_id = if compression == Compression::None {
                 stored_digest.clone()
             } else {
-                decompressed.finish().0
+                decompressed_digest
             };
             let _ = tx.send(Message::Done(LayerDigests {
                 stored: stored_digest,

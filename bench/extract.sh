@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# bench/extract.sh: how fast is `strata extract IMAGE DEST` next to umoci and plain tar -x?
+#
+# Builds strata (release), generates (once per parameter set, deterministically) with
+# bench/gen_fs_image.py a 4-layer gzip OCI image layout directory that looks like a real image
+# (a deep base tree of ~17k small files plus large files, symlinks and hardlinks; an upgrade layer
+# rewriting files; a cleanup layer with .wh. whiteouts and an opaque directory; an app layer):
+# >= 500 MB uncompressed, >= 20 000 files. Checks `strata verify` on it, writes the merged tree
+# as one flat tar with `strata extract IMAGE -` (not timed), then runs each tool once as a
+# warm-up (outputs compared: same file list, attributes, contents) and $RUNS timed times,
+# round-robin, removing the destination (and `sync`) between runs, outside the timing:
+#   strata   strata extract IMAGE DEST
+#   umoci    umoci raw unpack --image IMAGE:bench DEST              (as root: owners restored)
+#   tar -x   tar --same-owner --numeric-owner -xf flat.tar -C DEST  (GNU tar; the floor: one
+#            already-merged, uncompressed stream, nothing to decompress, hash or hide)
+# Wall time, CPU time and peak RSS come from GNU time (`/usr/bin/time -f "%e %M %U %S"`); the
+# inputs are read into the page cache right before each run (no cache dropping). The trees go to
+# a tmpfs (/dev/shm) by default, DEST_ON=disk writes them under $BENCH_DIR (see below). Prints a
+# report with the targets: strata/umoci <= 0.5, strata/tar-x <= 1.3, strata's peak RSS <= 64 MiB.
+# Exits 0 whatever the numbers (it is a report); 2 if something failed to run.
+#
+# Not run by .ci/run: it takes a few minutes, ~1 GB of disk under $BENCH_DIR (5 GB more with
+# DEST_ON=disk, freed at the end) and ~1.2 GB of /dev/shm. Run it by hand, as root:
+#   bash bench/extract.sh
+# Environment: STRATA=path (skip the build, use that binary), BENCH_DIR (default
+# /tmp/strata-bench-extract), SEED (default 20240601), SCALE (default 1.0; file counts and large
+# file sizes are multiplied by it, e.g. 0.05 for a quick try), RUNS (default 3), GZIP_CMD
+# (default: pigz if installed, else gzip; both at -6), DEST_ON (tmpfs, the default, or disk).
+# Needs bash, python3 >= 3.11, gzip, GNU tar, cargo, umoci and GNU time as /usr/bin/time (the
+# script installs the Debian packages `umoci` and `time` with apt-get when they are missing).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench-extract}
+SEED=${SEED:-20240601}
+SCALE=${SCALE:-1.0}
+RUNS=${RUNS:-3}
+DEST_ON=${DEST_ON:-tmpfs}
+if [ -z "${GZIP_CMD:-}" ]; then
+  if command -v pigz >/dev/null; then GZIP_CMD=pigz; else GZIP_CMD=gzip; fi
+fi
+REF=bench
+
+die() { echo "bench/extract.sh: $*" >&2; exit 2; }
+say() { echo "== $*" >&2; }
+
+# ---- tools -------------------------------------------------------------------------------------
+apt_install() { # apt_install PACKAGE: install, running apt-get update first if that fails
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; } \
+    || die "cannot install the Debian package $1"
+}
+[ "$(id -u)" = 0 ] || die "run as root (umoci and tar restore owners only as root)"
+if [ ! -x /usr/bin/time ]; then say "installing GNU time (/usr/bin/time)"; apt_install time; fi
+if ! command -v umoci >/dev/null; then say "installing umoci"; apt_install umoci; fi
+for t in python3 tar cargo awk find sort md5sum xargs "$GZIP_CMD" umoci; do
+  command -v "$t" >/dev/null || die "$t not found"
+done
+tar --version | head -n1 | grep -q 'GNU tar' || die "tar is not GNU tar"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "python3 >= 3.11 needed"
+
+# ---- 1. strata ---------------------------------------------------------------------------------
+if [ -n "${STRATA:-}" ]; then
+  [ -x "$STRATA" ] || die "STRATA=$STRATA is not an executable"
+else
+  say "cargo build --release (strata)"
+  (cd "$ROOT" && cargo build --release --quiet) || die "building strata failed"
+  STRATA=$ROOT/target/release/strata
+fi
+
+mkdir -p "$BENCH_DIR"
+IMAGE=$BENCH_DIR/image
+META=$BENCH_DIR/image.json
+STAMP=$BENCH_DIR/image.params
+OUT=$BENCH_DIR/out
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+# ---- 2. the image (reused while the generator and its parameters are the same) -----------------
+params="gen=$(sha256sum "$HERE/gen_fs_image.py" | cut -c1-16) seed=$SEED scale=$SCALE gzip=$GZIP_CMD ref=$REF"
+if [ -d "$IMAGE" ] && [ -f "$META" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$params" ]; then
+  say "reusing $IMAGE ($params)"
+else
+  say "generating $IMAGE ($params); a few minutes"
+  rm -rf "$IMAGE" "$IMAGE.tmp" "$META" "$STAMP"
+  python3 "$HERE/gen_fs_image.py" "$IMAGE" --seed "$SEED" --scale "$SCALE" --gzip "$GZIP_CMD" \
+    --ref "$REF" >"$META.tmp" || die "gen_fs_image.py failed"
+  mv "$META.tmp" "$META"
+  echo "$params" >"$STAMP"
+fi
+
+say "strata verify"
+"$STRATA" verify "$IMAGE" >"$OUT/verify.txt" 2>&1 || { tail -n 20 "$OUT/verify.txt" >&2; die "strata verify $IMAGE failed"; }
+
+# ---- 3. the flat tar of the merged tree (not timed) --------------------------------------------
+FLAT=$BENCH_DIR/flat.tar
+say "strata extract IMAGE - > flat.tar (not timed)"
+"$STRATA" extract "$IMAGE" - >"$FLAT.tmp" 2>"$OUT/flat.stderr" || { cat "$OUT/flat.stderr" >&2; die "strata extract IMAGE - failed"; }
+mv "$FLAT.tmp" "$FLAT"
+
+# ---- 4. runs -----------------------------------------------------------------------------------
+# Where the trees are written. tmpfs (default): measures the tools, not the disk. disk: under
+# $BENCH_DIR/trees. This machine's root is ext4 without a journal, whose inode allocator skips
+# inodes freed less than 60 s ago (360 s when their inode-table block is dirty again), reading
+# each one's inode-table block (ext4 recently_deleted()): creating 25 000 files right after
+# deleting 25 000 costs any tool ~15 s of system time. So on disk a finished tree is not deleted
+# but moved aside (and synced) and all of them are deleted at the end: ~0.6 GB per run.
+case $DEST_ON in
+  tmpfs) DEST_PARENT=/dev/shm/strata-bench-extract
+         [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || die "/dev/shm is not a tmpfs (use DEST_ON=disk)" ;;
+  disk)  DEST_PARENT=$BENCH_DIR/trees ;;
+  *)     die "DEST_ON must be tmpfs or disk" ;;
+esac
+rm -rf "$DEST_PARENT"
+mkdir -p "$DEST_PARENT/aside"
+trap 'rm -rf "$DEST_PARENT"' EXIT
+DEST_FS="$DEST_ON, $(stat -f -c %T "$DEST_PARENT")"
+DEST=$DEST_PARENT/dest
+N_ASIDE=0
+clean_dest() {
+  if [ "$DEST_ON" = disk ] && [ -e "$DEST" ]; then
+    N_ASIDE=$((N_ASIDE + 1))
+    mv "$DEST" "$DEST_PARENT/aside/$N_ASIDE"
+  fi
+  rm -rf "$DEST" "$DEST_PARENT"/.dest.strata-tmp-* && sync
+}
+# warm_inputs TOOL: read the tool's input into the page cache, outside the timing (this VM pages
+# out page cache left unused for about a minute).
+warm_inputs() {
+  if [ "$1" = tar ]; then cat "$FLAT" >/dev/null; else cat "$IMAGE"/blobs/sha256/* >/dev/null; fi
+}
+
+# run_one TOOL: one run into $DEST (not cleaned afterwards); sets T_S (wall s), T_KB (peak KiB),
+# T_CPU (user + system s).
+run_one() {
+  local tool=$1 rc=0
+  clean_dest
+  warm_inputs "$tool"
+  case $tool in
+    strata) /usr/bin/time -f "%e %M %U %S" -o "$OUT/time" "$STRATA" extract "$IMAGE" "$DEST" \
+              >"$OUT/$tool.stdout" 2>"$OUT/$tool.stderr" || rc=$? ;;
+    umoci)  /usr/bin/time -f "%e %M %U %S" -o "$OUT/time" umoci raw unpack --image "$IMAGE:$REF" "$DEST" \
+              >"$OUT/$tool.stdout" 2>"$OUT/$tool.stderr" || rc=$? ;;
+    tar)    mkdir "$DEST"
+            /usr/bin/time -f "%e %M %U %S" -o "$OUT/time" tar --same-owner --numeric-owner -xf "$FLAT" -C "$DEST" \
+              >"$OUT/$tool.stdout" 2>"$OUT/$tool.stderr" || rc=$? ;;
+  esac
+  if [ "$rc" != 0 ]; then
+    tail -n 30 "$OUT/$tool.stdout" "$OUT/$tool.stderr" "$OUT/time" >&2
+    die "$tool failed (exit $rc)"
+  fi
+  local u sy
+  read -r T_S T_KB u sy < <(tail -n 1 "$OUT/time")
+  T_CPU=$(awk -v a="$u" -v b="$sy" 'BEGIN { printf "%.2f", a + b }')
+}
+
+# listing DIR: one line per entry (path, type, mode, owner, size, link target, link count,
+# mtime; directories without size and link count, which depend on the filesystem's history)
+listing() {
+  (cd "$1" && find . -mindepth 1 \( -type d -printf '%P|d|%m|%U:%G|%T@\n' \) \
+     -o -printf '%P|%y|%m|%U:%G|%s|%l|%n|%T@\n' | LC_ALL=C sort)
+}
+contents() {
+  (cd "$1" && find . -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 -r md5sum)
+}
+
+TOOLS=(strata umoci tar)
+declare -A BEST_S BEST_KB BEST_CPU ALL
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
+ANOM=()
+say "warm-up runs (outputs kept and compared)"
+for tool in "${TOOLS[@]}"; do
+  run_one "$tool"
+  ALL[$tool]="($T_S)"
+  listing "$DEST" >"$OUT/$tool.list"
+  contents "$DEST" >"$OUT/$tool.md5"
+  [ "$tool" = strata ] && cp "$OUT/strata.stdout" "$OUT/strata.summary"
+  echo "   $tool: ${T_S}s, $((T_KB / 1024)) MiB" >&2
+done
+clean_dest
+cut -d'|' -f1 "$OUT/strata.list" >"$OUT/strata.names"
+for tool in umoci tar; do
+  cut -d'|' -f1 "$OUT/$tool.list" >"$OUT/$tool.names"
+  if ! diff -q "$OUT/strata.names" "$OUT/$tool.names" >/dev/null; then
+    n=$(diff "$OUT/strata.names" "$OUT/$tool.names" | grep -c '^[<>]' || true)
+    ANOM+=("file lists differ: strata vs $tool, $n paths (diff $OUT/strata.names $OUT/$tool.names)")
+  fi
+  n=$(diff "$OUT/strata.list" "$OUT/$tool.list" | grep -c '^<' || true)
+  if [ "$n" != 0 ]; then
+    nd=$(diff "$OUT/strata.list" "$OUT/$tool.list" | grep '^<' | grep -c '|d|' || true)
+    nm=$(diff <(sed 's/|[^|]*$//' "$OUT/strata.list") <(sed 's/|[^|]*$//' "$OUT/$tool.list") | grep -c '^<' || true)
+    hint=""
+    if [ "$tool" = tar ] && [ "$nm" = 0 ] && [ "$nd" = "$n" ]; then
+      hint=" - expected: GNU tar swaps in symlinks with absolute or .. targets at the end, after setting directory mtimes"
+    fi
+    ANOM+=("attributes differ: strata vs $tool, $n entries ($nd of them directories; $((n - nm)) differ in mtime only; diff $OUT/strata.list $OUT/$tool.list)$hint")
+  fi
+  if ! diff -q "$OUT/strata.md5" "$OUT/$tool.md5" >/dev/null; then
+    n=$(diff "$OUT/strata.md5" "$OUT/$tool.md5" | grep -c '^<' || true)
+    ANOM+=("file contents differ: strata vs $tool, $n files (diff $OUT/strata.md5 $OUT/$tool.md5)")
+  fi
+done
+[ -s "$OUT/strata.stderr" ] && ANOM+=("strata extract wrote to stderr: $(head -c 300 "$OUT/strata.stderr")")
+
+for ((i = 1; i <= RUNS; i++)); do
+  say "timed round $i of $RUNS"
+  for tool in "${TOOLS[@]}"; do
+    run_one "$tool"
+    ALL[$tool]+=" $T_S"
+    if [ -z "${BEST_S[$tool]:-}" ] || awk -v a="$T_S" -v b="${BEST_S[$tool]}" 'BEGIN { exit !(a < b) }'; then
+      BEST_S[$tool]=$T_S
+    fi
+    if [ -z "${BEST_CPU[$tool]:-}" ] || awk -v a="$T_CPU" -v b="${BEST_CPU[$tool]}" 'BEGIN { exit !(a < b) }'; then
+      BEST_CPU[$tool]=$T_CPU
+    fi
+    if [ -z "${BEST_KB[$tool]:-}" ] || [ "$T_KB" -gt "${BEST_KB[$tool]}" ]; then
+      BEST_KB[$tool]=$T_KB  # the highest peak RSS seen over the timed runs
+    fi
+    echo "   $tool: ${T_S}s (cpu ${T_CPU}s), $((T_KB / 1024)) MiB" >&2
+  done
+done
+LOAD1=$(cut -d" " -f1-3 /proc/loadavg)
+rm -rf "$DEST_PARENT"
+clean_dest
+
+# The load average before the warm-up runs and after the timed runs (whose own load is about 1):
+# much more than that means something else competed for the cores.
+busy=$(awk -v a="${LOAD0%% *}" 'BEGIN { print (a > 0.5) }')
+[ "$busy" = 1 ] && ANOM+=("the machine was busy before the runs (load average $LOAD0): times are noisy")
+
+# ---- 5. report ---------------------------------------------------------------------------------
+n_files=$(grep -c '|f|' "$OUT/strata.list" || true)
+n_dirs=$(grep -c '|d|' "$OUT/strata.list" || true)
+n_links=$(grep -c '|l|' "$OUT/strata.list" || true)
+tree_bytes=$(awk -F'|' '$2 == "f" { s += $5 } END { printf "%d", s }' "$OUT/strata.list")
+anoms=$(printf '%s\n' "${ANOM[@]+"${ANOM[@]}"}")
+
+python3 - "$META" "$RUNS" "$n_files" "$n_dirs" "$n_links" "$tree_bytes" \
+  "${BEST_S[strata]}" "${BEST_KB[strata]}" "${ALL[strata]}" "${BEST_CPU[strata]}" \
+  "${BEST_S[umoci]}" "${BEST_KB[umoci]}" "${ALL[umoci]}" "${BEST_CPU[umoci]}" \
+  "${BEST_S[tar]}" "${BEST_KB[tar]}" "${ALL[tar]}" "${BEST_CPU[tar]}" \
+  "$(cat "$OUT/strata.summary")" "$anoms" "$(uname -r)" "$(nproc)" "$("$STRATA" --version)" \
+  "$(umoci --version)" "$(tar --version | head -n1)" "$GZIP_CMD" "$LOAD0" "$LOAD1" "$DEST_FS" <<'EOF'
+import json, sys
+a = sys.argv[1:]
+meta = json.load(open(a[0]))
+runs = a[1]
+n_files, n_dirs, n_links, tree_bytes = int(a[2]), int(a[3]), int(a[4]), int(a[5])
+tools = {}
+for i, name in enumerate(("strata", "umoci", "tar -x")):
+    s, kb, allruns, cpu = a[6 + 4 * i: 10 + 4 * i]
+    tools[name] = (float(s), int(kb), allruns, float(cpu))
+summary, anoms, kernel, cores, sv, uv, tv, gz, load0, load1, dest_on = a[18:29]
+MB = 1e6
+print()
+print("strata extract benchmark")
+print(f"machine: {cores} cores, Linux {kernel}; {sv}; {uv}; {tv}")
+print(f"load average: {load0} before the runs, {load1} after; trees written to {dest_on} "
+      f"filesystem")
+print(f"image: OCI layout directory, {len(meta['layers'])} gzip layers ({gz} -6), seed {meta['seed']}, "
+      f"scale {meta['scale']}")
+print(f"  compressed {meta['compressed'] / MB:.1f} MB, uncompressed (layer tars) "
+      f"{meta['uncompressed'] / MB:.1f} MB, ratio {meta['uncompressed'] / meta['compressed']:.2f}")
+for i, l in enumerate(meta["layers"]):
+    print(f"  layer {i}: {l['entries']:6d} entries, {l['size'] / MB:7.1f} MB gzip, "
+          f"{l['uncompressed'] / MB:7.1f} MB tar")
+m = meta["merged"]
+print(f"merged tree: {n_files} regular files ({tree_bytes / MB:.1f} MB), {n_dirs} directories, "
+      f"{n_links} symlinks (generator expected {m['files'] + m['hardlinks']} files incl. "
+      f"{m['hardlinks']} hardlinks, {m['dirs']} dirs, {m['symlinks']} symlinks)")
+print(f"strata says: {summary.strip()}")
+print()
+print(f"times (best of {runs} after one warm-up, warm page cache; wall seconds, CPU seconds "
+      f"(user+sys, best), peak RSS (highest), throughput over the tree's bytes; all wall times in "
+      f"order, warm-up in parentheses)")
+for name, (s, kb, allruns, cpu) in tools.items():
+    print(f"  {name:8s} {s:7.2f} s  cpu {cpu:6.2f} s  {kb / 1024:7.1f} MiB  "
+          f"{tree_bytes / MB / s:7.1f} MB/s   [{allruns}]")
+print()
+def verdict(label, value, target, unit=""):
+    ok = value <= target
+    print(f"  {label:26s} {value:7.2f}{unit}  (target <= {target}{unit})  {'PASS' if ok else 'FAIL'}")
+st = tools["strata"]
+verdict("strata / umoci", st[0] / tools["umoci"][0], 0.5)
+verdict("strata / tar -x", st[0] / tools["tar -x"][0], 1.3)
+verdict("strata peak RSS", st[1] / 1024, 64, " MiB")
+print(f"  (CPU-time ratios, less sensitive to a busy machine: strata/umoci "
+      f"{st[3] / tools['umoci'][3]:.2f}, strata/tar -x {st[3] / tools['tar -x'][3]:.2f})")
+print()
+if anoms.strip():
+    print("anomalies:")
+    for line in anoms.strip().split("\n"):
+        print("  - " + line)
+else:
+    print("outputs: strata, umoci and tar -x of strata's flat tar gave the same tree "
+          "(names, types, modes, owners, sizes, link targets and counts, mtimes, contents)")
+EOF
+exit 0
