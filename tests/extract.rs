@@ -240,7 +240,10 @@ fn flat_tar_lists_each_path_once() {
             }
         }
     }
-    assert!(within_one_layer.contains("dup"), "the fixture must keep its in-layer duplicate");
+    assert!(
+        within_one_layer.contains("dup"),
+        "the fixture must keep its in-layer duplicate"
+    );
     let names = tar_names(&std::fs::read(&tar_path).unwrap());
     let mut seen = std::collections::HashSet::new();
     let dups: Vec<String> = names
@@ -248,9 +251,15 @@ fn flat_tar_lists_each_path_once() {
         .map(|n| clean(n))
         .filter(|n| !seen.insert(n.clone()) && !within_one_layer.contains(n))
         .collect();
-    assert!(dups.is_empty(), "paths of several layers written twice in the flat tar: {dups:?}");
+    assert!(
+        dups.is_empty(),
+        "paths of several layers written twice in the flat tar: {dups:?}"
+    );
     let last_dup = names.iter().rposition(|n| clean(n) == "dup");
-    assert!(last_dup.is_some(), "the duplicated path is missing from the flat tar");
+    assert!(
+        last_dup.is_some(),
+        "the duplicated path is missing from the flat tar"
+    );
 }
 
 /// A directory turned into a file and back into a directory: the lowest layer's children
