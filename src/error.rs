@@ -78,6 +78,8 @@ pub enum Problem {
         expected: String,
         found: String,
     },
+    #[error("an upper layer writes through this entry (a symlink made by a lower layer); only an in-order extraction into a directory can apply that")]
+    WritesThrough,
     #[error("path points outside the archive")]
     PathEscapes,
     #[error("not a regular file")]

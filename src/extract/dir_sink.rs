@@ -248,7 +248,11 @@ pub fn is_conflict(e: &io::Error) -> bool {
 
 /// The top-down merge stopped on a [`Conflict`]: the extraction must be redone in order.
 pub fn needs_in_order(e: &crate::error::ArchiveError) -> bool {
-    matches!(&e.problem, crate::error::Problem::Write(io) if is_conflict(io))
+    match &e.problem {
+        crate::error::Problem::Write(io) => is_conflict(io),
+        crate::error::Problem::WritesThrough => true,
+        _ => false,
+    }
 }
 
 fn conflict(e: io::Error) -> io::Error {

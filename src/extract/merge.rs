@@ -161,6 +161,9 @@ pub fn merge_with(
                     Verdict::Replace
                 }
             };
+            if verdict == Verdict::WritesThrough {
+                return Err(at(Problem::WritesThrough));
+            }
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
                 continue;

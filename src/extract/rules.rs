@@ -114,6 +114,8 @@ pub struct TopDown {
     /// even higher layer: in between, the path was not a directory, so whatever lower layers had
     /// below it is gone.
     barriers: HashMap<u128, usize>,
+    /// Directories that some written path lies in, with the highest layer that put one there.
+    parents: HashMap<u128, usize>,
     keys: (RandomState, RandomState),
     /// Deleted by whiteouts of upper layers.
     deleted: HashSet<String>,
@@ -133,6 +135,10 @@ pub enum Verdict {
     Replace,
     /// An upper layer decided this path or hid it.
     Skip,
+    /// A non-directory here, below paths that upper layers wrote: those layers wrote *through*
+    /// this entry (a symlink, in any sane image), which only applying layers in order gets
+    /// right.
+    WritesThrough,
 }
 
 impl TopDown {
@@ -205,7 +211,19 @@ impl TopDown {
         if self.hidden(path, layer) {
             return Verdict::Skip;
         }
+        if kind == Settled::NonDir && self.parents.get(&key).is_some_and(|by| *by > layer) {
+            return Verdict::WritesThrough;
+        }
         self.settled.insert(key, (layer, kind));
+        let mut dir = parent(path);
+        while !dir.is_empty() {
+            let k = self.key(dir);
+            if self.parents.get(&k).is_some_and(|by| *by >= layer) {
+                break;
+            }
+            self.parents.insert(k, layer);
+            dir = parent(dir);
+        }
         Verdict::Write
     }
 
@@ -344,6 +362,24 @@ mod tests {
         assert_eq!(t.decide("opt/app/old", 0, Settled::NonDir), Verdict::Skip);
         assert_eq!(t.decide("opt/app/sub/z", 0, Settled::NonDir), Verdict::Skip);
         assert_eq!(t.decide("opt/other", 0, Settled::NonDir), Verdict::Write);
+    }
+
+    #[test]
+    fn writing_through_a_lower_symlink_is_recognised() {
+        let mut t = TopDown::new();
+        // Layer 1 writes x/passwd; layer 0 made x a symlink (x -> /etc).
+        assert_eq!(t.decide("x/passwd", 1, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("x", 0, Settled::NonDir), Verdict::WritesThrough);
+        // A directory entry there is just the parent's metadata.
+        assert_eq!(t.decide("x", 0, Settled::Dir), Verdict::Write);
+    }
+
+    #[test]
+    fn a_symlink_then_children_in_one_layer_is_not_a_conflict() {
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("x", 0, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("x/passwd", 0, Settled::NonDir), Verdict::Write);
     }
 
     #[test]
