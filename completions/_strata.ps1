@@ -30,6 +30,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
             [CompletionResult]::new('extract', 'extract', [CompletionResultType]::ParameterValue, 'Write the merged root filesystem (all layers applied in order) to a directory or a tar')
+            [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
+            [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -86,6 +89,71 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'strata;mount' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'No upper dir: the mount cannot be written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;umount' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--keep-upper', '--keep-upper', [CompletionResultType]::ParameterName, 'Keep the upper dir (what was written in the mount) instead of removing it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;store' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'strata;store;ls' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'json')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;store;rm' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;store;prune' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;store;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'strata;store;help;ls' {
+            break
+        }
+        'strata;store;help;rm' {
+            break
+        }
+        'strata;store;help;prune' {
+            break
+        }
+        'strata;store;help;help' {
+            break
+        }
         'strata;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -97,6 +165,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
             [CompletionResult]::new('extract', 'extract', [CompletionResultType]::ParameterValue, 'Write the merged root filesystem (all layers applied in order) to a directory or a tar')
+            [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
+            [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -114,6 +185,27 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;extract' {
+            break
+        }
+        'strata;help;mount' {
+            break
+        }
+        'strata;help;umount' {
+            break
+        }
+        'strata;help;store' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            break
+        }
+        'strata;help;store;ls' {
+            break
+        }
+        'strata;help;store;rm' {
+            break
+        }
+        'strata;help;store;prune' {
             break
         }
         'strata;help;completions' {

@@ -27,6 +27,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
             cand extract 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+            cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+            cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+            cand store 'Look after the layer store: list layers, remove them, prune unused ones'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -77,6 +80,60 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'strata;mount'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --layer 'Mount only layers 0..=N'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --read-only 'No upper dir: the mount cannot be written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;umount'= {
+            cand --store 'store'
+            cand --keep-upper 'Keep the upper dir (what was written in the mount) instead of removing it'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;store'= {
+            cand --store 'store'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand ls 'List the layers in the store, their sizes and the mounts using them'
+            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand prune 'Remove every layer that no mount uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;store;ls'= {
+            cand --store 'store'
+            cand --json 'json'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;store;rm'= {
+            cand --store 'store'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;store;prune'= {
+            cand --store 'store'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;store;help'= {
+            cand ls 'List the layers in the store, their sizes and the mounts using them'
+            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand prune 'Remove every layer that no mount uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;store;help;ls'= {
+        }
+        &'strata;store;help;rm'= {
+        }
+        &'strata;store;help;prune'= {
+        }
+        &'strata;store;help;help'= {
+        }
         &'strata;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -87,6 +144,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
             cand extract 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+            cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+            cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+            cand store 'Look after the layer store: list layers, remove them, prune unused ones'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -99,6 +159,21 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;verify'= {
         }
         &'strata;help;extract'= {
+        }
+        &'strata;help;mount'= {
+        }
+        &'strata;help;umount'= {
+        }
+        &'strata;help;store'= {
+            cand ls 'List the layers in the store, their sizes and the mounts using them'
+            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand prune 'Remove every layer that no mount uses'
+        }
+        &'strata;help;store;ls'= {
+        }
+        &'strata;help;store;rm'= {
+        }
+        &'strata;help;store;prune'= {
         }
         &'strata;help;completions'= {
         }

@@ -31,6 +31,9 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "history" -d 'Show the
 complete -c strata -n "__fish_strata_needs_command" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
 complete -c strata -n "__fish_strata_needs_command" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_needs_command" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+complete -c strata -n "__fish_strata_needs_command" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+complete -c strata -n "__fish_strata_needs_command" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
 complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
@@ -64,11 +67,43 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l tar -d 'Write 
 complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extract even if DEST exists and is not empty (its entries in the image\'s way are replaced)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l read-only -d 'No upper dir: the mount cannot be written'
+complete -c strata -n "__fish_strata_using_subcommand mount" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand umount" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand umount" -l keep-upper -d 'Keep the upper dir (what was written in the mount) instead of removing it'
+complete -c strata -n "__fish_strata_using_subcommand umount" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "prune" -d 'Remove every layer that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l json
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from rm" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses'

@@ -28,8 +28,74 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write the merged root filesystem (all layers applied in order) to a directory or a tar.
     Extract(ExtractArgs),
+    /// Mount the image as a real overlayfs: layers from the layer store, plus an upper dir.
+    Mount(MountArgs),
+    /// Unmount what `strata mount` mounted and remove its upper and work dirs.
+    Umount(UmountArgs),
+    /// Look after the layer store: list layers, remove them, prune unused ones.
+    Store(StoreArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// An existing empty directory to mount on.
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: PathBuf,
+
+    /// Mount only layers 0..=N.
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+
+    /// No upper dir: the mount cannot be written.
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UmountArgs {
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: PathBuf,
+
+    /// Keep the upper dir (what was written in the mount) instead of removing it.
+    #[arg(long)]
+    pub keep_upper: bool,
+
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub action: StoreAction,
+
+    #[arg(long, value_name = "DIR", global = true)]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// List the layers in the store, their sizes and the mounts using them.
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove layers (by chainID) that no mount uses.
+    Rm {
+        #[arg(value_name = "CHAINID", required = true)]
+        chain_ids: Vec<String>,
+    },
+    /// Remove every layer that no mount uses.
+    Prune,
 }
 
 /// How to find the image inside an archive.

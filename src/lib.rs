@@ -11,6 +11,7 @@ pub mod extract;
 pub mod history;
 pub mod image;
 pub mod layer;
+pub mod overlay;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -6,6 +6,8 @@ mod completions;
 mod extract;
 mod history;
 mod inspect;
+mod mount;
+mod store;
 mod verify;
 
 use std::io::{self, Write};
@@ -30,6 +32,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chainid(args) => chainid::run(args, &mut out)?,
         Command::Verify(args) => verify::run(args, &mut out)?,
         Command::Extract(args) => extract::run(args, &mut out)?,
+        Command::Mount(args) => mount::mount(args, &mut out)?,
+        Command::Umount(args) => mount::umount(args, &mut out)?,
+        Command::Store(args) => store::run(args, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;

@@ -27,6 +27,14 @@ pub struct DirSink {
     /// The directory of the previous entry: tars list siblings together, so most entries reuse
     /// it instead of resolving their parent again. Dropped whenever anything is removed.
     last_dir: Option<(String, Rc<OwnedFd>)>,
+    /// For an overlayfs layer store: the xattr that marks a directory opaque
+    /// (`trusted.overlay.opaque`, or `user.overlay.opaque` for rootless mounts). Set by strata
+    /// itself, never copied from the image.
+    pub opaque_xattr: Option<&'static str>,
+    opaque_dirs: Vec<String>,
+    /// Overlay whiteouts (0/0 character devices) are created even when not root: the kernel
+    /// allows that one device node to anybody.
+    pub whiteout_devices: bool,
 }
 
 impl DirSink {
@@ -47,6 +55,9 @@ impl DirSink {
             skipped_xattrs: 0,
             overwrite: false,
             last_dir: None,
+            opaque_xattr: None,
+            opaque_dirs: Vec::new(),
+            whiteout_devices: false,
         }
     }
 
@@ -188,7 +199,8 @@ impl Sink for DirSink {
             Special::Char(ma, mi) => (FileType::CharacterDevice, makedev(ma, mi)),
             Special::Block(ma, mi) => (FileType::BlockDevice, makedev(ma, mi)),
         };
-        if file_type != FileType::Fifo && !self.privileged {
+        let whiteout = self.whiteout_devices && dev == 0 && file_type == FileType::CharacterDevice;
+        if file_type != FileType::Fifo && !self.privileged && !whiteout {
             self.skipped_devices += 1;
             return Ok(());
         }
@@ -218,6 +230,21 @@ impl Sink for DirSink {
         self.clear_below(dir, keep)
     }
 
+    fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
+        let Some(_) = self.opaque_xattr else {
+            return Err(io::Error::other(
+                "opaque markers need an overlay layer store",
+            ));
+        };
+        // The directory may come later in the layer, or not at all: make sure it exists.
+        if !dir.is_empty() {
+            let (parent_fd, name) = self.parent_of(dir)?;
+            Root::mkdir(&parent_fd, name)?;
+        }
+        self.opaque_dirs.push(dir.to_string());
+        Ok(())
+    }
+
     fn finish(&mut self) -> io::Result<()> {
         let mut dirs: Vec<(String, Meta)> = std::mem::take(&mut self.dirs).into_iter().collect();
         // Deepest first: a parent made read-only must not stop its children being set.
@@ -231,6 +258,12 @@ impl Sink for DirSink {
         for (path, meta) in &dirs {
             let fd = self.root.open_dir_nofollow(path)?;
             self.set_meta_fd(&fd, meta)?;
+        }
+        if let Some(name) = self.opaque_xattr {
+            for dir in std::mem::take(&mut self.opaque_dirs) {
+                let fd = self.root.open_dir_nofollow(&dir)?;
+                rustix::fs::fsetxattr(&fd, name, b"y", rustix::fs::XattrFlags::empty())?;
+            }
         }
         Ok(())
     }

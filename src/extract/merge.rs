@@ -44,6 +44,12 @@ pub trait Sink {
     fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
     /// In-order mode only: deletes everything below `dir` except what `keep` names.
     fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
+    /// Overlay-layer mode only: marks `dir` opaque for overlayfs.
+    fn mark_opaque(&mut self, _dir: &str) -> io::Result<()> {
+        Err(io::Error::other(
+            "this output cannot mark directories opaque",
+        ))
+    }
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -72,6 +78,10 @@ pub enum Order {
     /// In order, deleting what whiteouts name: only for a directory sink, and only needed when
     /// an image writes through a symlink a lower layer made (see [`is_conflict`]).
     InOrder,
+    /// One layer on its own, for an overlayfs layer store: whiteouts become overlayfs
+    /// whiteouts (0/0 character devices) and opaque markers the opaque xattr, instead of
+    /// deleting anything.
+    OverlayLayer(usize),
 }
 
 /// Applies layers `0..=top` of `image` into `sink`.
@@ -92,6 +102,7 @@ pub fn merge_with(
     let layers: Vec<&crate::image::LayerRef> = match order {
         Order::TopDown => image.layers[..=top].iter().rev().collect(),
         Order::InOrder => image.layers[..=top].iter().collect(),
+        Order::OverlayLayer(i) => vec![&image.layers[i]],
     };
     // In order: what the current layer wrote, which its own whiteouts must not delete.
     let mut own: HashSet<String> = HashSet::new();
@@ -124,6 +135,18 @@ pub fn merge_with(
                 EntryKind::Whiteout(p) => {
                     counts.whiteouts += 1;
                     state.whiteout(&p).map_err(|e| at(bad_entry(e)))?;
+                    // Below a path this layer made a non-directory, a whiteout has nothing left
+                    // to hide (the type change already replaced the old subtree).
+                    let under_non_dir =
+                        std::iter::successors(Some(super::rules::parent(&p)), |d| {
+                            (!d.is_empty()).then(|| super::rules::parent(d))
+                        })
+                        .any(|d| matches!(state.settled_by(d), Some((_, Settled::NonDir))));
+                    if let (Order::OverlayLayer(_), false) = (order, under_non_dir) {
+                        let whiteout = Meta::default();
+                        sink.special(&p, Special::Char(0, 0), &whiteout, true)
+                            .map_err(|e| at(Problem::Write(e)))?;
+                    }
                     if order == Order::InOrder {
                         let keep = |q: &str| {
                             own.iter()
@@ -136,6 +159,9 @@ pub fn merge_with(
                 EntryKind::Opaque(d) => {
                     counts.whiteouts += 1;
                     state.opaque(&d);
+                    if let Order::OverlayLayer(_) = order {
+                        sink.mark_opaque(&d).map_err(|e| at(Problem::Write(e)))?;
+                    }
                     if order == Order::InOrder {
                         let keep = |q: &str| {
                             own.iter()
@@ -158,6 +184,12 @@ pub fn merge_with(
                 Order::TopDown => state.decide(&path, layer.index, settled),
                 Order::InOrder => {
                     own.insert(path.clone());
+                    Verdict::Replace
+                }
+                Order::OverlayLayer(_) => {
+                    // Only this layer is applied, so nothing is hidden; the state remembers
+                    // which paths the layer made non-directories.
+                    state.decide(&path, layer.index, settled);
                     Verdict::Replace
                 }
             };
@@ -211,7 +243,7 @@ pub fn merge_with(
                         }));
                     }
                     counts.hardlinks += 1;
-                    if order == Order::InOrder {
+                    if order != Order::TopDown {
                         sink.hardlink(&path, &target, replace)
                     } else {
                         match state.settled_by(&target) {

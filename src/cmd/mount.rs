@@ -1,0 +1,152 @@
+//! `strata mount` / `strata umount`: the image's layers from the store, stacked as a real
+//! overlayfs with a fresh upper and work dir per mount.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use strata::image::Image;
+use strata::overlay::mount::{is_mounted, mount_overlay, unmount_overlay, OverlaySpec};
+use strata::overlay::store::Store;
+use strata::overlay::{ensure_layers, mount_dir, read_mount_info, remove_all};
+
+use crate::cli::{MountArgs, UmountArgs};
+
+pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
+    if !rustix::process::geteuid().is_root() {
+        bail!("mounting an overlay needs root here; `strata extract IMAGE DIR` gives the same tree without it");
+    }
+    let mountpoint = checked_mountpoint(&args.mountpoint)?;
+    let platform = super::platform_arg(args.select.platform.as_deref())?;
+    let image = Image::open_random_access(
+        &args.select.archive,
+        args.select.image.as_deref(),
+        platform.as_ref(),
+    )?;
+    for w in &image.warnings {
+        super::warn(w);
+    }
+    if image.layers.is_empty() {
+        bail!("{}: the image has no layers to mount", image.source_path);
+    }
+    let top = match args.layer {
+        Some(n) if n >= image.layers.len() => {
+            bail!(
+                "--layer {n}: the image has {} layers (0 to {})",
+                image.layers.len(),
+                image.layers.len() - 1
+            )
+        }
+        Some(n) => n,
+        None => image.layers.len() - 1,
+    };
+    let store = Store::open(Store::locate(args.store.as_deref()), false)
+        .context("opening the layer store")?;
+    let ensured = ensure_layers(&image, &store, top)?;
+    let dir = mount_dir(&store, &mountpoint);
+    if dir.exists() {
+        if is_mounted(&mountpoint) {
+            bail!("{} is already a strata mount", mountpoint.display());
+        }
+        remove_all(&dir).with_context(|| format!("removing the stale {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir)?;
+    let upper = dir.join("upper");
+    let work = dir.join("work");
+    let mut lowers: Vec<_> = ensured.diffs.iter().rev().cloned().collect();
+    if args.read_only && lowers.len() == 1 {
+        // A read-only overlay needs two lower layers: add an empty one at the bottom.
+        let empty = store.root.join("empty");
+        fs::create_dir_all(&empty)?;
+        lowers.push(empty);
+    }
+    if !args.read_only {
+        fs::create_dir(&upper)?;
+        fs::create_dir(&work)?;
+    }
+    let spec = OverlaySpec {
+        lowers: &lowers,
+        upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
+        userxattr: false,
+    };
+    let info = serde_json::json!({
+        "mountpoint": mountpoint,
+        "image": image.source_path,
+        "image_id": image.config_digest,
+        "layers": ensured.chain_ids,
+        "read_only": args.read_only,
+    });
+    fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
+    if let Err(e) = mount_overlay(&spec, &mountpoint) {
+        let _ = remove_all(&dir);
+        return Err(e).with_context(|| format!("mounting the overlay at {}", mountpoint.display()));
+    }
+    writeln!(
+        out,
+        "mounted {} ({} layers: {} unpacked, {} already in {}) at {}",
+        image.source_path,
+        ensured.diffs.len(),
+        ensured.unpacked,
+        ensured.reused,
+        store.root.display(),
+        mountpoint.display()
+    )?;
+    if args.read_only {
+        writeln!(out, "read-only: no upper dir")?;
+    } else {
+        writeln!(out, "upper dir (your changes): {}", upper.display())?;
+    }
+    writeln!(out, "unmount with: strata umount {}", mountpoint.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn checked_mountpoint(path: &Path) -> Result<std::path::PathBuf> {
+    let meta = fs::metadata(path).with_context(|| format!("mountpoint {}", path.display()))?;
+    if !meta.is_dir() {
+        bail!("mountpoint {} is not a directory", path.display());
+    }
+    let canonical = path.canonicalize()?;
+    if is_mounted(&canonical) {
+        bail!(
+            "mountpoint {} is busy: something is already mounted there",
+            path.display()
+        );
+    }
+    Ok(canonical)
+}
+
+pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let mountpoint = args
+        .mountpoint
+        .canonicalize()
+        .with_context(|| format!("mountpoint {}", args.mountpoint.display()))?;
+    let store = Store::open(Store::locate(args.store.as_deref()), false)
+        .context("opening the layer store")?;
+    let dir = mount_dir(&store, &mountpoint);
+    if read_mount_info(&dir).is_none() {
+        bail!(
+            "{} is not a strata mount (nothing about it in {})",
+            mountpoint.display(),
+            store.root.display()
+        );
+    }
+    if is_mounted(&mountpoint) {
+        unmount_overlay(&mountpoint)
+            .with_context(|| format!("unmounting {}", mountpoint.display()))?;
+    }
+    if args.keep_upper {
+        let _ = remove_all(&dir.join("work"));
+        writeln!(
+            out,
+            "unmounted {}; kept the upper dir {}",
+            mountpoint.display(),
+            dir.join("upper").display()
+        )?;
+    } else {
+        remove_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        writeln!(out, "unmounted {}", mountpoint.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

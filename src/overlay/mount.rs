@@ -1,0 +1,95 @@
+//! Mounting overlayfs with the new mount API (`fsopen`/`fsconfig`/`fsmount`/`move_mount`):
+//! each lower layer is added with `lowerdir+`, so the number of layers is not limited by the
+//! one-page option string of mount(2).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::CWD;
+use rustix::mount::{
+    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, unmount,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
+};
+
+pub struct OverlaySpec<'a> {
+    /// Lower layers, the top one first.
+    pub lowers: &'a [PathBuf],
+    /// Upper and work directories; none for a read-only mount.
+    pub upper: Option<(&'a Path, &'a Path)>,
+    /// Rootless: keep overlay metadata in `user.overlay.*` xattrs.
+    pub userxattr: bool,
+}
+
+pub fn mount_overlay(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
+    let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(|e| with_context(e, "overlayfs is not available"))?;
+    for lower in spec.lowers {
+        fsconfig_set_string(&fs, "lowerdir+", lower.as_path()).map_err(|e| {
+            with_context(
+                e,
+                "the kernel refused a lower layer (needs Linux 6.8+ for lowerdir+)",
+            )
+        })?;
+    }
+    if let Some((upper, work)) = spec.upper {
+        fsconfig_set_string(&fs, "upperdir", upper)?;
+        fsconfig_set_string(&fs, "workdir", work)?;
+    }
+    if spec.userxattr {
+        fsconfig_set_flag(&fs, "userxattr")?;
+    }
+    fsconfig_create(&fs).map_err(|e| with_context(e, "the kernel refused the overlay"))?;
+    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())?;
+    move_mount(
+        &mnt,
+        "",
+        CWD,
+        target,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| with_context(e, "cannot attach the overlay at the mountpoint"))?;
+    Ok(())
+}
+
+pub fn unmount_overlay(target: &Path) -> io::Result<()> {
+    Ok(unmount(target, UnmountFlags::empty())?)
+}
+
+fn with_context(e: rustix::io::Errno, what: &str) -> io::Error {
+    let e: io::Error = e.into();
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// Whether `path` is a mountpoint now, from /proc/self/mountinfo.
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let wanted = path.to_string_lossy();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mp| unescape_mountinfo(mp) == wanted)
+}
+
+fn unescape_mountinfo(field: &str) -> String {
+    // mountinfo escapes space, tab, newline and backslash as \\ooo.
+    let mut out = String::new();
+    let bytes = field.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && i + 4 <= bytes.len()
+            && bytes[i + 1..i + 4]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
+        {
+            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
+            out.push(v as char);
+            i += 4;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
