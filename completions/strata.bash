@@ -16,6 +16,9 @@ _strata() {
             ",$1")
                 cmd="strata"
                 ;;
+            strata,__enter)
+                cmd="strata__subcmd____enter"
+                ;;
             strata,chainid)
                 cmd="strata__subcmd__chainid"
                 ;;
@@ -37,6 +40,9 @@ _strata() {
             strata,mount)
                 cmd="strata__subcmd__mount"
                 ;;
+            strata,shell)
+                cmd="strata__subcmd__shell"
+                ;;
             strata,store)
                 cmd="strata__subcmd__store"
                 ;;
@@ -45,6 +51,9 @@ _strata() {
                 ;;
             strata,verify)
                 cmd="strata__subcmd__verify"
+                ;;
+            strata__subcmd__help,__enter)
+                cmd="strata__subcmd__help__subcmd____enter"
                 ;;
             strata__subcmd__help,chainid)
                 cmd="strata__subcmd__help__subcmd__chainid"
@@ -66,6 +75,9 @@ _strata() {
                 ;;
             strata__subcmd__help,mount)
                 cmd="strata__subcmd__help__subcmd__mount"
+                ;;
+            strata__subcmd__help,shell)
+                cmd="strata__subcmd__help__subcmd__shell"
                 ;;
             strata__subcmd__help,store)
                 cmd="strata__subcmd__help__subcmd__store"
@@ -116,12 +128,42 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store completions help"
+            opts="-h -V --help --version inspect history chainid verify extract mount umount store shell __enter completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd____enter)
+            opts="-h --lower --upper --work --merged --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lower)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --upper)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --work)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --merged)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -196,8 +238,22 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store completions help"
+            opts="inspect history chainid verify extract mount umount store shell __enter completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd____enter)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -294,6 +350,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__shell)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -449,6 +519,36 @@ _strata() {
             ;;
         strata__subcmd__mount)
             opts="-h --image --platform --layer --read-only --store --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__shell)
+            opts="-h --image --platform --layer --store --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

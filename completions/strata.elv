@@ -30,6 +30,8 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand shell 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+            cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -134,6 +136,22 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;store;help;help'= {
         }
+        &'strata;shell'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --layer 'Only layers 0..=N'
+            cand --store 'store'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;__enter'= {
+            cand --lower 'lower'
+            cand --upper 'upper'
+            cand --work 'work'
+            cand --merged 'merged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -147,6 +165,8 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand shell 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+            cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -174,6 +194,10 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;store;rm'= {
         }
         &'strata;help;store;prune'= {
+        }
+        &'strata;help;shell'= {
+        }
+        &'strata;help;__enter'= {
         }
         &'strata;help;completions'= {
         }

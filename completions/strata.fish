@@ -34,6 +34,8 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "extract" -d 'Write th
 complete -c strata -n "__fish_strata_needs_command" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
 complete -c strata -n "__fish_strata_needs_command" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
 complete -c strata -n "__fish_strata_needs_command" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_needs_command" -f -a "shell" -d 'Run a shell (or CMD) inside the image\'s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+complete -c strata -n "__fish_strata_needs_command" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
 complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
@@ -93,17 +95,29 @@ complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_sub
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand shell" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand __enter" -l lower -r -F
+complete -c strata -n "__fish_strata_using_subcommand __enter" -l upper -r -F
+complete -c strata -n "__fish_strata_using_subcommand __enter" -l work -r -F
+complete -c strata -n "__fish_strata_using_subcommand __enter" -l merged -r -F
+complete -c strata -n "__fish_strata_using_subcommand __enter" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "shell" -d 'Run a shell (or CMD) inside the image\'s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses'

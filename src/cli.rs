@@ -34,6 +34,12 @@ pub enum Command {
     Umount(UmountArgs),
     /// Look after the layer store: list layers, remove them, prune unused ones.
     Store(StoreArgs),
+    /// Run a shell (or CMD) inside the image's overlay, in a private mount namespace; works
+    /// without root through a user namespace. The mount is gone when the shell exits.
+    Shell(ShellArgs),
+    /// (internal) The namespace side of `shell`: runs in a fresh single-threaded process.
+    #[command(hide = true, name = "__enter")]
+    Enter(EnterArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
 }
@@ -58,6 +64,37 @@ pub struct MountArgs {
     /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Only layers 0..=N.
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// The command to run instead of $SHELL, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnterArgs {
+    #[arg(long = "lower", required = true)]
+    pub lowers: Vec<PathBuf>,
+    #[arg(long)]
+    pub upper: PathBuf,
+    #[arg(long)]
+    pub work: PathBuf,
+    #[arg(long)]
+    pub merged: PathBuf,
+    #[arg(last = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

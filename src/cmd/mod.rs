@@ -7,6 +7,7 @@ mod extract;
 mod history;
 mod inspect;
 mod mount;
+mod shell;
 mod store;
 mod verify;
 
@@ -35,6 +36,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mount(args) => mount::mount(args, &mut out)?,
         Command::Umount(args) => mount::umount(args, &mut out)?,
         Command::Store(args) => store::run(args, &mut out)?,
+        Command::Shell(args) => shell::run(args)?,
+        Command::Enter(args) => shell::enter(args)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;

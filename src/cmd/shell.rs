@@ -1,0 +1,133 @@
+//! `strata shell`: the image's overlay in a private mount namespace — entered through a user
+//! namespace when not root — with `$SHELL` (or CMD) running at its root. When the command exits
+//! the namespace, and with it the mount, is gone; strata then removes the upper and work dirs.
+//!
+//! The namespace work happens in a fresh child process (`strata __enter`): unshare() needs a
+//! single-threaded process, and the parent has used threads to unpack layers.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context, Result};
+use rustix::mount::{mount_change, MountPropagationFlags};
+use rustix::thread::UnshareFlags;
+use strata::image::Image;
+use strata::overlay::mount::{mount_overlay, OverlaySpec};
+use strata::overlay::store::Store;
+use strata::overlay::{ensure_layers, remove_all};
+
+use crate::cli::{EnterArgs, ShellArgs};
+
+pub fn run(args: ShellArgs) -> Result<ExitCode> {
+    let rootless = !rustix::process::geteuid().is_root();
+    let platform = super::platform_arg(args.select.platform.as_deref())?;
+    let image = Image::open_random_access(
+        &args.select.archive,
+        args.select.image.as_deref(),
+        platform.as_ref(),
+    )?;
+    for w in &image.warnings {
+        super::warn(w);
+    }
+    if image.layers.is_empty() {
+        bail!("{}: the image has no layers", image.source_path);
+    }
+    let top = args
+        .layer
+        .unwrap_or(image.layers.len() - 1)
+        .min(image.layers.len() - 1);
+    let store = Store::open(Store::locate(args.store.as_deref()), rootless)
+        .context("opening the layer store")?;
+    let ensured = ensure_layers(&image, &store, top)?;
+    let session = store
+        .root
+        .join("mounts")
+        .join(format!("shell-{}", std::process::id()));
+    for sub in ["upper", "work", "merged"] {
+        fs::create_dir_all(session.join(sub))?;
+    }
+    let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
+    if lowers.len() == 1 {
+        // Keep overlay happy with at least two layers whatever the kernel.
+        let empty = store.root.join("empty");
+        fs::create_dir_all(&empty)?;
+        lowers.push(empty);
+    }
+    let exe = std::env::current_exe().context("finding strata's own executable")?;
+    let mut child = Command::new(exe);
+    child.arg("__enter");
+    for l in &lowers {
+        child.arg("--lower").arg(l);
+    }
+    child
+        .arg("--upper")
+        .arg(session.join("upper"))
+        .arg("--work")
+        .arg(session.join("work"))
+        .arg("--merged")
+        .arg(session.join("merged"))
+        .arg("--")
+        .args(&args.command);
+    let status = child.status().context("starting the namespace helper")?;
+    let _ = remove_all(&session);
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
+
+pub fn enter(args: EnterArgs) -> Result<ExitCode> {
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let rootless = uid != 0;
+    let flags = if rootless {
+        UnshareFlags::NEWUSER | UnshareFlags::NEWNS
+    } else {
+        UnshareFlags::NEWNS
+    };
+    // SAFETY: this process was started only to do this; it has not spawned any thread, so no
+    // other thread shares the file-system attributes or namespaces being changed.
+    unsafe { rustix::thread::unshare_unsafe(flags) }
+        .map_err(std::io::Error::from)
+        .context(if rootless {
+            "creating a user namespace (are unprivileged user namespaces enabled?)"
+        } else {
+            "creating a mount namespace"
+        })?;
+    if rootless {
+        fs::write("/proc/self/setgroups", "deny")
+            .context("denying setgroups in the user namespace")?;
+        fs::write("/proc/self/uid_map", format!("0 {uid} 1")).context("writing uid_map")?;
+        fs::write("/proc/self/gid_map", format!("0 {gid} 1")).context("writing gid_map")?;
+    }
+    // Nothing mounted here may propagate back to the host.
+    mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    )
+    .map_err(std::io::Error::from)
+    .context("making the mount namespace private")?;
+    let spec = OverlaySpec {
+        lowers: &args.lowers,
+        upper: Some((args.upper.as_path(), args.work.as_path())),
+        userxattr: rootless,
+    };
+    mount_overlay(&spec, &args.merged).context("mounting the overlay in the namespace")?;
+    let (program, rest) = match args.command.split_first() {
+        Some((p, rest)) => (p.clone(), rest.to_vec()),
+        None => (
+            std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into()),
+            Vec::new(),
+        ),
+    };
+    let status = Command::new(&program)
+        .args(&rest)
+        .current_dir(&args.merged)
+        .env("PWD", &args.merged)
+        .env("STRATA_ROOT", &args.merged)
+        .status()
+        .with_context(|| format!("running {program}"))?;
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
