@@ -35,6 +35,9 @@ pub struct DirSink {
     /// Overlay whiteouts (0/0 character devices) are created even when not root: the kernel
     /// allows that one device node to anybody.
     pub whiteout_devices: bool,
+    /// For one layer of a layer store: the unpacked layers below it, nearest first. A hardlink
+    /// to a file of a lower layer cannot cross layer directories, so that file is copied.
+    pub lower_layers: Vec<Root>,
 }
 
 impl DirSink {
@@ -58,6 +61,7 @@ impl DirSink {
             opaque_xattr: None,
             opaque_dirs: Vec::new(),
             whiteout_devices: false,
+            lower_layers: Vec::new(),
         }
     }
 
@@ -75,15 +79,15 @@ impl DirSink {
             self.root
                 .dir(dir, &mut |made| implicit.push(made.to_string()))?,
         );
-        self.dirs.extend(implicit.into_iter().map(|p| {
-            (
-                p,
-                Meta {
-                    mode: 0o755,
-                    ..Meta::default()
-                },
-            )
-        }));
+        for p in implicit {
+            // In a layer store, a parent this layer leaves out keeps what the layers below
+            // have there: otherwise its default metadata would hide theirs in the overlay.
+            let meta = self.lower_dir_meta(&p).unwrap_or(Meta {
+                mode: 0o755,
+                ..Meta::default()
+            });
+            self.dirs.entry(p).or_insert(meta);
+        }
         self.last_dir = Some((dir.to_string(), fd.clone()));
         Ok((fd, file_name(path)))
     }
@@ -219,7 +223,12 @@ impl Sink for DirSink {
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        self.root.hardlink(&dir, name, target).map_err(conflict)
+        match self.root.hardlink(&dir, name, target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !self.lower_layers.is_empty() => {
+                self.copy_from_lower(&dir, name, target)
+            }
+            other => other.map_err(conflict),
+        }
     }
 
     fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
@@ -346,5 +355,71 @@ impl DirSink {
             self.delete_in(&fd, &child, keep)?;
         }
         Ok(())
+    }
+}
+
+impl DirSink {
+    /// Owner, mode and mtime of directory `path` in the nearest lower layer that has it.
+    fn lower_dir_meta(&self, path: &str) -> Option<Meta> {
+        for lower in &self.lower_layers {
+            let Ok(fd) = lower.open_dir_nofollow(path) else {
+                continue;
+            };
+            let st = rustix::fs::fstat(&fd).ok()?;
+            return Some(Meta {
+                mode: st.st_mode & 0o7777,
+                uid: u64::from(st.st_uid),
+                gid: u64::from(st.st_gid),
+                mtime: st.st_mtime.max(0) as u64,
+                xattrs: Vec::new(),
+            });
+        }
+        None
+    }
+
+    /// Copies `target` as the nearest lower layer has it (stopping at an overlay whiteout).
+    fn copy_from_lower(&mut self, dir: &OwnedFd, name: &str, target: &str) -> io::Result<()> {
+        for lower in &self.lower_layers {
+            let Ok(parent_fd) = lower.open_dir_nofollow(parent(target)) else {
+                continue;
+            };
+            let Ok(st) = rustix::fs::statat(
+                &parent_fd,
+                file_name(target),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            ) else {
+                continue;
+            };
+            let kind = FileType::from_raw_mode(st.st_mode);
+            if kind == FileType::CharacterDevice && st.st_rdev == 0 {
+                break;
+            }
+            if kind != FileType::RegularFile {
+                continue;
+            }
+            let src = rustix::fs::openat(
+                &parent_fd,
+                file_name(target),
+                rustix::fs::OFlags::RDONLY
+                    | rustix::fs::OFlags::NOFOLLOW
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )?;
+            let mut src = std::fs::File::from(src);
+            let mut dst = Root::create_file(dir, name).map_err(conflict)?;
+            io::copy(&mut src, &mut dst)?;
+            let meta = Meta {
+                mode: st.st_mode & 0o7777,
+                uid: u64::from(st.st_uid),
+                gid: u64::from(st.st_gid),
+                mtime: st.st_mtime.max(0) as u64,
+                xattrs: Vec::new(),
+            };
+            return Root::set_meta_fd(&dst, &meta, self.privileged, &|_| false);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("hardlink target {target} is in no layer below"),
+        ))
     }
 }

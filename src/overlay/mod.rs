@@ -55,7 +55,12 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
             // Another strata may have finished it while we waited for the lock.
             if !store.has_layer(chain_id) {
                 let staging = store.staging(chain_id).map_err(io_err)?;
-                let result = unpack_one(image, store, i, &staging.join("diff"));
+                let lowers: Vec<PathBuf> = chain[..i]
+                    .iter()
+                    .rev()
+                    .map(|c| store.layer_dir(c).join("diff"))
+                    .collect();
+                let result = unpack_one(image, store, i, &staging.join("diff"), &lowers);
                 match result {
                     Ok(size) => store
                         .commit(
@@ -93,10 +98,14 @@ fn unpack_one(
     store: &Store,
     index: usize,
     diff: &Path,
+    lowers: &[PathBuf],
 ) -> Result<u64, ArchiveError> {
-    let root = Root::open(diff)
-        .map_err(|e| ArchiveError::new(&diff.display().to_string(), None, Problem::Write(e)))?;
-    let mut sink = DirSink::new(root);
+    let open = |p: &Path| {
+        Root::open(p)
+            .map_err(|e| ArchiveError::new(&p.display().to_string(), None, Problem::Write(e)))
+    };
+    let mut sink = DirSink::new(open(diff)?);
+    sink.lower_layers = lowers.iter().map(|p| open(p)).collect::<Result<_, _>>()?;
     sink.opaque_xattr = Some(if store.rootless {
         "user.overlay.opaque"
     } else {
