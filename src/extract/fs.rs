@@ -155,7 +155,16 @@ impl Root {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(rustix::io::Errno::ISDIR) | Err(rustix::io::Errno::PERM) => {
-                let child = rfs::openat(dir, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())?;
+                let open = || rfs::openat(dir, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty());
+                let child = match open() {
+                    // A directory without permissions (overlayfs leaves work/work at 0000): we
+                    // own it, so let ourselves in.
+                    Err(rustix::io::Errno::ACCESS) => {
+                        rfs::chmodat(dir, name, Mode::from_raw_mode(0o700), AtFlags::empty())?;
+                        open()?
+                    }
+                    other => other?,
+                };
                 let names: Vec<String> = rfs::Dir::read_from(&child)?
                     .filter_map(Result::ok)
                     .map(|e| e.file_name().to_string_lossy().into_owned())
