@@ -66,12 +66,12 @@ pub fn align(history: &[History], layer_sizes: &[u64], image_id: &Digest) -> Ali
             "the config history has {next_layer} non-empty entries but the image has {} layers; the last {missing} have no history entry",
             layer_sizes.len()
         ));
-        for i in next_layer..layer_sizes.len() {
+        for (i, size) in layer_sizes.iter().enumerate().skip(next_layer) {
             rows.push(HistoryRow {
                 id: None,
                 created: None,
                 created_by: String::new(),
-                size: layer_sizes[i],
+                size: *size,
                 comment: "(no history entry for this layer)".into(),
                 empty_layer: false,
                 layer_index: Some(i),

@@ -62,7 +62,7 @@ pub enum Location {
         layer_paths: Vec<String>,
     },
     Oci {
-        descriptor: Descriptor,
+        descriptor: Box<Descriptor>,
     },
     /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
     /// if this is the image the user picks.

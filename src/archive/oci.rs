@@ -144,7 +144,7 @@ fn walk(
             Kind::Skip => {}
             Kind::Manifest => {
                 let mut c = candidate(Location::Oci {
-                    descriptor: desc.clone(),
+                    descriptor: Box::new(desc.clone()),
                 });
                 c.config_digest = config_digest_of(container, &digest);
                 out.push(c);
