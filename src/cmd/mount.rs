@@ -65,6 +65,11 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     if !args.read_only {
         fs::create_dir(&upper)?;
         fs::create_dir(&work)?;
+        // The merged root is the upper dir: give it the image root's mode and owner.
+        let top = fs::metadata(&lowers[0])?;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        std::os::unix::fs::chown(&upper, Some(top.uid()), Some(top.gid()))?;
+        fs::set_permissions(&upper, fs::Permissions::from_mode(top.mode() & 0o7777))?;
     }
     let spec = OverlaySpec {
         lowers: &lowers,

@@ -239,6 +239,16 @@ impl Sink for DirSink {
         self.clear_below(dir, keep)
     }
 
+    fn whiteout(&mut self, path: &str) -> io::Result<()> {
+        // Only a whiteout that hides something is kept: overlayfs lists whiteouts in
+        // directories that no lower layer has as names that cannot be opened.
+        if !self.lower_has(path) {
+            return Ok(());
+        }
+        let whiteout = Meta::default();
+        self.special(path, Special::Char(0, 0), &whiteout, true)
+    }
+
     fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
         let Some(_) = self.opaque_xattr else {
             return Err(io::Error::other(
@@ -359,6 +369,33 @@ impl DirSink {
 }
 
 impl DirSink {
+    /// Whether some lower layer has something at `path` (a whiteout there stops the search).
+    fn lower_has(&self, path: &str) -> bool {
+        for lower in &self.lower_layers {
+            let Ok(parent_fd) = lower.open_dir_nofollow(parent(path)) else {
+                continue;
+            };
+            let Ok(st) = rustix::fs::statat(
+                &parent_fd,
+                file_name(path),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            ) else {
+                continue;
+            };
+            let whiteout =
+                FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice && st.st_rdev == 0;
+            return !whiteout;
+        }
+        false
+    }
+
+    /// The root directory's metadata comes from the lower layers unless this layer has `./`.
+    pub fn inherit_root_meta(&mut self) {
+        if let Some(meta) = self.lower_dir_meta("") {
+            self.dirs.insert(String::new(), meta);
+        }
+    }
+
     /// Owner, mode and mtime of directory `path` in the nearest lower layer that has it.
     fn lower_dir_meta(&self, path: &str) -> Option<Meta> {
         for lower in &self.lower_layers {
@@ -396,6 +433,19 @@ impl DirSink {
             }
             if kind != FileType::RegularFile {
                 continue;
+            }
+            // Same filesystem: share the lower layer's inode, so the merged view keeps the
+            // hardlink group; copy only when that is impossible.
+            if rustix::fs::linkat(
+                &parent_fd,
+                file_name(target),
+                dir,
+                name,
+                rustix::fs::AtFlags::empty(),
+            )
+            .is_ok()
+            {
+                return Ok(());
             }
             let src = rustix::fs::openat(
                 &parent_fd,

@@ -44,6 +44,12 @@ pub trait Sink {
     fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
     /// In-order mode only: deletes everything below `dir` except what `keep` names.
     fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
+    /// Overlay-layer mode only: an overlayfs whiteout at `path`.
+    fn whiteout(&mut self, _path: &str) -> io::Result<()> {
+        Err(io::Error::other(
+            "this output cannot hold overlay whiteouts",
+        ))
+    }
     /// Overlay-layer mode only: marks `dir` opaque for overlayfs.
     fn mark_opaque(&mut self, _dir: &str) -> io::Result<()> {
         Err(io::Error::other(
@@ -142,10 +148,14 @@ pub fn merge_with(
                             (!d.is_empty()).then(|| super::rules::parent(d))
                         })
                         .any(|d| matches!(state.settled_by(d), Some((_, Settled::NonDir))));
-                    if let (Order::OverlayLayer(_), false) = (order, under_non_dir) {
-                        let whiteout = Meta::default();
-                        sink.special(&p, Special::Char(0, 0), &whiteout, true)
-                            .map_err(|e| at(Problem::Write(e)))?;
+                    // The layer's own entry at that path already hides the lower ones; a whiteout
+                    // must not replace it.
+                    let own_entry =
+                        matches!(state.settled_by(&p), Some((by, _)) if by == layer.index);
+                    if let (Order::OverlayLayer(_), false, false) =
+                        (order, under_non_dir, own_entry)
+                    {
+                        sink.whiteout(&p).map_err(|e| at(Problem::Write(e)))?;
                     }
                     if order == Order::InOrder {
                         let keep = |q: &str| {

@@ -106,6 +106,7 @@ fn unpack_one(
     };
     let mut sink = DirSink::new(open(diff)?);
     sink.lower_layers = lowers.iter().map(|p| open(p)).collect::<Result<_, _>>()?;
+    sink.inherit_root_meta();
     sink.opaque_xattr = Some(if store.rootless {
         "user.overlay.opaque"
     } else {

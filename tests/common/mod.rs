@@ -7,7 +7,8 @@
 //! `malformed` (bad inputs), `check` (comparing strata's JSON with expectations), `golden`
 //! (expected text output kept in tests/golden/), `corpus` (finding ../shared/corpus entries),
 //! `rootfs` (the layer-rules model and on-disk trees for `extract`), `sandbox` (running
-//! `extract` in a snapshotted sandbox, unprivileged or with limits).
+//! `extract` in a snapshotted sandbox, unprivileged or with limits), `overlay` (the `mount`
+//! tests' environment: overlay probe, unmount-on-drop, store layout readers).
 #![allow(dead_code)]
 
 pub mod check;
@@ -18,6 +19,7 @@ pub mod image;
 pub mod layer;
 pub mod layouts;
 pub mod malformed;
+pub mod overlay;
 pub mod rootfs;
 pub mod sandbox;
 pub mod tarball;
