@@ -152,3 +152,50 @@ fn shell_exit_code_is_the_commands() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Where the kernel refuses overlayfs in a user namespace, `shell` falls back on
+/// fuse-overlayfs; STRATA_OVERLAY=fuse takes that path on purpose (as root: /dev/fuse is
+/// usually root-only).
+#[test]
+fn fuse_overlayfs_fallback_shows_the_same_tree() {
+    if !rustix::process::geteuid().is_root() {
+        println!("skipped: needs root for /dev/fuse");
+        return;
+    }
+    if Command::new("fuse-overlayfs")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: fuse-overlayfs is not installed");
+        return;
+    }
+    let dir = sandbox();
+    let image = hello_copy(dir.path());
+    let out = Command::new(strata())
+        .args([
+            "shell",
+            &image,
+            "--",
+            "sh",
+            "-c",
+            "cat usr/share/greeting.txt; ls -A etc; grep -c fuse /proc/self/mounts",
+        ])
+        .env("STRATA_OVERLAY", "fuse")
+        .env("STRATA_STORE", dir.path().join("store"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The greeting from layer 1, etc/ empty (layer 2's whiteout), and a fuse mount in use.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"hello world"), "{stdout}");
+    assert!(
+        lines.len() == 2 && lines[1].parse::<u32>().unwrap_or(0) >= 1,
+        "{stdout}"
+    );
+}

@@ -16,7 +16,7 @@ use crate::cli::{MountArgs, UmountArgs};
 
 pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     if !rustix::process::geteuid().is_root() {
-        bail!("mounting an overlay needs root here; `strata extract IMAGE DIR` gives the same tree without it");
+        bail!("mounting an overlay on the host needs root; as an ordinary user run `strata shell IMAGE` (a private mount in a user namespace), or `strata extract IMAGE DIR` for a plain copy");
     }
     let mountpoint = checked_mountpoint(&args.mountpoint)?;
     let platform = super::platform_arg(args.select.platform.as_deref())?;

@@ -76,6 +76,40 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     ))
 }
 
+/// Mounts with fuse-overlayfs instead; false if it is not installed.
+fn fuse_overlayfs(args: &EnterArgs) -> Result<bool> {
+    let lowers: Vec<String> = args
+        .lowers
+        .iter()
+        .map(|l| {
+            l.to_string_lossy()
+                .replace('\\', "\\\\")
+                .replace(':', "\\:")
+                .replace(',', "\\,")
+        })
+        .collect();
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lowers.join(":"),
+        args.upper.display(),
+        args.work.display()
+    );
+    let status = match Command::new("fuse-overlayfs")
+        .arg("-o")
+        .arg(&options)
+        .arg(&args.merged)
+        .status()
+    {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).context("running fuse-overlayfs"),
+    };
+    if !status.success() {
+        bail!("fuse-overlayfs could not mount the layers ({status})");
+    }
+    Ok(true)
+}
+
 pub fn enter(args: EnterArgs) -> Result<ExitCode> {
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
@@ -112,7 +146,21 @@ pub fn enter(args: EnterArgs) -> Result<ExitCode> {
         upper: Some((args.upper.as_path(), args.work.as_path())),
         userxattr: rootless,
     };
-    mount_overlay(&spec, &args.merged).context("mounting the overlay in the namespace")?;
+    // STRATA_OVERLAY=fuse forces fuse-overlayfs (for kernels that refuse overlay in a user
+    // namespace, and to test that path).
+    let forced_fuse = std::env::var("STRATA_OVERLAY").is_ok_and(|v| v == "fuse");
+    let kernel = if forced_fuse {
+        Err(anyhow::anyhow!(
+            "fuse-overlayfs requested with STRATA_OVERLAY=fuse"
+        ))
+    } else {
+        mount_overlay(&spec, &args.merged).context("mounting the overlay in the namespace")
+    };
+    if let Err(e) = kernel {
+        if !fuse_overlayfs(&args)? {
+            return Err(e.context("and fuse-overlayfs is not installed to fall back on"));
+        }
+    }
     let (program, rest) = match args.command.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec()),
         None => (
