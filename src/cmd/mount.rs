@@ -71,7 +71,9 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
         std::os::unix::fs::chown(&upper, Some(top.uid()), Some(top.gid()))?;
         fs::set_permissions(&upper, fs::Permissions::from_mode(top.mode() & 0o7777))?;
     }
+    let short = strata::overlay::short_names(&store, &lowers);
     let spec = OverlaySpec {
+        short: short.map(|names| (store.root.as_path(), names)),
         lowers: &lowers,
         upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
         userxattr: false,

@@ -142,6 +142,7 @@ pub fn enter(args: EnterArgs) -> Result<ExitCode> {
     .map_err(std::io::Error::from)
     .context("making the mount namespace private")?;
     let spec = OverlaySpec {
+        short: None,
         lowers: &args.lowers,
         upper: Some((args.upper.as_path(), args.work.as_path())),
         userxattr: rootless,

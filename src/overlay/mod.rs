@@ -139,3 +139,15 @@ pub fn mount_dir(store: &Store, mountpoint: &Path) -> PathBuf {
 pub fn read_mount_info(dir: &Path) -> Option<serde_json::Value> {
     serde_json::from_slice(&fs::read(dir.join("info.json")).ok()?).ok()
 }
+
+/// The `l/` short names of the given layer diff dirs, if every one is a layer of `store`.
+pub fn short_names(store: &Store, diffs: &[PathBuf]) -> Option<Vec<String>> {
+    diffs
+        .iter()
+        .map(|d| {
+            let link = fs::read_to_string(d.parent()?.join("link")).ok()?;
+            Some(link.trim().to_string())
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|names| !names.is_empty() && store.root.join("l").is_dir())
+}

@@ -12,6 +12,10 @@ use rustix::mount::{
 };
 
 pub struct OverlaySpec<'a> {
+    /// The layer store's root and each lower layer's short `l/` name (top first), for the
+    /// classic mount(2) path on kernels without `lowerdir+`: docker's way of keeping the option
+    /// string within one page.
+    pub short: Option<(&'a Path, Vec<String>)>,
     /// Lower layers, the top one first.
     pub lowers: &'a [PathBuf],
     /// Upper and work directories; none for a read-only mount.
@@ -21,6 +25,65 @@ pub struct OverlaySpec<'a> {
 }
 
 pub fn mount_overlay(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
+    // STRATA_MOUNT_API=classic takes the mount(2) path on purpose (to test it).
+    let classic = std::env::var("STRATA_MOUNT_API").is_ok_and(|v| v == "classic");
+    if !classic {
+        match mount_new_api(spec, target) {
+            Err(e) if e.raw_os_error() == Some(22) && spec.short.is_some() => {}
+            other => return other,
+        }
+    }
+    mount_classic(spec, target)
+}
+
+/// mount(2) with relative `l/` names from the store root, as docker's overlay2 does.
+fn mount_classic(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
+    let Some((root, names)) = &spec.short else {
+        return Err(io::Error::other(
+            "the classic overlay mount needs the layer store's short names",
+        ));
+    };
+    let target = target.canonicalize()?;
+    let mut data = format!(
+        "lowerdir={}",
+        names
+            .iter()
+            .map(|n| format!("l/{n}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    );
+    if let Some((upper, work)) = spec.upper {
+        data.push_str(&format!(
+            ",upperdir={},workdir={}",
+            upper.display(),
+            work.display()
+        ));
+    }
+    if spec.userxattr {
+        data.push_str(",userxattr");
+    }
+    if data.len() >= 4096 {
+        return Err(io::Error::other(format!(
+            "{} layers do not fit in one page of mount options; this kernel lacks lowerdir+",
+            names.len()
+        )));
+    }
+    let data = std::ffi::CString::new(data).map_err(io::Error::other)?;
+    // The relative l/ names resolve from the store root: mount from there.
+    let previous = std::env::current_dir()?;
+    std::env::set_current_dir(root)?;
+    let result = rustix::mount::mount(
+        "overlay",
+        &target,
+        "overlay",
+        rustix::mount::MountFlags::empty(),
+        data.as_c_str(),
+    );
+    std::env::set_current_dir(previous)?;
+    result.map_err(|e| with_context(e, "the kernel refused the overlay"))
+}
+
+fn mount_new_api(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
     let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(|e| with_context(e, "overlayfs is not available"))?;
     for lower in spec.lowers {
