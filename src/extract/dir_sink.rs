@@ -11,7 +11,7 @@ use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
 use super::rules::{file_name, parent};
 use std::os::fd::OwnedFd;
-use std::rc::Rc;
+use std::sync::Arc as Rc;
 
 pub struct DirSink {
     root: Root,
@@ -38,6 +38,18 @@ pub struct DirSink {
     /// For one layer of a layer store: the unpacked layers below it, nearest first. A hardlink
     /// to a file of a lower layer cannot cross layer directories, so that file is copied.
     pub lower_layers: Vec<Root>,
+    /// Layer-store unpacking in parallel: what needs the lower layers is noted during the pass
+    /// and done by [`DirSink::complete`] once they are unpacked.
+    pub defer_lower: bool,
+    deferred: Deferred,
+}
+
+#[derive(Default)]
+struct Deferred {
+    whiteouts: Vec<String>,
+    links: Vec<(String, String)>,
+    implicit_dirs: std::collections::HashSet<String>,
+    finish_called: bool,
 }
 
 impl DirSink {
@@ -62,6 +74,8 @@ impl DirSink {
             opaque_dirs: Vec::new(),
             whiteout_devices: false,
             lower_layers: Vec::new(),
+            defer_lower: false,
+            deferred: Deferred::default(),
         }
     }
 
@@ -86,6 +100,9 @@ impl DirSink {
                 mode: 0o755,
                 ..Meta::default()
             });
+            if self.defer_lower {
+                self.deferred.implicit_dirs.insert(p.clone());
+            }
             self.dirs.entry(p).or_insert(meta);
         }
         self.last_dir = Some((dir.to_string(), fd.clone()));
@@ -181,6 +198,7 @@ impl Sink for DirSink {
             Root::mkdir(&dir, name)?;
         }
         self.note_meta(meta);
+        self.deferred.implicit_dirs.remove(path);
         self.dirs.insert(path.to_string(), meta.clone());
         Ok(())
     }
@@ -224,6 +242,12 @@ impl Sink for DirSink {
             self.remove(&dir, name)?;
         }
         match self.root.hardlink(&dir, name, target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.defer_lower => {
+                self.deferred
+                    .links
+                    .push((path.to_string(), target.to_string()));
+                Ok(())
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound && !self.lower_layers.is_empty() => {
                 self.copy_from_lower(&dir, name, target)
             }
@@ -242,7 +266,9 @@ impl Sink for DirSink {
     fn whiteout(&mut self, path: &str) -> io::Result<()> {
         // Only a whiteout that hides something is kept: overlayfs lists whiteouts in
         // directories that no lower layer has as names that cannot be opened.
-        if !self.lower_has(path) {
+        if self.defer_lower {
+            self.deferred.whiteouts.push(path.to_string());
+        } else if !self.lower_has(path) {
             return Ok(());
         }
         let whiteout = Meta::default();
@@ -265,6 +291,43 @@ impl Sink for DirSink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        if self.defer_lower {
+            self.deferred.finish_called = true;
+            return Ok(());
+        }
+        self.finish_now()
+    }
+}
+
+impl DirSink {
+    /// Does what a deferred pass left for when the lower layers exist (`lower_layers` set):
+    /// drops whiteouts that hide nothing, links or copies lower-layer hardlink targets, gives
+    /// omitted parents the lower layers' metadata, then the usual directory metadata.
+    pub fn complete(&mut self) -> io::Result<()> {
+        self.defer_lower = false;
+        let deferred = std::mem::take(&mut self.deferred);
+        for path in &deferred.whiteouts {
+            if !self.lower_has(path) {
+                let (dir, name) = self.parent_of(path)?;
+                self.remove(&dir, name)?;
+            }
+        }
+        for (path, target) in &deferred.links {
+            let (dir, name) = self.parent_of(path)?;
+            self.copy_from_lower(&dir, name, target)?;
+        }
+        for path in &deferred.implicit_dirs {
+            if let Some(meta) = self.lower_dir_meta(path) {
+                self.dirs.insert(path.clone(), meta);
+            }
+        }
+        if deferred.finish_called {
+            self.finish_now()?;
+        }
+        Ok(())
+    }
+
+    fn finish_now(&mut self) -> io::Result<()> {
         let mut dirs: Vec<(String, Meta)> = std::mem::take(&mut self.dirs).into_iter().collect();
         // Deepest first: a parent made read-only must not stop its children being set.
         dirs.sort_by_key(|(p, _)| {
@@ -391,6 +454,10 @@ impl DirSink {
 
     /// The root directory's metadata comes from the lower layers unless this layer has `./`.
     pub fn inherit_root_meta(&mut self) {
+        if self.defer_lower {
+            self.deferred.implicit_dirs.insert(String::new());
+            return;
+        }
         if let Some(meta) = self.lower_dir_meta("") {
             self.dirs.insert(String::new(), meta);
         }

@@ -15,6 +15,7 @@ use crate::extract::dir_sink::DirSink;
 use crate::extract::fs::Root;
 use crate::extract::merge::{merge_with, Order};
 use crate::image::Image;
+use rayon::prelude::*;
 use store::Store;
 
 /// What `ensure_layers` did.
@@ -47,44 +48,81 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
     let io_err = |e: io::Error| {
         ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
     };
-    let (mut unpacked, mut reused) = (0, 0);
-    let mut diffs = Vec::new();
+    // Lock every missing layer (in chain order, as every strata does, so two never deadlock),
+    // then look again: another strata may have finished some while we waited.
+    let mut locks = Vec::new();
+    let mut missing = Vec::new();
     for (i, chain_id) in chain.iter().enumerate() {
         if !store.has_layer(chain_id) {
-            let _lock = store.lock(chain_id).map_err(io_err)?;
-            // Another strata may have finished it while we waited for the lock.
+            locks.push(store.lock(chain_id).map_err(io_err)?);
             if !store.has_layer(chain_id) {
-                let staging = store.staging(chain_id).map_err(io_err)?;
-                let lowers: Vec<PathBuf> = chain[..i]
-                    .iter()
-                    .rev()
-                    .map(|c| store.layer_dir(c).join("diff"))
-                    .collect();
-                let result = unpack_one(image, store, i, &staging.join("diff"), &lowers);
-                match result {
-                    Ok(size) => store
-                        .commit(
-                            &staging,
-                            chain_id,
-                            &diff_ids[i],
-                            i.checked_sub(1).map(|p| &chain[p]),
-                            size,
-                        )
-                        .map_err(io_err)?,
-                    Err(e) => {
-                        let _ = remove_all(&staging);
-                        return Err(e);
-                    }
-                }
-                unpacked += 1;
-            } else {
-                reused += 1;
+                missing.push(i);
             }
-        } else {
-            reused += 1;
         }
-        diffs.push(store.layer_dir(chain_id).join("diff"));
     }
+    // The layers are independent until their last step: unpack them in parallel, then finish
+    // each from the bottom up, when the layers below it are in place.
+    let unpacked: Vec<(usize, PathBuf, Result<(DirSink, u64), ArchiveError>)> = missing
+        .par_iter()
+        .map(|&i| {
+            let staging = match store.staging(&chain[i]) {
+                Ok(s) => s,
+                Err(e) => return (i, PathBuf::new(), Err(io_err(e))),
+            };
+            let result = unpack_one(image, store, i, &staging.join("diff"));
+            (i, staging, result)
+        })
+        .collect();
+    let mut failure = None;
+    for (i, staging, result) in unpacked {
+        let done = failure.is_none().then_some(result).and_then(|r| match r {
+            Ok(x) => Some(x),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+        let Some((mut sink, size)) = done else {
+            let _ = remove_all(&staging);
+            continue;
+        };
+        let lowers: Vec<PathBuf> = chain[..i]
+            .iter()
+            .rev()
+            .map(|c| store.layer_dir(c).join("diff"))
+            .collect();
+        let completed = open_roots(&lowers).and_then(|roots| {
+            sink.lower_layers = roots;
+            sink.complete().map_err(|e| {
+                ArchiveError::new(&staging.display().to_string(), None, Problem::Write(e))
+            })
+        });
+        let committed = completed.and_then(|()| {
+            store
+                .commit(
+                    &staging,
+                    &chain[i],
+                    &diff_ids[i],
+                    i.checked_sub(1).map(|p| &chain[p]),
+                    size,
+                )
+                .map_err(io_err)
+        });
+        if let Err(e) = committed {
+            let _ = remove_all(&staging);
+            failure = Some(e);
+        }
+    }
+    drop(locks);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let diffs = chain
+        .iter()
+        .map(|c| store.layer_dir(c).join("diff"))
+        .collect();
+    let unpacked = missing.len();
+    let reused = chain.len() - unpacked;
     Ok(Ensured {
         diffs,
         chain_ids: chain,
@@ -93,19 +131,27 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
     })
 }
 
+fn open_roots(paths: &[PathBuf]) -> Result<Vec<Root>, ArchiveError> {
+    paths
+        .iter()
+        .map(|p| {
+            Root::open(p)
+                .map_err(|e| ArchiveError::new(&p.display().to_string(), None, Problem::Write(e)))
+        })
+        .collect()
+}
+
+/// One layer's own entries into `diff`, whiteouts in overlay form; what needs the layers below
+/// is left to [`DirSink::complete`].
 fn unpack_one(
     image: &Image,
     store: &Store,
     index: usize,
     diff: &Path,
-    lowers: &[PathBuf],
-) -> Result<u64, ArchiveError> {
-    let open = |p: &Path| {
-        Root::open(p)
-            .map_err(|e| ArchiveError::new(&p.display().to_string(), None, Problem::Write(e)))
-    };
-    let mut sink = DirSink::new(open(diff)?);
-    sink.lower_layers = lowers.iter().map(|p| open(p)).collect::<Result<_, _>>()?;
+) -> Result<(DirSink, u64), ArchiveError> {
+    let root = open_roots(&[diff.to_path_buf()])?.remove(0);
+    let mut sink = DirSink::new(root);
+    sink.defer_lower = true;
     sink.inherit_root_meta();
     sink.opaque_xattr = Some(if store.rootless {
         "user.overlay.opaque"
@@ -114,7 +160,7 @@ fn unpack_one(
     });
     sink.whiteout_devices = true;
     let outcome = merge_with(image, index, &mut sink, Order::OverlayLayer(index))?;
-    Ok(outcome.counts.bytes)
+    Ok((sink, outcome.counts.bytes))
 }
 
 /// Removes a directory tree strata made, without following symlinks in it.
