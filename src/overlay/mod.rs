@@ -62,7 +62,7 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
     }
     // The layers are independent until their last step: unpack them in parallel, then finish
     // each from the bottom up, when the layers below it are in place.
-    let unpacked: Vec<(usize, PathBuf, Result<(DirSink, u64), ArchiveError>)> = missing
+    let unpacked: Vec<(usize, PathBuf, Unpacked)> = missing
         .par_iter()
         .map(|&i| {
             let staging = match store.staging(&chain[i]) {
@@ -130,6 +130,9 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
         reused,
     })
 }
+
+/// A layer's pass done (its sink, still to be completed, and its byte count), or why not.
+type Unpacked = Result<(DirSink, u64), ArchiveError>;
 
 fn open_roots(paths: &[PathBuf]) -> Result<Vec<Root>, ArchiveError> {
     paths
