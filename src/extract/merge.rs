@@ -456,13 +456,34 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     if let Some(exts) = entry.pax_extensions()? {
         for ext in exts {
             let ext = ext?;
-            if let Ok(key) = ext.key() {
-                if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                    meta.xattrs
-                        .push((name.to_string(), ext.value_bytes().to_vec()));
+            let Ok(key) = ext.key() else { continue };
+            let number = || {
+                let v = ext.value().unwrap_or("");
+                // pax times may carry a fraction: `1700000000.5`.
+                v.split('.').next().unwrap_or("").parse::<u64>().ok()
+            };
+            match key {
+                // pax records override the header's fields (ids and times too large for it).
+                "uid" => meta.uid = number().unwrap_or(meta.uid),
+                "gid" => meta.gid = number().unwrap_or(meta.gid),
+                "mtime" => meta.mtime = number().unwrap_or(meta.mtime),
+                _ => {
+                    if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                        meta.xattrs
+                            .push((name.to_string(), ext.value_bytes().to_vec()));
+                    }
                 }
             }
         }
+    }
+    if meta.uid > u64::from(u32::MAX) || meta.gid > u64::from(u32::MAX) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "owner {}:{} does not fit a Linux uid/gid",
+                meta.uid, meta.gid
+            ),
+        ));
     }
     Ok(meta)
 }
@@ -551,4 +572,51 @@ fn check_digests(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_with_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().copied()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(0);
+        h.set_uid(7);
+        h.set_gid(8);
+        h.set_mtime(9);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", std::io::empty()).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn meta(tar: &[u8]) -> io::Result<Meta> {
+        let mut archive = tar::Archive::new(tar);
+        let mut entry = archive.entries()?.next().expect("one entry")?;
+        meta_of(&mut entry)
+    }
+
+    #[test]
+    fn pax_records_override_ids_and_times() {
+        let tar = entry_with_pax(&[
+            ("uid", b"5000000"),
+            ("gid", b"6000000"),
+            ("mtime", b"1700000000.25"),
+        ]);
+        let m = meta(&tar).unwrap();
+        assert_eq!(
+            (m.uid, m.gid, m.mtime),
+            (5_000_000, 6_000_000, 1_700_000_000)
+        );
+        let plain = meta(&entry_with_pax(&[("comment", b"x")])).unwrap();
+        assert_eq!((plain.uid, plain.gid, plain.mtime), (7, 8, 9));
+    }
+
+    #[test]
+    fn owners_beyond_32_bits_are_refused_not_truncated_to_root() {
+        let tar = entry_with_pax(&[("uid", b"4294967296")]);
+        let err = meta(&tar).unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
 }
