@@ -187,7 +187,9 @@ fn pax_size(data: &[u8]) -> Option<u64> {
     while !rest.is_empty() {
         let space = rest.iter().position(|b| *b == b' ')?;
         let len: usize = std::str::from_utf8(&rest[..space]).ok()?.parse().ok()?;
-        if len == 0 || len > rest.len() {
+        // A record is "<len> <key>=<value>\n", its length counting itself: anything shorter
+        // than its own prefix, longer than the data, or not ending in a newline is malformed.
+        if len <= space + 1 || len > rest.len() || rest[len - 1] != b'\n' {
             return None;
         }
         let record = &rest[space + 1..len];
@@ -256,6 +258,10 @@ mod tests {
         assert_eq!(pax_size(b"12 size=100\n"), Some(100));
         assert_eq!(pax_size(b"16 path=abcdefg\n12 size=100\n"), Some(100));
         assert_eq!(pax_size(b"16 path=abcdefg\n"), None);
+        // Regression: a record shorter than its own length prefix used to panic.
+        assert_eq!(pax_size(b"1 a"), None);
+        assert_eq!(pax_size(b"3 a"), None);
+        assert_eq!(pax_size(b"12 size=100x"), None);
         assert_eq!(parse_size(b"00000000012\0"), Some(10));
         assert_eq!(
             parse_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),

@@ -778,9 +778,19 @@ fn umount_cleans_up_keep_upper_store_rm_and_prune() {
     );
     assert_store_consistent(&env, "after store rm");
 
-    // --keep-upper.
-    let upper = printed_upper(&out2).unwrap();
+    // --keep-upper: the upper dir is moved out of mounts/ (to kept/), so a later mount on the
+    // same mountpoint cannot wipe it and its layers no longer count as in use.
+    let mounted_upper = printed_upper(&out2).unwrap();
     let out = env.umount_ok(&mp2, &["--keep-upper"]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let upper = std::path::PathBuf::from(
+        said.split("kept the upper dir ")
+            .nth(1)
+            .expect("umount --keep-upper says where the upper dir is")
+            .trim(),
+    );
+    assert!(upper.starts_with(env.store.join("kept")), "{out}");
+    assert!(!mounted_upper.exists(), "the upper dir left mounts/: {out}");
     assert_eq!(
         std::fs::read(upper.join("written")).unwrap(),
         b"kept in the upper dir\n",

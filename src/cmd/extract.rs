@@ -104,8 +104,16 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
         );
     }
     let staging = staging_path(dest)?;
-    let file =
-        fs::File::create(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    // A new file only: never follow or truncate whatever might already be at that name.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&staging)
+            .with_context(|| format!("creating {}", staging.display()))?
+    };
     let result = (|| -> Result<Outcome> {
         let mut sink = TarSink::new(std::io::BufWriter::new(file));
         let outcome = merge(image, top, &mut sink)?;

@@ -144,12 +144,27 @@ pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
             .with_context(|| format!("unmounting {}", mountpoint.display()))?;
     }
     if args.keep_upper {
+        // Moved out of mounts/: no longer a mount, so its layers can be pruned and a new mount
+        // on the same mountpoint cannot reuse (and wipe) it.
         let _ = remove_all(&dir.join("work"));
+        let _ = fs::remove_file(dir.join("info.json"));
+        let kept_root = store.root.join("kept");
+        fs::create_dir_all(&kept_root)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let kept = kept_root.join(format!("{id}-{stamp}"));
+        fs::rename(&dir, &kept).with_context(|| format!("keeping {}", dir.display()))?;
         writeln!(
             out,
             "unmounted {}; kept the upper dir {}",
             mountpoint.display(),
-            dir.join("upper").display()
+            kept.join("upper").display()
         )?;
     } else {
         remove_all(&dir).with_context(|| format!("removing {}", dir.display()))?;

@@ -33,10 +33,15 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     if image.layers.is_empty() {
         bail!("{}: the image has no layers", image.source_path);
     }
-    let top = args
-        .layer
-        .unwrap_or(image.layers.len() - 1)
-        .min(image.layers.len() - 1);
+    let top = match args.layer {
+        Some(n) if n >= image.layers.len() => bail!(
+            "--layer {n}: the image has {} layers (0 to {})",
+            image.layers.len(),
+            image.layers.len() - 1
+        ),
+        Some(n) => n,
+        None => image.layers.len() - 1,
+    };
     let store = Store::open(Store::locate(args.store.as_deref()), rootless)
         .context("opening the layer store")?;
     let ensured = ensure_layers(&image, &store, top)?;

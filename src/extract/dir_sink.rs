@@ -116,7 +116,14 @@ impl DirSink {
 
     /// A non-directory now stands at `path`: a directory entry queued there is void.
     fn not_a_dir(&mut self, path: &str) {
-        self.dirs.remove(path);
+        if self.dirs.remove(path).is_some() {
+            // A directory was replaced: whatever was queued below it is gone too.
+            let below = format!("{path}/");
+            self.dirs.retain(|p, _| !p.starts_with(&below));
+            self.deferred
+                .implicit_dirs
+                .retain(|p| !p.starts_with(&below));
+        }
     }
 
     /// Which xattrs from the image may be set here. overlayfs' own attributes never are: an
@@ -309,7 +316,16 @@ impl DirSink {
         for path in &deferred.whiteouts {
             if !self.lower_has(path) {
                 let (dir, name) = self.parent_of(path)?;
-                self.remove(&dir, name)?;
+                // The layer may have put its own entry there after the whiteout: keep that.
+                let still_whiteout =
+                    rustix::fs::statat(&*dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                        .is_ok_and(|st| {
+                            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                                && st.st_rdev == 0
+                        });
+                if still_whiteout {
+                    self.remove(&dir, name)?;
+                }
             }
         }
         for (path, target) in &deferred.links {

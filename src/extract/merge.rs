@@ -469,6 +469,14 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
                 "mtime" => meta.mtime = number().unwrap_or(meta.mtime),
                 _ => {
                     if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                        // Linux's XATTR_SIZE_MAX: larger values cannot be set anyway.
+                        let len = ext.value_bytes().len();
+                        if len > 65536 {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!("the xattr {name} is {len} bytes (the limit is 65536)"),
+                            ));
+                        }
                         meta.xattrs
                             .push((name.to_string(), ext.value_bytes().to_vec()));
                     }
@@ -476,7 +484,8 @@ fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
             }
         }
     }
-    if meta.uid > u64::from(u32::MAX) || meta.gid > u64::from(u32::MAX) {
+    // u32::MAX itself is chown's "leave unchanged" (-1), which would leave the file root's.
+    if meta.uid >= u64::from(u32::MAX) || meta.gid >= u64::from(u32::MAX) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(

@@ -34,7 +34,11 @@ pub enum BadName {
     BadWhiteout(String),
     #[error("the whiteout would delete the root directory")]
     WhiteoutOfRoot,
+    #[error("the entry name is {0} bytes long (the limit is 4096, Linux's PATH_MAX)")]
+    TooLong(usize),
 }
+
+pub const MAX_PATH_BYTES: usize = 4096;
 
 /// Turns an entry name into a relative path of plain components: a leading `/` or `./` is
 /// dropped (layers made with absolute names are common), `.` and empty components vanish, `..`
@@ -42,6 +46,10 @@ pub enum BadName {
 pub fn clean_path(name: &str) -> Result<String, BadName> {
     if name.contains('\0') {
         return Err(BadName::Nul);
+    }
+    // Linux's own limits; beyond them a name could only cost time and memory.
+    if name.len() > MAX_PATH_BYTES {
+        return Err(BadName::TooLong(name.len()));
     }
     let mut parts = Vec::new();
     for part in name.split('/') {
@@ -247,6 +255,7 @@ mod tests {
         assert_eq!(clean_path("a/../../b"), Err(BadName::DotDot));
         assert_eq!(clean_path("a/b/.."), Err(BadName::DotDot));
         assert_eq!(clean_path("a\0b"), Err(BadName::Nul));
+        assert_eq!(clean_path(&"a/".repeat(3000)), Err(BadName::TooLong(6000)));
     }
 
     #[test]

@@ -125,34 +125,53 @@ fn with_context(e: rustix::io::Errno, what: &str) -> io::Error {
 
 /// Whether `path` is a mountpoint now, from /proc/self/mountinfo.
 pub fn is_mounted(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(info) = std::fs::read("/proc/self/mountinfo") else {
         return false;
     };
-    let wanted = path.to_string_lossy();
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
+    let wanted = path.as_os_str().as_bytes();
+    info.split(|b| *b == b'\n')
+        .filter_map(|l| l.split(|b| *b == b' ').nth(4))
         .any(|mp| unescape_mountinfo(mp) == wanted)
 }
 
-fn unescape_mountinfo(field: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \\ooo.
-    let mut out = String::new();
-    let bytes = field.as_bytes();
+/// mountinfo escapes space, tab, newline and backslash as `\ooo` (octal); names are bytes.
+fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 4 <= bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
-            out.push(v as char);
-            i += 4;
-        } else {
-            out.push(bytes[i] as char);
-            i += 1;
+    while i < field.len() {
+        let octal = field
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        match (field[i], octal) {
+            (b'\\', Some(d)) => {
+                let v = u32::from(d[0] - b'0') * 64
+                    + u32::from(d[1] - b'0') * 8
+                    + u32::from(d[2] - b'0');
+                out.push(v as u8);
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_names_are_unescaped_as_bytes() {
+        assert_eq!(unescape_mountinfo(b"/tmp/a\\040b"), b"/tmp/a b");
+        assert_eq!(
+            unescape_mountinfo("/tmp/café".as_bytes()),
+            "/tmp/café".as_bytes()
+        );
+        assert_eq!(unescape_mountinfo(b"/x\\134y"), b"/x\\y");
+        assert_eq!(unescape_mountinfo(b"/end\\"), b"/end\\");
+    }
 }

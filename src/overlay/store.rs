@@ -53,6 +53,8 @@ impl Store {
         for sub in ["layers/sha256", "l", "tmp", "locks", "mounts"] {
             fs::create_dir_all(root.join(sub))?;
         }
+        // Absolute, so paths handed to the kernel do not depend on the working directory.
+        let root = root.canonicalize()?;
         Ok(Store { root, rootless })
     }
 
