@@ -89,7 +89,7 @@ impl<R: Read> TarGuard<R> {
         let h = &self.header;
         if let State::SparseExtension = self.state {
             // Each extension block ends with its own "more follow" flag.
-            if h[504] == 0 {
+            if h[504] != 1 {
                 let size = self.pending_size;
                 self.start_data(size, false);
             }
@@ -102,7 +102,10 @@ impl<R: Read> TarGuard<R> {
         let kind = h[156];
         let size = parse_size(&h[124..136])
             .ok_or_else(|| invalid("a tar header has an unreadable size field"))?;
-        let is_meta = matches!(kind, b'x' | b'g' | b'L' | b'K' | b'X');
+        // As the tar crate does: only ustar/GNU headers of these types are metadata it reads
+        // whole; anything else (`g`, `X`, a v7 header) is an ordinary entry.
+        let recognised = &h[257..262] == b"ustar";
+        let is_meta = recognised && matches!(kind, b'x' | b'L' | b'K');
         if is_meta && size > META_LIMIT {
             return Err(invalid(&format!(
                 "a tar {} header claims {size} bytes (the limit is {META_LIMIT})",
@@ -117,12 +120,12 @@ impl<R: Read> TarGuard<R> {
         } else {
             self.next_size.take().unwrap_or(size)
         };
-        if kind == b'S' && h[482] != 0 {
+        if kind == b'S' && h[482] == 1 {
             self.pending_size = size;
             self.state = State::SparseExtension;
             return Ok(());
         }
-        self.start_data(size, kind == b'x');
+        self.start_data(size, is_meta && kind == b'x');
         Ok(())
     }
 
@@ -181,23 +184,24 @@ fn parse_size(field: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 8).ok()
 }
 
-/// The `size` record of pax extended header data (`"<len> size=<n>\n"` records).
+/// The `size` record of pax extended header data, read exactly as the `tar` crate reads it
+/// (records split on newlines, each `<len> <key>=<value>` with `len` its own length; the first
+/// malformed record ends the search), so that the guard and the parser agree on entry sizes.
 fn pax_size(data: &[u8]) -> Option<u64> {
-    let mut rest = data;
-    while !rest.is_empty() {
-        let space = rest.iter().position(|b| *b == b' ')?;
-        let len: usize = std::str::from_utf8(&rest[..space]).ok()?.parse().ok()?;
-        // A record is "<len> <key>=<value>\n", its length counting itself: anything shorter
-        // than its own prefix, longer than the data, or not ending in a newline is malformed.
-        if len <= space + 1 || len > rest.len() || rest[len - 1] != b'\n' {
+    for line in data.split(|b| *b == b'\n') {
+        if line.is_empty() {
             return None;
         }
-        let record = &rest[space + 1..len];
-        if let Some(value) = record.strip_prefix(b"size=") {
-            let value = value.strip_suffix(b"\n").unwrap_or(value);
-            return std::str::from_utf8(value).ok()?.parse().ok();
+        let space = line.iter().position(|b| *b == b' ')?;
+        let reported: usize = std::str::from_utf8(&line[..space]).ok()?.parse().ok()?;
+        if line.len() + 1 != reported {
+            return None;
         }
-        rest = &rest[len..];
+        let kv = &line[space + 1..];
+        let equals = kv.iter().position(|b| *b == b'=')?;
+        if &kv[..equals] == b"size" {
+            return std::str::from_utf8(&kv[equals + 1..]).ok()?.parse().ok();
+        }
     }
     None
 }
