@@ -52,6 +52,14 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     for sub in ["upper", "work", "merged"] {
         fs::create_dir_all(session.join(sub))?;
     }
+    // Like a mount's, so `store prune` and `store rm` leave this session's layers alone.
+    let info = serde_json::json!({
+        "mountpoint": session.join("merged"),
+        "image": image.source_path,
+        "layers": ensured.chain_ids,
+        "shell": true,
+    });
+    fs::write(session.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
     let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
     if lowers.len() == 1 {
         // Keep overlay happy with at least two layers whatever the kernel.
