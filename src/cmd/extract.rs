@@ -19,27 +19,7 @@ use crate::cli::ExtractArgs;
 const INCOMPLETE_MARKER: &str = ".strata-incomplete";
 
 pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let platform = super::platform_arg(args.select.platform.as_deref())?;
-    let image = Image::open_random_access(
-        &args.select.archive,
-        args.select.image.as_deref(),
-        platform.as_ref(),
-    )?;
-    for w in &image.warnings {
-        super::warn(w);
-    }
-    if image.layers.is_empty() {
-        bail!("{}: the image has no layers to extract", image.source_path);
-    }
-    let top = match args.layer {
-        Some(n) if n >= image.layers.len() => bail!(
-            "--layer {n}: the image has {} layers (0 to {})",
-            image.layers.len(),
-            image.layers.len() - 1
-        ),
-        Some(n) => n,
-        None => image.layers.len() - 1,
-    };
+    let (image, top) = super::open_layered(&args.select, args.layer, "extract")?;
     let to_stdout = args.dest.as_os_str() == "-";
     let (outcome, notes) = if args.tar || to_stdout {
         (

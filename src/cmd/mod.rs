@@ -59,6 +59,34 @@ pub fn open_image(select: &ImageSelect) -> Result<Image> {
     )?)
 }
 
+/// Opens an image whose layers will be read top-down or one by one (streams are spooled),
+/// prints its warnings, and returns it with the top layer `--layer` names (default: the last).
+pub fn open_layered(
+    select: &ImageSelect,
+    layer: Option<usize>,
+    verb: &str,
+) -> Result<(Image, usize)> {
+    let platform = platform_arg(select.platform.as_deref())?;
+    let image =
+        Image::open_random_access(&select.archive, select.image.as_deref(), platform.as_ref())?;
+    for w in &image.warnings {
+        warn(w);
+    }
+    let count = image.layers.len();
+    if count == 0 {
+        anyhow::bail!("{}: the image has no layers to {verb}", image.source_path);
+    }
+    let top = match layer {
+        Some(n) if n >= count => anyhow::bail!(
+            "--layer {n}: the image has {count} layers (0 to {})",
+            count - 1
+        ),
+        Some(n) => n,
+        None => count - 1,
+    };
+    Ok((image, top))
+}
+
 pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use strata::image::Image;
 use strata::overlay::mount::{is_mounted, mount_overlay, unmount_overlay, OverlaySpec};
 use strata::overlay::store::Store;
 use strata::overlay::{ensure_layers, mount_dir, read_mount_info, remove_all};
@@ -19,29 +18,7 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
         bail!("mounting an overlay on the host needs root; as an ordinary user run `strata shell IMAGE` (a private mount in a user namespace), or `strata extract IMAGE DIR` for a plain copy");
     }
     let mountpoint = checked_mountpoint(&args.mountpoint)?;
-    let platform = super::platform_arg(args.select.platform.as_deref())?;
-    let image = Image::open_random_access(
-        &args.select.archive,
-        args.select.image.as_deref(),
-        platform.as_ref(),
-    )?;
-    for w in &image.warnings {
-        super::warn(w);
-    }
-    if image.layers.is_empty() {
-        bail!("{}: the image has no layers to mount", image.source_path);
-    }
-    let top = match args.layer {
-        Some(n) if n >= image.layers.len() => {
-            bail!(
-                "--layer {n}: the image has {} layers (0 to {})",
-                image.layers.len(),
-                image.layers.len() - 1
-            )
-        }
-        Some(n) => n,
-        None => image.layers.len() - 1,
-    };
+    let (image, top) = super::open_layered(&args.select, args.layer, "mount")?;
     let store = Store::open(Store::locate(args.store.as_deref()), false)
         .context("opening the layer store")?;
     let ensured = ensure_layers(&image, &store, top)?;

@@ -12,7 +12,6 @@ use std::process::{Command, ExitCode};
 use anyhow::{bail, Context, Result};
 use rustix::mount::{mount_change, MountPropagationFlags};
 use rustix::thread::UnshareFlags;
-use strata::image::Image;
 use strata::overlay::mount::{mount_overlay, OverlaySpec};
 use strata::overlay::store::Store;
 use strata::overlay::{ensure_layers, remove_all};
@@ -21,27 +20,7 @@ use crate::cli::{EnterArgs, ShellArgs};
 
 pub fn run(args: ShellArgs) -> Result<ExitCode> {
     let rootless = !rustix::process::geteuid().is_root();
-    let platform = super::platform_arg(args.select.platform.as_deref())?;
-    let image = Image::open_random_access(
-        &args.select.archive,
-        args.select.image.as_deref(),
-        platform.as_ref(),
-    )?;
-    for w in &image.warnings {
-        super::warn(w);
-    }
-    if image.layers.is_empty() {
-        bail!("{}: the image has no layers", image.source_path);
-    }
-    let top = match args.layer {
-        Some(n) if n >= image.layers.len() => bail!(
-            "--layer {n}: the image has {} layers (0 to {})",
-            image.layers.len(),
-            image.layers.len() - 1
-        ),
-        Some(n) => n,
-        None => image.layers.len() - 1,
-    };
+    let (image, top) = super::open_layered(&args.select, args.layer, "run")?;
     let store = Store::open(Store::locate(args.store.as_deref()), rootless)
         .context("opening the layer store")?;
     let ensured = ensure_layers(&image, &store, top)?;
