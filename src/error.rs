@@ -80,6 +80,8 @@ pub enum Problem {
     },
     #[error("an upper layer writes through this entry (a symlink made by a lower layer); only an in-order extraction into a directory can apply that")]
     WritesThrough,
+    #[error(transparent)]
+    OverLimit(#[from] crate::extract::budget::OverLimit),
     #[error("path points outside the archive")]
     PathEscapes,
     #[error("not a regular file")]

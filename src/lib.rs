@@ -13,6 +13,7 @@ pub mod image;
 pub mod layer;
 pub mod overlay;
 pub mod progress;
+pub mod rawname;
 pub mod render;
 pub mod report;
 pub mod targuard;

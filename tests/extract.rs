@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::layer::Compression;
+use common::rawnames::{raw_names_image, raw_tree};
 use common::rootfs::{assert_trees_equal, read_tree, rootfs_layers, As, Model, Tree};
 use common::sandbox::{
     extract, image_of_entries, is_root, share, Format, Opts, Out, Sandbox, NOBODY,
@@ -512,4 +513,119 @@ fn force_extracts_over_existing_content() {
         common::sandbox::SENTINEL,
         "a file outside DEST hardlinked into it was overwritten"
     );
+}
+
+/// Names that are not UTF-8 (Latin-1 ones, a lone 0xF4, and a real U+10FF41, the char strata
+/// carries raw bytes in) keep their exact bytes, never merge when lossy decoding would make
+/// them equal, and work in whiteouts, symlink targets and hardlinks; in the directory and in
+/// the flat tar.
+#[test]
+fn names_that_are_not_utf8_keep_their_bytes() {
+    let (fx, want) = raw_names_image("raw-names.tar");
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert_eq!(raw_tree(&dest), want, "directory output");
+
+    let tar_path = sb.work.join("flat.tar");
+    extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+    let untarred = sb.work.join("untarred");
+    gnu_untar(&tar_path, &untarred);
+    assert_eq!(raw_tree(&untarred), want, "flat tar output");
+}
+
+/// A sparse entry (a few KB in the layer, 256 MiB long) comes out with its data at the right
+/// offsets and its holes as holes: a tiny archive cannot fill the disk with zeros.
+#[test]
+fn sparse_files_are_written_with_holes() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    const LEN: u64 = 256 << 20;
+    // The tar crate wants the data runs in whole 512-byte blocks.
+    let block = |text: &[u8]| {
+        let mut b = text.to_vec();
+        b.resize(512, 0);
+        b
+    };
+    let layers = vec![vec![Entry::sparse(
+        "disk.img",
+        LEN,
+        vec![
+            (0, block(b"head")),
+            (100 << 20, block(b"middle")),
+            (LEN, Vec::new()),
+        ],
+    )]];
+    let fx = image_of_entries("sparse.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    let file = std::fs::File::open(dest.join("disk.img")).unwrap();
+    let md = file.metadata().unwrap();
+    assert_eq!(md.len(), LEN);
+    let at = |off: u64, n: usize| {
+        let mut buf = vec![0xAA; n];
+        file.read_exact_at(&mut buf, off).unwrap();
+        buf
+    };
+    assert_eq!(at(0, 6), b"head\0\0");
+    assert_eq!(at((100 << 20) - 2, 9), b"\0\0middle\0");
+    assert_eq!(at(LEN - 4, 4), [0; 4]);
+    let allocated = md.blocks() * 512;
+    assert!(
+        allocated < 4 << 20,
+        "a 256 MiB sparse file should take a few blocks, it takes {allocated} bytes"
+    );
+}
+
+/// A hardlink's target must exist when its layer is applied: a target an intermediate layer
+/// deleted (whiteout, opaque parent) or replaced with a non-file is not fetched from further
+/// down. Refused, naming the link, and nothing is left at DEST.
+#[test]
+fn hardlink_to_a_target_deleted_in_between_is_refused() {
+    let cases: Vec<(&str, Vec<Entry>)> = vec![
+        ("whiteout", vec![Entry::whiteout("d", "t")]),
+        ("opaque", vec![Entry::opaque("d")]),
+        ("parent-file", vec![Entry::file("d", "d is a file now\n")]),
+        ("target-dir", vec![Entry::dir("d/t")]),
+    ];
+    for (name, middle) in cases {
+        let layers = vec![
+            vec![Entry::dir("d"), Entry::file("d/t", "old\n")],
+            middle,
+            vec![Entry::hardlink("h", "d/t")],
+        ];
+        let fx = image_of_entries(
+            &format!("link-{name}.tar"),
+            &layers,
+            Compression::Gzip,
+            Format::Oci,
+        );
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        let err = out.error_line();
+        assert!(
+            out.code != Some(0)
+                && err.contains("layer 2")
+                && err.contains("entry `h`")
+                && err.contains("not a file of this or a lower layer"),
+            "{name}: {out}"
+        );
+        assert!(
+            !dest.exists() && sb.leftovers().is_empty(),
+            "{name}: DEST left behind"
+        );
+    }
+    // Control: with nothing in between, the link gets the content the target had when the
+    // link's layer reached it, not that of the same layer's later entry.
+    let layers = vec![
+        vec![Entry::dir("d"), Entry::file("d/t", "old\n")],
+        vec![Entry::hardlink("h", "d/t"), Entry::file("d/t", "new\n")],
+    ];
+    let fx = image_of_entries("link-ok.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("control");
+    assert_eq!(std::fs::read(dest.join("h")).unwrap(), b"old\n");
+    assert_eq!(std::fs::read(dest.join("d/t")).unwrap(), b"new\n");
 }

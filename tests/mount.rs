@@ -1176,3 +1176,18 @@ fn store_layers_hold_overlay_whiteouts_and_opaque_marks() {
     assert!(!l1.join("etc/.wh.motd").exists() && !l1.join("var/cache/.wh..wh..opq").exists());
     env.umount_ok(&mp, &[]);
 }
+
+/// Raw-byte names keep their bytes in the store and in the merged view: the whiteout of
+/// `d\xff/caf\xe8` hides exactly that file, and the hardlink to it keeps its content.
+#[test]
+fn names_that_are_not_utf8_keep_their_bytes_in_the_merged_view() {
+    if !ready() {
+        return;
+    }
+    let env = MountEnv::new();
+    let (fx, want) = common::rawnames::raw_names_image("raw-names-mount.tar");
+    let mp = env.mountpoint("mp");
+    env.mount_ok(&sel(fx.arg(), &[]), &mp, &["--read-only"]);
+    assert_eq!(common::rawnames::raw_tree(&mp), want, "merged view");
+    env.umount_ok(&mp, &[]);
+}

@@ -221,7 +221,10 @@ fn remove_tree(path: &Path) {
             rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
             rustix::fs::Mode::empty(),
         ) {
-            let _ = Root::remove(&fd, &name.to_string_lossy());
+            let _ = Root::remove(
+                &fd,
+                &strata::rawname::from_bytes(std::os::unix::ffi::OsStrExt::as_bytes(name)),
+            );
         }
     }
 }

@@ -7,11 +7,16 @@ use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
 
+use super::budget::Budget;
 use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
 use super::rules::{file_name, parent};
 use std::os::fd::OwnedFd;
 use std::sync::Arc as Rc;
+
+const DIR_META: &str = "directory metadata";
+const LINKS: &str = "hardlinks waiting for their target";
+const WHITEOUTS: &str = "whiteouts and opaque markers";
 
 pub struct DirSink {
     root: Root,
@@ -42,6 +47,8 @@ pub struct DirSink {
     /// and done by [`DirSink::complete`] once they are unpacked.
     pub defer_lower: bool,
     deferred: Deferred,
+    /// What the metadata and paths kept for the end may cost.
+    budget: Budget,
 }
 
 #[derive(Default)]
@@ -76,6 +83,7 @@ impl DirSink {
             lower_layers: Vec::new(),
             defer_lower: false,
             deferred: Deferred::default(),
+            budget: Budget::default(),
         }
     }
 
@@ -94,6 +102,7 @@ impl DirSink {
                 .dir(dir, &mut |made| implicit.push(made.to_string()))?,
         );
         for p in implicit {
+            self.budget.take(p.len(), DIR_META)?;
             // In a layer store, a parent this layer leaves out keeps what the layers below
             // have there: otherwise its default metadata would hide theirs in the overlay.
             let meta = self.lower_dir_meta(&p).unwrap_or(Meta {
@@ -181,7 +190,8 @@ impl Sink for DirSink {
         &mut self,
         path: &str,
         meta: &Meta,
-        _size: u64,
+        size: u64,
+        sparse: bool,
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()> {
@@ -191,7 +201,12 @@ impl Sink for DirSink {
             self.remove(&dir, name)?;
         }
         let mut file = Root::create_file(&dir, name).map_err(conflict)?;
-        io::copy(data, &mut file)?;
+        if sparse {
+            // A few KB of tar can describe a file of any size made of holes: write them as holes.
+            copy_sparse(data, &mut file, size)?;
+        } else {
+            io::copy(data, &mut file)?;
+        }
         self.note_meta(meta);
         self.set_meta_fd(&file, meta)
     }
@@ -205,6 +220,8 @@ impl Sink for DirSink {
             Root::mkdir(&dir, name)?;
         }
         self.note_meta(meta);
+        let xattr_bytes: usize = meta.xattrs.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.budget.take(path.len() + xattr_bytes, DIR_META)?;
         self.deferred.implicit_dirs.remove(path);
         self.dirs.insert(path.to_string(), meta.clone());
         Ok(())
@@ -250,6 +267,7 @@ impl Sink for DirSink {
         }
         match self.root.hardlink(&dir, name, target) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && self.defer_lower => {
+                self.budget.take(path.len() + target.len(), LINKS)?;
                 self.deferred
                     .links
                     .push((path.to_string(), target.to_string()));
@@ -274,6 +292,7 @@ impl Sink for DirSink {
         // Only a whiteout that hides something is kept: overlayfs lists whiteouts in
         // directories that no lower layer has as names that cannot be opened.
         if self.defer_lower {
+            self.budget.take(path.len(), WHITEOUTS)?;
             self.deferred.whiteouts.push(path.to_string());
         } else if !self.lower_has(path) {
             return Ok(());
@@ -293,6 +312,7 @@ impl Sink for DirSink {
             let (parent_fd, name) = self.parent_of(dir)?;
             Root::mkdir(&parent_fd, name)?;
         }
+        self.budget.take(dir.len(), WHITEOUTS)?;
         self.opaque_dirs.push(dir.to_string());
         Ok(())
     }
@@ -317,12 +337,10 @@ impl DirSink {
             if !self.lower_has(path) {
                 let (dir, name) = self.parent_of(path)?;
                 // The layer may have put its own entry there after the whiteout: keep that.
-                let still_whiteout =
-                    rustix::fs::statat(&*dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-                        .is_ok_and(|st| {
-                            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
-                                && st.st_rdev == 0
-                        });
+                let still_whiteout = Root::lstat(&dir, name).is_ok_and(|st| {
+                    FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                        && st.st_rdev == 0
+                });
                 if still_whiteout {
                     self.remove(&dir, name)?;
                 }
@@ -454,11 +472,7 @@ impl DirSink {
             let Ok(parent_fd) = lower.open_dir_nofollow(parent(path)) else {
                 continue;
             };
-            let Ok(st) = rustix::fs::statat(
-                &parent_fd,
-                file_name(path),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            ) else {
+            let Ok(st) = Root::lstat(&parent_fd, file_name(path)) else {
                 continue;
             };
             let whiteout =
@@ -503,11 +517,7 @@ impl DirSink {
             let Ok(parent_fd) = lower.open_dir_nofollow(parent(target)) else {
                 continue;
             };
-            let Ok(st) = rustix::fs::statat(
-                &parent_fd,
-                file_name(target),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            ) else {
+            let Ok(st) = Root::lstat(&parent_fd, file_name(target)) else {
                 continue;
             };
             let kind = FileType::from_raw_mode(st.st_mode);
@@ -519,26 +529,10 @@ impl DirSink {
             }
             // Same filesystem: share the lower layer's inode, so the merged view keeps the
             // hardlink group; copy only when that is impossible.
-            if rustix::fs::linkat(
-                &parent_fd,
-                file_name(target),
-                dir,
-                name,
-                rustix::fs::AtFlags::empty(),
-            )
-            .is_ok()
-            {
+            if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
                 return Ok(());
             }
-            let src = rustix::fs::openat(
-                &parent_fd,
-                file_name(target),
-                rustix::fs::OFlags::RDONLY
-                    | rustix::fs::OFlags::NOFOLLOW
-                    | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )?;
-            let mut src = std::fs::File::from(src);
+            let mut src = Root::open_read(&parent_fd, file_name(target))?;
             let mut dst = Root::create_file(dir, name).map_err(conflict)?;
             io::copy(&mut src, &mut dst)?;
             let meta = Meta {
@@ -546,13 +540,73 @@ impl DirSink {
                 uid: u64::from(st.st_uid),
                 gid: u64::from(st.st_gid),
                 mtime: st.st_mtime.max(0) as u64,
-                xattrs: Vec::new(),
+                xattrs: Root::xattrs_of(&src)?,
             };
-            return Root::set_meta_fd(&dst, &meta, self.privileged, &|_| false);
+            return self.set_meta_fd(&dst, &meta);
         }
         Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("hardlink target {target} is in no layer below"),
         ))
+    }
+}
+
+/// Copies `data` into `file`, seeking over blocks of zeros instead of writing them.
+fn copy_sparse(data: &mut dyn Read, file: &mut std::fs::File, size: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    const BLOCK: usize = 64 * 1024;
+    let mut buf = vec![0u8; BLOCK];
+    loop {
+        // Full blocks keep the holes aligned to the filesystem's blocks.
+        let mut filled = 0;
+        while filled < BLOCK {
+            match data.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        if buf[..filled].iter().all(|&b| b == 0) {
+            file.seek(SeekFrom::Current(filled as i64))?;
+        } else {
+            file.write_all(&buf[..filled])?;
+        }
+        if filled < BLOCK {
+            break;
+        }
+    }
+    // A trailing hole: only the length says it is there.
+    file.set_len(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Directory metadata waits for the end of the merge; a flood of directories with 64 KiB
+    /// xattrs is refused once it would pass the bound, not kept until memory runs out.
+    #[test]
+    fn queued_directory_metadata_is_bounded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut sink = DirSink::new(Root::open(tmp.path()).unwrap());
+        let meta = Meta {
+            mode: 0o755,
+            xattrs: vec![("user.big".into(), vec![7; 65536])],
+            ..Meta::default()
+        };
+        let limit = super::super::budget::MAX_KEPT_BYTES as usize / 65536;
+        let failed = (0..limit + 10).find_map(|i| {
+            sink.dir(&format!("d{i}"), &meta, false)
+                .err()
+                .map(|e| (i, e))
+        });
+        let (at, err) = failed.expect("refused before the bound is passed");
+        assert!(at >= limit - 10 && at <= limit, "refused at directory {at}");
+        let over = super::super::budget::OverLimit::find(&err).expect("an OverLimit error");
+        assert_eq!(over.what, DIR_META);
     }
 }

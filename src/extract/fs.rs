@@ -15,6 +15,7 @@ use rustix::fs::{
 };
 
 use super::rules::{file_name, parent};
+use crate::rawname::{from_bytes, to_bytes as os};
 
 /// An open directory that every operation stays inside.
 pub struct Root {
@@ -47,7 +48,7 @@ impl Root {
     pub fn dir(&self, dir: &str, created: &mut dyn FnMut(&str)) -> io::Result<OwnedFd> {
         match rfs::openat2(
             &self.fd,
-            if dir.is_empty() { "." } else { dir },
+            &*os(if dir.is_empty() { "." } else { dir }),
             DIR_FLAGS,
             Mode::empty(),
             IN_ROOT,
@@ -82,7 +83,7 @@ impl Root {
                 }
                 _ => {}
             }
-            let stat = match rfs::statat(&fd, part.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            let stat = match rfs::statat(&fd, &*os(&part), AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => Some(FileType::from_raw_mode(st.st_mode)),
                 Err(rustix::io::Errno::NOENT) => None,
                 Err(e) => return Err(e.into()),
@@ -94,8 +95,8 @@ impl Root {
                     if hops > MAX_SYMLINKS {
                         return Err(rustix::io::Errno::LOOP.into());
                     }
-                    let target = rfs::readlinkat(&fd, part.as_str(), Vec::new())?;
-                    let target = target.to_string_lossy().into_owned();
+                    let target = rfs::readlinkat(&fd, &*os(&part), Vec::new())?;
+                    let target = from_bytes(target.as_bytes()).into_owned();
                     if target.starts_with('/') {
                         real.clear();
                         fd = self.fd.as_fd().try_clone_to_owned()?;
@@ -107,7 +108,7 @@ impl Root {
                 }
                 Some(_) => return Err(rustix::io::Errno::NOTDIR.into()),
                 None => {
-                    rfs::mkdirat(&fd, part.as_str(), Mode::from_raw_mode(0o755))?;
+                    rfs::mkdirat(&fd, &*os(&part), Mode::from_raw_mode(0o755))?;
                     let mut made = real.clone();
                     made.push(part.clone());
                     created(&made.join("/"));
@@ -115,7 +116,7 @@ impl Root {
             }
             fd = rfs::openat(
                 &fd,
-                part.as_str(),
+                &*os(&part),
                 DIR_FLAGS | OFlags::NOFOLLOW,
                 Mode::empty(),
             )?;
@@ -132,7 +133,7 @@ impl Root {
         };
         Ok(rfs::openat2(
             &self.fd,
-            path.as_str(),
+            &*os(&path),
             DIR_FLAGS | OFlags::NOFOLLOW,
             Mode::empty(),
             IN_ROOT,
@@ -151,29 +152,30 @@ impl Root {
     /// Removes whatever is at `name` in `dir` (a whole subtree for a directory), without
     /// following symlinks.
     pub fn remove(dir: &OwnedFd, name: &str) -> io::Result<()> {
-        match rfs::unlinkat(dir, name, AtFlags::empty()) {
+        let raw = os(name);
+        match rfs::unlinkat(dir, &*raw, AtFlags::empty()) {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(rustix::io::Errno::ISDIR) | Err(rustix::io::Errno::PERM) => {
-                let open = || rfs::openat(dir, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty());
+                let open = || rfs::openat(dir, &*raw, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty());
                 let child = match open() {
                     // A directory without permissions (overlayfs leaves work/work at 0000): we
                     // own it, so let ourselves in.
                     Err(rustix::io::Errno::ACCESS) => {
-                        rfs::chmodat(dir, name, Mode::from_raw_mode(0o700), AtFlags::empty())?;
+                        rfs::chmodat(dir, &*raw, Mode::from_raw_mode(0o700), AtFlags::empty())?;
                         open()?
                     }
                     other => other?,
                 };
                 let names: Vec<String> = rfs::Dir::read_from(&child)?
                     .filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .map(|e| from_bytes(e.file_name().to_bytes()).into_owned())
                     .filter(|n| n != "." && n != "..")
                     .collect();
                 for n in names {
                     Self::remove(&child, &n)?;
                 }
-                rfs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+                rfs::unlinkat(dir, &*raw, AtFlags::REMOVEDIR)?;
                 Ok(())
             }
             Err(e) => Err(e.into()),
@@ -184,7 +186,7 @@ impl Root {
     pub fn list(dir: &OwnedFd) -> io::Result<Vec<String>> {
         Ok(rfs::Dir::read_from(dir)?
             .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|e| from_bytes(e.file_name().to_bytes()).into_owned())
             .filter(|n| n != "." && n != "..")
             .collect())
     }
@@ -192,19 +194,20 @@ impl Root {
     pub fn create_file(dir: &OwnedFd, name: &str) -> io::Result<File> {
         let flags =
             OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rfs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+        let fd = rfs::openat(dir, &*os(name), flags, Mode::from_raw_mode(0o600))?;
         Ok(File::from(fd))
     }
 
     pub fn mkdir(dir: &OwnedFd, name: &str) -> io::Result<()> {
-        match rfs::mkdirat(dir, name, Mode::from_raw_mode(0o755)) {
+        let raw = os(name);
+        match rfs::mkdirat(dir, &*raw, Mode::from_raw_mode(0o755)) {
             Err(rustix::io::Errno::EXIST) => {
-                let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                let st = rfs::statat(dir, &*raw, AtFlags::SYMLINK_NOFOLLOW)?;
                 if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
                     Ok(())
                 } else {
                     Self::remove(dir, name)?;
-                    Ok(rfs::mkdirat(dir, name, Mode::from_raw_mode(0o755))?)
+                    Ok(rfs::mkdirat(dir, &*raw, Mode::from_raw_mode(0o755))?)
                 }
             }
             other => Ok(other?),
@@ -212,13 +215,13 @@ impl Root {
     }
 
     pub fn symlink(dir: &OwnedFd, name: &str, target: &[u8]) -> io::Result<()> {
-        Ok(rfs::symlinkat(target, dir, name)?)
+        Ok(rfs::symlinkat(target, dir, &*os(name))?)
     }
 
     pub fn mknod(dir: &OwnedFd, name: &str, kind: FileType, mode: u32, dev: Dev) -> io::Result<()> {
         Ok(rfs::mknodat(
             dir,
-            name,
+            &*os(name),
             kind,
             Mode::from_raw_mode(mode as RawMode & 0o7777),
             dev,
@@ -229,24 +232,25 @@ impl Root {
     pub fn hardlink(&self, dir: &OwnedFd, name: &str, target: &str) -> io::Result<()> {
         let target_dir = rfs::openat2(
             &self.fd,
-            if parent(target).is_empty() {
+            &*os(if parent(target).is_empty() {
                 "."
             } else {
                 parent(target)
-            },
+            }),
             DIR_FLAGS,
             Mode::empty(),
             IN_ROOT,
         )?;
-        let st = rfs::statat(&target_dir, file_name(target), AtFlags::SYMLINK_NOFOLLOW)?;
+        let target_name = os(file_name(target));
+        let st = rfs::statat(&target_dir, &*target_name, AtFlags::SYMLINK_NOFOLLOW)?;
         if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
             return Err(io::Error::other("hardlink target is a directory"));
         }
         Ok(rfs::linkat(
             &target_dir,
-            file_name(target),
+            &*target_name,
             dir,
-            name,
+            &*os(name),
             AtFlags::empty(),
         )?)
     }
@@ -287,7 +291,7 @@ impl Root {
         if chown {
             rfs::chownat(
                 dir,
-                name,
+                &*os(name),
                 Some(rustix::process::Uid::from_raw(meta.uid as u32)),
                 Some(rustix::process::Gid::from_raw(meta.gid as u32)),
                 AtFlags::SYMLINK_NOFOLLOW,
@@ -296,13 +300,72 @@ impl Root {
         if mode {
             rfs::chmodat(
                 dir,
-                name,
+                &*os(name),
                 Mode::from_raw_mode(meta.mode as RawMode & 0o7777),
                 AtFlags::empty(),
             )?;
         }
-        rfs::utimensat(dir, name, &times(meta.mtime), AtFlags::SYMLINK_NOFOLLOW)?;
+        rfs::utimensat(
+            dir,
+            &*os(name),
+            &times(meta.mtime),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?;
         Ok(())
+    }
+
+    /// What is at `name` in `dir`, without following a symlink.
+    pub fn lstat(dir: &OwnedFd, name: &str) -> io::Result<rfs::Stat> {
+        Ok(rfs::statat(dir, &*os(name), AtFlags::SYMLINK_NOFOLLOW)?)
+    }
+
+    /// Hardlinks `name` in `dir` to `src_name` in `src_dir` (possibly another root's).
+    pub fn link_at(src_dir: &OwnedFd, src_name: &str, dir: &OwnedFd, name: &str) -> io::Result<()> {
+        Ok(rfs::linkat(
+            src_dir,
+            &*os(src_name),
+            dir,
+            &*os(name),
+            AtFlags::empty(),
+        )?)
+    }
+
+    /// Opens the regular file `name` in `dir` for reading, without following a symlink.
+    pub fn open_read(dir: &OwnedFd, name: &str) -> io::Result<File> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        Ok(File::from(rfs::openat(
+            dir,
+            &*os(name),
+            flags,
+            Mode::empty(),
+        )?))
+    }
+
+    /// The extended attributes of an open file, names that are not UTF-8 left out.
+    pub fn xattrs_of(fd: &impl AsFd) -> io::Result<Vec<(String, Vec<u8>)>> {
+        let mut names = vec![0u8; 1024];
+        let len = loop {
+            match rfs::flistxattr(fd, &mut names) {
+                Ok(n) => break n,
+                Err(rustix::io::Errno::RANGE) => names.resize(names.len() * 4, 0),
+                Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+                Err(e) => return Err(e.into()),
+            }
+            if names.len() > 1 << 20 {
+                return Err(rustix::io::Errno::RANGE.into());
+            }
+        };
+        let mut out = Vec::new();
+        for name in names[..len].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let mut value = vec![0u8; 65536];
+            let n = rfs::fgetxattr(fd, name, &mut value)?;
+            value.truncate(n);
+            out.push((name.to_string(), value));
+        }
+        Ok(out)
     }
 
     /// Opens an existing directory inside the root without following a final symlink.
@@ -310,7 +373,7 @@ impl Root {
         let p = if path.is_empty() { "." } else { path };
         Ok(rfs::openat2(
             &self.fd,
-            p,
+            &*os(p),
             DIR_FLAGS | OFlags::NOFOLLOW,
             Mode::empty(),
             IN_ROOT,

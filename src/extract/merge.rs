@@ -6,13 +6,13 @@
 use std::collections::HashSet;
 use std::io::{self, Read};
 
+use super::budget::{Budget, OverLimit, MAX_TRACKED_PATHS};
 use super::fs::Meta;
 use super::pipe::{LayerDigests, Pipelined};
 use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
 use crate::image::LayerRef;
-use crate::layer;
 use crate::targuard::TarGuard;
 
 /// Special files: fifos and device nodes.
@@ -25,11 +25,14 @@ pub enum Special {
 
 /// Where the merged tree goes: a directory or a flat tar.
 pub trait Sink {
+    /// A regular file of `size` bytes; `sparse` when the tar stored it sparse (its zero runs
+    /// are holes worth keeping).
     fn file(
         &mut self,
         path: &str,
         meta: &Meta,
         size: u64,
+        sparse: bool,
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()>;
@@ -105,6 +108,7 @@ pub fn merge_with(
     let mut counts = Counts::default();
     let mut warnings = Vec::new();
     let mut pending_links: Vec<PendingLink> = Vec::new();
+    let mut link_budget = Budget::default();
     let layers: Vec<&crate::image::LayerRef> = match order {
         Order::TopDown => image.layers[..=top].iter().rev().collect(),
         Order::InOrder => image.layers[..=top].iter().collect(),
@@ -122,10 +126,10 @@ pub fn merge_with(
         let entries = archive
             .entries()
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
-        for entry in entries {
+        for (position, entry) in entries.enumerate() {
             let mut entry = entry.map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
             let raw = entry.path_bytes().into_owned();
-            let name = String::from_utf8_lossy(&raw).into_owned();
+            let name = crate::rawname::from_bytes(&raw).into_owned();
             let at = |p: Problem| {
                 fail(
                     format!(
@@ -155,14 +159,14 @@ pub fn merge_with(
                     if let (Order::OverlayLayer(_), false, false) =
                         (order, under_non_dir, own_entry)
                     {
-                        sink.whiteout(&p).map_err(|e| at(Problem::Write(e)))?;
+                        sink.whiteout(&p).map_err(|e| at(problem_of(e)))?;
                     }
                     if order == Order::InOrder {
                         let keep = |q: &str| {
                             own.iter()
                                 .any(|w| w == q || w.starts_with(&format!("{q}/")))
                         };
-                        sink.delete(&p, &keep).map_err(|e| at(Problem::Write(e)))?;
+                        sink.delete(&p, &keep).map_err(|e| at(problem_of(e)))?;
                     }
                     continue;
                 }
@@ -170,15 +174,14 @@ pub fn merge_with(
                     counts.whiteouts += 1;
                     state.opaque(&d);
                     if let Order::OverlayLayer(_) = order {
-                        sink.mark_opaque(&d).map_err(|e| at(Problem::Write(e)))?;
+                        sink.mark_opaque(&d).map_err(|e| at(problem_of(e)))?;
                     }
                     if order == Order::InOrder {
                         let keep = |q: &str| {
                             own.iter()
                                 .any(|w| w == q || w.starts_with(&format!("{q}/")))
                         };
-                        sink.clear_dir(&d, &keep)
-                            .map_err(|e| at(Problem::Write(e)))?;
+                        sink.clear_dir(&d, &keep).map_err(|e| at(problem_of(e)))?;
                     }
                     continue;
                 }
@@ -206,6 +209,12 @@ pub fn merge_with(
             if verdict == Verdict::WritesThrough {
                 return Err(at(Problem::WritesThrough));
             }
+            if state.tracked().max(own.len()) > MAX_TRACKED_PATHS {
+                return Err(at(Problem::OverLimit(OverLimit {
+                    what: "paths",
+                    limit: format!("{MAX_TRACKED_PATHS}"),
+                })));
+            }
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
                 continue;
@@ -227,7 +236,8 @@ pub fn merge_with(
                         n: 0,
                         size,
                     };
-                    let r = sink.file(&path, &meta, size, &mut exact, replace);
+                    let sparse = header_type == tar::EntryType::GNUSparse;
+                    let r = sink.file(&path, &meta, size, sparse, &mut exact, replace);
                     counts.bytes += exact.n;
                     r
                 }
@@ -244,7 +254,7 @@ pub fn merge_with(
                         .link_name_bytes()
                         .map(|t| t.into_owned())
                         .unwrap_or_default();
-                    let target = clean_path(&String::from_utf8_lossy(&target_raw))
+                    let target = clean_path(&crate::rawname::from_bytes(&target_raw))
                         .map_err(|e| at(bad_entry(e)))?;
                     if target.is_empty() || target == path {
                         return Err(at(Problem::BadContent {
@@ -261,10 +271,14 @@ pub fn merge_with(
                                 sink.hardlink(&path, &target, replace)
                             }
                             _ => {
+                                link_budget
+                                    .take(path.len() + target.len(), "hardlinks")
+                                    .map_err(|e| at(problem_of(e)))?;
                                 pending_links.push(PendingLink {
                                     path,
                                     target,
                                     layer: layer.index,
+                                    position,
                                     replace,
                                 });
                                 Ok(())
@@ -296,13 +310,7 @@ pub fn merge_with(
                     Ok(())
                 }
             };
-            written.map_err(|e| {
-                at(if Exact::<&[u8]>::is_truncation(&e) {
-                    Problem::CorruptTar(e)
-                } else {
-                    Problem::Write(e)
-                })
-            })?;
+            written.map_err(|e| at(problem_of(e)))?;
         }
         let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())
@@ -312,15 +320,16 @@ pub fn merge_with(
     let mut unresolved = Vec::new();
     for link in pending_links {
         // The target's final content is the one the link needs only if it comes from a layer
-        // at or below the link's own.
+        // below the link's own. (From the link's own layer, it came after the link: a link to
+        // an earlier entry was made on the spot.)
         match state.settled_by(&link.target) {
-            Some((by, Settled::NonDir)) if by <= link.layer => {
+            Some((by, Settled::NonDir)) if by < link.layer => {
                 sink.hardlink(&link.path, &link.target, link.replace)
                     .map_err(|e| {
                         ArchiveError::new(
                             &image.source_path,
                             Some(format!("hardlink {}", link.path)),
-                            Problem::Write(e),
+                            problem_of(e),
                         )
                     })?;
             }
@@ -349,20 +358,22 @@ pub fn merge_with(
         }
     }
     sink.finish()
-        .map_err(|e| ArchiveError::new(&image.source_path, None, Problem::Write(e)))?;
+        .map_err(|e| ArchiveError::new(&image.source_path, None, problem_of(e)))?;
     Ok(Outcome { counts, warnings })
 }
 
 /// Hardlinks whose target was replaced or deleted by a higher layer keep the content the target
 /// had in their own layer: find that version (the highest layer at or below the link's that has
-/// the target) and write it at the link's path. This re-reads those layers, which only images
-/// with such links pay for.
+/// the target, unless a layer in between deleted or replaced it) and write it at the link's
+/// path. This re-reads those layers, with the same digest and truncation checks as the main
+/// pass; only images with such links pay for it. Returns the links no layer can satisfy.
 fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
     sink: &mut dyn Sink,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
+    let mut dead = Vec::new();
     for layer in image.layers[..=top].iter().rev() {
         let wanted: Vec<usize> = (0..links.len())
             .filter(|&i| links[i].layer >= layer.index)
@@ -373,21 +384,54 @@ fn copy_old_targets(
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let (_, stream) = layer::decompressed(blob).map_err(|e| fail(e.into()))?;
-        let mut archive = tar::Archive::new(TarGuard::new(stream));
-        let mut found: Vec<usize> = Vec::new();
-        for entry in archive
+        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob)));
+        let mut written: HashSet<usize> = HashSet::new();
+        let mut hidden: HashSet<usize> = HashSet::new();
+        for (position, entry) in archive
             .entries()
             .map_err(|e| fail(Problem::CorruptTar(e)))?
+            .enumerate()
         {
             let mut entry = entry.map_err(|e| fail(Problem::CorruptTar(e)))?;
-            let is_file = matches!(
-                entry.header().entry_type(),
-                tar::EntryType::Regular | tar::EntryType::Continuous
-            );
-            let Ok(path) = clean_path(&String::from_utf8_lossy(&entry.path_bytes())) else {
+            // In the link's own layer, what comes after the link does not concern it.
+            let wanted: Vec<usize> = wanted
+                .iter()
+                .copied()
+                .filter(|&i| links[i].layer > layer.index || position < links[i].position)
+                .collect();
+            // The main pass refused bad names already.
+            let Ok(kind) = classify(&crate::rawname::from_bytes(&entry.path_bytes())) else {
                 continue;
             };
+            let under = |target: &str, dir: &str| {
+                dir.is_empty() || target.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+            };
+            let path = match kind {
+                EntryKind::AufsMeta => continue,
+                EntryKind::Whiteout(p) => {
+                    hidden.extend(
+                        wanted
+                            .iter()
+                            .filter(|&&i| links[i].target == p || under(&links[i].target, &p)),
+                    );
+                    continue;
+                }
+                EntryKind::Opaque(d) => {
+                    hidden.extend(wanted.iter().filter(|&&i| under(&links[i].target, &d)));
+                    continue;
+                }
+                EntryKind::Content(p) => p,
+            };
+            let entry_type = entry.header().entry_type();
+            let is_file = matches!(
+                entry_type,
+                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
+            );
+            // Anything but a file at the target, or a non-directory above it, replaced it.
+            hidden.extend(wanted.iter().filter(|&&i| {
+                (links[i].target == path && !is_file)
+                    || (!path.is_empty() && under(&links[i].target, &path) && !entry_type.is_dir())
+            }));
             let hits: Vec<usize> = wanted
                 .iter()
                 .copied()
@@ -396,36 +440,57 @@ fn copy_old_targets(
             if hits.is_empty() || !is_file {
                 continue;
             }
-            let meta = meta_of(&mut entry).map_err(|e| fail(Problem::CorruptTar(e)))?;
-            // The first link gets the content; the others link to it.
+            let at = |p: Problem| {
+                ArchiveError::new(
+                    &image.source_path,
+                    Some(format!(
+                        "{entry_name}: entry `{}`",
+                        crate::render::escape_for_message(&path, 200)
+                    )),
+                    p,
+                )
+            };
+            let meta = meta_of(&mut entry).map_err(|e| at(Problem::CorruptTar(e)))?;
+            // The first link gets the content; the others link to it. A later duplicate of the
+            // target in this layer replaces what an earlier one wrote.
             let first = hits[0];
             let size = entry.size();
-            sink.file(
-                &links[first].path,
-                &meta,
+            let sparse = entry_type == tar::EntryType::GNUSparse;
+            let mut exact = Exact {
+                inner: &mut entry,
+                n: 0,
                 size,
-                &mut entry,
-                links[first].replace,
-            )
-            .map_err(|e| fail(Problem::Write(e)))?;
+            };
+            let replace = links[first].replace || written.contains(&first);
+            sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace)
+                .map_err(|e| at(problem_of(e)))?;
             for &other in &hits[1..] {
                 let target = links[first].path.clone();
-                sink.hardlink(&links[other].path, &target, links[other].replace)
-                    .map_err(|e| fail(Problem::Write(e)))?;
+                let replace = links[other].replace || written.contains(&other);
+                sink.hardlink(&links[other].path, &target, replace)
+                    .map_err(|e| at(problem_of(e)))?;
             }
-            found.extend(hits.iter().copied());
+            written.extend(hits.iter().copied());
         }
-        let done: std::collections::HashSet<usize> = found.into_iter().collect();
-        let mut index = 0;
-        links.retain(|_| {
-            let keep = !done.contains(&index);
-            index += 1;
-            keep
-        });
+        let mut rest = archive.into_inner().into_inner();
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| fail(Problem::CorruptTar(e)))?;
+        check_digests(layer, rest.digests(), &fail)?;
+        // A layer's own file wins over its own whiteouts; a link whose target this layer only
+        // deleted or replaced has nothing left to find further down.
+        let mut kept = Vec::new();
+        for (index, link) in links.into_iter().enumerate() {
+            match (written.contains(&index), hidden.contains(&index)) {
+                (true, _) => {}
+                (false, true) => dead.push(link),
+                (false, false) => kept.push(link),
+            }
+        }
+        links = kept;
         if links.is_empty() {
             break;
         }
     }
+    links.extend(dead);
     Ok(links)
 }
 
@@ -433,7 +498,20 @@ struct PendingLink {
     path: String,
     target: String,
     layer: usize,
+    /// Which entry of its layer the link is: in its own layer, only what comes before it counts.
+    position: usize,
     replace: bool,
+}
+
+/// What a failed sink call means: a truncated entry, a memory bound reached, or a write error.
+fn problem_of(e: io::Error) -> Problem {
+    if Exact::<&[u8]>::is_truncation(&e) {
+        return Problem::CorruptTar(e);
+    }
+    if let Some(over) = OverLimit::find(&e) {
+        return Problem::OverLimit(over.clone());
+    }
+    Problem::Write(e)
 }
 
 fn bad_entry(e: super::rules::BadName) -> Problem {

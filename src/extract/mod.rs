@@ -1,5 +1,6 @@
 //! Extracting the merged root filesystem of an image, safely.
 
+pub mod budget;
 pub mod dir_sink;
 pub mod fs;
 pub mod merge;

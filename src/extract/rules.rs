@@ -125,13 +125,13 @@ pub struct TopDown {
     /// Directories that some written path lies in, with the highest layer that put one there.
     parents: HashMap<u128, usize>,
     keys: (RandomState, RandomState),
-    /// Deleted by whiteouts of upper layers.
-    deleted: HashSet<String>,
+    /// Deleted by whiteouts of upper layers (keyed like `settled`).
+    deleted: HashSet<u128>,
     /// Made opaque by upper layers.
-    opaque: HashSet<String>,
+    opaque: HashSet<u128>,
     /// Whiteouts and opaque markers of the layer in progress; they apply to lower layers only.
-    pending_deleted: Vec<String>,
-    pending_opaque: Vec<String>,
+    pending_deleted: Vec<u128>,
+    pending_opaque: Vec<u128>,
 }
 
 /// What to do with a content entry.
@@ -168,28 +168,37 @@ impl TopDown {
         if path.is_empty() {
             return Err(BadName::WhiteoutOfRoot);
         }
-        self.pending_deleted.push(path.to_string());
+        self.pending_deleted.push(self.key(path));
         Ok(())
     }
 
     pub fn opaque(&mut self, dir: &str) {
-        self.pending_opaque.push(dir.to_string());
+        self.pending_opaque.push(self.key(dir));
+    }
+
+    /// How many paths the state remembers, for [`super::budget::MAX_TRACKED_PATHS`].
+    pub fn tracked(&self) -> usize {
+        self.settled.len()
+            + self.barriers.len()
+            + self.parents.len()
+            + self.deleted.len()
+            + self.opaque.len()
+            + self.pending_deleted.len()
+            + self.pending_opaque.len()
     }
 
     /// Is `path` hidden from layer `layer` by what the layers above did?
     fn hidden(&self, path: &str, layer: usize) -> bool {
-        if self.deleted.contains(path) {
+        if self.deleted.contains(&self.key(path)) {
             return true;
         }
         let mut ancestor = path;
         while !ancestor.is_empty() {
             ancestor = parent(ancestor);
-            if self.opaque.contains(ancestor)
-                || (!ancestor.is_empty() && self.deleted.contains(ancestor))
-            {
+            let key = self.key(ancestor);
+            if self.opaque.contains(&key) || (!ancestor.is_empty() && self.deleted.contains(&key)) {
                 return true;
             }
-            let key = self.key(ancestor);
             if let Some((by, Settled::NonDir)) = self.settled.get(&key) {
                 if *by > layer {
                     return true;

@@ -6,6 +6,8 @@ use std::io::{self, Read, Write};
 
 use super::fs::Meta;
 use super::merge::{Sink, Special};
+use crate::rawname::to_path;
+use std::os::unix::ffi::OsStrExt;
 
 pub struct TarSink<W: Write> {
     builder: tar::Builder<W>,
@@ -14,6 +16,7 @@ pub struct TarSink<W: Write> {
     /// Every directory some entry lies in: those without an entry of their own get one as the
     /// directory sink makes them (0755, root, mtime 0), so both outputs give the same tree.
     parents: std::collections::HashSet<String>,
+    budget: super::budget::Budget,
 }
 
 impl<W: Write> TarSink<W> {
@@ -25,6 +28,7 @@ impl<W: Write> TarSink<W> {
             links: Vec::new(),
             dirs: Vec::new(),
             parents: std::collections::HashSet::new(),
+            budget: super::budget::Budget::default(),
         }
     }
 
@@ -43,11 +47,13 @@ impl<W: Write> TarSink<W> {
         h
     }
 
-    fn note_parents(&mut self, path: &str) {
+    fn note_parents(&mut self, path: &str) -> io::Result<()> {
         let mut dir = super::rules::parent(path);
         while !dir.is_empty() && self.parents.insert(dir.to_string()) {
+            self.budget.take(dir.len(), "directory metadata")?;
             dir = super::rules::parent(dir);
         }
+        Ok(())
     }
 
     fn xattrs(&mut self, meta: &Meta) -> io::Result<()> {
@@ -75,18 +81,22 @@ impl<W: Write> Sink for TarSink<W> {
         path: &str,
         meta: &Meta,
         size: u64,
+        _sparse: bool,
         data: &mut dyn Read,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path);
+        self.note_parents(path)?;
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Regular, meta, size);
         // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
-        self.builder.append_data(&mut h, path, data)
+        self.builder.append_data(&mut h, &*to_path(path), data)
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
-        self.note_parents(path);
+        self.note_parents(path)?;
+        let xattr_bytes: usize = meta.xattrs.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.budget
+            .take(path.len() + xattr_bytes, "directory metadata")?;
         self.dirs.push((path.to_string(), meta.clone()));
         Ok(())
     }
@@ -98,11 +108,11 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path);
+        self.note_parents(path)?;
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Symlink, meta, 0);
-        let target = String::from_utf8_lossy(target).into_owned();
-        self.builder.append_link(&mut h, path, target)
+        let target = std::path::Path::new(std::ffi::OsStr::from_bytes(target));
+        self.builder.append_link(&mut h, &*to_path(path), target)
     }
 
     fn special(
@@ -112,7 +122,7 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path);
+        self.note_parents(path)?;
         let (t, dev) = match kind {
             Special::Fifo => (tar::EntryType::Fifo, None),
             Special::Char(a, b) => (tar::EntryType::Char, Some((a, b))),
@@ -123,11 +133,13 @@ impl<W: Write> Sink for TarSink<W> {
             h.set_device_major(major)?;
             h.set_device_minor(minor)?;
         }
-        self.builder.append_data(&mut h, path, io::empty())
+        self.builder
+            .append_data(&mut h, &*to_path(path), io::empty())
     }
 
     fn hardlink(&mut self, path: &str, target: &str, _replace: bool) -> io::Result<()> {
-        self.note_parents(path);
+        self.note_parents(path)?;
+        self.budget.take(path.len() + target.len(), "hardlinks")?;
         self.links.push((path.to_string(), target.to_string()));
         Ok(())
     }
@@ -147,7 +159,8 @@ impl<W: Write> Sink for TarSink<W> {
     fn finish(&mut self) -> io::Result<()> {
         for (path, target) in std::mem::take(&mut self.links) {
             let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
-            self.builder.append_link(&mut h, path, target)?;
+            self.builder
+                .append_link(&mut h, &*to_path(&path), &*to_path(&target))?;
         }
         let mut dirs = std::mem::take(&mut self.dirs);
         let explicit: std::collections::HashSet<String> =
@@ -172,7 +185,8 @@ impl<W: Write> Sink for TarSink<W> {
             } else {
                 format!("{path}/")
             };
-            self.builder.append_data(&mut h, name, io::empty())?;
+            self.builder
+                .append_data(&mut h, &*to_path(&name), io::empty())?;
         }
         self.builder.finish()
     }

@@ -176,7 +176,8 @@ pub fn remove_all(path: &Path) -> io::Result<()> {
         rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::RDONLY,
         rustix::fs::Mode::empty(),
     )?;
-    Root::remove(&fd, &name.to_string_lossy())
+    use std::os::unix::ffi::OsStrExt;
+    Root::remove(&fd, &crate::rawname::from_bytes(name.as_bytes()))
 }
 
 /// A mount's own directory in the store: `mounts/<id>/` with `upper/`, `work/` and `info.json`.

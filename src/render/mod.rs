@@ -10,6 +10,8 @@ pub use table::{aligned_table, display_width};
 /// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
 pub fn escape_for_message(text: &str, max_chars: usize) -> String {
     let mut out = String::new();
+    // Names carried as bytes (see `rawname`) show their bytes as `\xNN`.
+    let text = crate::rawname::display(text);
     for (n, c) in text.chars().enumerate() {
         if n >= max_chars {
             out.push('…');
