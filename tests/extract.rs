@@ -629,3 +629,136 @@ fn hardlink_to_a_target_deleted_in_between_is_refused() {
     assert_eq!(std::fs::read(dest.join("h")).unwrap(), b"old\n");
     assert_eq!(std::fs::read(dest.join("d/t")).unwrap(), b"new\n");
 }
+
+/// Layers that only an in-order extraction gets right: a write through a lower layer's
+/// symlink (`x -> /etc`, then `x/passwd`), a write through a symlink of the same layer
+/// (`l -> data`, then `l/new`), and a directory filled then replaced by a symlink in one layer.
+fn write_through_layers() -> Vec<Vec<Entry>> {
+    vec![
+        vec![
+            Entry::dir("etc"),
+            Entry::file("etc/passwd", "layer 0 passwd\n"),
+            Entry::symlink("x", "/etc"),
+            Entry::dir("data"),
+            Entry::file("data/a", "a\n").with_owner(1000, 1000),
+            Entry::file("t", "link target\n").with_mode(0o600),
+            Entry::fifo("fifo"),
+            Entry::file("attr", "x\n").with_xattr("user.note", b"kept"),
+        ],
+        vec![
+            Entry::file("x/passwd", "layer 1 passwd\n"),
+            Entry::symlink("l", "data"),
+            Entry::file("l/new", "written via l\n"),
+            Entry::hardlink("h", "t"),
+            Entry::file("a/x", "gone with its directory\n"),
+            Entry::symlink("a", "data"),
+        ],
+    ]
+}
+
+/// `--tar` of such an image is the tar of the in-order extraction (as root): re-extracted with
+/// GNU tar it is the same tree as the directory output. To stdout, which cannot start over,
+/// and as non-root, which would lose owners, it is refused with a message saying what to do.
+#[test]
+fn tar_output_of_an_image_that_writes_through_symlinks() {
+    if !root_required() {
+        return;
+    }
+    let layers = write_through_layers();
+    let fx = image_of_entries("through.tar", &layers, Compression::Gzip, Format::Oci);
+    let (_, dir_tree, sb) = extract_fresh(&fx, &[], &Opts::default());
+    let file = |t: &Tree, p: &str| match &t[p].kind {
+        common::rootfs::NodeKind::File(_, digest) => digest.clone(),
+        other => panic!("{p} is {other:?}"),
+    };
+    assert_eq!(
+        file(&dir_tree, "/etc/passwd"),
+        common::rootfs::sha256_of(b"layer 1 passwd\n")
+    );
+    assert_eq!(
+        file(&dir_tree, "/data/new"),
+        common::rootfs::sha256_of(b"written via l\n")
+    );
+    assert!(!dir_tree.contains_key("/a/x"), "{:?}", dir_tree.keys());
+
+    let tar_path = sb.work.join("through-flat.tar");
+    let out = extract(fx.arg(), &tar_path, &["--tar"], &Opts::default());
+    out.assert_ok("extract --tar");
+    assert!(sb.leftovers().is_empty(), "left: {:?}", sb.leftovers());
+    let untarred = sb.work.join("untarred");
+    gnu_untar(&tar_path, &untarred);
+    // GNU tar sets the mtimes of directories holding absolute symlinks before it makes them.
+    assert_trees_equal(
+        &common::rootfs::without_mtimes(dir_tree.clone()),
+        &common::rootfs::without_mtimes(read_tree(&untarred)),
+        "--tar of an in-order image, re-extracted, vs the directory",
+    );
+
+    // Within one layer only (the top-down pass itself cannot see it; the tar sink does).
+    let same_layer = vec![
+        vec![Entry::dir("data")],
+        layers[1][1..]
+            .iter()
+            .filter(|e| e.path != "h")
+            .cloned()
+            .collect(),
+    ];
+    let fx2 = image_of_entries(
+        "through-same.tar",
+        &same_layer,
+        Compression::None,
+        Format::Oci,
+    );
+    let (_, dir2, sb2) = extract_fresh(&fx2, &[], &Opts::default());
+    let tar2 = sb2.work.join("same.tar");
+    extract(fx2.arg(), &tar2, &["--tar"], &Opts::default()).assert_ok("--tar, same layer");
+    let names = tar_names(&std::fs::read(&tar2).unwrap());
+    assert!(
+        names.iter().any(|n| n == "data/new")
+            && !names
+                .iter()
+                .any(|n| n.starts_with("l/") || n.starts_with("a/")),
+        "{names:?}"
+    );
+    let untarred2 = sb2.work.join("untarred");
+    gnu_untar(&tar2, &untarred2);
+    assert_trees_equal(
+        &common::rootfs::without_mtimes(dir2),
+        &common::rootfs::without_mtimes(read_tree(&untarred2)),
+        "--tar of same-layer write-throughs vs the directory",
+    );
+
+    let out = common::sandbox::run_strata(
+        &["extract".as_ref(), fx.arg().as_os_str(), "-".as_ref()],
+        &Opts::default(),
+    );
+    assert!(
+        out.code == Some(2) && out.error_line().contains("--tar FILE"),
+        "stdout: {out}"
+    );
+
+    if nobody_run_possible() {
+        share(&fx);
+        let sb = Sandbox::new();
+        std::fs::set_permissions(
+            &sb.work,
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+        let tar_path = sb.work.join("nobody.tar");
+        let opts = Opts {
+            as_nobody: true,
+            ..Opts::default()
+        };
+        let out = extract(fx.arg(), &tar_path, &["--tar"], &opts);
+        assert!(
+            out.code == Some(2) && out.error_line().contains("needs root"),
+            "as nobody: {out}"
+        );
+        assert!(
+            !tar_path.exists() && sb.leftovers().is_empty(),
+            "left: {:?}",
+            sb.leftovers()
+        );
+    }
+}

@@ -1035,6 +1035,60 @@ fn mountpoint_errors_are_clean_and_leave_the_store_consistent() {
     assert_store_consistent(&env, "at the end");
 }
 
+/// A layer whose content is not what the config's diffID says (one byte changed after the
+/// image was made) never enters the store: the mount fails naming the layer and the
+/// mismatch, nothing is mounted, and the layers below it that are sound stay usable.
+#[test]
+fn tampered_layer_is_refused_and_never_stored() {
+    if !ready() {
+        return;
+    }
+    // A plain layer (its digest is its diffID) and a gzip one (the store checks the diffID of
+    // what it decompressed).
+    for broken in [
+        common::malformed::blob_digest_mismatch(),
+        common::malformed::gzip_content_mismatch(),
+    ] {
+        tampered_layer_case(&broken);
+    }
+}
+
+fn tampered_layer_case(broken: &common::malformed::Broken) {
+    let env = MountEnv::new();
+    let fx = &broken.fixture;
+    let mp = env.mountpoint("mp");
+    let out = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+    common::assert_clean_error(&out.as_run(), &fx.file_name());
+    let err = out.error_line();
+    assert!(
+        err.contains("layer 1") && err.contains("mismatch"),
+        "the error names layer 1 and the mismatch:\n{out}"
+    );
+    assert_eq!(mount_count(&mp), 0);
+    assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
+    assert_store_consistent(&env, "after a tampered layer");
+    let stored: Vec<String> = env
+        .layer_dirs()
+        .iter()
+        .map(|d| {
+            std::fs::read_to_string(d.join("diff-id"))
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let diff_ids: Vec<&str> = fx
+        .image()
+        .layers
+        .iter()
+        .map(|l| l.diff_id.as_str())
+        .collect();
+    assert!(
+        !stored.iter().any(|d| d == diff_ids[1]),
+        "the tampered layer's content is in the store: {stored:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Concurrency.
 

@@ -2,7 +2,7 @@
 //! renamed into place when complete) or as one flat tar.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -73,7 +73,14 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
     if dest.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut sink = TarSink::new(std::io::BufWriter::new(stdout.lock()));
-        let outcome = merge(image, top, &mut sink)?;
+        let outcome = match merge(image, top, &mut sink) {
+            Err(e) if needs_in_order(&e) => {
+                return Err(anyhow::Error::new(e).context(
+                    "this image can only be extracted in order, which a tar stream cannot follow once started; use `--tar FILE` or a directory",
+                ))
+            }
+            other => other?,
+        };
         sink.into_inner()?.flush()?;
         return Ok(outcome);
     }
@@ -95,15 +102,55 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
             .with_context(|| format!("creating {}", staging.display()))?
     };
     let result = (|| -> Result<Outcome> {
-        let mut sink = TarSink::new(std::io::BufWriter::new(file));
-        let outcome = merge(image, top, &mut sink)?;
-        sink.into_inner()?.flush()?;
+        let mut sink = TarSink::new(std::io::BufWriter::new(file.try_clone()?));
+        let outcome = match merge(image, top, &mut sink) {
+            Err(e) if needs_in_order(&e) => {
+                drop(sink);
+                file.set_len(0)?;
+                tar_in_order(image, top, dest, &file)?
+            }
+            other => {
+                let outcome = other?;
+                sink.into_inner()?.flush()?;
+                outcome
+            }
+        };
         fs::rename(&staging, dest).with_context(|| format!("renaming into {}", dest.display()))?;
         Ok(outcome)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&staging);
     }
+    result
+}
+
+/// The flat tar of an image that writes through a lower layer's symlink: the layers applied in
+/// order into a hidden directory beside DEST, then that tree written as the tar. Owners and
+/// device nodes survive only as root, so anyone else is refused rather than given a wrong tar.
+fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Result<Outcome> {
+    if !rustix::process::geteuid().is_root() {
+        bail!(
+            "{}: this image writes through a symlink of a lower layer, so its flat tar is made from an in-order extraction, which needs root to keep owners; extract to a directory instead, or run as root",
+            image.source_path
+        );
+    }
+    let mut tree = staging_path(dest)?.into_os_string();
+    tree.push(".d");
+    let tree = PathBuf::from(tree);
+    fs::create_dir(&tree).with_context(|| format!("creating {}", tree.display()))?;
+    let result = (|| -> Result<Outcome> {
+        let mut sink = DirSink::new(Root::open(&tree)?);
+        sink.overwrite = true;
+        let outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
+        let mut file = file;
+        (&mut file).rewind()?;
+        let mut tar = TarSink::new(std::io::BufWriter::new(file));
+        strata::extract::retar::write_tree(&Root::open(&tree)?, &mut tar)
+            .with_context(|| format!("writing the tar of {}", tree.display()))?;
+        tar.into_inner()?.flush()?;
+        Ok(outcome)
+    })();
+    remove_tree(&tree);
     result
 }
 

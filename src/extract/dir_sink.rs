@@ -49,6 +49,9 @@ pub struct DirSink {
     deferred: Deferred,
     /// What the metadata and paths kept for the end may cost.
     budget: Budget,
+    /// File data passes through here: one write per chunk the layer reader hands over, where
+    /// `io::copy`'s 8 KiB buffer made a dozen.
+    copy_buf: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -84,6 +87,7 @@ impl DirSink {
             defer_lower: false,
             deferred: Deferred::default(),
             budget: Budget::default(),
+            copy_buf: vec![0; 256 * 1024],
         }
     }
 
@@ -118,9 +122,35 @@ impl DirSink {
         Ok((fd, file_name(path)))
     }
 
+    /// Creates `name` in `dir` with `create`, first removing what stands there when the entry
+    /// replaces it. In a layer store, the layer's own whiteout device may stand where the
+    /// layer's own entry goes (a whiteout listed before the entry): that is removed when found.
+    fn place<T>(
+        &mut self,
+        dir: &OwnedFd,
+        name: &str,
+        replace: bool,
+        create: impl Fn(&OwnedFd, &str) -> io::Result<T>,
+    ) -> io::Result<T> {
+        if replace || self.overwrite {
+            self.remove(dir, name)?;
+        }
+        match create(dir, name) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && self.whiteout_devices => {
+                self.remove(dir, name)?;
+                create(dir, name).map_err(conflict)
+            }
+            other => other.map_err(conflict),
+        }
+    }
+
     fn remove(&mut self, dir: &OwnedFd, name: &str) -> io::Result<()> {
-        self.last_dir = None;
-        Root::remove(dir, name)
+        // The layer store passes every entry as a replacement: most find nothing to remove,
+        // and only a removal can make the cached parent stale.
+        if Root::remove_reporting(dir, name)? {
+            self.last_dir = None;
+        }
+        Ok(())
     }
 
     /// A non-directory now stands at `path`: a directory entry queued there is void.
@@ -137,7 +167,7 @@ impl DirSink {
 
     /// Which xattrs from the image may be set here. overlayfs' own attributes never are: an
     /// image could otherwise plant whiteouts or redirects for a later overlay mount.
-    fn xattr_allowed(privileged: bool, name: &str) -> bool {
+    pub fn xattr_allowed(privileged: bool, name: &str) -> bool {
         if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
             return false;
         }
@@ -197,15 +227,12 @@ impl Sink for DirSink {
     ) -> io::Result<()> {
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
-        if replace || self.overwrite {
-            self.remove(&dir, name)?;
-        }
-        let mut file = Root::create_file(&dir, name).map_err(conflict)?;
+        let mut file = self.place(&dir, name, replace, Root::create_file)?;
         if sparse {
             // A few KB of tar can describe a file of any size made of holes: write them as holes.
             copy_sparse(data, &mut file, size)?;
         } else {
-            io::copy(data, &mut file)?;
+            copy_file_data(data, &mut file, &mut self.copy_buf)?;
         }
         self.note_meta(meta);
         self.set_meta_fd(&file, meta)
@@ -230,10 +257,7 @@ impl Sink for DirSink {
     fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
-        if replace || self.overwrite {
-            self.remove(&dir, name)?;
-        }
-        Root::symlink(&dir, name, target).map_err(conflict)?;
+        self.place(&dir, name, replace, |d, n| Root::symlink(d, n, target))?;
         self.note_meta(meta);
         Root::set_meta_at(&dir, name, meta, self.privileged, false)
     }
@@ -251,10 +275,9 @@ impl Sink for DirSink {
             return Ok(());
         }
         let (dir, name) = self.parent_of(path)?;
-        if replace || self.overwrite {
-            self.remove(&dir, name)?;
-        }
-        Root::mknod(&dir, name, file_type, meta.mode, dev).map_err(conflict)?;
+        self.place(&dir, name, replace, |d, n| {
+            Root::mknod(d, n, file_type, meta.mode, dev)
+        })?;
         self.note_meta(meta);
         Root::set_meta_at(&dir, name, meta, self.privileged, true)
     }
@@ -265,7 +288,17 @@ impl Sink for DirSink {
         if replace || self.overwrite {
             self.remove(&dir, name)?;
         }
-        match self.root.hardlink(&dir, name, target) {
+        let mut linked = self.root.hardlink(&dir, name, target);
+        if self.whiteout_devices
+            && linked
+                .as_ref()
+                .is_err_and(|e| e.kind() == io::ErrorKind::AlreadyExists)
+        {
+            // See `place`.
+            self.remove(&dir, name)?;
+            linked = self.root.hardlink(&dir, name, target);
+        }
+        match linked {
             Err(e) if e.kind() == io::ErrorKind::NotFound && self.defer_lower => {
                 self.budget.take(path.len() + target.len(), LINKS)?;
                 self.deferred
@@ -548,6 +581,18 @@ impl DirSink {
             io::ErrorKind::NotFound,
             format!("hardlink target {target} is in no layer below"),
         ))
+    }
+}
+
+fn copy_file_data(data: &mut dyn Read, file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<()> {
+    use std::io::Write;
+    loop {
+        match data.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => file.write_all(&buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

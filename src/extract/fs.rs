@@ -152,10 +152,16 @@ impl Root {
     /// Removes whatever is at `name` in `dir` (a whole subtree for a directory), without
     /// following symlinks.
     pub fn remove(dir: &OwnedFd, name: &str) -> io::Result<()> {
+        Self::remove_reporting(dir, name).map(|_| ())
+    }
+
+    /// [`Root::remove`], saying whether anything was there to remove (paths resolved before
+    /// may then lead elsewhere).
+    pub fn remove_reporting(dir: &OwnedFd, name: &str) -> io::Result<bool> {
         let raw = os(name);
         match rfs::unlinkat(dir, &*raw, AtFlags::empty()) {
-            Ok(()) => Ok(()),
-            Err(rustix::io::Errno::NOENT) => Ok(()),
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
             Err(rustix::io::Errno::ISDIR) | Err(rustix::io::Errno::PERM) => {
                 let open = || rfs::openat(dir, &*raw, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty());
                 let child = match open() {
@@ -176,7 +182,7 @@ impl Root {
                     Self::remove(&child, &n)?;
                 }
                 rfs::unlinkat(dir, &*raw, AtFlags::REMOVEDIR)?;
-                Ok(())
+                Ok(true)
             }
             Err(e) => Err(e.into()),
         }
@@ -339,6 +345,21 @@ impl Root {
             flags,
             Mode::empty(),
         )?))
+    }
+
+    /// Opens the directory `name` in `dir`, without following a symlink.
+    pub fn open_subdir(dir: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
+        Ok(rfs::openat(
+            dir,
+            &*os(name),
+            DIR_FLAGS | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?)
+    }
+
+    /// The target of the symlink `name` in `dir`, as bytes.
+    pub fn read_link(dir: &OwnedFd, name: &str) -> io::Result<Vec<u8>> {
+        Ok(rfs::readlinkat(dir, &*os(name), Vec::new())?.into_bytes())
     }
 
     /// The extended attributes of an open file, names that are not UTF-8 left out.

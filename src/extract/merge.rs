@@ -122,7 +122,8 @@ pub fn merge_with(
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob)));
+        let blob_digest = !matches!(order, Order::OverlayLayer(_));
+        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, blob_digest)));
         let entries = archive
             .entries()
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
@@ -200,10 +201,13 @@ pub fn merge_with(
                     Verdict::Replace
                 }
                 Order::OverlayLayer(_) => {
-                    // Only this layer is applied, so nothing is hidden; the state remembers
-                    // which paths the layer made non-directories.
-                    state.decide(&path, layer.index, settled);
-                    Verdict::Replace
+                    // Only this layer is applied, so nothing is hidden: the state tells a
+                    // duplicate from a first entry and remembers which paths the layer made
+                    // non-directories.
+                    match state.decide(&path, layer.index, settled) {
+                        Verdict::Write => Verdict::Write,
+                        _ => Verdict::Replace,
+                    }
                 }
             };
             if verdict == Verdict::WritesThrough {
@@ -384,7 +388,7 @@ fn copy_old_targets(
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob)));
+        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, true)));
         let mut written: HashSet<usize> = HashSet::new();
         let mut hidden: HashSet<usize> = HashSet::new();
         for (position, entry) in archive
@@ -631,12 +635,12 @@ fn check_digests(
         expected,
         found,
     };
-    if let Some(claimed) = &layer.claimed_digest {
-        if *claimed != found.stored {
+    if let (Some(claimed), Some(stored)) = (&layer.claimed_digest, &found.stored) {
+        if claimed != stored {
             return Err(fail(mismatch(
                 "blob digest",
                 claimed.to_string(),
-                found.stored.to_string(),
+                stored.to_string(),
             )));
         }
     }

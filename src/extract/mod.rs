@@ -5,5 +5,6 @@ pub mod dir_sink;
 pub mod fs;
 pub mod merge;
 pub mod pipe;
+pub mod retar;
 pub mod rules;
 pub mod tar_sink;

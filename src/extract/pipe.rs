@@ -3,6 +3,7 @@
 //! chunks ahead, so decompression, hashing and writing overlap.
 
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +12,8 @@ use crate::layer::{self, Compression};
 
 #[derive(Debug, Clone)]
 pub struct LayerDigests {
-    pub stored: Digest,
+    /// The blob's digest, unless the caller did not ask for it (see [`Pipelined::start`]).
+    pub stored: Option<Digest>,
     pub stored_size: u64,
     pub diff_id: Digest,
 }
@@ -32,16 +34,19 @@ pub struct Pipelined {
 
 const CHUNK: usize = 256 * 1024;
 
-/// Feeds the stored bytes to the hasher as they are read.
+/// Feeds the stored bytes to the hasher as they are read, while `hashing` holds.
 struct Counting<R> {
     inner: R,
     feeder: Feeder,
+    hashing: Arc<AtomicBool>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.feeder.feed(&buf[..n]);
+        if self.hashing.load(Ordering::Relaxed) {
+            self.feeder.feed(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -61,14 +66,19 @@ impl<R: Read> Read for CountInto<R> {
 }
 
 impl Pipelined {
-    pub fn start(blob: Box<dyn Read + Send>) -> Pipelined {
+    /// Starts reading `blob`. With `blob_digest` false, a compressed blob's own digest is not
+    /// computed (its diffID always is, and a plain tar's digest is its diffID): for the layer
+    /// store, keyed by diffIDs, that hash would be spent for nothing.
+    pub fn start(blob: Box<dyn Read + Send>, blob_digest: bool) -> Pipelined {
         let (tx, rx) = sync_channel(4);
         std::thread::spawn(move || {
             // Hashing runs on a third thread: the decompressor is the critical path.
             let hasher = BackgroundHasher::start();
+            let hashing = Arc::new(AtomicBool::new(true));
             let stored = Counting {
                 inner: blob,
                 feeder: hasher.feeder(Stream::Stored),
+                hashing: hashing.clone(),
             };
             let counted = Arc::new(Mutex::new(0u64));
             let (compression, mut stream) = match layer::decompressed(CountInto {
@@ -81,6 +91,8 @@ impl Pipelined {
                     return;
                 }
             };
+            let stored_wanted = blob_digest || compression == Compression::None;
+            hashing.store(stored_wanted, Ordering::Relaxed);
             loop {
                 let mut buf = vec![0u8; CHUNK];
                 match stream.read(&mut buf) {
@@ -111,7 +123,7 @@ impl Pipelined {
                 decompressed_digest
             };
             let _ = tx.send(Message::Done(LayerDigests {
-                stored: stored_digest,
+                stored: stored_wanted.then_some(stored_digest),
                 stored_size,
                 diff_id,
             }));

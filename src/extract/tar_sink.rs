@@ -16,6 +16,9 @@ pub struct TarSink<W: Write> {
     /// Every directory some entry lies in: those without an entry of their own get one as the
     /// directory sink makes them (0755, root, mtime 0), so both outputs give the same tree.
     parents: std::collections::HashSet<String>,
+    /// Symlinks written: an entry below one would be written through it by whoever unpacks the
+    /// tar, which only an in-order extraction gets right.
+    symlinks: std::collections::HashSet<String>,
     budget: super::budget::Budget,
 }
 
@@ -28,6 +31,7 @@ impl<W: Write> TarSink<W> {
             links: Vec::new(),
             dirs: Vec::new(),
             parents: std::collections::HashSet::new(),
+            symlinks: std::collections::HashSet::new(),
             budget: super::budget::Budget::default(),
         }
     }
@@ -48,12 +52,31 @@ impl<W: Write> TarSink<W> {
     }
 
     fn note_parents(&mut self, path: &str) -> io::Result<()> {
+        if !self.symlinks.is_empty() {
+            let mut dir = super::rules::parent(path);
+            while !dir.is_empty() {
+                if self.symlinks.contains(dir) {
+                    return Err(conflict());
+                }
+                dir = super::rules::parent(dir);
+            }
+        }
         let mut dir = super::rules::parent(path);
         while !dir.is_empty() && self.parents.insert(dir.to_string()) {
             self.budget.take(dir.len(), "directory metadata")?;
             dir = super::rules::parent(dir);
         }
         Ok(())
+    }
+
+    /// A non-directory is about to be written at `path`: entries already written below it
+    /// (the same layer making a directory a symlink or file after filling it) need the
+    /// in-order extraction.
+    fn note_non_dir(&mut self, path: &str) -> io::Result<()> {
+        if self.parents.contains(path) {
+            return Err(conflict());
+        }
+        self.note_parents(path)
     }
 
     fn xattrs(&mut self, meta: &Meta) -> io::Result<()> {
@@ -85,7 +108,7 @@ impl<W: Write> Sink for TarSink<W> {
         data: &mut dyn Read,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path)?;
+        self.note_non_dir(path)?;
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Regular, meta, size);
         // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
@@ -108,8 +131,10 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path)?;
+        self.note_non_dir(path)?;
         self.xattrs(meta)?;
+        self.budget.take(path.len(), "symlinks")?;
+        self.symlinks.insert(path.to_string());
         let mut h = Self::header(tar::EntryType::Symlink, meta, 0);
         let target = std::path::Path::new(std::ffi::OsStr::from_bytes(target));
         self.builder.append_link(&mut h, &*to_path(path), target)
@@ -122,7 +147,7 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         _replace: bool,
     ) -> io::Result<()> {
-        self.note_parents(path)?;
+        self.note_non_dir(path)?;
         let (t, dev) = match kind {
             Special::Fifo => (tar::EntryType::Fifo, None),
             Special::Char(a, b) => (tar::EntryType::Char, Some((a, b))),
@@ -138,7 +163,7 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn hardlink(&mut self, path: &str, target: &str, _replace: bool) -> io::Result<()> {
-        self.note_parents(path)?;
+        self.note_non_dir(path)?;
         self.budget.take(path.len() + target.len(), "hardlinks")?;
         self.links.push((path.to_string(), target.to_string()));
         Ok(())
@@ -190,4 +215,8 @@ impl<W: Write> Sink for TarSink<W> {
         }
         self.builder.finish()
     }
+}
+
+fn conflict() -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, super::dir_sink::Conflict)
 }

@@ -179,6 +179,47 @@ pub fn blob_digest_mismatch() -> Broken {
     }
 }
 
+/// OCI layout dir: gzip layer 1 decompressed, one byte of file content changed, and
+/// recompressed under its old digest: both its blob digest and its diffID are wrong.
+pub fn gzip_content_mismatch() -> Broken {
+    use std::io::{Read, Write};
+    let mut img = build_image(&standard_spec("recompressed:1", [Compression::Gzip; 3]));
+    let mut blobs = Blobs::new();
+    let mut desc = add_image(&mut blobs, &mut img);
+    ref_annotation(&mut desc, "recompressed:1");
+    let layer = &img.layers[1];
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(&layer.blob[..])
+        .read_to_end(&mut tar)
+        .unwrap();
+    let needle = b"NAME=strata-test";
+    let at = tar
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("content in layer");
+    tar[at] = b'n';
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&tar).unwrap();
+    let bad = gz.finish().unwrap();
+    blobs.insert(layer.expect.digest.clone(), bad.clone());
+    let descriptor_digest = layer.expect.digest.clone();
+    let e = &mut img.expect.layers[1];
+    e.digest = sha256_digest(&bad);
+    e.diff_id = sha256_digest(&tar);
+    let items = oci_items(&blobs, &index_value(vec![desc]));
+    Broken {
+        fixture: Fixture::new_dir(
+            "recompressed-layout",
+            &items,
+            "oci-layout",
+            vec![img.expect],
+        ),
+        layer_index: 1,
+        descriptor_digest,
+        descriptor_size: layer.blob.len() as u64,
+    }
+}
+
 /// OCI layout tar: layer 0's descriptor claims 7 bytes more than the blob has.
 pub fn blob_size_mismatch() -> Broken {
     let mut img = build_image(&standard_spec("size:1", [Compression::Gzip; 3]));
