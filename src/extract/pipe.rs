@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use crate::digest::{BackgroundHasher, Digest, Feeder, Stream};
@@ -26,6 +26,8 @@ enum Message {
 
 pub struct Pipelined {
     chunks: Receiver<Message>,
+    /// Read chunks go back to the reader thread for reuse.
+    spent: SyncSender<Vec<u8>>,
     current: Vec<u8>,
     pos: usize,
     finished: bool,
@@ -71,6 +73,7 @@ impl Pipelined {
     /// store, keyed by diffIDs, that hash would be spent for nothing.
     pub fn start(blob: Box<dyn Read + Send>, blob_digest: bool) -> Pipelined {
         let (tx, rx) = sync_channel(4);
+        let (spent, reuse) = sync_channel::<Vec<u8>>(4);
         std::thread::spawn(move || {
             // Hashing runs on a third thread: the decompressor is the critical path.
             let hasher = BackgroundHasher::start();
@@ -94,7 +97,8 @@ impl Pipelined {
             let stored_wanted = blob_digest || compression == Compression::None;
             hashing.store(stored_wanted, Ordering::Relaxed);
             loop {
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = reuse.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
                 match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
@@ -130,6 +134,7 @@ impl Pipelined {
         });
         Pipelined {
             chunks: rx,
+            spent,
             current: Vec::new(),
             pos: 0,
             finished: false,
@@ -151,7 +156,8 @@ impl Read for Pipelined {
             }
             match self.chunks.recv() {
                 Ok(Message::Data(chunk)) => {
-                    self.current = chunk;
+                    let spent = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.spent.try_send(spent);
                     self.pos = 0;
                 }
                 Ok(Message::Done(d)) => {
