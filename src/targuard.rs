@@ -7,6 +7,12 @@ use std::io::{self, Read};
 
 /// Largest pax extended header or GNU long name/link record accepted.
 pub const META_LIMIT: u64 = 1024 * 1024;
+/// Most old-GNU sparse extension blocks one entry may have (21 map entries each): the `tar`
+/// crate's handling of the map is quadratic in its length.
+pub const SPARSE_BLOCK_LIMIT: u64 = 100;
+/// Largest total size that the sparse entries of one layer may expand to: a few bytes of
+/// header can claim terabytes of holes, and reading them out takes time in proportion.
+pub const SPARSE_SIZE_LIMIT: u64 = 16 << 30;
 
 const BLOCK: u64 = 512;
 
@@ -19,6 +25,10 @@ pub struct TarGuard<R> {
     next_size: Option<u64>,
     /// Data size of an old-GNU sparse entry whose extension blocks are being read.
     pending_size: u64,
+    /// Extension blocks of that entry so far.
+    sparse_blocks: u64,
+    /// Real sizes of the sparse entries seen so far.
+    sparse_total: u64,
 }
 
 enum State {
@@ -44,6 +54,8 @@ impl<R: Read> TarGuard<R> {
             filled: 0,
             next_size: None,
             pending_size: 0,
+            sparse_blocks: 0,
+            sparse_total: 0,
         }
     }
 
@@ -89,6 +101,12 @@ impl<R: Read> TarGuard<R> {
         let h = &self.header;
         if let State::SparseExtension = self.state {
             // Each extension block ends with its own "more follow" flag.
+            self.sparse_blocks += 1;
+            if self.sparse_blocks > SPARSE_BLOCK_LIMIT {
+                return Err(invalid(&format!(
+                    "a GNU sparse entry has more than {SPARSE_BLOCK_LIMIT} map extension blocks"
+                )));
+            }
             if h[504] != 1 {
                 let size = self.pending_size;
                 self.start_data(size, false);
@@ -120,7 +138,19 @@ impl<R: Read> TarGuard<R> {
         } else {
             self.next_size.take().unwrap_or(size)
         };
+        if kind == b'S' {
+            let real = parse_size(&h[483..495])
+                .ok_or_else(|| invalid("a GNU sparse header has an unreadable real size"))?;
+            self.sparse_total = self.sparse_total.saturating_add(real);
+            if self.sparse_total > SPARSE_SIZE_LIMIT {
+                return Err(invalid(&format!(
+                    "GNU sparse entries claim more than {} GiB of file size in one layer",
+                    SPARSE_SIZE_LIMIT >> 30
+                )));
+            }
+        }
         if kind == b'S' && h[482] == 1 {
+            self.sparse_blocks = 0;
             self.pending_size = size;
             self.state = State::SparseExtension;
             return Ok(());
@@ -271,5 +301,44 @@ mod tests {
             parse_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
             Some(256)
         );
+    }
+    /// A GNU sparse header of `real` bytes with `extensions` map extension blocks after it.
+    fn sparse_entry(real: u64, extensions: usize) -> Vec<u8> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_path("disk.img").unwrap();
+        h.set_size(0);
+        let g = h.as_gnu_mut().unwrap();
+        g.set_real_size(real);
+        g.isextended[0] = u8::from(extensions > 0);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        for i in 0..extensions {
+            let mut block = [0u8; 512];
+            block[504] = u8::from(i + 1 < extensions);
+            out.extend_from_slice(&block);
+        }
+        out
+    }
+
+    #[test]
+    fn sparse_entries_with_endless_maps_are_refused() {
+        let ok = sparse_entry(1 << 20, SPARSE_BLOCK_LIMIT as usize);
+        read_all(TarGuard::new(&ok[..])).unwrap();
+        let bad = sparse_entry(1 << 20, SPARSE_BLOCK_LIMIT as usize + 1);
+        let err = read_all(TarGuard::new(&bad[..])).unwrap_err();
+        assert!(err.to_string().contains("extension blocks"), "{err}");
+    }
+
+    #[test]
+    fn sparse_entries_claiming_terabytes_are_refused() {
+        let mut tar = sparse_entry(SPARSE_SIZE_LIMIT / 2, 0);
+        read_all(TarGuard::new(&tar[..])).unwrap();
+        // Together with a second one, the layer claims more than the limit.
+        tar.extend(sparse_entry(SPARSE_SIZE_LIMIT / 2 + 1, 0));
+        let err = read_all(TarGuard::new(&tar[..])).unwrap_err();
+        assert!(err.to_string().contains("GiB of file size"), "{err}");
+        let err = read_all(TarGuard::new(&sparse_entry(1 << 40, 0)[..])).unwrap_err();
+        assert!(err.to_string().contains("GiB of file size"), "{err}");
     }
 }

@@ -762,3 +762,129 @@ fn tar_output_of_an_image_that_writes_through_symlinks() {
         );
     }
 }
+
+/// A long name is measured in its own bytes: 1 500 bytes of Latin-1 (each carried internally
+/// as a 4-byte char) are well within PATH_MAX and come out whole.
+#[test]
+fn long_non_utf8_names_are_measured_in_bytes() {
+    let component = vec![0xe9u8; 250];
+    let mut dirs: Vec<u8> = Vec::new();
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for _ in 0..5 {
+        if !dirs.is_empty() {
+            dirs.push(b'/');
+        }
+        dirs.extend_from_slice(&component);
+        entries.push((dirs.clone(), b"/".to_vec()));
+    }
+    let mut file = dirs.clone();
+    file.push(b'/');
+    file.extend_from_slice(&component);
+    entries.push((file.clone(), b"deep\n".to_vec()));
+    // pax `path` records carry the long raw names (the header holds a placeholder).
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, what) in &entries {
+        b.append_pax_extensions([("path", &path[..])]).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        if what == b"/" {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            b.append_data(&mut h, "placeholder", std::io::empty())
+                .unwrap();
+        } else {
+            h.set_mode(0o644);
+            h.set_size(what.len() as u64);
+            b.append_data(&mut h, "placeholder", &what[..]).unwrap();
+        }
+    }
+    let fx = common::sandbox::image_of(
+        "long-latin1.tar",
+        vec![common::layer::LayerSpec::from_tar(
+            b.into_inner().unwrap(),
+            Compression::Gzip,
+        )],
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert_eq!(
+        raw_tree(&dest).get(&file).map(Vec::as_slice),
+        Some(&b"deep\n"[..])
+    );
+}
+
+/// Entries of types strata does not write are named in a warning each, up to 100, then
+/// counted in one line: a layer of millions of them cannot fill memory with warnings.
+#[test]
+fn warnings_for_skipped_entries_are_capped() {
+    let mut b = tar::Builder::new(Vec::new());
+    for i in 0..250 {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::new(b'Z'));
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, format!("odd{i}"), std::io::empty())
+            .unwrap();
+    }
+    let fx = common::sandbox::image_of(
+        "odd-types.tar",
+        vec![common::layer::LayerSpec::from_tar(
+            b.into_inner().unwrap(),
+            Compression::None,
+        )],
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    let out = extract(fx.arg(), &sb.dest(), &[], &Opts::default());
+    out.assert_ok("extract");
+    let warnings = out.warnings();
+    assert_eq!(warnings.len(), 101, "{out}");
+    assert!(warnings[100].contains("150 more"), "{out}");
+}
+
+/// The in-order `--tar` path reads back a wide tree without holding a descriptor per
+/// directory: 600 directories under a limit of 128 open files.
+#[test]
+fn tar_of_an_in_order_image_with_many_directories_fits_few_descriptors() {
+    if !root_required() {
+        return;
+    }
+    let mut layers = write_through_layers();
+    for i in 0..600 {
+        layers[0].push(Entry::dir(&format!("usr/share/doc/pkg{i}")));
+        layers[0].push(Entry::file(
+            &format!("usr/share/doc/pkg{i}/copyright"),
+            "c\n",
+        ));
+    }
+    let fx = image_of_entries("wide.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let tar_path = sb.work.join("wide-flat.tar");
+    let out = Command::new("prlimit")
+        .arg("--nofile=128:128")
+        .arg(common::sandbox::strata_bin())
+        .args(["extract", "--tar"])
+        .arg(fx.arg())
+        .arg(&tar_path)
+        .output()
+        .expect("run prlimit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = tar_names(&std::fs::read(&tar_path).unwrap());
+    assert!(
+        names.iter().any(|n| n == "usr/share/doc/pkg599/copyright"),
+        "{}",
+        names.len()
+    );
+}

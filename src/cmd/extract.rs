@@ -134,14 +134,25 @@ fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Resu
             image.source_path
         );
     }
-    let mut tree = staging_path(dest)?.into_os_string();
-    tree.push(".d");
-    let tree = PathBuf::from(tree);
-    fs::create_dir(&tree).with_context(|| format!("creating {}", tree.display()))?;
+    let mut wrapper = staging_path(dest)?.into_os_string();
+    wrapper.push(".d");
+    let wrapper = PathBuf::from(wrapper);
+    // The image's device nodes and setuid files exist for real while the tar is made: a 0700
+    // directory keeps other users from reaching them whatever modes the image gives its root.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&wrapper)
+            .with_context(|| format!("creating {}", wrapper.display()))?;
+    }
+    let tree = wrapper.join("root");
     let result = (|| -> Result<Outcome> {
+        fs::create_dir(&tree).with_context(|| format!("creating {}", tree.display()))?;
         let mut sink = DirSink::new(Root::open(&tree)?);
         sink.overwrite = true;
-        let outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
+        let mut outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
+        outcome.warnings.extend(notes_of(&sink));
         let mut file = file;
         (&mut file).rewind()?;
         let mut tar = TarSink::new(std::io::BufWriter::new(file));
@@ -150,7 +161,7 @@ fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Resu
         tar.into_inner()?.flush()?;
         Ok(outcome)
     })();
-    remove_tree(&tree);
+    remove_tree(&wrapper);
     result
 }
 

@@ -2,7 +2,7 @@
 //! Directory metadata is applied last, deepest first, so a read-only or 0000 directory still
 //! receives its children and keeps its mtime.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
@@ -23,7 +23,8 @@ pub struct DirSink {
     /// Running as root: owners, device nodes and `trusted.*` xattrs can be restored.
     privileged: bool,
     /// Directory metadata to apply at the end, by path.
-    dirs: HashMap<String, Meta>,
+    /// Ordered, so that everything below a directory is one range.
+    dirs: BTreeMap<String, Meta>,
     pub skipped_devices: u64,
     pub skipped_owners: bool,
     pub skipped_xattrs: u64,
@@ -58,7 +59,7 @@ pub struct DirSink {
 struct Deferred {
     whiteouts: Vec<String>,
     links: Vec<(String, String)>,
-    implicit_dirs: std::collections::HashSet<String>,
+    implicit_dirs: std::collections::BTreeSet<String>,
     finish_called: bool,
 }
 
@@ -74,7 +75,7 @@ impl DirSink {
         DirSink {
             root,
             privileged: rustix::process::geteuid().is_root(),
-            dirs: HashMap::from([root_dir]),
+            dirs: BTreeMap::from([root_dir]),
             skipped_devices: 0,
             skipped_owners: false,
             skipped_xattrs: 0,
@@ -157,11 +158,16 @@ impl DirSink {
     fn not_a_dir(&mut self, path: &str) {
         if self.dirs.remove(path).is_some() {
             // A directory was replaced: whatever was queued below it is gone too.
-            let below = format!("{path}/");
-            self.dirs.retain(|p, _| !p.starts_with(&below));
-            self.deferred
+            remove_below(&mut self.dirs, path);
+            let below: Vec<String> = self
+                .deferred
                 .implicit_dirs
-                .retain(|p| !p.starts_with(&below));
+                .range(below_range(path))
+                .cloned()
+                .collect();
+            for p in below {
+                self.deferred.implicit_dirs.remove(&p);
+            }
         }
     }
 
@@ -418,6 +424,30 @@ impl DirSink {
     }
 }
 
+/// The keys of everything below directory `path` ("" is the root) in a map ordered by path:
+/// `path/` up to, not including, `path0` (`0` is the byte after `/`).
+fn below_range(path: &str) -> (std::ops::Bound<String>, std::ops::Bound<String>) {
+    use std::ops::Bound;
+    if path.is_empty() {
+        return (Bound::Excluded(String::new()), Bound::Unbounded);
+    }
+    (
+        Bound::Included(format!("{path}/")),
+        Bound::Excluded(format!("{path}0")),
+    )
+}
+
+/// Drops what is queued below directory `path`, in time proportional to what is dropped.
+fn remove_below(dirs: &mut BTreeMap<String, Meta>, path: &str) {
+    let below: Vec<String> = dirs
+        .range(below_range(path))
+        .map(|(p, _)| p.clone())
+        .collect();
+    for p in below {
+        dirs.remove(&p);
+    }
+}
+
 /// Something already stands where the top-down merge expected a free path: the image writes
 /// through a symlink of a lower layer, which only applying the layers in order gets right.
 #[derive(Debug, thiserror::Error)]
@@ -466,8 +496,8 @@ impl DirSink {
     ) -> io::Result<()> {
         let name = file_name(path);
         if !keep(path) {
-            self.dirs
-                .retain(|p, _| p != path && !p.starts_with(&format!("{path}/")));
+            self.dirs.remove(path);
+            remove_below(&mut self.dirs, path);
             return Root::remove(dir, name);
         }
         // Something below is the current layer's own: descend and delete around it.
@@ -631,6 +661,27 @@ fn copy_sparse(data: &mut dyn Read, file: &mut std::fs::File, size: u64) -> io::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_below_drops_exactly_the_subtree() {
+        let mut dirs: BTreeMap<String, Meta> = [
+            "",
+            "a",
+            "a/b",
+            "a/b/c",
+            "a-b",
+            "a0",
+            "ab",
+            "b",
+            "a\u{10FFE9}",
+        ]
+        .into_iter()
+        .map(|p| (p.to_string(), Meta::default()))
+        .collect();
+        remove_below(&mut dirs, "a");
+        let left: Vec<&str> = dirs.keys().map(String::as_str).collect();
+        assert_eq!(left, ["", "a", "a-b", "a0", "ab", "a\u{10FFE9}", "b"]);
+    }
 
     /// Directory metadata waits for the end of the merge; a flood of directories with 64 KiB
     /// xattrs is refused once it would pass the bound, not kept until memory runs out.

@@ -3,7 +3,7 @@
 //! change above hides it. Lower-layer content that is hidden is never written, so nothing is
 //! written and then deleted. Directory metadata and hardlinks are settled at the end.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 
 use super::budget::{Budget, OverLimit, MAX_TRACKED_PATHS};
@@ -109,13 +109,14 @@ pub fn merge_with(
     let mut warnings = Vec::new();
     let mut pending_links: Vec<PendingLink> = Vec::new();
     let mut link_budget = Budget::default();
+    let mut skipped_entries: u64 = 0;
     let layers: Vec<&crate::image::LayerRef> = match order {
         Order::TopDown => image.layers[..=top].iter().rev().collect(),
         Order::InOrder => image.layers[..=top].iter().collect(),
         Order::OverlayLayer(i) => vec![&image.layers[i]],
     };
     // In order: what the current layer wrote, which its own whiteouts must not delete.
-    let mut own: HashSet<String> = HashSet::new();
+    let mut own = OwnPaths::default();
     for layer in layers {
         state.next_layer();
         own.clear();
@@ -146,6 +147,7 @@ pub fn merge_with(
                 EntryKind::Whiteout(p) => {
                     counts.whiteouts += 1;
                     state.whiteout(&p).map_err(|e| at(bad_entry(e)))?;
+                    check_tracked(&state, &own).map_err(at)?;
                     // Below a path this layer made a non-directory, a whiteout has nothing left
                     // to hide (the type change already replaced the old subtree).
                     let under_non_dir =
@@ -163,10 +165,7 @@ pub fn merge_with(
                         sink.whiteout(&p).map_err(|e| at(problem_of(e)))?;
                     }
                     if order == Order::InOrder {
-                        let keep = |q: &str| {
-                            own.iter()
-                                .any(|w| w == q || w.starts_with(&format!("{q}/")))
-                        };
+                        let keep = |q: &str| own.keeps(q);
                         sink.delete(&p, &keep).map_err(|e| at(problem_of(e)))?;
                     }
                     continue;
@@ -174,14 +173,12 @@ pub fn merge_with(
                 EntryKind::Opaque(d) => {
                     counts.whiteouts += 1;
                     state.opaque(&d);
+                    check_tracked(&state, &own).map_err(at)?;
                     if let Order::OverlayLayer(_) = order {
                         sink.mark_opaque(&d).map_err(|e| at(problem_of(e)))?;
                     }
                     if order == Order::InOrder {
-                        let keep = |q: &str| {
-                            own.iter()
-                                .any(|w| w == q || w.starts_with(&format!("{q}/")))
-                        };
+                        let keep = |q: &str| own.keeps(q);
                         sink.clear_dir(&d, &keep).map_err(|e| at(problem_of(e)))?;
                     }
                     continue;
@@ -197,7 +194,7 @@ pub fn merge_with(
             let verdict = match order {
                 Order::TopDown => state.decide(&path, layer.index, settled),
                 Order::InOrder => {
-                    own.insert(path.clone());
+                    own.insert(&path);
                     Verdict::Replace
                 }
                 Order::OverlayLayer(_) => {
@@ -213,12 +210,7 @@ pub fn merge_with(
             if verdict == Verdict::WritesThrough {
                 return Err(at(Problem::WritesThrough));
             }
-            if state.tracked().max(own.len()) > MAX_TRACKED_PATHS {
-                return Err(at(Problem::OverLimit(OverLimit {
-                    what: "paths",
-                    limit: format!("{MAX_TRACKED_PATHS}"),
-                })));
-            }
+            check_tracked(&state, &own).map_err(at)?;
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
                 continue;
@@ -307,6 +299,10 @@ pub fn merge_with(
                     sink.special(&path, kind, &meta, replace)
                 }
                 other => {
+                    skipped_entries += 1;
+                    if skipped_entries > MAX_WARNINGS {
+                        continue;
+                    }
                     warnings.push(format!(
                         "{entry_name}: skipped `{}`: unsupported tar entry type {other:?}",
                         crate::render::escape_for_message(&path, 200)
@@ -361,6 +357,12 @@ pub fn merge_with(
             ));
         }
     }
+    if skipped_entries > MAX_WARNINGS {
+        warnings.push(format!(
+            "skipped {} more entries of unsupported tar entry types",
+            skipped_entries - MAX_WARNINGS
+        ));
+    }
     sink.finish()
         .map_err(|e| ArchiveError::new(&image.source_path, None, problem_of(e)))?;
     Ok(Outcome { counts, warnings })
@@ -391,6 +393,20 @@ fn copy_old_targets(
         let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, true)));
         let mut written: HashSet<usize> = HashSet::new();
         let mut hidden: HashSet<usize> = HashSet::new();
+        // The wanted links by target and by every directory above their target, so that each
+        // entry costs a lookup, not a pass over all links.
+        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &wanted {
+            let target = links[i].target.as_str();
+            by_target.entry(target).or_default().push(i);
+            let mut dir = super::rules::parent(target);
+            while !dir.is_empty() {
+                by_dir.entry(dir).or_default().push(i);
+                dir = super::rules::parent(dir);
+            }
+        }
+        let none: Vec<usize> = Vec::new();
         for (position, entry) in archive
             .entries()
             .map_err(|e| fail(Problem::CorruptTar(e)))?
@@ -398,30 +414,35 @@ fn copy_old_targets(
         {
             let mut entry = entry.map_err(|e| fail(Problem::CorruptTar(e)))?;
             // In the link's own layer, what comes after the link does not concern it.
-            let wanted: Vec<usize> = wanted
-                .iter()
-                .copied()
-                .filter(|&i| links[i].layer > layer.index || position < links[i].position)
-                .collect();
+            let concerned =
+                |i: &usize| links[*i].layer > layer.index || position < links[*i].position;
+            let at_target = |p: &str| {
+                by_target
+                    .get(p)
+                    .unwrap_or(&none)
+                    .iter()
+                    .filter(|i| concerned(i))
+            };
+            let below = |d: &str| {
+                let all = if d.is_empty() {
+                    &wanted
+                } else {
+                    by_dir.get(d).unwrap_or(&none)
+                };
+                all.iter().filter(|i| concerned(i))
+            };
             // The main pass refused bad names already.
             let Ok(kind) = classify(&crate::rawname::from_bytes(&entry.path_bytes())) else {
                 continue;
             };
-            let under = |target: &str, dir: &str| {
-                dir.is_empty() || target.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-            };
             let path = match kind {
                 EntryKind::AufsMeta => continue,
                 EntryKind::Whiteout(p) => {
-                    hidden.extend(
-                        wanted
-                            .iter()
-                            .filter(|&&i| links[i].target == p || under(&links[i].target, &p)),
-                    );
+                    hidden.extend(at_target(&p).chain(below(&p)));
                     continue;
                 }
                 EntryKind::Opaque(d) => {
-                    hidden.extend(wanted.iter().filter(|&&i| under(&links[i].target, &d)));
+                    hidden.extend(below(&d));
                     continue;
                 }
                 EntryKind::Content(p) => p,
@@ -432,15 +453,13 @@ fn copy_old_targets(
                 tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
             );
             // Anything but a file at the target, or a non-directory above it, replaced it.
-            hidden.extend(wanted.iter().filter(|&&i| {
-                (links[i].target == path && !is_file)
-                    || (!path.is_empty() && under(&links[i].target, &path) && !entry_type.is_dir())
-            }));
-            let hits: Vec<usize> = wanted
-                .iter()
-                .copied()
-                .filter(|&i| links[i].target == path)
-                .collect();
+            if !is_file {
+                hidden.extend(at_target(&path));
+            }
+            if !path.is_empty() && !entry_type.is_dir() {
+                hidden.extend(below(&path));
+            }
+            let hits: Vec<usize> = at_target(&path).copied().collect();
             if hits.is_empty() || !is_file {
                 continue;
             }
@@ -496,6 +515,63 @@ fn copy_old_targets(
     }
     links.extend(dead);
     Ok(links)
+}
+
+/// Entries of unsupported types are named one by one up to here, then counted.
+const MAX_WARNINGS: u64 = 100;
+
+/// Refuses to remember more paths than [`MAX_TRACKED_PATHS`] (or their bytes in order mode).
+fn check_tracked(state: &TopDown, own: &OwnPaths) -> Result<(), Problem> {
+    if state.tracked().max(own.len()) > MAX_TRACKED_PATHS {
+        return Err(Problem::OverLimit(OverLimit {
+            what: "paths",
+            limit: format!("{MAX_TRACKED_PATHS}"),
+        }));
+    }
+    if own.bytes > super::budget::MAX_KEPT_BYTES {
+        return Err(Problem::OverLimit(OverLimit {
+            what: "path names of one layer",
+            limit: format!("{} MiB of", super::budget::MAX_KEPT_BYTES >> 20),
+        }));
+    }
+    Ok(())
+}
+
+/// In order: the paths the current layer wrote and the directories above them, which the
+/// layer's own whiteouts and opaque markers must spare (looked up per path deleted).
+#[derive(Default)]
+struct OwnPaths {
+    paths: HashSet<String>,
+    above: HashSet<String>,
+    bytes: u64,
+}
+
+impl OwnPaths {
+    fn insert(&mut self, path: &str) {
+        let mut dir = super::rules::parent(path);
+        while !dir.is_empty() && self.above.insert(dir.to_string()) {
+            self.bytes += dir.len() as u64 + 32;
+            dir = super::rules::parent(dir);
+        }
+        if self.paths.insert(path.to_string()) {
+            self.bytes += path.len() as u64 + 32;
+        }
+    }
+
+    /// Is `path` one of the layer's own, or above one?
+    fn keeps(&self, path: &str) -> bool {
+        self.paths.contains(path) || self.above.contains(path)
+    }
+
+    fn len(&self) -> usize {
+        self.paths.len() + self.above.len()
+    }
+
+    fn clear(&mut self) {
+        self.paths.clear();
+        self.above.clear();
+        self.bytes = 0;
+    }
 }
 
 struct PendingLink {

@@ -18,8 +18,10 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
     let top = root.open_dir_nofollow("")?;
     sink.dir("", &meta_of(&top, true)?, false)?;
     let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
-    let mut pending = vec![(top, String::new())];
-    while let Some((dir, rel)) = pending.pop() {
+    // Paths, not open directories, wait their turn: a wide tree would run out of descriptors.
+    let mut pending = vec![String::new()];
+    while let Some(rel) = pending.pop() {
+        let dir = root.open_dir_nofollow(&rel)?;
         let mut names = Root::list(&dir)?;
         names.sort();
         for name in names {
@@ -41,7 +43,7 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
                     let child = Root::open_subdir(&dir, &name)?;
                     meta.xattrs = carried_xattrs(&child)?;
                     sink.dir(&path, &meta, false)?;
-                    pending.push((child, path));
+                    pending.push(path);
                 }
                 FileType::RegularFile => {
                     let inode = (st.st_dev, st.st_ino);

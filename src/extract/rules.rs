@@ -48,8 +48,10 @@ pub fn clean_path(name: &str) -> Result<String, BadName> {
         return Err(BadName::Nul);
     }
     // Linux's own limits; beyond them a name could only cost time and memory.
-    if name.len() > MAX_PATH_BYTES {
-        return Err(BadName::TooLong(name.len()));
+    // Counted in the name's own bytes, not in the longer form carrying non-UTF-8 ones.
+    let len = crate::rawname::to_bytes(name).len();
+    if len > MAX_PATH_BYTES {
+        return Err(BadName::TooLong(len));
     }
     let mut parts = Vec::new();
     for part in name.split('/') {
@@ -130,8 +132,8 @@ pub struct TopDown {
     /// Made opaque by upper layers.
     opaque: HashSet<u128>,
     /// Whiteouts and opaque markers of the layer in progress; they apply to lower layers only.
-    pending_deleted: Vec<u128>,
-    pending_opaque: Vec<u128>,
+    pending_deleted: HashSet<u128>,
+    pending_opaque: HashSet<u128>,
 }
 
 /// What to do with a content entry.
@@ -160,20 +162,20 @@ impl TopDown {
 
     /// Starts the next (lower) layer: the previous layer's whiteouts now apply.
     pub fn next_layer(&mut self) {
-        self.deleted.extend(self.pending_deleted.drain(..));
-        self.opaque.extend(self.pending_opaque.drain(..));
+        self.deleted.extend(self.pending_deleted.drain());
+        self.opaque.extend(self.pending_opaque.drain());
     }
 
     pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
         if path.is_empty() {
             return Err(BadName::WhiteoutOfRoot);
         }
-        self.pending_deleted.push(self.key(path));
+        self.pending_deleted.insert(self.key(path));
         Ok(())
     }
 
     pub fn opaque(&mut self, dir: &str) {
-        self.pending_opaque.push(self.key(dir));
+        self.pending_opaque.insert(self.key(dir));
     }
 
     /// How many paths the state remembers, for [`super::budget::MAX_TRACKED_PATHS`].
