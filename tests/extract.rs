@@ -888,3 +888,76 @@ fn tar_of_an_in_order_image_with_many_directories_fits_few_descriptors() {
         names.len()
     );
 }
+
+/// The last entry for a path wins in the flat tar as in the directory, also where the first
+/// one would only be written at the end (a hardlink, a directory): a link voided by a later
+/// file of its layer, a duplicated link target, a directory turned into a file in one layer.
+#[test]
+fn tar_output_keeps_the_last_entry_of_a_path() {
+    if !root_required() {
+        return;
+    }
+    type Case<'a> = (&'a str, Vec<Vec<Entry>>, Vec<(&'a str, &'a [u8])>);
+    let cases: Vec<Case> = vec![
+        (
+            "dup-target",
+            vec![
+                vec![
+                    Entry::file("t", "v1\n"),
+                    Entry::hardlink("p1", "t"),
+                    Entry::file("t", "v1b\n"),
+                    Entry::hardlink("p2", "t"),
+                ],
+                vec![Entry::file("t", "v2\n")],
+            ],
+            vec![("/p1", b"v1\n"), ("/p2", b"v1b\n"), ("/t", b"v2\n")],
+        ),
+        (
+            "link-then-file",
+            vec![
+                vec![Entry::file("t", "v1\n")],
+                vec![Entry::hardlink("p", "t"), Entry::file("p", "own\n")],
+                vec![Entry::file("t", "v2\n")],
+            ],
+            vec![("/p", b"own\n"), ("/t", b"v2\n")],
+        ),
+        (
+            "dir-then-file",
+            vec![
+                vec![Entry::dir("x")],
+                vec![Entry::dir("d"), Entry::file("d", "a file now\n")],
+            ],
+            vec![("/d", b"a file now\n")],
+        ),
+    ];
+    for (name, layers, want) in cases {
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            &layers,
+            Compression::None,
+            Format::Oci,
+        );
+        let (_, dir_tree, sb) = extract_fresh(&fx, &[], &Opts::default());
+        for (path, content) in &want {
+            match &dir_tree[*path].kind {
+                common::rootfs::NodeKind::File(_, digest) => {
+                    assert_eq!(
+                        digest,
+                        &common::rootfs::sha256_of(content),
+                        "{name}: {path}"
+                    )
+                }
+                other => panic!("{name}: {path} is {other:?}"),
+            }
+        }
+        let tar_path = sb.work.join(format!("{name}-flat.tar"));
+        extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok(name);
+        let untarred = sb.work.join(format!("{name}-untarred"));
+        gnu_untar(&tar_path, &untarred);
+        assert_trees_equal(
+            &common::rootfs::without_mtimes(dir_tree),
+            &common::rootfs::without_mtimes(read_tree(&untarred)),
+            &format!("{name}: --tar re-extracted vs the directory"),
+        );
+    }
+}

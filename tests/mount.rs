@@ -1245,3 +1245,62 @@ fn names_that_are_not_utf8_keep_their_bytes_in_the_merged_view() {
     assert_eq!(common::rawnames::raw_tree(&mp), want, "merged view");
     env.umount_ok(&mp, &[]);
 }
+
+/// A layer that deletes a directory of the layers below and makes its own at the same path,
+/// in every order a tar may list it (whiteout first or last, with or without the directory's
+/// own entry): the merged view shows only the new directory's content, as extract and the
+/// model do. In the store the directory is opaque, not a whiteout device.
+#[test]
+fn whiteout_and_own_directory_in_one_layer_give_an_opaque_directory() {
+    if !ready() {
+        return;
+    }
+    let variants: Vec<(&str, Vec<Entry>)> = vec![
+        (
+            "wh-then-child",
+            vec![Entry::whiteout("", "d"), Entry::file("d/new", "new\n")],
+        ),
+        (
+            "wh-dir-child",
+            vec![
+                Entry::whiteout("", "d"),
+                Entry::dir("d"),
+                Entry::file("d/new", "new\n"),
+            ],
+        ),
+        (
+            "child-then-wh",
+            vec![Entry::file("d/new", "new\n"), Entry::whiteout("", "d")],
+        ),
+        (
+            "dir-child-wh",
+            vec![
+                Entry::dir("d"),
+                Entry::file("d/new", "new\n"),
+                Entry::whiteout("", "d"),
+            ],
+        ),
+        // Beside its own non-directory, a whiteout has nothing more to do.
+        (
+            "file-then-wh",
+            vec![Entry::file("d", "a file now\n"), Entry::whiteout("", "d")],
+        ),
+    ];
+    for (name, top) in variants {
+        let layers = vec![
+            vec![
+                Entry::dir("d"),
+                Entry::file("d/old", "old\n"),
+                Entry::dir("d/sub"),
+            ],
+            top,
+        ];
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            &layers,
+            Compression::Gzip,
+            Format::Oci,
+        );
+        fixture_matches_extract(&fx, &layers);
+    }
+}

@@ -328,16 +328,11 @@ impl Sink for DirSink {
     }
 
     fn whiteout(&mut self, path: &str) -> io::Result<()> {
-        // Only a whiteout that hides something is kept: overlayfs lists whiteouts in
-        // directories that no lower layer has as names that cannot be opened.
-        if self.defer_lower {
-            self.budget.take(path.len(), WHITEOUTS)?;
-            self.deferred.whiteouts.push(path.to_string());
-        } else if !self.lower_has(path) {
-            return Ok(());
-        }
-        let whiteout = Meta::default();
-        self.special(path, Special::Char(0, 0), &whiteout, true)
+        // What a whiteout becomes depends on the whole layer (its own entry at the path may
+        // come before or after it) and on the layers below: see `settle_whiteouts`.
+        self.budget.take(path.len(), WHITEOUTS)?;
+        self.deferred.whiteouts.push(path.to_string());
+        Ok(())
     }
 
     fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
@@ -361,6 +356,9 @@ impl Sink for DirSink {
             self.deferred.finish_called = true;
             return Ok(());
         }
+        let whiteouts = std::mem::take(&mut self.deferred.whiteouts);
+        let mut implicit = std::mem::take(&mut self.deferred.implicit_dirs);
+        self.settle_whiteouts(&whiteouts, &mut implicit)?;
         self.finish_now()
     }
 }
@@ -371,20 +369,8 @@ impl DirSink {
     /// omitted parents the lower layers' metadata, then the usual directory metadata.
     pub fn complete(&mut self) -> io::Result<()> {
         self.defer_lower = false;
-        let deferred = std::mem::take(&mut self.deferred);
-        for path in &deferred.whiteouts {
-            if !self.lower_has(path) {
-                let (dir, name) = self.parent_of(path)?;
-                // The layer may have put its own entry there after the whiteout: keep that.
-                let still_whiteout = Root::lstat(&dir, name).is_ok_and(|st| {
-                    FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
-                        && st.st_rdev == 0
-                });
-                if still_whiteout {
-                    self.remove(&dir, name)?;
-                }
-            }
-        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        self.settle_whiteouts(&deferred.whiteouts, &mut deferred.implicit_dirs)?;
         for (path, target) in &deferred.links {
             let (dir, name) = self.parent_of(path)?;
             self.copy_from_lower(&dir, name, target)?;
@@ -396,6 +382,47 @@ impl DirSink {
         }
         if deferred.finish_called {
             self.finish_now()?;
+        }
+        Ok(())
+    }
+
+    /// The layer's whiteouts, once the whole layer is unpacked, in overlayfs form:
+    /// - where the layer has its own directory, the lower one was deleted and replaced, so the
+    ///   directory becomes opaque (a parent the layer left out gets the default metadata then,
+    ///   not the deleted directory's);
+    /// - where it has its own non-directory, that already hides the lower entry;
+    /// - otherwise a 0/0 character device, if some lower layer has something to hide (overlayfs
+    ///   would list a whiteout hiding nothing as a name that cannot be opened).
+    fn settle_whiteouts(
+        &mut self,
+        whiteouts: &[String],
+        implicit: &mut std::collections::BTreeSet<String>,
+    ) -> io::Result<()> {
+        for path in whiteouts {
+            let here = self
+                .root
+                .open_dir_nofollow(parent(path))
+                .ok()
+                .and_then(|d| Root::lstat(&d, file_name(path)).ok())
+                .map(|st| FileType::from_raw_mode(st.st_mode));
+            match here {
+                Some(FileType::Directory) => {
+                    if implicit.remove(path) {
+                        let meta = Meta {
+                            mode: 0o755,
+                            ..Meta::default()
+                        };
+                        self.dirs.insert(path.clone(), meta);
+                    }
+                    self.budget.take(path.len(), WHITEOUTS)?;
+                    self.opaque_dirs.push(path.clone());
+                }
+                Some(_) => {}
+                None if self.lower_has(path) => {
+                    self.special(path, Special::Char(0, 0), &Meta::default(), true)?;
+                }
+                None => {}
+            }
         }
         Ok(())
     }

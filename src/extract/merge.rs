@@ -107,7 +107,10 @@ pub fn merge_with(
     let mut state = TopDown::new();
     let mut counts = Counts::default();
     let mut warnings = Vec::new();
-    let mut pending_links: Vec<PendingLink> = Vec::new();
+    // Hardlinks whose target is settled later; a later entry of the link's own layer at the
+    // link's path voids it (`pending_at` finds it).
+    let mut pending_links: Vec<Option<PendingLink>> = Vec::new();
+    let mut pending_at: HashMap<String, usize> = HashMap::new();
     let mut link_budget = Budget::default();
     let mut skipped_entries: u64 = 0;
     let layers: Vec<&crate::image::LayerRef> = match order {
@@ -155,13 +158,9 @@ pub fn merge_with(
                             (!d.is_empty()).then(|| super::rules::parent(d))
                         })
                         .any(|d| matches!(state.settled_by(d), Some((_, Settled::NonDir))));
-                    // The layer's own entry at that path already hides the lower ones; a whiteout
-                    // must not replace it.
-                    let own_entry =
-                        matches!(state.settled_by(&p), Some((by, _)) if by == layer.index);
-                    if let (Order::OverlayLayer(_), false, false) =
-                        (order, under_non_dir, own_entry)
-                    {
+                    // What it becomes next to the layer's own entries (an opaque directory, or
+                    // nothing beside a non-directory) the sink settles once the layer is done.
+                    if let (Order::OverlayLayer(_), false) = (order, under_non_dir) {
                         sink.whiteout(&p).map_err(|e| at(problem_of(e)))?;
                     }
                     if order == Order::InOrder {
@@ -216,6 +215,11 @@ pub fn merge_with(
                 continue;
             }
             let replace = verdict == Verdict::Replace;
+            if replace {
+                if let Some(i) = pending_at.remove(&path) {
+                    pending_links[i] = None;
+                }
+            }
             let meta = meta_of(&mut entry).map_err(|e| at(Problem::CorruptTar(e)))?;
             let written = match header_type {
                 tar::EntryType::Directory => {
@@ -270,13 +274,14 @@ pub fn merge_with(
                                 link_budget
                                     .take(path.len() + target.len(), "hardlinks")
                                     .map_err(|e| at(problem_of(e)))?;
-                                pending_links.push(PendingLink {
+                                pending_at.insert(path.clone(), pending_links.len());
+                                pending_links.push(Some(PendingLink {
                                     path,
                                     target,
                                     layer: layer.index,
                                     position,
                                     replace,
-                                });
+                                }));
                                 Ok(())
                             }
                         }
@@ -318,7 +323,7 @@ pub fn merge_with(
         check_digests(layer, rest.digests(), &|p| fail(entry_name.clone(), p))?;
     }
     let mut unresolved = Vec::new();
-    for link in pending_links {
+    for link in pending_links.into_iter().flatten() {
         // The target's final content is the one the link needs only if it comes from a layer
         // below the link's own. (From the link's own layer, it came after the link: a link to
         // an earlier entry was made on the spot.)

@@ -11,8 +11,12 @@ use std::os::unix::ffi::OsStrExt;
 
 pub struct TarSink<W: Write> {
     builder: tar::Builder<W>,
-    links: Vec<(String, String)>,
-    dirs: Vec<(String, Meta)>,
+    /// Hardlinks to write at the end, in order; an entry the same path gets later voids its
+    /// link (`link_at` finds it).
+    links: Vec<Option<(String, String)>>,
+    link_at: std::collections::HashMap<String, usize>,
+    /// Directory entries to write at the end, parents first.
+    dirs: std::collections::BTreeMap<String, Meta>,
     /// Every directory some entry lies in: those without an entry of their own get one as the
     /// directory sink makes them (0755, root, mtime 0), so both outputs give the same tree.
     parents: std::collections::HashSet<String>,
@@ -29,7 +33,8 @@ impl<W: Write> TarSink<W> {
         TarSink {
             builder,
             links: Vec::new(),
-            dirs: Vec::new(),
+            link_at: std::collections::HashMap::new(),
+            dirs: std::collections::BTreeMap::new(),
             parents: std::collections::HashSet::new(),
             symlinks: std::collections::HashSet::new(),
             budget: super::budget::Budget::default(),
@@ -76,6 +81,11 @@ impl<W: Write> TarSink<W> {
         if self.parents.contains(path) {
             return Err(conflict());
         }
+        // The last entry for a path wins: a directory or link queued there is void.
+        self.dirs.remove(path);
+        if let Some(i) = self.link_at.remove(path) {
+            self.links[i] = None;
+        }
         self.note_parents(path)
     }
 
@@ -120,7 +130,7 @@ impl<W: Write> Sink for TarSink<W> {
         let xattr_bytes: usize = meta.xattrs.iter().map(|(n, v)| n.len() + v.len()).sum();
         self.budget
             .take(path.len() + xattr_bytes, "directory metadata")?;
-        self.dirs.push((path.to_string(), meta.clone()));
+        self.dirs.insert(path.to_string(), meta.clone());
         Ok(())
     }
 
@@ -165,7 +175,9 @@ impl<W: Write> Sink for TarSink<W> {
     fn hardlink(&mut self, path: &str, target: &str, _replace: bool) -> io::Result<()> {
         self.note_non_dir(path)?;
         self.budget.take(path.len() + target.len(), "hardlinks")?;
-        self.links.push((path.to_string(), target.to_string()));
+        self.link_at.insert(path.to_string(), self.links.len());
+        self.links
+            .push(Some((path.to_string(), target.to_string())));
         Ok(())
     }
 
@@ -182,26 +194,18 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for (path, target) in std::mem::take(&mut self.links) {
+        for (path, target) in std::mem::take(&mut self.links).into_iter().flatten() {
             let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
             self.builder
                 .append_link(&mut h, &*to_path(&path), &*to_path(&target))?;
         }
         let mut dirs = std::mem::take(&mut self.dirs);
-        let explicit: std::collections::HashSet<String> =
-            dirs.iter().map(|(p, _)| p.clone()).collect();
         for parent in std::mem::take(&mut self.parents) {
-            if !explicit.contains(&parent) {
-                dirs.push((
-                    parent,
-                    Meta {
-                        mode: 0o755,
-                        ..Meta::default()
-                    },
-                ));
-            }
+            dirs.entry(parent).or_insert(Meta {
+                mode: 0o755,
+                ..Meta::default()
+            });
         }
-        dirs.sort_by(|a, b| a.0.cmp(&b.0));
         for (path, meta) in dirs {
             self.xattrs(&meta)?;
             let mut h = Self::header(tar::EntryType::Directory, &meta, 0);
