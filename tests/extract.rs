@@ -515,6 +515,28 @@ fn force_extracts_over_existing_content() {
     );
 }
 
+/// `--force` with an image whose layer marks the root opaque: what DEST held is cleared like a
+/// lower layer's content (the incomplete marker with it), and the extraction completes.
+#[test]
+fn force_with_an_opaque_root_clears_dest_and_completes() {
+    let layers = vec![
+        vec![Entry::file("old", "layer 0\n")],
+        vec![Entry::opaque(""), Entry::file("new", "layer 1\n")],
+    ];
+    let fx = image_of_entries("opaque-root.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::write(dest.join("mine.txt"), "there before\n").unwrap();
+    extract(fx.arg(), &dest, &["--force"], &Opts::default()).assert_ok("--force, opaque root");
+    let mut names: Vec<String> = std::fs::read_dir(&dest)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["new"]);
+}
+
 /// Names that are not UTF-8 (Latin-1 ones, a lone 0xF4, and a real U+10FF41, the char strata
 /// carries raw bytes in) keep their exact bytes, never merge when lossy decoding would make
 /// them equal, and work in whiteouts, symlink targets and hardlinks; in the directory and in

@@ -211,7 +211,13 @@ fn extract_dir(
         let mut sink = DirSink::new(root);
         sink.overwrite = true;
         let outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
-        fs::remove_file(&marker)?;
+        // An opaque root marker in the image clears DEST, the marker with it.
+        match fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", marker.display()))
+            }
+            _ => {}
+        }
         let notes = notes_of(&sink);
         return Ok((outcome, notes));
     }
