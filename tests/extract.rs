@@ -983,3 +983,30 @@ fn tar_output_keeps_the_last_entry_of_a_path() {
         );
     }
 }
+
+/// A layer fills a directory and then, later in the same layer, replaces it with a file; a
+/// higher layer makes the path a directory again. Only the higher layer's (empty) directory
+/// remains, in the directory output and in the flat tar.
+#[test]
+fn a_directory_a_layer_fills_then_replaces_stays_empty_when_made_again() {
+    let layers = vec![
+        vec![
+            Entry::dir("b"),
+            Entry::file("b/x", "gone\n"),
+            Entry::file("b", "b is a file\n"),
+        ],
+        vec![Entry::dir("b"), Entry::file("c", "c\n")],
+    ];
+    let fx = image_of_entries("refilled.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert!(dest.join("b").is_dir() && !dest.join("b/x").exists());
+    assert_eq!(std::fs::read(dest.join("c")).unwrap(), b"c\n");
+    if is_root() {
+        let tar_path = sb.work.join("refilled-flat.tar");
+        extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+        let names = tar_names(&std::fs::read(&tar_path).unwrap());
+        assert!(!names.iter().any(|n| n.starts_with("b/x")), "{names:?}");
+    }
+}

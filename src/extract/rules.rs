@@ -134,6 +134,8 @@ pub struct TopDown {
     /// Whiteouts and opaque markers of the layer in progress; they apply to lower layers only.
     pending_deleted: HashSet<u128>,
     pending_opaque: HashSet<u128>,
+    /// Directories above the paths the layer in progress wrote.
+    layer_parents: HashSet<u128>,
 }
 
 /// What to do with a content entry.
@@ -164,6 +166,7 @@ impl TopDown {
     pub fn next_layer(&mut self) {
         self.deleted.extend(self.pending_deleted.drain());
         self.opaque.extend(self.pending_opaque.drain());
+        self.layer_parents.clear();
     }
 
     pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
@@ -187,6 +190,7 @@ impl TopDown {
             + self.opaque.len()
             + self.pending_deleted.len()
             + self.pending_opaque.len()
+            + self.layer_parents.len()
     }
 
     /// Is `path` hidden from layer `layer` by what the layers above did?
@@ -223,6 +227,12 @@ impl TopDown {
                 return Verdict::Replace;
             }
             if kind == Settled::NonDir && !self.hidden(path, layer) {
+                // This layer filled a directory here and now replaces it with a
+                // non-directory: what it wrote below is gone, which the top-down pass learns
+                // too late (an upper layer made the path a directory again).
+                if self.layer_parents.contains(&key) {
+                    return Verdict::WritesThrough;
+                }
                 self.barriers.entry(key).or_insert(layer);
             }
             return Verdict::Skip;
@@ -237,10 +247,14 @@ impl TopDown {
         let mut dir = parent(path);
         while !dir.is_empty() {
             let k = self.key(dir);
-            if self.parents.get(&k).is_some_and(|by| *by >= layer) {
+            let known = !self.layer_parents.insert(k);
+            let higher = self.parents.get(&k).is_some_and(|by| *by >= layer);
+            if !higher {
+                self.parents.insert(k, layer);
+            }
+            if known && higher {
                 break;
             }
-            self.parents.insert(k, layer);
             dir = parent(dir);
         }
         Verdict::Write
@@ -382,6 +396,26 @@ mod tests {
         assert_eq!(t.decide("opt/app/old", 0, Settled::NonDir), Verdict::Skip);
         assert_eq!(t.decide("opt/app/sub/z", 0, Settled::NonDir), Verdict::Skip);
         assert_eq!(t.decide("opt/other", 0, Settled::NonDir), Verdict::Write);
+    }
+
+    #[test]
+    fn a_layer_filling_then_replacing_a_directory_is_recognised() {
+        let mut t = TopDown::new();
+        // Layer 1 makes b a directory again; layer 0 had b/, b/x, then b as a file.
+        assert_eq!(t.decide("b", 1, Settled::Dir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("b", 0, Settled::Dir), Verdict::Skip);
+        assert_eq!(t.decide("b/x", 0, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("b", 0, Settled::NonDir), Verdict::WritesThrough);
+        // Without entries of its own below b, the layer's file at b is only a barrier: what
+        // lower layers had below b is hidden.
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("b", 2, Settled::Dir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("c/x", 1, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("b", 1, Settled::NonDir), Verdict::Skip);
+        t.next_layer();
+        assert_eq!(t.decide("b/x", 0, Settled::NonDir), Verdict::Skip);
     }
 
     #[test]
