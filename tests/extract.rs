@@ -1010,3 +1010,27 @@ fn a_directory_a_layer_fills_then_replaces_stays_empty_when_made_again() {
         assert!(!names.iter().any(|n| n.starts_with("b/x")), "{names:?}");
     }
 }
+
+/// A hardlink to a hardlink (`p -> c -> t`) whose first target a higher layer replaced: both
+/// links keep the old content, as one inode.
+#[test]
+fn a_chain_of_hardlinks_to_a_replaced_target_keeps_the_old_content() {
+    use std::os::unix::fs::MetadataExt;
+    let layers = vec![
+        vec![
+            Entry::file("t", "old\n"),
+            Entry::hardlink("c", "t"),
+            Entry::hardlink("p", "c"),
+        ],
+        vec![Entry::file("t", "new\n")],
+    ];
+    let fx = image_of_entries("chain.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert_eq!(std::fs::read(dest.join("t")).unwrap(), b"new\n");
+    assert_eq!(std::fs::read(dest.join("c")).unwrap(), b"old\n");
+    assert_eq!(std::fs::read(dest.join("p")).unwrap(), b"old\n");
+    let ino = |p: &str| std::fs::metadata(dest.join(p)).unwrap().ino();
+    assert_eq!(ino("c"), ino("p"));
+}

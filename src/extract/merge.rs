@@ -266,8 +266,17 @@ pub fn merge_with(
                     if order != Order::TopDown {
                         sink.hardlink(&path, &target, replace)
                     } else {
+                        // A link to a link of this layer that is itself waiting shares its
+                        // target: both end up one inode.
+                        let waiting = pending_at
+                            .get(&target)
+                            .and_then(|&i| pending_links[i].as_ref())
+                            .map(|l| l.target.clone());
+                        let target = waiting.unwrap_or(target);
                         match state.settled_by(&target) {
-                            Some((by, Settled::NonDir)) if by == layer.index => {
+                            Some((by, Settled::NonDir))
+                                if by == layer.index && !pending_at.contains_key(&target) =>
+                            {
                                 sink.hardlink(&path, &target, replace)
                             }
                             _ => {
