@@ -1034,3 +1034,43 @@ fn a_chain_of_hardlinks_to_a_replaced_target_keeps_the_old_content() {
     let ino = |p: &str| std::fs::metadata(dest.join(p)).unwrap().ino();
     assert_eq!(ino("c"), ino("p"));
 }
+
+/// A hardlink to a fifo that a higher layer replaced with a file keeps a fifo.
+#[test]
+fn a_hardlink_to_a_replaced_fifo_stays_a_fifo() {
+    use std::os::unix::fs::FileTypeExt;
+    let layers = vec![
+        vec![Entry::fifo("f"), Entry::hardlink("h", "f")],
+        vec![Entry::file("f", "a file now\n")],
+    ];
+    let fx = image_of_entries("fifolink.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert!(std::fs::symlink_metadata(dest.join("h"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(std::fs::read(dest.join("f")).unwrap(), b"a file now\n");
+}
+
+/// A layer puts a hardlink in `d`, then replaces `d` with a symlink to `e`: the link went with
+/// the directory, it does not reappear in `e` (the layer is applied in order).
+#[test]
+fn a_waiting_hardlink_does_not_follow_a_later_symlink_of_its_layer() {
+    let layers = vec![
+        vec![Entry::file("t", "t\n")],
+        vec![
+            Entry::hardlink("d/p", "t"),
+            Entry::dir("e"),
+            Entry::symlink("d", "e"),
+        ],
+        vec![Entry::file("t", "replaced\n")],
+    ];
+    let fx = image_of_entries("stale-link.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    assert!(!dest.join("e/p").exists(), "the link reappeared in e/");
+    assert_eq!(std::fs::read_link(dest.join("d")).unwrap(), Path::new("e"));
+}

@@ -296,20 +296,9 @@ pub fn merge_with(
                         }
                     }
                 }
-                tar::EntryType::Fifo => {
+                tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                     counts.specials += 1;
-                    sink.special(&path, Special::Fifo, &meta, replace)
-                }
-                tar::EntryType::Char | tar::EntryType::Block => {
-                    counts.specials += 1;
-                    let h = entry.header();
-                    let major = h.device_major().ok().flatten().unwrap_or(0);
-                    let minor = h.device_minor().ok().flatten().unwrap_or(0);
-                    let kind = if header_type == tar::EntryType::Char {
-                        Special::Char(major, minor)
-                    } else {
-                        Special::Block(major, minor)
-                    };
+                    let kind = special_of(&entry).unwrap_or(Special::Fifo);
                     sink.special(&path, kind, &meta, replace)
                 }
                 other => {
@@ -466,15 +455,17 @@ fn copy_old_targets(
                 entry_type,
                 tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
             );
-            // Anything but a file at the target, or a non-directory above it, replaced it.
-            if !is_file {
+            // A fifo or device node can be hardlinked too: the link gets a node of its own.
+            let special = special_of(&entry);
+            // Anything else at the target, or a non-directory above it, replaced it.
+            if !is_file && special.is_none() {
                 hidden.extend(at_target(&path));
             }
             if !path.is_empty() && !entry_type.is_dir() {
                 hidden.extend(below(&path));
             }
             let hits: Vec<usize> = at_target(&path).copied().collect();
-            if hits.is_empty() || !is_file {
+            if hits.is_empty() || (!is_file && special.is_none()) {
                 continue;
             }
             let at = |p: Problem| {
@@ -499,8 +490,11 @@ fn copy_old_targets(
                 size,
             };
             let replace = links[first].replace || written.contains(&first);
-            sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace)
-                .map_err(|e| at(problem_of(e)))?;
+            match special {
+                Some(kind) => sink.special(&links[first].path, kind, &meta, replace),
+                None => sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace),
+            }
+            .map_err(|e| at(problem_of(e)))?;
             for &other in &hits[1..] {
                 let target = links[first].path.clone();
                 let replace = links[other].replace || written.contains(&other);
@@ -529,6 +523,19 @@ fn copy_old_targets(
     }
     links.extend(dead);
     Ok(links)
+}
+
+/// The kind of a fifo or device node entry.
+fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> {
+    let h = entry.header();
+    let major = || h.device_major().ok().flatten().unwrap_or(0);
+    let minor = || h.device_minor().ok().flatten().unwrap_or(0);
+    match h.entry_type() {
+        tar::EntryType::Fifo => Some(Special::Fifo),
+        tar::EntryType::Char => Some(Special::Char(major(), minor())),
+        tar::EntryType::Block => Some(Special::Block(major(), minor())),
+        _ => None,
+    }
 }
 
 /// Entries of unsupported types are named one by one up to here, then counted.

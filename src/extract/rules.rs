@@ -240,7 +240,13 @@ impl TopDown {
         if self.hidden(path, layer) {
             return Verdict::Skip;
         }
-        if kind == Settled::NonDir && self.parents.get(&key).is_some_and(|by| *by > layer) {
+        if kind == Settled::NonDir
+            && (self.parents.get(&key).is_some_and(|by| *by > layer)
+                || self.layer_parents.contains(&key))
+        {
+            // Upper layers wrote through this entry, or this layer filled a directory here
+            // and now replaces it (entries of it still waiting, such as hardlinks, would land
+            // wherever the replacement leads).
             return Verdict::WritesThrough;
         }
         self.settled.insert(key, (layer, kind));
