@@ -1074,3 +1074,29 @@ fn a_waiting_hardlink_does_not_follow_a_later_symlink_of_its_layer() {
     assert!(!dest.join("e/p").exists(), "the link reappeared in e/");
     assert_eq!(std::fs::read_link(dest.join("d")).unwrap(), Path::new("e"));
 }
+
+/// The flat tar carries the xattrs a directory extraction sets (`user.*`,
+/// `security.capability`, ...) and not the others (`security.selinux`, which the host's policy
+/// gives), so the top-down tar and the tar made from an in-order extraction agree.
+#[test]
+fn tar_output_carries_the_xattrs_an_extraction_sets() {
+    let layers = vec![vec![Entry::file("f", "x\n")
+        .with_xattr("user.keep", b"1")
+        .with_xattr("security.selinux", b"system_u:object_r:etc_t:s0")]];
+    let fx = image_of_entries("xattrs.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let tar_path = sb.work.join("x.tar");
+    extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+    let bytes = std::fs::read(&tar_path).unwrap();
+    let mut ar = tar::Archive::new(&bytes[..]);
+    let mut keys = Vec::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if let Some(exts) = e.pax_extensions().unwrap() {
+            for ext in exts {
+                keys.push(ext.unwrap().key().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(keys, ["SCHILY.xattr.user.keep"]);
+}

@@ -96,8 +96,10 @@ impl<W: Write> TarSink<W> {
         let records: Vec<(String, &[u8])> = meta
             .xattrs
             .iter()
-            // overlayfs' own attributes never leave strata: they would act on a later mount.
-            .filter(|(n, _)| !n.starts_with("trusted.overlay.") && !n.starts_with("user.overlay."))
+            // What a directory extraction as root would set, so both outputs hold the same
+            // tree (and the tar made from an in-order extraction too); overlayfs' own
+            // attributes never leave strata: they would act on a later mount.
+            .filter(|(n, _)| super::dir_sink::DirSink::xattr_allowed(true, n))
             .map(|(n, v)| (format!("SCHILY.xattr.{n}"), v.as_slice()))
             .collect();
         if records.is_empty() {
