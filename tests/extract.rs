@@ -951,6 +951,25 @@ fn tar_output_keeps_the_last_entry_of_a_path() {
             ],
             vec![("/d", b"a file now\n")],
         ),
+        (
+            "link-then-dir",
+            vec![vec![
+                Entry::file("t", "t\n"),
+                Entry::hardlink("l", "t"),
+                Entry::dir("l"),
+                Entry::file("l/x", "x\n"),
+            ]],
+            vec![("/t", b"t\n"), ("/l/x", b"x\n")],
+        ),
+        (
+            "file-then-dir",
+            vec![vec![
+                Entry::file("l", "a file first\n"),
+                Entry::dir("l"),
+                Entry::file("l/x", "x\n"),
+            ]],
+            vec![("/l/x", b"x\n")],
+        ),
     ];
     for (name, layers, want) in cases {
         let fx = image_of_entries(
@@ -1099,4 +1118,51 @@ fn tar_output_carries_the_xattrs_an_extraction_sets() {
         }
     }
     assert_eq!(keys, ["SCHILY.xattr.user.keep"]);
+}
+
+/// Hardlinks to hardlinks: a link to another layer's link is not taken over (it gets what that
+/// path held in its own layer), and a link to a waiting link of its own layer gets that link's
+/// target as of that link, even when the target is rewritten in between.
+#[test]
+fn hardlinks_to_hardlinks_follow_the_in_order_result() {
+    use std::os::unix::fs::MetadataExt;
+    let other_layer = vec![
+        vec![Entry::file("L", "L0\n"), Entry::file("T", "T0\n")],
+        vec![Entry::hardlink("M", "L")],
+        vec![Entry::hardlink("L", "T")],
+    ];
+    let fx = image_of_entries(
+        "link-other-layer.tar",
+        &other_layer,
+        Compression::None,
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("other layer");
+    assert_eq!(std::fs::read(dest.join("M")).unwrap(), b"L0\n");
+    assert_eq!(std::fs::read(dest.join("L")).unwrap(), b"T0\n");
+
+    let rewritten = vec![
+        vec![Entry::file("T", "old\n")],
+        vec![
+            Entry::hardlink("L1", "T"),
+            Entry::file("T", "new\n"),
+            Entry::hardlink("L2", "L1"),
+        ],
+    ];
+    let fx = image_of_entries(
+        "link-rewritten.tar",
+        &rewritten,
+        Compression::None,
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("rewritten");
+    assert_eq!(std::fs::read(dest.join("T")).unwrap(), b"new\n");
+    assert_eq!(std::fs::read(dest.join("L1")).unwrap(), b"old\n");
+    assert_eq!(std::fs::read(dest.join("L2")).unwrap(), b"old\n");
+    let ino = |p: &str| std::fs::metadata(dest.join(p)).unwrap().ino();
+    assert_eq!(ino("L1"), ino("L2"));
 }

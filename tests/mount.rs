@@ -1285,13 +1285,44 @@ fn whiteout_and_own_directory_in_one_layer_give_an_opaque_directory() {
             "file-then-wh",
             vec![Entry::file("d", "a file now\n"), Entry::whiteout("", "d")],
         ),
+        // A whiteout below one of the layer's own symlinks hides nothing of the layer itself.
+        (
+            "wh-under-own-symlink",
+            vec![
+                Entry::whiteout("d", "old"),
+                Entry::dir("etc"),
+                Entry::file("etc/old", "the layer's own\n"),
+                Entry::symlink("d", "/etc"),
+            ],
+        ),
+        // Nested whiteouts, both orders: d goes, whatever is said of d/old.
+        (
+            "nested-wh",
+            vec![Entry::whiteout("d", "old"), Entry::whiteout("", "d")],
+        ),
+        (
+            "nested-wh-rev",
+            vec![Entry::whiteout("", "d"), Entry::whiteout("d", "old")],
+        ),
+        // A hardlink to a lower file, then a whiteout of its own path: the link stays.
+        (
+            "link-then-wh",
+            vec![Entry::hardlink("f", "t"), Entry::whiteout("", "f")],
+        ),
+        // The parent a layer leaves out below a deleted directory is new (0755, root).
+        (
+            "wh-then-deep-child",
+            vec![Entry::whiteout("", "d"), Entry::file("d/sub/new", "new\n")],
+        ),
     ];
     for (name, top) in variants {
         let layers = vec![
             vec![
                 Entry::dir("d"),
                 Entry::file("d/old", "old\n"),
-                Entry::dir("d/sub"),
+                Entry::dir("d/sub").with_mode(0o700).with_owner(1234, 1234),
+                Entry::file("t", "t\n"),
+                Entry::file("f", "f\n"),
             ],
             top,
         ];

@@ -370,12 +370,26 @@ impl DirSink {
     pub fn complete(&mut self) -> io::Result<()> {
         self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        self.settle_whiteouts(&deferred.whiteouts, &mut deferred.implicit_dirs)?;
+        // Links first: they are the layer's own entries, which its whiteouts must see.
         for (path, target) in &deferred.links {
             let (dir, name) = self.parent_of(path)?;
             self.copy_from_lower(&dir, name, target)?;
         }
+        self.settle_whiteouts(&deferred.whiteouts, &mut deferred.implicit_dirs)?;
+        // Below an opaque directory the lower layers' directories are hidden: a parent the
+        // layer left out there is new, with the default metadata it already has.
+        let opaque: std::collections::HashSet<&str> =
+            self.opaque_dirs.iter().map(String::as_str).collect();
         for path in &deferred.implicit_dirs {
+            let mut above = path.as_str();
+            let mut hidden = false;
+            while !above.is_empty() && !hidden {
+                above = parent(above);
+                hidden = opaque.contains(above);
+            }
+            if hidden {
+                continue;
+            }
             if let Some(meta) = self.lower_dir_meta(path) {
                 self.dirs.insert(path.clone(), meta);
             }
@@ -398,12 +412,22 @@ impl DirSink {
         whiteouts: &[String],
         implicit: &mut std::collections::BTreeSet<String>,
     ) -> io::Result<()> {
-        for path in whiteouts {
-            let here = self
-                .root
-                .open_dir_nofollow(parent(path))
-                .ok()
-                .and_then(|d| Root::lstat(&d, file_name(path)).ok())
+        // Parents first: a whiteout below one this layer turned into a device has nothing left
+        // to hide.
+        let mut order: Vec<&String> = whiteouts.iter().collect();
+        order.sort_by_key(|p| p.matches('/').count());
+        for path in order {
+            // Only through the layer's own directories: below its own symlink, non-directory
+            // or whiteout there is nothing of the lower layers left to hide.
+            let parent_fd = match self.root.open_dir_strict(parent(path)) {
+                Ok(fd) => Some(fd),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
+                Err(e) => return Err(e),
+            };
+            let here = parent_fd
+                .as_ref()
+                .and_then(|d| Root::lstat(d, file_name(path)).ok())
                 .map(|st| FileType::from_raw_mode(st.st_mode));
             match here {
                 Some(FileType::Directory) => {

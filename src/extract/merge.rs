@@ -266,17 +266,20 @@ pub fn merge_with(
                     if order != Order::TopDown {
                         sink.hardlink(&path, &target, replace)
                     } else {
-                        // A link to a link of this layer that is itself waiting shares its
-                        // target: both end up one inode.
+                        // A link to a link of this layer that is itself waiting stands for
+                        // the same file: it waits too, for that link's target as of that
+                        // link's place in the layer, and both end up one inode.
                         let waiting = pending_at
                             .get(&target)
                             .and_then(|&i| pending_links[i].as_ref())
-                            .map(|l| l.target.clone());
-                        let target = waiting.unwrap_or(target);
+                            .filter(|l| l.layer == layer.index)
+                            .map(|l| (l.target.clone(), l.position));
+                        let (target, as_of) = match waiting {
+                            Some((t, p)) => (t, Some(p)),
+                            None => (target, None),
+                        };
                         match state.settled_by(&target) {
-                            Some((by, Settled::NonDir))
-                                if by == layer.index && !pending_at.contains_key(&target) =>
-                            {
+                            Some((by, Settled::NonDir)) if by == layer.index && as_of.is_none() => {
                                 sink.hardlink(&path, &target, replace)
                             }
                             _ => {
@@ -288,7 +291,7 @@ pub fn merge_with(
                                     path,
                                     target,
                                     layer: layer.index,
-                                    position,
+                                    position: as_of.unwrap_or(position),
                                     replace,
                                 }));
                                 Ok(())

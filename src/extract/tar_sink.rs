@@ -20,9 +20,12 @@ pub struct TarSink<W: Write> {
     /// Every directory some entry lies in: those without an entry of their own get one as the
     /// directory sink makes them (0755, root, mtime 0), so both outputs give the same tree.
     parents: std::collections::HashSet<String>,
-    /// Symlinks written: an entry below one would be written through it by whoever unpacks the
-    /// tar, which only an in-order extraction gets right.
-    symlinks: std::collections::HashSet<String>,
+    /// Non-directories already in the stream (symlinks included), by a hash of their path: an
+    /// entry below one, or a directory over one, would be written through or over it by
+    /// whoever unpacks the tar, which only an in-order extraction gets right. (A collision only
+    /// sends the extraction down that slower path.)
+    streamed: std::collections::HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
     budget: super::budget::Budget,
 }
 
@@ -36,7 +39,8 @@ impl<W: Write> TarSink<W> {
             link_at: std::collections::HashMap::new(),
             dirs: std::collections::BTreeMap::new(),
             parents: std::collections::HashSet::new(),
-            symlinks: std::collections::HashSet::new(),
+            streamed: std::collections::HashSet::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
             budget: super::budget::Budget::default(),
         }
     }
@@ -57,10 +61,10 @@ impl<W: Write> TarSink<W> {
     }
 
     fn note_parents(&mut self, path: &str) -> io::Result<()> {
-        if !self.symlinks.is_empty() {
+        if !self.streamed.is_empty() {
             let mut dir = super::rules::parent(path);
             while !dir.is_empty() {
-                if self.symlinks.contains(dir) {
+                if self.streamed.contains(&self.key(dir)) {
                     return Err(conflict());
                 }
                 dir = super::rules::parent(dir);
@@ -87,6 +91,16 @@ impl<W: Write> TarSink<W> {
             self.links[i] = None;
         }
         self.note_parents(path)
+    }
+
+    fn key(&self, path: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, path)
+    }
+
+    /// `path` is in the stream as a non-directory.
+    fn note_streamed(&mut self, path: &str) {
+        let key = self.key(path);
+        self.streamed.insert(key);
     }
 
     fn xattrs(&mut self, meta: &Meta) -> io::Result<()> {
@@ -121,6 +135,7 @@ impl<W: Write> Sink for TarSink<W> {
         _replace: bool,
     ) -> io::Result<()> {
         self.note_non_dir(path)?;
+        self.note_streamed(path);
         self.xattrs(meta)?;
         let mut h = Self::header(tar::EntryType::Regular, meta, size);
         // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
@@ -128,6 +143,12 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
+        if self.streamed.contains(&self.key(path)) {
+            return Err(conflict());
+        }
+        if let Some(i) = self.link_at.remove(path) {
+            self.links[i] = None;
+        }
         self.note_parents(path)?;
         let xattr_bytes: usize = meta.xattrs.iter().map(|(n, v)| n.len() + v.len()).sum();
         self.budget
@@ -145,8 +166,7 @@ impl<W: Write> Sink for TarSink<W> {
     ) -> io::Result<()> {
         self.note_non_dir(path)?;
         self.xattrs(meta)?;
-        self.budget.take(path.len(), "symlinks")?;
-        self.symlinks.insert(path.to_string());
+        self.note_streamed(path);
         let mut h = Self::header(tar::EntryType::Symlink, meta, 0);
         let target = std::path::Path::new(std::ffi::OsStr::from_bytes(target));
         self.builder.append_link(&mut h, &*to_path(path), target)
@@ -160,6 +180,7 @@ impl<W: Write> Sink for TarSink<W> {
         _replace: bool,
     ) -> io::Result<()> {
         self.note_non_dir(path)?;
+        self.note_streamed(path);
         let (t, dev) = match kind {
             Special::Fifo => (tar::EntryType::Fifo, None),
             Special::Char(a, b) => (tar::EntryType::Char, Some((a, b))),
