@@ -392,25 +392,22 @@ impl Root {
     /// Opens an existing directory inside the root through directories only: any symlink on
     /// the way fails the call (`ELOOP`), as does a non-directory (`ENOTDIR`).
     pub fn open_dir_strict(&self, path: &str) -> io::Result<OwnedFd> {
-        let p = if path.is_empty() { "." } else { path };
-        Ok(rfs::openat2(
-            &self.fd,
-            &*os(p),
-            DIR_FLAGS | OFlags::NOFOLLOW,
-            Mode::empty(),
-            IN_ROOT | ResolveFlags::NO_SYMLINKS,
-        )?)
+        self.open_existing_dir(path, IN_ROOT | ResolveFlags::NO_SYMLINKS)
     }
 
     /// Opens an existing directory inside the root without following a final symlink.
     pub fn open_dir_nofollow(&self, path: &str) -> io::Result<OwnedFd> {
+        self.open_existing_dir(path, IN_ROOT)
+    }
+
+    fn open_existing_dir(&self, path: &str, resolve: ResolveFlags) -> io::Result<OwnedFd> {
         let p = if path.is_empty() { "." } else { path };
         Ok(rfs::openat2(
             &self.fd,
             &*os(p),
             DIR_FLAGS | OFlags::NOFOLLOW,
             Mode::empty(),
-            IN_ROOT,
+            resolve,
         )?)
     }
 }
