@@ -10,9 +10,13 @@ pub const META_LIMIT: u64 = 1024 * 1024;
 /// Most old-GNU sparse extension blocks one entry may have (21 map entries each): the `tar`
 /// crate's handling of the map is quadratic in its length.
 pub const SPARSE_BLOCK_LIMIT: u64 = 100;
-/// Largest total size that the sparse entries of one layer may expand to: a few bytes of
-/// header can claim terabytes of holes, and reading them out takes time in proportion.
+/// Largest total size that the sparse entries of an image may expand to when extracted: a few
+/// bytes of header can claim terabytes of holes, and reading them out takes time in proportion.
 pub const SPARSE_SIZE_LIMIT: u64 = 16 << 30;
+
+/// What the sparse entries of the layers read so far claim, shared by every layer of one
+/// extraction (see [`TarGuard::expanding`]).
+pub type SparseBudget = std::sync::Arc<std::sync::atomic::AtomicU64>;
 
 const BLOCK: u64 = 512;
 
@@ -27,8 +31,8 @@ pub struct TarGuard<R> {
     pending_size: u64,
     /// Extension blocks of that entry so far.
     sparse_blocks: u64,
-    /// Real sizes of the sparse entries seen so far.
-    sparse_total: u64,
+    /// Real sizes of the sparse entries seen so far, when their data will be expanded.
+    sparse_total: Option<SparseBudget>,
 }
 
 enum State {
@@ -55,7 +59,16 @@ impl<R: Read> TarGuard<R> {
             next_size: None,
             pending_size: 0,
             sparse_blocks: 0,
-            sparse_total: 0,
+            sparse_total: None,
+        }
+    }
+
+    /// A guard for a layer whose entries will be read out: sparse entries count against
+    /// `budget`, shared by the image's layers.
+    pub fn expanding(inner: R, budget: SparseBudget) -> TarGuard<R> {
+        TarGuard {
+            sparse_total: Some(budget),
+            ..TarGuard::new(inner)
         }
     }
 
@@ -141,12 +154,18 @@ impl<R: Read> TarGuard<R> {
         if kind == b'S' {
             let real = parse_size(&h[483..495])
                 .ok_or_else(|| invalid("a GNU sparse header has an unreadable real size"))?;
-            self.sparse_total = self.sparse_total.saturating_add(real);
-            if self.sparse_total > SPARSE_SIZE_LIMIT {
-                return Err(invalid(&format!(
-                    "GNU sparse entries claim more than {} GiB of file size in one layer",
-                    SPARSE_SIZE_LIMIT >> 30
-                )));
+            if let Some(total) = &self.sparse_total {
+                use std::sync::atomic::Ordering;
+                let add = |t: u64| Some(t.saturating_add(real));
+                let before = total
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, add)
+                    .unwrap_or(u64::MAX);
+                if before.saturating_add(real) > SPARSE_SIZE_LIMIT {
+                    return Err(invalid(&format!(
+                        "GNU sparse entries claim more than {} GiB of file size in this image",
+                        SPARSE_SIZE_LIMIT >> 30
+                    )));
+                }
             }
         }
         if kind == b'S' && h[482] == 1 {
@@ -332,13 +351,17 @@ mod tests {
 
     #[test]
     fn sparse_entries_claiming_terabytes_are_refused() {
-        let mut tar = sparse_entry(SPARSE_SIZE_LIMIT / 2, 0);
-        read_all(TarGuard::new(&tar[..])).unwrap();
-        // Together with a second one, the layer claims more than the limit.
-        tar.extend(sparse_entry(SPARSE_SIZE_LIMIT / 2 + 1, 0));
-        let err = read_all(TarGuard::new(&tar[..])).unwrap_err();
+        let budget = SparseBudget::default();
+        let half = sparse_entry(SPARSE_SIZE_LIMIT / 2, 0);
+        read_all(TarGuard::expanding(&half[..], budget.clone())).unwrap();
+        // Another layer of the same image takes it past the limit.
+        let more = sparse_entry(SPARSE_SIZE_LIMIT / 2 + 1, 0);
+        let err = read_all(TarGuard::expanding(&more[..], budget.clone())).unwrap_err();
         assert!(err.to_string().contains("GiB of file size"), "{err}");
-        let err = read_all(TarGuard::new(&sparse_entry(1 << 40, 0)[..])).unwrap_err();
+        let huge = sparse_entry(1 << 40, 0);
+        let err = read_all(TarGuard::expanding(&huge[..], SparseBudget::default())).unwrap_err();
         assert!(err.to_string().contains("GiB of file size"), "{err}");
+        // Reading headers only (inspect, verify) expands nothing: no limit.
+        read_all(TarGuard::new(&huge[..])).unwrap();
     }
 }

@@ -1166,3 +1166,37 @@ fn hardlinks_to_hardlinks_follow_the_in_order_result() {
     let ino = |p: &str| std::fs::metadata(dest.join(p)).unwrap().ino();
     assert_eq!(ino("L1"), ino("L2"));
 }
+
+/// The bound on what sparse entries may claim holds for the image, not per layer: two layers
+/// each claiming 9 GiB (hidden by a higher layer, so nothing is expanded) are refused.
+#[test]
+fn sparse_claims_are_bounded_per_image() {
+    const CLAIM: u64 = 9 << 30;
+    let sparse =
+        |path: &str| Entry::sparse(path, CLAIM, vec![(0, vec![b'x'; 512]), (CLAIM, Vec::new())]);
+    let layers = vec![
+        vec![sparse("b")],
+        vec![sparse("a")],
+        vec![Entry::file("a", "a\n"), Entry::file("b", "b\n")],
+    ];
+    let fx = image_of_entries("sparse-claims.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    let out = extract(fx.arg(), &dest, &[], &Opts::default());
+    assert!(
+        out.code == Some(2)
+            && out.error_line().contains("layer 0")
+            && out.stderr.contains("GiB of file size in this image"),
+        "{out}"
+    );
+    assert!(!dest.exists() && sb.leftovers().is_empty());
+    // Each layer on its own is fine.
+    let fx = image_of_entries(
+        "one-claim.tar",
+        &layers[1..],
+        Compression::Gzip,
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    extract(fx.arg(), &sb.dest(), &[], &Opts::default()).assert_ok("one claim");
+}

@@ -13,7 +13,7 @@ use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
 use crate::image::LayerRef;
-use crate::targuard::TarGuard;
+use crate::targuard::{SparseBudget, TarGuard};
 
 /// Special files: fifos and device nodes.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +104,18 @@ pub fn merge_with(
     sink: &mut dyn Sink,
     order: Order,
 ) -> Result<Outcome, ArchiveError> {
+    merge_sharing(image, top, sink, order, &SparseBudget::default())
+}
+
+/// [`merge_with`], with the sparse-file budget shared with other merges of the same image
+/// (the layer store unpacks each layer on its own).
+pub fn merge_sharing(
+    image: &Image,
+    top: usize,
+    sink: &mut dyn Sink,
+    order: Order,
+    sparse: &SparseBudget,
+) -> Result<Outcome, ArchiveError> {
     let mut state = TopDown::new();
     let mut counts = Counts::default();
     let mut warnings = Vec::new();
@@ -127,7 +139,10 @@ pub fn merge_with(
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
         let blob_digest = !matches!(order, Order::OverlayLayer(_));
-        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, blob_digest)));
+        let mut archive = tar::Archive::new(TarGuard::expanding(
+            Pipelined::start(blob, blob_digest),
+            sparse.clone(),
+        ));
         let entries = archive
             .entries()
             .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
@@ -385,6 +400,7 @@ fn copy_old_targets(
     sink: &mut dyn Sink,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
+    let sparse = SparseBudget::default();
     let mut dead = Vec::new();
     for layer in image.layers[..=top].iter().rev() {
         let wanted: Vec<usize> = (0..links.len())
@@ -396,7 +412,10 @@ fn copy_old_targets(
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, true)));
+        let mut archive = tar::Archive::new(TarGuard::expanding(
+            Pipelined::start(blob, true),
+            sparse.clone(),
+        ));
         let mut written: HashSet<usize> = HashSet::new();
         let mut hidden: HashSet<usize> = HashSet::new();
         // The wanted links by target and by every directory above their target, so that each

@@ -13,8 +13,9 @@ use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
 use crate::extract::dir_sink::DirSink;
 use crate::extract::fs::Root;
-use crate::extract::merge::{merge_with, Order};
+use crate::extract::merge::{merge_sharing, Order};
 use crate::image::Image;
+use crate::targuard::SparseBudget;
 use rayon::prelude::*;
 use store::Store;
 
@@ -62,6 +63,7 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
     }
     // The layers are independent until their last step: unpack them in parallel, then finish
     // each from the bottom up, when the layers below it are in place.
+    let sparse = SparseBudget::default();
     let unpacked: Vec<(usize, PathBuf, Unpacked)> = missing
         .par_iter()
         .map(|&i| {
@@ -69,7 +71,7 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
                 Ok(s) => s,
                 Err(e) => return (i, PathBuf::new(), Err(io_err(e))),
             };
-            let result = unpack_one(image, store, i, &staging.join("diff"));
+            let result = unpack_one(image, store, i, &staging.join("diff"), &sparse);
             (i, staging, result)
         })
         .collect();
@@ -151,6 +153,7 @@ fn unpack_one(
     store: &Store,
     index: usize,
     diff: &Path,
+    sparse: &SparseBudget,
 ) -> Result<(DirSink, u64), ArchiveError> {
     let root = open_roots(&[diff.to_path_buf()])?.remove(0);
     let mut sink = DirSink::new(root);
@@ -162,7 +165,7 @@ fn unpack_one(
         "trusted.overlay.opaque"
     });
     sink.whiteout_devices = true;
-    let outcome = merge_with(image, index, &mut sink, Order::OverlayLayer(index))?;
+    let outcome = merge_sharing(image, index, &mut sink, Order::OverlayLayer(index), sparse)?;
     Ok((sink, outcome.counts.bytes))
 }
 
