@@ -61,6 +61,17 @@ pub struct MountArgs {
     #[arg(long)]
     pub read_only: bool,
 
+    /// Let the image's setuid/setgid files and file capabilities take effect (the mount is
+    /// `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image's
+    /// setuid-root program as root.
+    #[arg(long)]
+    pub suid: bool,
+
+    /// Let the image's device nodes work (the mount is `nodev` by default). Risky: a device
+    /// node of the image opens the host's device with the node's permissions.
+    #[arg(long)]
+    pub dev: bool,
+
     /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
@@ -131,7 +142,7 @@ pub enum StoreAction {
         #[arg(value_name = "CHAINID", required = true)]
         chain_ids: Vec<String>,
     },
-    /// Remove every layer that no mount uses.
+    /// Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left.
     Prune,
 }
 

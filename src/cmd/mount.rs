@@ -1,15 +1,19 @@
 //! `strata mount` / `strata umount`: the image's layers from the store, stacked as a real
-//! overlayfs with a fresh upper and work dir per mount.
+//! overlayfs with a fresh upper and work dir per mount. A mount is known by its source in the
+//! mount table (`strata-<id>`, the id of its `mounts/<id>/` dir), never by its path alone.
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use strata::overlay::mount::{is_mounted, mount_overlay, unmount_overlay, OverlaySpec};
+use strata::overlay::mount::{mount_overlay, unmount_overlay, OverlaySpec};
+use strata::overlay::mountinfo::{self, MountEntry};
 use strata::overlay::store::Store;
-use strata::overlay::{ensure_layers, mount_dir, read_mount_info, remove_all};
+use strata::overlay::{
+    ensure_layers, mount_records, mount_source, new_mount_dir, remove_mount_dir, MountRecord,
+};
 
 use crate::cli::{MountArgs, UmountArgs};
 
@@ -21,52 +25,76 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     let (image, top) = super::open_layered(&args.select, args.layer, "mount")?;
     let store = Store::open(Store::locate(args.store.as_deref()), false)
         .context("opening the layer store")?;
+    // The layer locks stay held until info.json says this mount uses the layers.
     let ensured = ensure_layers(&image, &store, top)?;
-    let dir = mount_dir(&store, &mountpoint);
-    if dir.exists() {
-        if is_mounted(&mountpoint) {
-            bail!("{} is already a strata mount", mountpoint.display());
+    let id = new_mount_dir(&store).context("creating the mount's dir in the store")?;
+    let dir = store.root.join("mounts").join(&id);
+    let result = (|| -> Result<PathBuf> {
+        let upper = dir.join("upper");
+        let work = dir.join("work");
+        let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
+        let mut lower_fds = ensured
+            .chain_ids
+            .iter()
+            .rev()
+            .map(|c| store.open_diff(c))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        if args.read_only && lowers.len() == 1 {
+            // A read-only overlay needs two lower layers: add an empty one at the bottom.
+            let empty = dir.join("empty");
+            fs::create_dir(&empty)?;
+            lower_fds.push(
+                rustix::fs::open(&empty, rustix::fs::OFlags::DIRECTORY, rustix::fs::Mode::empty())?,
+            );
+            lowers.push(empty);
         }
-        remove_all(&dir).with_context(|| format!("removing the stale {}", dir.display()))?;
-    }
-    fs::create_dir_all(&dir)?;
-    let upper = dir.join("upper");
-    let work = dir.join("work");
-    let mut lowers: Vec<_> = ensured.diffs.iter().rev().cloned().collect();
-    if args.read_only && lowers.len() == 1 {
-        // A read-only overlay needs two lower layers: add an empty one at the bottom.
-        let empty = store.root.join("empty");
-        fs::create_dir_all(&empty)?;
-        lowers.push(empty);
-    }
-    if !args.read_only {
-        fs::create_dir(&upper)?;
-        fs::create_dir(&work)?;
-        // The merged root is the upper dir: give it the image root's mode and owner.
-        let top = fs::metadata(&lowers[0])?;
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        std::os::unix::fs::chown(&upper, Some(top.uid()), Some(top.gid()))?;
-        fs::set_permissions(&upper, fs::Permissions::from_mode(top.mode() & 0o7777))?;
-    }
-    let short = strata::overlay::short_names(&store, &lowers);
-    let spec = OverlaySpec {
-        short: short.map(|names| (store.root.as_path(), names)),
-        lowers: &lowers,
-        upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
-        userxattr: false,
+        if !args.read_only {
+            fs::create_dir(&upper)?;
+            fs::create_dir(&work)?;
+            // The merged root is the upper dir: give it the image root's mode and owner.
+            let top = rustix::fs::fstat(&lower_fds[0])?;
+            use std::os::unix::fs::PermissionsExt;
+            std::os::unix::fs::chown(&upper, Some(top.st_uid), Some(top.st_gid))?;
+            fs::set_permissions(&upper, fs::Permissions::from_mode(top.st_mode & 0o7777))?;
+        }
+        let short: Option<Vec<String>> = ensured
+            .chain_ids
+            .iter()
+            .rev()
+            .map(|c| store.checked_short_link(c))
+            .collect();
+        let short = short.filter(|_| lowers.len() == ensured.chain_ids.len());
+        let spec = OverlaySpec {
+            short: short.map(|names| (store.root.as_path(), names)),
+            lowers: &lowers,
+            upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
+            userxattr: false,
+            lower_fds,
+            source: Some(mount_source(&id)),
+            nosuid: !args.suid,
+            nodev: !args.dev,
+        };
+        let info = serde_json::json!({
+            "mountpoint": mountpoint,
+            "image": image.source_path,
+            "image_id": image.config_digest,
+            "layers": ensured.chain_ids,
+            "read_only": args.read_only,
+            "source": mount_source(&id),
+        });
+        fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
+        mount_overlay(&spec, &mountpoint)
+            .with_context(|| format!("mounting the overlay at {}", mountpoint.display()))?;
+        Ok(upper)
+    })();
+    drop(ensured.locks);
+    let upper = match result {
+        Ok(u) => u,
+        Err(e) => {
+            let _ = remove_mount_dir(&store, &id);
+            return Err(e);
+        }
     };
-    let info = serde_json::json!({
-        "mountpoint": mountpoint,
-        "image": image.source_path,
-        "image_id": image.config_digest,
-        "layers": ensured.chain_ids,
-        "read_only": args.read_only,
-    });
-    fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
-    if let Err(e) = mount_overlay(&spec, &mountpoint) {
-        let _ = remove_all(&dir);
-        return Err(e).with_context(|| format!("mounting the overlay at {}", mountpoint.display()));
-    }
     writeln!(
         out,
         "mounted {} ({} layers: {} unpacked, {} already in {}) at {}",
@@ -82,23 +110,37 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     } else {
         writeln!(out, "upper dir (your changes): {}", upper.display())?;
     }
+    if args.suid || args.dev {
+        writeln!(
+            out,
+            "warning: mounted with{}{}: the image's setuid files, file capabilities or device nodes take effect through {}",
+            if args.suid { " --suid" } else { "" },
+            if args.dev { " --dev" } else { "" },
+            mountpoint.display()
+        )?;
+    }
     writeln!(out, "unmount with: strata umount {}", mountpoint.display())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn checked_mountpoint(path: &Path) -> Result<std::path::PathBuf> {
+fn checked_mountpoint(path: &Path) -> Result<PathBuf> {
     let meta = fs::metadata(path).with_context(|| format!("mountpoint {}", path.display()))?;
     if !meta.is_dir() {
         bail!("mountpoint {} is not a directory", path.display());
     }
     let canonical = path.canonicalize()?;
-    if is_mounted(&canonical) {
+    if mountinfo::is_mounted(&canonical) {
         bail!(
             "mountpoint {} is busy: something is already mounted there",
             path.display()
         );
     }
     Ok(canonical)
+}
+
+/// What is mounted at a path, for messages.
+fn describe(m: &MountEntry) -> String {
+    format!("{} ({})", m.fstype, String::from_utf8_lossy(&m.source))
 }
 
 pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
@@ -108,34 +150,70 @@ pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
         .with_context(|| format!("mountpoint {}", args.mountpoint.display()))?;
     let store = Store::open(Store::locate(args.store.as_deref()), false)
         .context("opening the layer store")?;
-    let dir = mount_dir(&store, &mountpoint);
-    if read_mount_info(&dir).is_none() {
-        bail!(
-            "{} is not a strata mount (nothing about it in {})",
+    let records = mount_records(&store);
+    let table = mountinfo::read();
+    let record = match mountinfo::topmost_at(&table, &mountpoint) {
+        Some(top) => {
+            let Some(rec) = records
+                .into_iter()
+                .find(|r| r.source().as_bytes() == top.source.as_slice())
+            else {
+                bail!(
+                    "{}: the mount on top there is {}, not a strata overlay of {}; unmount that first",
+                    mountpoint.display(),
+                    describe(top),
+                    store.root.display()
+                );
+            };
+            unmount_overlay(&mountpoint)
+                .with_context(|| format!("unmounting {}", mountpoint.display()))?;
+            rec
+        }
+        None => {
+            // Unmounted by hand: clear what strata kept for it, if nothing uses it any more.
+            let wanted = mountpoint.to_string_lossy();
+            let Some(rec) = records
+                .into_iter()
+                .find(|r| r.mountpoint() == Some(&*wanted) && !r.is_live(&store, &table))
+            else {
+                bail!(
+                    "{} is not mounted, and not a strata mount of {}",
+                    mountpoint.display(),
+                    store.root.display()
+                );
+            };
+            rec
+        }
+    };
+    if record.is_live(&store, &mountinfo::read()) {
+        writeln!(
+            out,
+            "unmounted {}; its overlay is still mounted elsewhere, so {} is kept",
             mountpoint.display(),
-            store.root.display()
-        );
+            record.dir(&store).display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
     }
-    if is_mounted(&mountpoint) {
-        unmount_overlay(&mountpoint)
-            .with_context(|| format!("unmounting {}", mountpoint.display()))?;
-    }
-    if args.keep_upper {
-        // Moved out of mounts/: no longer a mount, so its layers can be pruned and a new mount
-        // on the same mountpoint cannot reuse (and wipe) it.
-        let _ = remove_all(&dir.join("work"));
+    finish_umount(&store, &record, &mountpoint, args.keep_upper, out)
+}
+
+fn finish_umount(
+    store: &Store,
+    record: &MountRecord,
+    mountpoint: &Path,
+    keep_upper: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let dir = record.dir(store);
+    if keep_upper && dir.join("upper").is_dir() {
+        // Moved out of mounts/: no longer a mount, so its layers can be pruned.
+        let _ = strata::overlay::remove_all(&dir.join("work"));
         let _ = fs::remove_file(dir.join("info.json"));
-        let kept_root = store.root.join("kept");
-        fs::create_dir_all(&kept_root)?;
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let kept = kept_root.join(format!("{id}-{stamp}"));
+        let kept = store.root.join("kept").join(format!("{}-{stamp}", record.id));
         fs::rename(&dir, &kept).with_context(|| format!("keeping {}", dir.display()))?;
         writeln!(
             out,
@@ -144,7 +222,8 @@ pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
             kept.join("upper").display()
         )?;
     } else {
-        remove_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        remove_mount_dir(store, &record.id)
+            .with_context(|| format!("removing {}", dir.display()))?;
         writeln!(out, "unmounted {}", mountpoint.display())?;
     }
     Ok(ExitCode::SUCCESS)

@@ -39,6 +39,8 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
         "shell": true,
     });
     fs::write(session.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
+    // Recorded as used: other strata may now share the layers (or wait for them no longer).
+    drop(ensured.locks);
     let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
     if lowers.len() == 1 {
         // Keep overlay happy with at least two layers whatever the kernel.
@@ -138,6 +140,7 @@ pub fn enter(args: EnterArgs) -> Result<ExitCode> {
         lowers: &args.lowers,
         upper: Some((args.upper.as_path(), args.work.as_path())),
         userxattr: rootless,
+        ..OverlaySpec::default()
     };
     // STRATA_OVERLAY=fuse forces fuse-overlayfs (for kernels that refuse overlay in a user
     // namespace, and to test that path).

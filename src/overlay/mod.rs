@@ -3,9 +3,9 @@
 //! upper and work directory per mount for copy-on-write.
 
 pub mod mount;
+pub mod mountinfo;
 pub mod store;
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -15,9 +15,13 @@ use crate::extract::dir_sink::DirSink;
 use crate::extract::fs::Root;
 use crate::extract::merge::{merge_sharing, Order};
 use crate::image::Image;
+use crate::proc::Stamp;
 use crate::targuard::SparseBudget;
 use rayon::prelude::*;
-use store::Store;
+use store::{LayerLock, LayerState, LockMode, Staging, Store};
+
+/// overlayfs stacks at most this many lower layers (the kernel's `OVL_MAX_STACK`).
+pub const MAX_LAYERS: usize = 500;
 
 /// What `ensure_layers` did.
 pub struct Ensured {
@@ -26,103 +30,84 @@ pub struct Ensured {
     pub chain_ids: Vec<Digest>,
     pub unpacked: usize,
     pub reused: usize,
+    /// One lock per layer, held until the caller has recorded that it uses them (a mount's
+    /// `info.json`): until then `store rm` and `prune` cannot take a layer away.
+    pub locks: Vec<LayerLock>,
 }
 
 /// Makes sure layers `0..=top` of `image` are in the store, unpacking the missing ones.
 pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured, ArchiveError> {
     let diff_ids = image.diff_ids_from_config()?;
-    if diff_ids.len() < top + 1 {
-        return Err(ArchiveError::new(
+    let refuse = |detail: String| {
+        ArchiveError::new(
             &image.source_path,
             None,
             Problem::BadContent {
-                what: "config",
-                detail: format!(
-                    "the config names {} diffIDs for {} layers",
-                    diff_ids.len(),
-                    image.layers.len()
-                ),
+                what: "image",
+                detail,
             },
-        ));
+        )
+    };
+    if diff_ids.len() < top + 1 {
+        return Err(refuse(format!(
+            "the config names {} diffIDs for {} layers",
+            diff_ids.len(),
+            image.layers.len()
+        )));
+    }
+    if top + 1 > MAX_LAYERS {
+        return Err(refuse(format!(
+            "{} layers: overlayfs stacks at most {MAX_LAYERS} lower layers (mount fewer with --layer N, or use extract)",
+            top + 1
+        )));
     }
     let chain = chain_ids(&diff_ids[..=top]);
     let io_err = |e: io::Error| {
         ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
     };
-    // Lock every missing layer (in chain order, as every strata does, so two never deadlock),
-    // then look again: another strata may have finished some while we waited.
-    let mut locks = Vec::new();
-    let mut missing = Vec::new();
-    for (i, chain_id) in chain.iter().enumerate() {
-        if !store.has_layer(chain_id) {
-            locks.push(store.lock(chain_id).map_err(io_err)?);
-            if !store.has_layer(chain_id) {
-                missing.push(i);
-            }
-        }
-    }
-    // The layers are independent until their last step: unpack them in parallel, then finish
-    // each from the bottom up, when the layers below it are in place.
+    let (locks, missing) = lock_chain(store, &chain).map_err(io_err)?;
+    // Layers are independent until their last step: unpack a few at a time in parallel (what
+    // a layer keeps for its completion stays bounded), then finish each bottom-up once the
+    // layers below it are published.
     let sparse = SparseBudget::default();
-    let unpacked: Vec<(usize, PathBuf, Unpacked)> = missing
-        .par_iter()
-        .map(|&i| {
-            let staging = match store.staging(&chain[i]) {
-                Ok(s) => s,
-                Err(e) => return (i, PathBuf::new(), Err(io_err(e))),
-            };
-            let result = unpack_one(image, store, i, &staging.join("diff"), &sparse);
-            (i, staging, result)
-        })
-        .collect();
+    let window = rayon::current_num_threads().max(1);
     let mut failure = None;
-    for (i, staging, result) in unpacked {
-        let done = failure.is_none().then_some(result).and_then(|r| match r {
-            Ok(x) => Some(x),
-            Err(e) => {
-                failure = Some(e);
-                None
-            }
-        });
-        let Some((mut sink, size)) = done else {
-            let _ = remove_all(&staging);
-            continue;
-        };
-        let lowers: Vec<PathBuf> = chain[..i]
-            .iter()
-            .rev()
-            .map(|c| store.layer_dir(c).join("diff"))
-            .collect();
-        let completed = open_roots(&lowers).and_then(|roots| {
-            sink.lower_layers = roots;
-            sink.complete().map_err(|e| {
-                ArchiveError::new(&staging.display().to_string(), None, Problem::Write(e))
+    for batch in missing.chunks(window) {
+        let unpacked: Vec<(usize, Option<Staging>, Unpacked)> = batch
+            .par_iter()
+            .map(|&i| match store.staging(&chain[i]) {
+                Ok(staging) => {
+                    let result = unpack_one(image, store, i, &staging, &sparse);
+                    (i, Some(staging), result)
+                }
+                Err(e) => (i, None, Err(io_err(e))),
             })
-        });
-        let committed = completed.and_then(|()| {
-            store
-                .commit(
-                    &staging,
-                    &chain[i],
-                    &diff_ids[i],
-                    i.checked_sub(1).map(|p| &chain[p]),
-                    size,
-                )
-                .map_err(io_err)
-        });
-        if let Err(e) = committed {
-            let _ = remove_all(&staging);
-            failure = Some(e);
+            .collect();
+        for (i, staging, result) in unpacked {
+            let Some(staging) = staging else {
+                failure = failure.or(result.err());
+                continue;
+            };
+            let outcome = match (failure.is_none(), result) {
+                (true, Ok((sink, size))) => finish_one(store, &chain, &diff_ids, i, &staging, sink, size),
+                (true, Err(e)) => Err(e),
+                (false, _) => Ok(()),
+            };
+            if let Err(e) = outcome {
+                failure = Some(e);
+            }
+            if failure.is_some() {
+                let _ = store.discard(&staging);
+            }
+        }
+        if failure.is_some() {
+            break;
         }
     }
-    drop(locks);
     if let Some(e) = failure {
         return Err(e);
     }
-    let diffs = chain
-        .iter()
-        .map(|c| store.layer_dir(c).join("diff"))
-        .collect();
+    let diffs = chain.iter().map(|c| store.layer_dir(c).join("diff")).collect();
     let unpacked = missing.len();
     let reused = chain.len() - unpacked;
     Ok(Ensured {
@@ -130,21 +115,89 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
         chain_ids: chain,
         unpacked,
         reused,
+        locks,
     })
+}
+
+/// Locks every layer of the chain, bottom first (so two strata never wait on each other in a
+/// circle): shared for a complete layer, exclusive for one to build. Returns the locks and
+/// the indexes of the layers to build. An incomplete leftover is removed; something strata
+/// did not make is refused.
+fn lock_chain(store: &Store, chain: &[Digest]) -> io::Result<(Vec<LayerLock>, Vec<usize>)> {
+    let mut locks = Vec::with_capacity(chain.len());
+    let mut missing = Vec::new();
+    let foreign = |c: &Digest, why: String| {
+        io::Error::other(format!(
+            "{}: {why}; strata did not make it, so it is not used (remove it by hand)",
+            store.layer_dir(c).display()
+        ))
+    };
+    for (i, c) in chain.iter().enumerate() {
+        loop {
+            match store.layer_state(c)? {
+                LayerState::Complete => {
+                    let lock = store.lock(c, LockMode::Shared, true)?;
+                    // A removal may have finished while we waited.
+                    if store.layer_state(c)? == LayerState::Complete {
+                        locks.extend(lock);
+                        break;
+                    }
+                }
+                LayerState::Foreign(why) => return Err(foreign(c, why)),
+                LayerState::Missing | LayerState::Incomplete => {
+                    let lock = store.lock(c, LockMode::Exclusive, true)?;
+                    match store.layer_state(c)? {
+                        LayerState::Complete => {}
+                        LayerState::Foreign(why) => return Err(foreign(c, why)),
+                        LayerState::Incomplete => {
+                            store.remove_layer(c)?;
+                            missing.push(i);
+                        }
+                        LayerState::Missing => missing.push(i),
+                    }
+                    locks.extend(lock);
+                    break;
+                }
+            }
+        }
+    }
+    Ok((locks, missing))
+}
+
+/// Completes one unpacked layer against the (published) layers below it and publishes it.
+fn finish_one(
+    store: &Store,
+    chain: &[Digest],
+    diff_ids: &[Digest],
+    i: usize,
+    staging: &Staging,
+    mut sink: DirSink,
+    size: u64,
+) -> Result<(), ArchiveError> {
+    let write_err =
+        |e: io::Error| ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e));
+    let lowers = chain[..i]
+        .iter()
+        .rev()
+        .map(|c| store.open_diff(c).map(Root::from_fd))
+        .collect::<io::Result<Vec<Root>>>()
+        .map_err(write_err)?;
+    sink.lower_layers = lowers;
+    sink.complete().map_err(write_err)?;
+    drop(sink);
+    store
+        .commit(
+            staging,
+            &chain[i],
+            &diff_ids[i],
+            i.checked_sub(1).map(|p| &chain[p]),
+            size,
+        )
+        .map_err(write_err)
 }
 
 /// A layer's pass done (its sink, still to be completed, and its byte count), or why not.
 type Unpacked = Result<(DirSink, u64), ArchiveError>;
-
-fn open_roots(paths: &[PathBuf]) -> Result<Vec<Root>, ArchiveError> {
-    paths
-        .iter()
-        .map(|p| {
-            Root::open(p)
-                .map_err(|e| ArchiveError::new(&p.display().to_string(), None, Problem::Write(e)))
-        })
-        .collect()
-}
 
 /// One layer's own entries into `diff`, whiteouts in overlay form; what needs the layers below
 /// is left to [`DirSink::complete`].
@@ -152,10 +205,12 @@ fn unpack_one(
     image: &Image,
     store: &Store,
     index: usize,
-    diff: &Path,
+    staging: &Staging,
     sparse: &SparseBudget,
 ) -> Result<(DirSink, u64), ArchiveError> {
-    let root = open_roots(&[diff.to_path_buf()])?.remove(0);
+    let root = store.open_staging_diff(staging).map(Root::from_fd).map_err(|e| {
+        ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
+    })?;
     let mut sink = DirSink::new(root);
     sink.defer_lower = true;
     sink.inherit_root_meta();
@@ -183,24 +238,98 @@ pub fn remove_all(path: &Path) -> io::Result<()> {
     Root::remove(&fd, &crate::rawname::from_bytes(name.as_bytes()))
 }
 
-/// A mount's own directory in the store: `mounts/<id>/` with `upper/`, `work/` and `info.json`.
-pub fn mount_dir(store: &Store, mountpoint: &Path) -> PathBuf {
-    let id = Digest::of_bytes(mountpoint.as_os_str().as_encoded_bytes());
-    store.root.join("mounts").join(&id.hex()[..16])
+/// One mount's (or shell session's) record: `mounts/<id>/info.json`.
+pub struct MountRecord {
+    pub id: String,
+    pub info: serde_json::Value,
 }
 
-pub fn read_mount_info(dir: &Path) -> Option<serde_json::Value> {
-    serde_json::from_slice(&fs::read(dir.join("info.json")).ok()?).ok()
+impl MountRecord {
+    pub fn dir(&self, store: &Store) -> PathBuf {
+        store.root.join("mounts").join(&self.id)
+    }
+
+    /// The mount source strata gives the overlay, by which mountinfo names it.
+    pub fn source(&self) -> String {
+        mount_source(&self.id)
+    }
+
+    pub fn mountpoint(&self) -> Option<&str> {
+        self.info["mountpoint"].as_str()
+    }
+
+    /// The chainIDs of the layers it uses.
+    pub fn layers(&self) -> impl Iterator<Item = &str> {
+        self.info["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+    }
+
+    /// Whether the mount still exists: a shell session while its strata runs, a mount while an
+    /// overlay with its source or upper dir is in this namespace's mount table.
+    pub fn is_live(&self, store: &Store, table: &[mountinfo::MountEntry]) -> bool {
+        if let (Some(pid), Some(start)) = (
+            self.info["pid"].as_u64(),
+            self.info["start_time"].as_u64(),
+        ) {
+            let owner = Stamp {
+                pid: pid as u32,
+                start,
+            };
+            if owner.is_alive() {
+                return true;
+            }
+        }
+        mountinfo::overlay_in_use(table, &self.source(), &self.dir(store).join("upper"))
+    }
 }
 
-/// The `l/` short names of the given layer diff dirs, if every one is a layer of `store`.
-pub fn short_names(store: &Store, diffs: &[PathBuf]) -> Option<Vec<String>> {
-    diffs
-        .iter()
-        .map(|d| {
-            let link = fs::read_to_string(d.parent()?.join("link")).ok()?;
-            Some(link.trim().to_string())
-        })
-        .collect::<Option<Vec<_>>>()
-        .filter(|names| !names.is_empty() && store.root.join("l").is_dir())
+pub fn mount_source(id: &str) -> String {
+    format!("strata-{id}")
+}
+
+/// Every record under `mounts/` that strata could read.
+pub fn mount_records(store: &Store) -> Vec<MountRecord> {
+    let Ok(dir) = store.open_dir("mounts") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for id in Root::list(&dir).unwrap_or_default() {
+        let Some(bytes) = store.read_small(&format!("mounts/{id}/info.json"), 1 << 20) else {
+            continue;
+        };
+        if let Ok(info) = serde_json::from_slice(&bytes) {
+            out.push(MountRecord { id, info });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// A fresh `mounts/<random id>/` (0700) for one mount; its id.
+pub fn new_mount_dir(store: &Store) -> io::Result<String> {
+    let mounts = store.open_dir("mounts")?;
+    loop {
+        let id = random_id()?;
+        match rustix::fs::mkdirat(&mounts, id.as_str(), rustix::fs::Mode::from_raw_mode(0o700)) {
+            Ok(()) => return Ok(id),
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Removes `mounts/<id>` (never through a symlink).
+pub fn remove_mount_dir(store: &Store, id: &str) -> io::Result<()> {
+    let mounts = store.open_dir("mounts")?;
+    Root::remove(&mounts, id)
+}
+
+fn random_id() -> io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }

@@ -3,14 +3,16 @@
 //! one-page option string of mount(2).
 
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::CWD;
 use rustix::mount::{
-    fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, unmount,
+    fsconfig_create, fsconfig_set_fd, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount, unmount,
     FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, UnmountFlags,
 };
 
+#[derive(Default)]
 pub struct OverlaySpec<'a> {
     /// The layer store's root and each lower layer's short `l/` name (top first), for the
     /// classic mount(2) path on kernels without `lowerdir+`: docker's way of keeping the option
@@ -22,6 +24,28 @@ pub struct OverlaySpec<'a> {
     pub upper: Option<(&'a Path, &'a Path)>,
     /// Rootless: keep overlay metadata in `user.overlay.*` xattrs.
     pub userxattr: bool,
+    /// The lower layers opened by the store (top first, like `lowers`): handed to the kernel
+    /// as descriptors where it takes them, so what was checked is what gets mounted.
+    pub lower_fds: Vec<OwnedFd>,
+    /// The mount's source in mountinfo (`strata-<id>`), by which strata recognises it later.
+    pub source: Option<String>,
+    /// `nosuid` and `nodev`: setuid bits, file capabilities and device nodes of the image have
+    /// no effect through the mount.
+    pub nosuid: bool,
+    pub nodev: bool,
+}
+
+impl OverlaySpec<'_> {
+    fn attr_flags(&self) -> MountAttrFlags {
+        let mut f = MountAttrFlags::empty();
+        if self.nosuid {
+            f |= MountAttrFlags::MOUNT_ATTR_NOSUID;
+        }
+        if self.nodev {
+            f |= MountAttrFlags::MOUNT_ATTR_NODEV;
+        }
+        f
+    }
 }
 
 pub fn mount_overlay(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
@@ -72,11 +96,18 @@ fn mount_classic(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
     // The relative l/ names resolve from the store root: mount from there.
     let previous = std::env::current_dir()?;
     std::env::set_current_dir(root)?;
+    let mut flags = rustix::mount::MountFlags::empty();
+    if spec.nosuid {
+        flags |= rustix::mount::MountFlags::NOSUID;
+    }
+    if spec.nodev {
+        flags |= rustix::mount::MountFlags::NODEV;
+    }
     let result = rustix::mount::mount(
-        "overlay",
+        spec.source.as_deref().unwrap_or("overlay"),
         &target,
         "overlay",
-        rustix::mount::MountFlags::empty(),
+        flags,
         data.as_c_str(),
     );
     std::env::set_current_dir(previous)?;
@@ -86,13 +117,28 @@ fn mount_classic(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
 fn mount_new_api(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
     let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(|e| with_context(e, "overlayfs is not available"))?;
-    for lower in spec.lowers {
-        fsconfig_set_string(&fs, "lowerdir+", lower.as_path()).map_err(|e| {
-            with_context(
-                e,
-                "the kernel refused a lower layer (needs Linux 6.8+ for lowerdir+)",
-            )
-        })?;
+    if let Some(source) = &spec.source {
+        fsconfig_set_string(&fs, "source", source.as_str())?;
+    }
+    let refused = |e| {
+        with_context(
+            e,
+            "the kernel refused a lower layer (needs Linux 6.8+ for lowerdir+)",
+        )
+    };
+    for (i, lower) in spec.lowers.iter().enumerate() {
+        // Linux 6.13+ takes the layer as a descriptor; older kernels only by path.
+        let by_fd = spec
+            .lower_fds
+            .get(i)
+            .map(|fd| fsconfig_set_fd(&fs, "lowerdir+", fd));
+        match by_fd {
+            Some(Ok(())) => {}
+            Some(Err(rustix::io::Errno::INVAL)) | None => {
+                fsconfig_set_string(&fs, "lowerdir+", lower.as_path()).map_err(refused)?
+            }
+            Some(Err(e)) => return Err(refused(e)),
+        }
     }
     if let Some((upper, work)) = spec.upper {
         fsconfig_set_string(&fs, "upperdir", upper)?;
@@ -102,7 +148,7 @@ fn mount_new_api(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
         fsconfig_set_flag(&fs, "userxattr")?;
     }
     fsconfig_create(&fs).map_err(|e| with_context(e, "the kernel refused the overlay"))?;
-    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())?;
+    let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, spec.attr_flags())?;
     move_mount(
         &mnt,
         "",
@@ -123,55 +169,4 @@ fn with_context(e: rustix::io::Errno, what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-/// Whether `path` is a mountpoint now, from /proc/self/mountinfo.
-pub fn is_mounted(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(info) = std::fs::read("/proc/self/mountinfo") else {
-        return false;
-    };
-    let wanted = path.as_os_str().as_bytes();
-    info.split(|b| *b == b'\n')
-        .filter_map(|l| l.split(|b| *b == b' ').nth(4))
-        .any(|mp| unescape_mountinfo(mp) == wanted)
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo` (octal); names are bytes.
-fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(field.len());
-    let mut i = 0;
-    while i < field.len() {
-        let octal = field
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match (field[i], octal) {
-            (b'\\', Some(d)) => {
-                let v = u32::from(d[0] - b'0') * 64
-                    + u32::from(d[1] - b'0') * 8
-                    + u32::from(d[2] - b'0');
-                out.push(v as u8);
-                i += 4;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_names_are_unescaped_as_bytes() {
-        assert_eq!(unescape_mountinfo(b"/tmp/a\\040b"), b"/tmp/a b");
-        assert_eq!(
-            unescape_mountinfo("/tmp/café".as_bytes()),
-            "/tmp/café".as_bytes()
-        );
-        assert_eq!(unescape_mountinfo(b"/x\\134y"), b"/x\\y");
-        assert_eq!(unescape_mountinfo(b"/end\\"), b"/end\\");
-    }
-}
+pub use super::mountinfo::is_mounted;
