@@ -59,7 +59,8 @@ mod tests {
 
     #[test]
     fn start_time_is_read_past_a_name_with_spaces_and_parens() {
-        let line = b"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 200";
+        let line =
+            b"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 200";
         assert_eq!(parse_start_time(line), Some(123456));
         assert_eq!(parse_start_time(b"42 (x"), None);
     }

@@ -129,7 +129,7 @@ fn rootless_shell_leaves_no_mount_and_no_session_dirs() {
         "{mountinfo}"
     );
     // The layers stay in the store for the next time.
-    let layers = std::fs::read_dir(dir.path().join("store/layers/sha256"))
+    let layers = std::fs::read_dir(dir.path().join("store/layers-userxattr/sha256"))
         .unwrap()
         .count();
     assert_eq!(layers, 3);

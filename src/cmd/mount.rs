@@ -43,9 +43,11 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
             // A read-only overlay needs two lower layers: add an empty one at the bottom.
             let empty = dir.join("empty");
             fs::create_dir(&empty)?;
-            lower_fds.push(
-                rustix::fs::open(&empty, rustix::fs::OFlags::DIRECTORY, rustix::fs::Mode::empty())?,
-            );
+            lower_fds.push(rustix::fs::open(
+                &empty,
+                rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )?);
             lowers.push(empty);
         }
         if !args.read_only {
@@ -213,7 +215,10 @@ fn finish_umount(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let kept = store.root.join("kept").join(format!("{}-{stamp}", record.id));
+        let kept = store
+            .root
+            .join("kept")
+            .join(format!("{}-{stamp}", record.id));
         fs::rename(&dir, &kept).with_context(|| format!("keeping {}", dir.display()))?;
         writeln!(
             out,

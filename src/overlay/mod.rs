@@ -89,7 +89,9 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
                 continue;
             };
             let outcome = match (failure.is_none(), result) {
-                (true, Ok((sink, size))) => finish_one(store, &chain, &diff_ids, i, &staging, sink, size),
+                (true, Ok((sink, size))) => {
+                    finish_one(store, &chain, &diff_ids, i, &staging, sink, size)
+                }
                 (true, Err(e)) => Err(e),
                 (false, _) => Ok(()),
             };
@@ -107,7 +109,10 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
     if let Some(e) = failure {
         return Err(e);
     }
-    let diffs = chain.iter().map(|c| store.layer_dir(c).join("diff")).collect();
+    let diffs = chain
+        .iter()
+        .map(|c| store.layer_dir(c).join("diff"))
+        .collect();
     let unpacked = missing.len();
     let reused = chain.len() - unpacked;
     Ok(Ensured {
@@ -174,8 +179,9 @@ fn finish_one(
     mut sink: DirSink,
     size: u64,
 ) -> Result<(), ArchiveError> {
-    let write_err =
-        |e: io::Error| ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e));
+    let write_err = |e: io::Error| {
+        ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
+    };
     let lowers = chain[..i]
         .iter()
         .rev()
@@ -208,9 +214,12 @@ fn unpack_one(
     staging: &Staging,
     sparse: &SparseBudget,
 ) -> Result<(DirSink, u64), ArchiveError> {
-    let root = store.open_staging_diff(staging).map(Root::from_fd).map_err(|e| {
-        ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
-    })?;
+    let root = store
+        .open_staging_diff(staging)
+        .map(Root::from_fd)
+        .map_err(|e| {
+            ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
+        })?;
     let mut sink = DirSink::new(root);
     sink.defer_lower = true;
     sink.inherit_root_meta();
@@ -270,10 +279,9 @@ impl MountRecord {
     /// Whether the mount still exists: a shell session while its strata runs, a mount while an
     /// overlay with its source or upper dir is in this namespace's mount table.
     pub fn is_live(&self, store: &Store, table: &[mountinfo::MountEntry]) -> bool {
-        if let (Some(pid), Some(start)) = (
-            self.info["pid"].as_u64(),
-            self.info["start_time"].as_u64(),
-        ) {
+        if let (Some(pid), Some(start)) =
+            (self.info["pid"].as_u64(), self.info["start_time"].as_u64())
+        {
             let owner = Stamp {
                 pid: pid as u32,
                 start,

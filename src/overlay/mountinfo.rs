@@ -143,6 +143,10 @@ mod tests {
             Path::new("/s/mounts/00ff/upper")
         ));
         assert!(overlay_in_use(&t, "strata-1234", Path::new("/other/upper")));
-        assert!(!overlay_in_use(&t, "strata-1234", Path::new("/s/mounts/1234/upper")));
+        assert!(!overlay_in_use(
+            &t,
+            "strata-1234",
+            Path::new("/s/mounts/1234/upper")
+        ));
     }
 }

@@ -519,7 +519,11 @@ impl Store {
             let Ok(id) = Digest::parse(&format!("sha256:{hex}")) else {
                 continue;
             };
-            let rel = if rootless { USER_LAYERS } else { TRUSTED_LAYERS };
+            let rel = if rootless {
+                USER_LAYERS
+            } else {
+                TRUSTED_LAYERS
+            };
             let missing = || self.state_in(rel, id.hex()).ok() == Some(LayerState::Missing);
             if !missing() {
                 continue;
@@ -569,8 +573,7 @@ impl Store {
         )
         .ok()?;
         let st = rfs::fstat(&fd).ok()?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_uid != self.owner
-        {
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_uid != self.owner {
             return None;
         }
         let mut out = Vec::new();
@@ -714,13 +717,27 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("s");
         Store::open(root.clone(), false).unwrap();
-        for sub in [".", "layers", "layers/sha256", "l", "tmp", "locks", "mounts"] {
-            let mode = std::fs::metadata(root.join(sub)).unwrap().permissions().mode();
+        for sub in [
+            ".",
+            "layers",
+            "layers/sha256",
+            "l",
+            "tmp",
+            "locks",
+            "mounts",
+        ] {
+            let mode = std::fs::metadata(root.join(sub))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o700, "{sub}");
         }
         std::fs::set_permissions(root.join("l"), std::fs::Permissions::from_mode(0o755)).unwrap();
         Store::open(root.clone(), false).unwrap();
-        let mode = std::fs::metadata(root.join("l")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(root.join("l"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
 
@@ -729,10 +746,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("s");
         Store::open(root.clone(), false).unwrap();
-        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o777))
-            .unwrap();
+        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = Store::open(root.clone(), false).err().expect("refused");
-        assert!(err.to_string().contains("writable by group or others"), "{err}");
+        assert!(
+            err.to_string().contains("writable by group or others"),
+            "{err}"
+        );
         assert!(err.to_string().contains("/s/tmp"), "{err}");
     }
 
@@ -743,9 +762,7 @@ mod tests {
         let id = digest("a");
         assert_eq!(store.layer_state(&id).unwrap(), LayerState::Missing);
         let staging = store.staging(&id).unwrap();
-        store
-            .commit(&staging, &id, &digest("b"), None, 5)
-            .unwrap();
+        store.commit(&staging, &id, &digest("b"), None, 5).unwrap();
         assert_eq!(store.layer_state(&id).unwrap(), LayerState::Complete);
         let layer = store.read_layer(id.hex()).unwrap();
         assert_eq!(layer.diff_id, digest("b").as_str());
@@ -795,7 +812,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path().join("s"), false).unwrap();
         let live = store.staging(&digest("e")).unwrap();
-        let dead = store.root.join("tmp").join(format!("{}.stage.999999999.1", "f".repeat(64)));
+        let dead = store
+            .root
+            .join("tmp")
+            .join(format!("{}.stage.999999999.1", "f".repeat(64)));
         std::fs::create_dir_all(dead.join("diff/x")).unwrap();
         let removed = store.remove_dead_leftovers();
         assert_eq!(removed.len(), 1, "{removed:?}");
