@@ -664,3 +664,46 @@ fn too_many_layers_are_refused_before_unpacking() {
         "layers were unpacked before the refusal"
     );
 }
+
+/// The start time of this process (field 22 of /proc/self/stat), as strata records it.
+fn own_start_time() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+/// What a killed `extract` left beside DEST (its staging dir, its in-order wrapper) is
+/// removed by the next extraction there; a live run's staging is left alone.
+#[test]
+fn a_killed_extractions_staging_is_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = dir.path().join(".out.strata-tmp-999999999.1");
+    let dead_wrapper = dir.path().join(".out.strata-tmp-999999999.1.d");
+    let live = dir.path().join(format!(
+        ".out.strata-tmp-{}.{}",
+        std::process::id(),
+        own_start_time()
+    ));
+    for d in [&dead, &dead_wrapper, &live] {
+        std::fs::create_dir_all(d.join("usr/bin")).unwrap();
+        std::fs::write(d.join("usr/bin/tool"), b"x").unwrap();
+    }
+    let hello = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hello.tar");
+    let out = Command::new(common::sandbox::strata_bin())
+        .arg("extract")
+        .arg(&hello)
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !dead.exists() && !dead_wrapper.exists(),
+        "dead staging kept"
+    );
+    assert!(
+        live.join("usr/bin/tool").exists(),
+        "a live run's staging was removed"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left by a killed extraction"));
+    assert!(dir.path().join("out/bin/hello").exists());
+}

@@ -165,7 +165,9 @@ fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Resu
     result
 }
 
-/// A hidden name beside DEST, on the same filesystem so the final rename is atomic.
+/// A hidden name beside DEST, on the same filesystem so the final rename is atomic. It names
+/// this process (pid and start time), so a later run can tell that a killed run left it; such
+/// leftovers beside DEST are removed here.
 fn staging_path(dest: &Path) -> Result<PathBuf> {
     let name = dest
         .file_name()
@@ -174,11 +176,37 @@ fn staging_path(dest: &Path) -> Result<PathBuf> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok(parent.join(format!(
-        ".{}.strata-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+    let prefix = format!(".{}.strata-tmp-", name.to_string_lossy());
+    remove_dead_staging(&parent, &prefix);
+    Ok(parent.join(format!("{prefix}{}", strata::proc::Stamp::current().tag())))
+}
+
+/// Removes `PREFIX<pid>.<start>[.d]` entries of `dir` whose process is gone (a bare
+/// `PREFIX<pid>`, from older strata, when no such process runs).
+fn remove_dead_staging(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let rest = rest.strip_suffix(".d").unwrap_or(rest);
+        let dead = match strata::proc::Stamp::parse_tag(rest) {
+            Some(owner) => !owner.is_alive(),
+            None => rest
+                .parse::<u32>()
+                .is_ok_and(|pid| strata::proc::start_time(pid).is_none()),
+        };
+        if dead {
+            remove_tree(&entry.path());
+            super::warn(&format!(
+                "removed {}, left by a killed extraction",
+                entry.path().display()
+            ));
+        }
+    }
 }
 
 fn extract_dir(
