@@ -97,6 +97,8 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
             [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'No upper dir: the mount cannot be written')
+            [CompletionResult]::new('--suid', '--suid', [CompletionResultType]::ParameterName, 'Let the image''s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image''s setuid-root program as root')
+            [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Let the image''s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host''s device with the node''s permissions')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -114,7 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -140,7 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;store;help' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -218,7 +220,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;help;store' {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
-            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             break
         }
         'strata;help;store;ls' {

@@ -518,7 +518,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --image --platform --layer --read-only --store --help"
+            opts="-h --image --platform --layer --read-only --suid --dev --store --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

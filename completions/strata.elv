@@ -88,6 +88,8 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --layer 'Mount only layers 0..=N'
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand --read-only 'No upper dir: the mount cannot be written'
+            cand --suid 'Let the image''s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image''s setuid-root program as root'
+            cand --dev 'Let the image''s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host''s device with the node''s permissions'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -103,7 +105,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
             cand ls 'List the layers in the store, their sizes and the mounts using them'
             cand rm 'Remove layers (by chainID) that no mount uses'
-            cand prune 'Remove every layer that no mount uses'
+            cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;store;ls'= {
@@ -125,7 +127,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;store;help'= {
             cand ls 'List the layers in the store, their sizes and the mounts using them'
             cand rm 'Remove layers (by chainID) that no mount uses'
-            cand prune 'Remove every layer that no mount uses'
+            cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;store;help;ls'= {
@@ -187,7 +189,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;store'= {
             cand ls 'List the layers in the store, their sizes and the mounts using them'
             cand rm 'Remove layers (by chainID) that no mount uses'
-            cand prune 'Remove every layer that no mount uses'
+            cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
         }
         &'strata;help;store;ls'= {
         }

@@ -74,6 +74,8 @@ complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pic
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l read-only -d 'No upper dir: the mount cannot be written'
+complete -c strata -n "__fish_strata_using_subcommand mount" -l suid -d 'Let the image\'s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image\'s setuid-root program as root'
+complete -c strata -n "__fish_strata_using_subcommand mount" -l dev -d 'Let the image\'s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host\'s device with the node\'s permissions'
 complete -c strata -n "__fish_strata_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand umount" -l store -r -F
 complete -c strata -n "__fish_strata_using_subcommand umount" -l keep-upper -d 'Keep the upper dir (what was written in the mount) instead of removing it'
@@ -82,7 +84,7 @@ complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
-complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "prune" -d 'Remove every layer that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l store -r -F
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l json
@@ -93,7 +95,7 @@ complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_sub
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
-complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
@@ -120,4 +122,4 @@ complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_
 complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
-complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'

@@ -256,7 +256,7 @@ impl MountEnv {
     }
 
     /// What is wrong with the store's layout: leftovers in `tmp/`, layer directories without
-    /// `diff/` or `diff-id`, `l/` links that do not lead to a layer's `diff/`.
+    /// `diff/`, `diff-id` or the completion record, `l/` links that do not lead to a layer's `diff/`.
     pub fn store_problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for p in list(&self.store.join("tmp")) {
@@ -268,6 +268,9 @@ impl MountEnv {
             }
             if !l.join("diff-id").is_file() {
                 out.push(format!("half layer (no diff-id): {}", l.display()));
+            }
+            if !l.join("complete").is_file() {
+                out.push(format!("layer without its completion record: {}", l.display()));
             }
         }
         for link in list(&self.store.join("l")) {
