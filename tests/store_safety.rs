@@ -569,6 +569,11 @@ fn rootless_and_root_layers_are_kept_apart() {
         return;
     }
     assert!(shell.status.success(), "rootless shell: {stderr}");
+    // The rootless store is private too (it was made 0755 above: tightened, and said so).
+    assert!(stderr.contains("made it 0700"), "{stderr}");
+    for sub in ["", "layers-userxattr/sha256", "mounts", "tmp", "locks"] {
+        assert_eq!(mode_of(&env.store.join(sub)), 0o700, "rootless STORE/{sub}");
+    }
     assert_eq!(
         count_files(&env.store.join("layers-userxattr/sha256")),
         2,
@@ -706,4 +711,50 @@ fn a_killed_extractions_staging_is_removed_by_the_next_run() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("left by a killed extraction"));
     assert!(dir.path().join("out/bin/hello").exists());
+}
+
+/// `prune` removes what runs left behind: the record of a mount unmounted by hand (its layers
+/// are then unused and go too), and lock files of layers no longer in the store; a live
+/// mount's record and layers stay.
+#[test]
+fn prune_removes_records_of_vanished_mounts_and_unused_lock_files() {
+    if !can_run() {
+        return;
+    }
+    let env = MountEnv::new();
+    let fx = risky_image();
+    let other = wide_image(3);
+    let live = env.mountpoint("live");
+    let gone = env.mountpoint("gone");
+    env.mount_ok(&sel(fx.arg(), &[]), &live, &[]);
+    env.mount_ok(&sel(other.arg(), &[]), &gone, &[]);
+    rustix::mount::unmount(&gone, rustix::mount::UnmountFlags::empty()).unwrap();
+    assert_eq!(env.mount_dirs().len(), 2);
+    let out = env.store_cmd(&["prune"]);
+    out.assert_ok("store prune");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("is gone"), "{out}");
+    assert!(stdout.contains("removed 2 unused layer(s)"), "{out}");
+    assert_eq!(env.mount_dirs().len(), 1, "{out}");
+    let layers: Vec<String> = env
+        .store_ls()
+        .iter()
+        .map(|r| r["chain_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(layers, {
+        let mut c = chain_of(&fx);
+        c.sort();
+        c
+    });
+    let locks: Vec<String> = std::fs::read_dir(env.store.join("locks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for c in chain_of(&other) {
+        assert!(
+            !locks.contains(&format!("{}.lock", hex(&c))),
+            "the lock file of a removed layer stayed: {locks:?}"
+        );
+    }
+    assert_eq!(fstype_at(&live).as_deref(), Some("overlay"));
 }
