@@ -109,9 +109,8 @@ pub struct EnterArgs {
 }
 
 #[derive(Debug, Args)]
+/// Started at the merged tree, which becomes `/`.
 pub struct InitArgs {
-    #[arg(long)]
-    pub merged: PathBuf,
     /// The session runs in a user namespace where only uid 0 is mapped.
     #[arg(long)]
     pub rootless: bool,

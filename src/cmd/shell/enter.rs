@@ -60,13 +60,14 @@ pub fn enter(args: EnterArgs) -> Result<ExitCode> {
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID) }
         .map_err(std::io::Error::from)
         .context("creating a pid namespace")?;
-    let exe = std::env::current_exe().context("finding strata's own executable")?;
-    let mut init = Command::new(exe);
-    init.arg("__init")
-        .arg("--merged")
-        .arg(&args.merged)
+    // The command line of pid 1 is readable inside: no host path in it. Started as
+    // /proc/self/exe named `strata`, at the merged tree, which it takes as the image's root.
+    let mut init = Command::new("/proc/self/exe");
+    init.arg0("strata")
+        .arg("__init")
         .arg("--spec")
-        .arg(&args.spec);
+        .arg(&args.spec)
+        .current_dir(&args.merged);
     if rootless {
         init.arg("--rootless");
     }

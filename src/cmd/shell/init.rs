@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
-use rustix::process::{waitpid, Pid, WaitOptions};
+use rustix::process::{wait, Pid, WaitOptions};
 use rustix::thread::UnshareFlags;
 
 use super::user::{self, User};
@@ -25,7 +25,8 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
     unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
         .map_err(std::io::Error::from)
         .context("creating the session's mount namespace")?;
-    super::rootfs::enter_image_root(&args.merged)?;
+    let merged = std::env::current_dir().context("finding the merged tree")?;
+    super::rootfs::enter_image_root(&merged)?;
     let user = image_user(&spec, args.rootless)?;
     let env = environment(&spec, &user);
     let workdir = spec
@@ -74,7 +75,9 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
     signals::forward_to(child.id());
     let command_pid = Pid::from_raw(child.id() as i32);
     loop {
-        match waitpid(None, WaitOptions::empty()) {
+        // Any child (orphans too), not waitpid(None): that is our process group only, and an
+        // interactive shell puts itself in a group of its own.
+        match wait(WaitOptions::empty()) {
             Ok(Some((pid, status))) if Some(pid) == command_pid => {
                 let code = match (status.exit_status(), status.terminating_signal()) {
                     (Some(c), _) => c,

@@ -49,6 +49,12 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut li
 /// `escalate`). Until [`forward_to`] names a target, a signal is only recorded.
 pub fn install(escalate: bool) -> std::io::Result<()> {
     ESCALATE.store(escalate, Ordering::SeqCst);
+    // An ignored SIGCHLD (inherited across exec, as `script` leaves it) would have the kernel
+    // reap our children before we can read their status.
+    // SAFETY: restoring a default disposition.
+    if unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) } == libc::SIG_ERR {
+        return Err(std::io::Error::last_os_error());
+    }
     let mut signals = FORWARDED.to_vec();
     if escalate {
         signals.push(libc::SIGALRM);
