@@ -643,3 +643,45 @@ fn fuse_overlayfs_fallback_shows_the_same_tree() {
     assert!(lines.len() == 2 && lines[1].parse::<u32>().unwrap_or(0) >= 1, "{stdout}");
     assert_eq!(env.sessions(), Vec::<String>::new());
 }
+
+/// On a terminal (`script` gives one) the image's shell is interactive and puts itself in a
+/// process group of its own: pid 1 must still see it exit. Regression: it waited for its own
+/// group only, and the session hung.
+#[test]
+fn an_interactive_shell_on_a_terminal_ends_the_session_with_its_code() {
+    let Some(&who) = users().first() else {
+        return;
+    };
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script (util-linux) is not installed: no terminal to test with");
+        return;
+    }
+    let env = Env::new();
+    let Some(image) = env.busybox_image(vec![], &[]) else {
+        return;
+    };
+    let cmdline = std::iter::once(strata_bin().display().to_string())
+        .chain(env.args(&image, &[], &[]))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    use std::io::Write;
+    input.write_all(b"echo in-$$; exit 3\n").unwrap();
+    let status = wait_for(&mut child, Duration::from_secs(30));
+    drop(input);
+    let mut text = String::new();
+    use std::io::Read;
+    child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    assert_eq!(status.code(), Some(3), "{text}");
+    assert!(text.contains("in-2"), "{text}");
+    assert_eq!(env.sessions(), Vec::<String>::new());
+}
