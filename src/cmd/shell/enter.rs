@@ -74,9 +74,7 @@ pub fn enter(args: EnterArgs) -> Result<ExitCode> {
     // SAFETY: one raw syscall between fork and exec.
     unsafe {
         init.pre_exec(|| {
-            rustix::process::set_parent_process_death_signal(Some(
-                rustix::process::Signal::KILL,
-            ))?;
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
             Ok(())
         });
     }

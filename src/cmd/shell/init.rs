@@ -68,7 +68,11 @@ pub fn init(args: InitArgs) -> Result<ExitCode> {
         Err(e) => {
             eprintln!("error: running {program} in the image: {e}");
             // As a shell does: 127 when there is no such program, 126 when it cannot run.
-            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
             return Ok(ExitCode::from(code));
         }
     };

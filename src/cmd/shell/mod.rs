@@ -122,9 +122,7 @@ fn run_session(
     // SAFETY: raw syscalls only between fork and exec.
     unsafe {
         child.pre_exec(move || {
-            rustix::process::set_parent_process_death_signal(Some(
-                rustix::process::Signal::KILL,
-            ))?;
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
             // strata died before the line above: do not outlive it.
             if rustix::process::getppid() != Some(parent) {
                 return Err(std::io::Error::other("strata exited"));

@@ -67,7 +67,13 @@ pub fn enter_image_root(merged: &Path) -> Result<()> {
         nosuid_nodev | MountFlags::NOEXEC,
         "mode=1777",
     )?;
-    mount_fs("tmpfs", &merged.join("tmp"), "tmpfs", nosuid_nodev, "mode=1777")?;
+    mount_fs(
+        "tmpfs",
+        &merged.join("tmp"),
+        "tmpfs",
+        nosuid_nodev,
+        "mode=1777",
+    )?;
     pivot_into(merged)
 }
 
@@ -85,7 +91,13 @@ fn pivot_into(merged: &Path) -> Result<()> {
     Ok(())
 }
 
-fn mount_fs(source: &str, target: &Path, fstype: &str, flags: MountFlags, data: &str) -> Result<()> {
+fn mount_fs(
+    source: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MountFlags,
+    data: &str,
+) -> Result<()> {
     let data = std::ffi::CString::new(data)?;
     mount(source, target, fstype, flags, Some(data.as_c_str()))
         .map_err(std::io::Error::from)

@@ -95,7 +95,10 @@ fn is_dead(dir: &Path, name: &str) -> bool {
         .and_then(|b| serde_json::from_slice(&b).ok());
     if let Some(info) = &info {
         if let (Some(pid), Some(start)) = (info["pid"].as_u64(), info["start_time"].as_u64()) {
-            if info["pid_ns"].as_str().is_some_and(|ns| ns != pid_namespace()) {
+            if info["pid_ns"]
+                .as_str()
+                .is_some_and(|ns| ns != pid_namespace())
+            {
                 return false;
             }
             return u32::try_from(pid).map_or(true, |pid| start_time(pid) != Some(start));
@@ -110,13 +113,11 @@ fn is_dead(dir: &Path, name: &str) -> bool {
     }
     // No readable info.json: dead unless just created (its info.json is on the way).
     info.is_none()
-        && fs::metadata(dir)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| {
-                SystemTime::now()
-                    .duration_since(t)
-                    .is_ok_and(|age| age > CREATION_WINDOW)
-            })
+        && fs::metadata(dir).and_then(|m| m.modified()).is_ok_and(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .is_ok_and(|age| age > CREATION_WINDOW)
+        })
 }
 
 /// Whether any mount of this mount namespace names a path below `dir` (an overlay's

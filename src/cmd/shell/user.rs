@@ -146,8 +146,14 @@ mod tests {
             ("app:staff", Ok(user(1000, 50, &[], "/home/app"))),
             ("app:10", Ok(user(1000, 10, &[], "/home/app"))),
             ("1000:appgrp", Ok(user(1000, 1001, &[], "/home/app"))),
-            ("nobody", Err("user \"nobody\" is not in the image's /etc/passwd")),
-            ("app:nogroup", Err("group \"nogroup\" is not in the image's /etc/group")),
+            (
+                "nobody",
+                Err("user \"nobody\" is not in the image's /etc/passwd"),
+            ),
+            (
+                "app:nogroup",
+                Err("group \"nogroup\" is not in the image's /etc/group"),
+            ),
         ];
         for (spec, want) in cases {
             let got = resolve(spec, PASSWD, GROUP);
