@@ -33,8 +33,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
-            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
+            [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -163,6 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only layers 0..=N')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Today''s older behaviour: keep the host''s `/` and run the host''s $SHELL (or CMD) with the image''s merged tree as the working directory ($STRATA_ROOT names it). The image''s Env, WorkingDir and User do not apply, and the host (and the store) stay visible')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -172,6 +174,14 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--upper', '--upper', [CompletionResultType]::ParameterName, 'upper')
             [CompletionResult]::new('--work', '--work', [CompletionResultType]::ParameterName, 'work')
             [CompletionResult]::new('--merged', '--merged', [CompletionResultType]::ParameterName, 'merged')
+            [CompletionResult]::new('--spec', '--spec', [CompletionResultType]::ParameterName, 'What to run and how, as JSON (`cmd::shell::Spec`)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;__init' {
+            [CompletionResult]::new('--spec', '--spec', [CompletionResultType]::ParameterName, 'spec')
+            [CompletionResult]::new('--rootless', '--rootless', [CompletionResultType]::ParameterName, 'The session runs in a user namespace where only uid 0 is mapped')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -190,8 +200,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
-            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
+            [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -236,6 +247,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;__enter' {
+            break
+        }
+        'strata;help;__init' {
             break
         }
         'strata;help;completions' {

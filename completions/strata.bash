@@ -19,6 +19,9 @@ _strata() {
             strata,__enter)
                 cmd="strata__subcmd____enter"
                 ;;
+            strata,__init)
+                cmd="strata__subcmd____init"
+                ;;
             strata,chainid)
                 cmd="strata__subcmd__chainid"
                 ;;
@@ -54,6 +57,9 @@ _strata() {
                 ;;
             strata__subcmd__help,__enter)
                 cmd="strata__subcmd__help__subcmd____enter"
+                ;;
+            strata__subcmd__help,__init)
+                cmd="strata__subcmd__help__subcmd____init"
                 ;;
             strata__subcmd__help,chainid)
                 cmd="strata__subcmd__help__subcmd__chainid"
@@ -128,7 +134,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store shell __enter completions help"
+            opts="-h -V --help --version inspect history chainid verify extract mount umount store shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,7 +148,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd____enter)
-            opts="-h --lower --upper --work --merged --help"
+            opts="-h --lower --upper --work --merged --spec --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +167,28 @@ _strata() {
                     return 0
                     ;;
                 --merged)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd____init)
+            opts="-h --rootless --spec --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --spec)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -238,7 +266,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store shell __enter completions help"
+            opts="inspect history chainid verify extract mount umount store shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +280,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd____enter)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd____init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -548,7 +590,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --image --platform --layer --store --help"
+            opts="-h --image --platform --layer --store --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -30,8 +30,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
-            cand shell 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+            cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
+            cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -143,6 +144,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'
             cand --store 'store'
+            cand --host-root 'Today''s older behaviour: keep the host''s `/` and run the host''s $SHELL (or CMD) with the image''s merged tree as the working directory ($STRATA_ROOT names it). The image''s Env, WorkingDir and User do not apply, and the host (and the store) stay visible'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -151,6 +153,13 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --upper 'upper'
             cand --work 'work'
             cand --merged 'merged'
+            cand --spec 'What to run and how, as JSON (`cmd::shell::Spec`)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;__init'= {
+            cand --spec 'spec'
+            cand --rootless 'The session runs in a user namespace where only uid 0 is mapped'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -167,8 +176,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
-            cand shell 'Run a shell (or CMD) inside the image''s overlay, in a private mount namespace; works without root through a user namespace. The mount is gone when the shell exits'
+            cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
+            cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -200,6 +210,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;shell'= {
         }
         &'strata;help;__enter'= {
+        }
+        &'strata;help;__init'= {
         }
         &'strata;help;completions'= {
         }

@@ -34,12 +34,15 @@ pub enum Command {
     Umount(UmountArgs),
     /// Look after the layer store: list layers, remove them, prune unused ones.
     Store(StoreArgs),
-    /// Run a shell (or CMD) inside the image's overlay, in a private mount namespace; works
-    /// without root through a user namespace. The mount is gone when the shell exits.
+    /// Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User,
+    /// in private mount and pid namespaces; works without root through a user namespace.
     Shell(ShellArgs),
     /// (internal) The namespace side of `shell`: runs in a fresh single-threaded process.
     #[command(hide = true, name = "__enter")]
     Enter(EnterArgs),
+    /// (internal) pid 1 of a `shell` session: enters the image's root and runs the command.
+    #[command(hide = true, name = "__init")]
+    Init(InitArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
 }
@@ -89,7 +92,14 @@ pub struct ShellArgs {
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
-    /// The command to run instead of $SHELL, after `--`.
+    /// Today's older behaviour: keep the host's `/` and run the host's $SHELL (or CMD) with the
+    /// image's merged tree as the working directory ($STRATA_ROOT names it). The image's
+    /// Env, WorkingDir and User do not apply, and the host (and the store) stay visible.
+    #[arg(long)]
+    pub host_root: bool,
+
+    /// The command to run instead of the shell, after `--`. Without it: $SHELL if the image
+    /// has it, else the image's /bin/sh.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
@@ -104,8 +114,19 @@ pub struct EnterArgs {
     pub work: PathBuf,
     #[arg(long)]
     pub merged: PathBuf,
-    #[arg(last = true)]
-    pub command: Vec<String>,
+    /// What to run and how, as JSON (`cmd::shell::Spec`).
+    #[arg(long)]
+    pub spec: String,
+}
+
+#[derive(Debug, Args)]
+/// Started at the merged tree, which becomes `/`.
+pub struct InitArgs {
+    /// The session runs in a user namespace where only uid 0 is mapped.
+    #[arg(long)]
+    pub rootless: bool,
+    #[arg(long)]
+    pub spec: String,
 }
 
 #[derive(Debug, Args)]

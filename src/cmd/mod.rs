@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store(args) => store::run(args, &mut out)?,
         Command::Shell(args) => shell::run(args)?,
         Command::Enter(args) => shell::enter(args)?,
+        Command::Init(args) => shell::init(args)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;

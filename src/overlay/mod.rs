@@ -335,7 +335,8 @@ pub fn remove_mount_dir(store: &Store, id: &str) -> io::Result<()> {
     Root::remove(&mounts, id)
 }
 
-fn random_id() -> io::Result<String> {
+/// 16 random hex digits, for names that must not repeat (mount and session dirs).
+pub fn random_id() -> io::Result<String> {
     use std::io::Read;
     let mut bytes = [0u8; 8];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;

@@ -270,7 +270,10 @@ impl MountEnv {
                 out.push(format!("half layer (no diff-id): {}", l.display()));
             }
             if !l.join("complete").is_file() {
-                out.push(format!("layer without its completion record: {}", l.display()));
+                out.push(format!(
+                    "layer without its completion record: {}",
+                    l.display()
+                ));
             }
         }
         for link in list(&self.store.join("l")) {
