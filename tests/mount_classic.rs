@@ -6,7 +6,7 @@ use std::process::Command;
 #[test]
 fn classic_mount_uses_short_names_and_shows_the_image() {
     if !rustix::process::geteuid().is_root() {
-        println!("skipped: mounting needs root");
+        eprintln!("skipped: mounting needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +23,7 @@ fn classic_mount_uses_short_names_and_shows_the_image() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("overlayfs is not available") || stderr.contains("Operation not permitted") {
-        println!("skipped: overlay mounts are not possible here: {stderr}");
+        eprintln!("skipped: overlay mounts are not possible here: {stderr}");
         return;
     }
     assert!(out.status.success(), "{stderr}");

@@ -36,7 +36,7 @@ pub fn skip_reason() -> Option<String> {
 pub fn ready() -> bool {
     match skip_reason() {
         Some(r) => {
-            println!("skipped: {r}");
+            eprintln!("skipped: {r}");
             false
         }
         None => true,
