@@ -5,6 +5,7 @@ pub mod dir_sink;
 pub mod fs;
 pub mod merge;
 pub mod pipe;
+pub mod remove;
 pub mod retar;
 pub mod rules;
 pub mod tar_sink;
