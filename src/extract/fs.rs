@@ -43,6 +43,11 @@ impl Root {
         Ok(Root { fd })
     }
 
+    /// The root directory itself.
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
     /// Opens directory `dir` (a cleaned relative path; "" is the root) inside the root,
     /// creating missing components with mode 0755. `created` hears of each one made.
     pub fn dir(&self, dir: &str, created: &mut dyn FnMut(&str)) -> io::Result<OwnedFd> {

@@ -93,11 +93,10 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
             .rev()
             .map(|c| store.layer_dir(c).join("diff"))
             .collect();
-        let completed = open_roots(&lowers).and_then(|roots| {
-            sink.lower_layers = roots;
-            sink.complete().map_err(|e| {
-                ArchiveError::new(&staging.display().to_string(), None, Problem::Write(e))
-            })
+        // Opened as needed, not one descriptor per layer below.
+        sink.lower_layers = crate::extract::lowers::Lowers::on_demand(lowers);
+        let completed = sink.complete().map_err(|e| {
+            ArchiveError::new(&staging.display().to_string(), None, Problem::Write(e))
         });
         let committed = completed.and_then(|()| {
             store
