@@ -153,41 +153,55 @@ fn whiteout_inside_an_opaque_directory_is_not_listed() {
 }
 
 /// Regression: every whiteout was looked up in every lower layer (57 s for 300 layers × 100k
-/// whiteouts where extract took 0.31 s). 120 layers × 30k whiteouts here: the quadratic
-/// settlement took over 8 s; the mount must stay within 10 × extract (plus start-up slack).
+/// whiteouts where extract took 0.31 s). Here 120 layers, the top one with 50k whiteouts of
+/// names no layer has (each old lookup went through every layer): the settlement, measured as
+/// the difference with the same image whose top layer has one whiteout, took ~18 s; linear, it
+/// takes ~1.6 s in a debug build, under the 6 s allowed. (Mount against extract is in `bench/store_bounds.sh`: at this size the
+/// store's per-layer cost hides the ratio.)
 #[test]
 fn whiteout_settlement_is_linear_in_layers_times_whiteouts() {
     if !ready() {
         return;
     }
-    const N: usize = 30_000;
     const PAD: usize = 118;
-    let env = MountEnv::new();
-    let base: Vec<Entry> = std::iter::once(Entry::dir("d"))
-        .chain((0..N).map(|i| Entry::file(&format!("d/f{i}"), Vec::new())))
-        .collect();
-    let pad = vec![Entry::file("pad", "p")];
-    let top: Vec<Entry> = (0..N)
-        .map(|i| Entry::whiteout("d", &format!("f{i}")))
-        .collect();
-    let mut layers = vec![base];
-    layers.extend(std::iter::repeat_n(pad, PAD));
-    layers.push(top);
-    let fx = image_of_entries("wide.tar", &layers, Compression::Zstd, Format::Oci);
-    let t = Instant::now();
-    env.extract_tree(&sel(&fx.path, &[]), "extracted", &[]);
-    let extract = t.elapsed();
-    let mp = env.mountpoint("mnt");
-    let t = Instant::now();
-    env.mount_ok(&sel(&fx.path, &[]), &mp, &[]);
-    let mount = t.elapsed();
-    let left = std::fs::read_dir(mp.join("d")).unwrap().count();
-    env.umount_ok(&mp, &[]);
-    assert_eq!(left, 0, "every file of d/ whited out");
-    eprintln!("extract {extract:.2?}, first mount {mount:.2?}");
+    let mount_time = |name: &str, whiteouts: usize| {
+        // The store on a tmpfs: this VM's disk takes ~80 µs per mknod, which would measure
+        // the disk rather than the settlement.
+        let mut env = MountEnv::new();
+        let fs = env.root.join("fs");
+        std::fs::create_dir(&fs).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "tmpfs"])
+            .arg(&fs)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        env.store = fs.join("store");
+        let mut layers = vec![vec![Entry::dir("d"), Entry::file("d/keep", "k")]];
+        layers.extend(std::iter::repeat_n(vec![Entry::file("pad", "p")], PAD));
+        layers.push(
+            (0..whiteouts)
+                .map(|i| Entry::whiteout("d", &format!("f{i}")))
+                .collect(),
+        );
+        let fx = image_of_entries(name, &layers, Compression::Zstd, Format::Oci);
+        let mp = env.mountpoint("mnt");
+        let t = Instant::now();
+        env.mount_ok(&sel(&fx.path, &[]), &mp, &[]);
+        let took = t.elapsed();
+        let left = std::fs::read_dir(mp.join("d")).unwrap().count();
+        env.umount_ok(&mp, &[]);
+        let _ = Command::new("umount").arg(&fs).status();
+        assert_eq!(left, 1, "d/keep, and no whiteout listed");
+        took
+    };
+    let one = mount_time("one.tar", 1);
+    let many = mount_time("many.tar", 50_000);
+    eprintln!("mount with 1 whiteout {one:.2?}, with 50k {many:.2?}");
     assert!(
-        mount.as_secs_f64() <= extract.as_secs_f64() * 10.0 + 3.0,
-        "mount {mount:.2?} against extract {extract:.2?}"
+        many.saturating_sub(one).as_secs_f64() < 6.0,
+        "settling 50k whiteouts over 119 layers took {:.2?}",
+        many.saturating_sub(one)
     );
 }
 

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
+use std::os::fd::OwnedFd;
 
 use rustix::fs::FileType;
 
@@ -68,18 +69,24 @@ impl DirSink {
     pub(super) fn settle_whiteouts(&mut self, deferred: &mut super::Deferred) -> io::Result<()> {
         let mut whiteouts = std::mem::take(&mut deferred.whiteouts).read_back()?;
         let mut merged: HashMap<u128, bool> = HashMap::new();
+        // The parent of the previous whiteout: a layer lists a directory's whiteouts together.
+        let mut last: Option<(String, Option<OwnedFd>)> = None;
         while let Some(path) = whiteouts.next_path()? {
             if self.keys.any_ancestor_in(&path, &deferred.marked) {
                 continue;
             }
-            let parent_fd = match self.root.open_dir_strict(parent(&path)) {
-                Ok(fd) => Some(fd),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
-                Err(e) => return Err(e),
-            };
+            let dir = parent(&path);
+            if !matches!(&last, Some((p, _)) if p == dir) {
+                let fd = match self.root.open_dir_strict(dir) {
+                    Ok(fd) => Some(fd),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
+                    Err(e) => return Err(e),
+                };
+                last = Some((dir.to_string(), fd));
+            }
+            let parent_fd = last.as_ref().and_then(|(_, fd)| fd.as_ref());
             let here = parent_fd
-                .as_ref()
                 .and_then(|d| Root::lstat(d, file_name(&path)).ok())
                 .map(|st| FileType::from_raw_mode(st.st_mode));
             match here {
@@ -95,11 +102,21 @@ impl DirSink {
                     self.opaque_dirs.push(self.root.fd(), &path)?;
                 }
                 Some(_) => {}
-                None => {
-                    if self.lower_is_dir(parent(&path), &mut merged)? {
-                        self.special(&path, Special::Char(0, 0), &Meta::default(), true)?;
+                None if !self.lower_is_dir(dir, &mut merged)? => {}
+                // Nothing stands there: the device is made as root:root (or the user's, when
+                // rootless, as the image's owners are then), mode 0, mtime 0.
+                None => match parent_fd {
+                    Some(fd) => {
+                        let name = file_name(&path);
+                        Root::mknod(fd, name, FileType::CharacterDevice, 0, 0)?;
+                        Root::set_meta_at(fd, name, &Meta::default(), false, false)?;
                     }
-                }
+                    None => {
+                        // Its parents are made, with the lower layers' metadata.
+                        self.special(&path, Special::Char(0, 0), &Meta::default(), true)?;
+                        last = None;
+                    }
+                },
             }
         }
         Ok(())
