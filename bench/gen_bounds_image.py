@@ -3,7 +3,7 @@
 
   gen_bounds_image.py OUT longpath LAYERS WHITEOUTS   LAYERS layers sharing one blob of
                                                       WHITEOUTS whiteouts with ~4000-byte paths
-  gen_bounds_image.py OUT wide LAYERS WHITEOUTS       a base with d/keep, LAYERS-2 small layers,
+  gen_bounds_image.py OUT wide LAYERS WHITEOUTS [FILES]  a base with d/keep (and d/f0.. FILES), LAYERS-2 small layers,
                                                       a top layer of WHITEOUTS whiteouts in d/
   gen_bounds_image.py OUT many LAYERS                 LAYERS small layers
   gen_bounds_image.py OUT bomb MIB                    one zstd layer: one file of MIB MiB of zeros
@@ -48,7 +48,7 @@ def bomb_layer(mib):
     ti.mode = 0o644
     ti.mtime = 0
     header = ti.tobuf(format=tarfile.GNU_FORMAT)
-    p = subprocess.Popen(["zstd", "-19", "-q", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p = subprocess.Popen(["zstd", "-3", "-q", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     h = hashlib.sha256()
     out = []
     import threading
@@ -114,7 +114,9 @@ def main():
         blob = layer([(f"{d}/.wh.{i:0>200}", "file", b"") for i in range(n[1])])
         write_image(out, [blob] * n[0])
     elif kind == "wide":
-        base = layer([("d", "dir", b""), ("d/keep", "file", b"k")])
+        files = n[2] if len(n) > 2 else 0
+        base = layer([("d", "dir", b""), ("d/keep", "file", b"k")]
+                     + [(f"d/f{i}", "file", b"") for i in range(files)])
         pad = layer([("pad", "file", b"p")])
         top = layer([(f"d/.wh.f{i}", "file", b"") for i in range(n[1])])
         write_image(out, [base] + [pad] * (n[0] - 2) + [top])

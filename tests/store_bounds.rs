@@ -178,7 +178,7 @@ fn whiteout_settlement_is_linear_in_layers_times_whiteouts() {
         assert!(mounted.success());
         env.store = fs.join("store");
         let mut layers = vec![vec![Entry::dir("d"), Entry::file("d/keep", "k")]];
-        layers.extend(std::iter::repeat_n(vec![Entry::file("pad", "p")], PAD));
+        layers.extend(std::iter::repeat(vec![Entry::file("pad", "p")]).take(PAD));
         layers.push(
             (0..whiteouts)
                 .map(|i| Entry::whiteout("d", &format!("f{i}")))

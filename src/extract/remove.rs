@@ -101,8 +101,8 @@ impl Level {
     fn enter(fd: &OwnedFd, name: CString) -> io::Result<Level> {
         let st = rfs::fstat(fd)?;
         let mut subdirs = Vec::new();
-        let mut dir = rfs::Dir::read_from(fd)?;
-        while let Some(entry) = dir.next() {
+        let dir = rfs::Dir::read_from(fd)?;
+        for entry in dir {
             let entry = entry?;
             let child = entry.file_name();
             if child == c"." || child == c".." {

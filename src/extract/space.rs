@@ -103,16 +103,13 @@ fn room(fd: &impl AsFd, need: u64) -> io::Result<u64> {
     let (reserve, rule) = reserve_for(total);
     let room = free.saturating_sub(reserve);
     if need > room {
-        return Err(io::Error::new(
-            io::ErrorKind::StorageFull,
-            NoRoom {
-                dest: dest_name(fd),
-                need,
-                free,
-                reserve,
-                rule,
-            },
-        ));
+        return Err(io::Error::other(NoRoom {
+            dest: dest_name(fd),
+            need,
+            free,
+            reserve,
+            rule,
+        }));
     }
     Ok(room)
 }
