@@ -41,7 +41,7 @@ fresh() { cleanup; mkdir -p "$MNT"; }
 measure() {
   /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"$W/out" 2>"$W/err"
   RC=$?
-  read -r SECS RSS_KIB <"$W/time"
+  read -r SECS RSS_KIB < <(tail -1 "$W/time")
   RSS_MIB=$((RSS_KIB / 1024))
   ERR=$(grep -v '^Command exited' "$W/err" | tail -2 | tr '\n' ' ')
 }

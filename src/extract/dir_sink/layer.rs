@@ -5,8 +5,10 @@
 //! Settling whiteouts is linear in their number and bounded in memory and descriptors:
 //! - overlayfs never lists a whiteout inside a *merged* directory (one a lower layer also has
 //!   as a directory): readdir drops it whether or not a lower layer has the name (checked on
-//!   Linux 6.18). So a whiteout there is always placed, without looking for its name below;
-//!   only whether its directory is merged is looked up, once per directory;
+//!   Linux 6.18). So a whiteout there may be placed without looking for its name below; only
+//!   whether its directory is merged is looked up, once per directory. (Where a directory has
+//!   many whiteouts, its lower names are read once, so that whiteouts of names no layer has
+//!   are not made: see `may_hide`);
 //! - anywhere else (a directory new in this layer, or opaque) nothing below shows through, so
 //!   no whiteout is needed, and one would be listed as a name that cannot be opened;
 //! - a whiteout below another whiteout or opaque marker of the layer hides nothing more: it is
@@ -26,6 +28,10 @@ use crate::extract::rules::{file_name, parent};
 
 /// Directories whose "merged or not" answer is remembered; past this the memory starts over.
 const MAX_CACHED_DIRS: usize = 1 << 20;
+/// Whiteouts in a row in one directory before its lower names are read (see `may_hide`).
+const RUN_BEFORE_NAMES: usize = 64;
+/// Names of one lower directory kept as keys; past this every whiteout there is placed.
+const MAX_NAMES: usize = 1 << 20;
 
 impl DirSink {
     /// Does what a deferred pass left for when the lower layers exist (`lower_layers` set):
@@ -71,6 +77,9 @@ impl DirSink {
         let mut merged: HashMap<u128, bool> = HashMap::new();
         // The parent of the previous whiteout: a layer lists a directory's whiteouts together.
         let mut last: Option<(String, Option<OwnedFd>)> = None;
+        // Whiteouts so far in that directory, and once they are many, the names its lower
+        // directories hold: a whiteout of a name none of them has is not made at all.
+        let mut run: (usize, Option<HashSet<u128>>) = (0, None);
         while let Some(path) = whiteouts.next_path()? {
             if self.keys.any_ancestor_in(&path, &deferred.marked) {
                 continue;
@@ -84,6 +93,7 @@ impl DirSink {
                     Err(e) => return Err(e),
                 };
                 last = Some((dir.to_string(), fd));
+                run = (0, None);
             }
             let parent_fd = last.as_ref().and_then(|(_, fd)| fd.as_ref());
             let here = parent_fd
@@ -103,6 +113,7 @@ impl DirSink {
                 }
                 Some(_) => {}
                 None if !self.lower_is_dir(dir, &mut merged)? => {}
+                None if !self.may_hide(dir, file_name(&path), &mut run)? => {}
                 // Nothing stands there: the device is made as root:root (or the user's, when
                 // rootless, as the image's owners are then), mode 0, mtime 0.
                 None => match parent_fd {
@@ -115,11 +126,62 @@ impl DirSink {
                         // Its parents are made, with the lower layers' metadata.
                         self.special(&path, Special::Char(0, 0), &Meta::default(), true)?;
                         last = None;
+                        run = (0, None);
                     }
                 },
             }
         }
         Ok(())
+    }
+
+    /// Whether a whiteout of `name` in the merged directory `dir` may hide something. Placing
+    /// one that hides nothing is harmless there, and looking the name up in every lower layer
+    /// costs as much as the layers are many; so after as many whiteouts in a row in `dir` as
+    /// there are lower layers (at least [`RUN_BEFORE_NAMES`]), the names of `dir` in the lower
+    /// layers are read once and the rest are checked against them: linear either way.
+    fn may_hide(
+        &mut self,
+        dir: &str,
+        name: &str,
+        run: &mut (usize, Option<HashSet<u128>>),
+    ) -> io::Result<bool> {
+        run.0 += 1;
+        if run.0 == self.lower_layers.len().max(RUN_BEFORE_NAMES) {
+            run.1 = self.lower_names(dir)?;
+        }
+        Ok(match &run.1 {
+            Some(names) => names.contains(&self.keys.key(name)),
+            None => true,
+        })
+    }
+
+    /// Keys of the names in directory `dir` of the layers below, down to the first that hides
+    /// the rest (opaque, or not a directory there); None past [`MAX_NAMES`].
+    fn lower_names(&mut self, dir: &str) -> io::Result<Option<HashSet<u128>>> {
+        let mut names = HashSet::new();
+        for i in 0..self.lower_layers.len() {
+            let lower = self.lower_layers.get(i)?;
+            let fd = match lower.open_dir_strict(dir) {
+                Ok(fd) => fd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => break,
+                Err(e) => return Err(e),
+            };
+            for entry in rustix::fs::Dir::read_from(&fd)? {
+                let entry = entry?;
+                let raw = entry.file_name().to_bytes();
+                names.insert(self.keys.key(&crate::rawname::from_bytes(raw)));
+                if names.len() > MAX_NAMES {
+                    return Ok(None);
+                }
+            }
+            if let Some(xattr) = self.opaque_xattr {
+                if rustix::fs::fgetxattr(&fd, xattr, &mut [0u8; 1]).is_ok() {
+                    break;
+                }
+            }
+        }
+        Ok(Some(names))
     }
 
     /// Whether the layers below show a directory at `dir` (then a directory of this layer
