@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use strata::extract::dir_sink::{needs_in_order, DirSink};
 use strata::extract::fs::Root;
 use strata::extract::merge::{merge, merge_with, Order, Outcome};
+use strata::extract::space::Guarded;
 use strata::extract::tar_sink::TarSink;
 use strata::image::Image;
 
@@ -102,7 +103,7 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
             .with_context(|| format!("creating {}", staging.display()))?
     };
     let result = (|| -> Result<Outcome> {
-        let mut sink = TarSink::new(std::io::BufWriter::new(file.try_clone()?));
+        let mut sink = TarSink::new(std::io::BufWriter::new(Guarded::new(file.try_clone()?)));
         let outcome = match merge(image, top, &mut sink) {
             Err(e) if needs_in_order(&e) => {
                 drop(sink);
@@ -155,7 +156,7 @@ fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Resu
         outcome.warnings.extend(notes_of(&sink));
         let mut file = file;
         (&mut file).rewind()?;
-        let mut tar = TarSink::new(std::io::BufWriter::new(file));
+        let mut tar = TarSink::new(std::io::BufWriter::new(Guarded::new(file)));
         strata::extract::retar::write_tree(&Root::open(&tree)?, &mut tar)
             .with_context(|| format!("writing the tar of {}", tree.display()))?;
         tar.into_inner()?.flush()?;

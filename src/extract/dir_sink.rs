@@ -7,10 +7,15 @@ use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
 
+mod layer;
+
 use super::budget::Budget;
 use super::fs::{Meta, Root};
+use super::lowers::Lowers;
 use super::merge::{Sink, Special};
 use super::rules::{file_name, parent};
+use super::space::SpaceGuard;
+use super::spill::PathSpill;
 use std::os::fd::OwnedFd;
 use std::sync::Arc as Rc;
 
@@ -37,13 +42,16 @@ pub struct DirSink {
     /// (`trusted.overlay.opaque`, or `user.overlay.opaque` for rootless mounts). Set by strata
     /// itself, never copied from the image.
     pub opaque_xattr: Option<&'static str>,
-    opaque_dirs: Vec<String>,
+    /// Directories to mark opaque at the end (kept on disk past a few MB: see [`PathSpill`]).
+    opaque_dirs: PathSpill,
+    /// Keys of the opaque markers and whiteouts of the layer.
+    keys: layer::PathKeys,
     /// Overlay whiteouts (0/0 character devices) are created even when not root: the kernel
     /// allows that one device node to anybody.
     pub whiteout_devices: bool,
     /// For one layer of a layer store: the unpacked layers below it, nearest first. A hardlink
     /// to a file of a lower layer cannot cross layer directories, so that file is copied.
-    pub lower_layers: Vec<Root>,
+    pub lower_layers: Lowers,
     /// Layer-store unpacking in parallel: what needs the lower layers is noted during the pass
     /// and done by [`DirSink::complete`] once they are unpacked.
     pub defer_lower: bool,
@@ -53,11 +61,16 @@ pub struct DirSink {
     /// File data passes through here: one write per chunk the layer reader hands over, where
     /// `io::copy`'s 8 KiB buffer made a dozen.
     copy_buf: Vec<u8>,
+    /// Stops before the destination filesystem runs out of space (see [`super::space`]).
+    space: SpaceGuard,
 }
 
 #[derive(Default)]
 struct Deferred {
-    whiteouts: Vec<String>,
+    /// The layer's whiteouts, settled once the whole layer is unpacked (on disk past a few MB).
+    whiteouts: PathSpill,
+    /// Keys of the whiteouts and opaque markers, to drop a whiteout below another one.
+    marked: std::collections::HashSet<u128>,
     links: Vec<(String, String)>,
     implicit_dirs: std::collections::BTreeSet<String>,
     finish_called: bool,
@@ -82,13 +95,15 @@ impl DirSink {
             overwrite: false,
             last_dir: None,
             opaque_xattr: None,
-            opaque_dirs: Vec::new(),
+            opaque_dirs: PathSpill::new(WHITEOUTS),
+            keys: layer::PathKeys::default(),
             whiteout_devices: false,
-            lower_layers: Vec::new(),
+            lower_layers: Lowers::default(),
             defer_lower: false,
             deferred: Deferred::default(),
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
+            space: SpaceGuard::default(),
         }
     }
 
@@ -236,9 +251,10 @@ impl Sink for DirSink {
         let mut file = self.place(&dir, name, replace, Root::create_file)?;
         if sparse {
             // A few KB of tar can describe a file of any size made of holes: write them as holes.
-            copy_sparse(data, &mut file, size)?;
+            copy_sparse(data, &mut file, size, &mut self.space)?;
         } else {
-            copy_file_data(data, &mut file, &mut self.copy_buf)?;
+            self.space.expect(&file, size)?;
+            copy_file_data(data, &mut file, &mut self.copy_buf, &mut self.space)?;
         }
         self.note_meta(meta);
         self.set_meta_fd(&file, meta)
@@ -329,10 +345,11 @@ impl Sink for DirSink {
 
     fn whiteout(&mut self, path: &str) -> io::Result<()> {
         // What a whiteout becomes depends on the whole layer (its own entry at the path may
-        // come before or after it) and on the layers below: see `settle_whiteouts`.
-        self.budget.take(path.len(), WHITEOUTS)?;
-        self.deferred.whiteouts.push(path.to_string());
-        Ok(())
+        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
+        // keeps its key only; the path may go to disk.
+        self.budget.take(16, WHITEOUTS)?;
+        self.deferred.marked.insert(self.keys.key(path));
+        self.deferred.whiteouts.push(self.root.fd(), path)
     }
 
     fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
@@ -346,9 +363,9 @@ impl Sink for DirSink {
             let (parent_fd, name) = self.parent_of(dir)?;
             Root::mkdir(&parent_fd, name)?;
         }
-        self.budget.take(dir.len(), WHITEOUTS)?;
-        self.opaque_dirs.push(dir.to_string());
-        Ok(())
+        self.budget.take(16, WHITEOUTS)?;
+        self.deferred.marked.insert(self.keys.key(dir));
+        self.opaque_dirs.push(self.root.fd(), dir)
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -356,122 +373,9 @@ impl Sink for DirSink {
             self.deferred.finish_called = true;
             return Ok(());
         }
-        let whiteouts = std::mem::take(&mut self.deferred.whiteouts);
-        let mut implicit = std::mem::take(&mut self.deferred.implicit_dirs);
-        self.settle_whiteouts(&whiteouts, &mut implicit)?;
-        self.finish_now()
-    }
-}
-
-impl DirSink {
-    /// Does what a deferred pass left for when the lower layers exist (`lower_layers` set):
-    /// drops whiteouts that hide nothing, links or copies lower-layer hardlink targets, gives
-    /// omitted parents the lower layers' metadata, then the usual directory metadata.
-    pub fn complete(&mut self) -> io::Result<()> {
-        self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        // Links first: they are the layer's own entries, which its whiteouts must see.
-        for (path, target) in &deferred.links {
-            let (dir, name) = self.parent_of(path)?;
-            self.copy_from_lower(&dir, name, target)?;
-        }
-        self.settle_whiteouts(&deferred.whiteouts, &mut deferred.implicit_dirs)?;
-        // Below an opaque directory the lower layers' directories are hidden: a parent the
-        // layer left out there is new, with the default metadata it already has.
-        let opaque: std::collections::HashSet<&str> =
-            self.opaque_dirs.iter().map(String::as_str).collect();
-        for path in &deferred.implicit_dirs {
-            let mut above = path.as_str();
-            let mut hidden = false;
-            while !above.is_empty() && !hidden {
-                above = parent(above);
-                hidden = opaque.contains(above);
-            }
-            if hidden {
-                continue;
-            }
-            if let Some(meta) = self.lower_dir_meta(path) {
-                self.dirs.insert(path.clone(), meta);
-            }
-        }
-        if deferred.finish_called {
-            self.finish_now()?;
-        }
-        Ok(())
-    }
-
-    /// The layer's whiteouts, once the whole layer is unpacked, in overlayfs form:
-    /// - where the layer has its own directory, the lower one was deleted and replaced, so the
-    ///   directory becomes opaque (a parent the layer left out gets the default metadata then,
-    ///   not the deleted directory's);
-    /// - where it has its own non-directory, that already hides the lower entry;
-    /// - otherwise a 0/0 character device, if some lower layer has something to hide (overlayfs
-    ///   would list a whiteout hiding nothing as a name that cannot be opened).
-    fn settle_whiteouts(
-        &mut self,
-        whiteouts: &[String],
-        implicit: &mut std::collections::BTreeSet<String>,
-    ) -> io::Result<()> {
-        // Parents first: a whiteout below one this layer turned into a device has nothing left
-        // to hide.
-        let mut order: Vec<&String> = whiteouts.iter().collect();
-        order.sort_by_key(|p| p.matches('/').count());
-        for path in order {
-            // Only through the layer's own directories: below its own symlink, non-directory
-            // or whiteout there is nothing of the lower layers left to hide.
-            let parent_fd = match self.root.open_dir_strict(parent(path)) {
-                Ok(fd) => Some(fd),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
-                Err(e) => return Err(e),
-            };
-            let here = parent_fd
-                .as_ref()
-                .and_then(|d| Root::lstat(d, file_name(path)).ok())
-                .map(|st| FileType::from_raw_mode(st.st_mode));
-            match here {
-                Some(FileType::Directory) => {
-                    if implicit.remove(path) {
-                        let meta = Meta {
-                            mode: 0o755,
-                            ..Meta::default()
-                        };
-                        self.dirs.insert(path.clone(), meta);
-                    }
-                    self.budget.take(path.len(), WHITEOUTS)?;
-                    self.opaque_dirs.push(path.clone());
-                }
-                Some(_) => {}
-                None if self.lower_has(path) => {
-                    self.special(path, Special::Char(0, 0), &Meta::default(), true)?;
-                }
-                None => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn finish_now(&mut self) -> io::Result<()> {
-        let mut dirs: Vec<(String, Meta)> = std::mem::take(&mut self.dirs).into_iter().collect();
-        // Deepest first: a parent made read-only must not stop its children being set.
-        dirs.sort_by_key(|(p, _)| {
-            std::cmp::Reverse(if p.is_empty() {
-                0
-            } else {
-                p.matches('/').count() + 1
-            })
-        });
-        for (path, meta) in &dirs {
-            let fd = self.root.open_dir_nofollow(path)?;
-            self.set_meta_fd(&fd, meta)?;
-        }
-        if let Some(name) = self.opaque_xattr {
-            for dir in std::mem::take(&mut self.opaque_dirs) {
-                let fd = self.root.open_dir_nofollow(&dir)?;
-                rustix::fs::fsetxattr(&fd, name, b"y", rustix::fs::XattrFlags::empty())?;
-            }
-        }
-        Ok(())
+        self.settle_whiteouts(&mut deferred)?;
+        self.finish_now()
     }
 }
 
@@ -579,98 +483,20 @@ impl DirSink {
     }
 }
 
-impl DirSink {
-    /// Whether some lower layer has something at `path` (a whiteout there stops the search).
-    fn lower_has(&self, path: &str) -> bool {
-        for lower in &self.lower_layers {
-            let Ok(parent_fd) = lower.open_dir_nofollow(parent(path)) else {
-                continue;
-            };
-            let Ok(st) = Root::lstat(&parent_fd, file_name(path)) else {
-                continue;
-            };
-            let whiteout =
-                FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice && st.st_rdev == 0;
-            return !whiteout;
-        }
-        false
-    }
-
-    /// The root directory's metadata comes from the lower layers unless this layer has `./`.
-    pub fn inherit_root_meta(&mut self) {
-        if self.defer_lower {
-            self.deferred.implicit_dirs.insert(String::new());
-            return;
-        }
-        if let Some(meta) = self.lower_dir_meta("") {
-            self.dirs.insert(String::new(), meta);
-        }
-    }
-
-    /// Owner, mode and mtime of directory `path` in the nearest lower layer that has it.
-    fn lower_dir_meta(&self, path: &str) -> Option<Meta> {
-        for lower in &self.lower_layers {
-            let Ok(fd) = lower.open_dir_nofollow(path) else {
-                continue;
-            };
-            let st = rustix::fs::fstat(&fd).ok()?;
-            return Some(Meta {
-                mode: st.st_mode & 0o7777,
-                uid: u64::from(st.st_uid),
-                gid: u64::from(st.st_gid),
-                mtime: st.st_mtime.max(0) as u64,
-                xattrs: Vec::new(),
-            });
-        }
-        None
-    }
-
-    /// Copies `target` as the nearest lower layer has it (stopping at an overlay whiteout).
-    fn copy_from_lower(&mut self, dir: &OwnedFd, name: &str, target: &str) -> io::Result<()> {
-        for lower in &self.lower_layers {
-            let Ok(parent_fd) = lower.open_dir_nofollow(parent(target)) else {
-                continue;
-            };
-            let Ok(st) = Root::lstat(&parent_fd, file_name(target)) else {
-                continue;
-            };
-            let kind = FileType::from_raw_mode(st.st_mode);
-            if kind == FileType::CharacterDevice && st.st_rdev == 0 {
-                break;
-            }
-            if kind != FileType::RegularFile {
-                continue;
-            }
-            // Same filesystem: share the lower layer's inode, so the merged view keeps the
-            // hardlink group; copy only when that is impossible.
-            if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
-                return Ok(());
-            }
-            let mut src = Root::open_read(&parent_fd, file_name(target))?;
-            let mut dst = Root::create_file(dir, name).map_err(conflict)?;
-            io::copy(&mut src, &mut dst)?;
-            let meta = Meta {
-                mode: st.st_mode & 0o7777,
-                uid: u64::from(st.st_uid),
-                gid: u64::from(st.st_gid),
-                mtime: st.st_mtime.max(0) as u64,
-                xattrs: Root::xattrs_of(&src)?,
-            };
-            return self.set_meta_fd(&dst, &meta);
-        }
-        Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("hardlink target {target} is in no layer below"),
-        ))
-    }
-}
-
-fn copy_file_data(data: &mut dyn Read, file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<()> {
+fn copy_file_data(
+    data: &mut dyn Read,
+    file: &mut std::fs::File,
+    buf: &mut [u8],
+    space: &mut SpaceGuard,
+) -> io::Result<()> {
     use std::io::Write;
     loop {
         match data.read(buf) {
             Ok(0) => return Ok(()),
-            Ok(n) => file.write_all(&buf[..n])?,
+            Ok(n) => {
+                space.charge(file, n as u64)?;
+                file.write_all(&buf[..n])?
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -678,7 +504,12 @@ fn copy_file_data(data: &mut dyn Read, file: &mut std::fs::File, buf: &mut [u8])
 }
 
 /// Copies `data` into `file`, seeking over blocks of zeros instead of writing them.
-fn copy_sparse(data: &mut dyn Read, file: &mut std::fs::File, size: u64) -> io::Result<()> {
+fn copy_sparse(
+    data: &mut dyn Read,
+    file: &mut std::fs::File,
+    size: u64,
+    space: &mut SpaceGuard,
+) -> io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     const BLOCK: usize = 64 * 1024;
     let mut buf = vec![0u8; BLOCK];
@@ -699,6 +530,7 @@ fn copy_sparse(data: &mut dyn Read, file: &mut std::fs::File, size: u64) -> io::
         if buf[..filled].iter().all(|&b| b == 0) {
             file.seek(SeekFrom::Current(filled as i64))?;
         } else {
+            space.charge(file, filled as u64)?;
             file.write_all(&buf[..filled])?;
         }
         if filled < BLOCK {

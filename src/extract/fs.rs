@@ -48,6 +48,11 @@ impl Root {
         Root { fd }
     }
 
+    /// The root directory itself.
+    pub fn fd(&self) -> &OwnedFd {
+        &self.fd
+    }
+
     /// Opens directory `dir` (a cleaned relative path; "" is the root) inside the root,
     /// creating missing components with mode 0755. `created` hears of each one made.
     pub fn dir(&self, dir: &str, created: &mut dyn FnMut(&str)) -> io::Result<OwnedFd> {
@@ -161,36 +166,10 @@ impl Root {
     }
 
     /// [`Root::remove`], saying whether anything was there to remove (paths resolved before
-    /// may then lead elsewhere).
+    /// may then lead elsewhere). Works at any depth with a few descriptors: see
+    /// [`super::remove`].
     pub fn remove_reporting(dir: &OwnedFd, name: &str) -> io::Result<bool> {
-        let raw = os(name);
-        match rfs::unlinkat(dir, &*raw, AtFlags::empty()) {
-            Ok(()) => Ok(true),
-            Err(rustix::io::Errno::NOENT) => Ok(false),
-            Err(rustix::io::Errno::ISDIR) | Err(rustix::io::Errno::PERM) => {
-                let open = || rfs::openat(dir, &*raw, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty());
-                let child = match open() {
-                    // A directory without permissions (overlayfs leaves work/work at 0000): we
-                    // own it, so let ourselves in.
-                    Err(rustix::io::Errno::ACCESS) => {
-                        rfs::chmodat(dir, &*raw, Mode::from_raw_mode(0o700), AtFlags::empty())?;
-                        open()?
-                    }
-                    other => other?,
-                };
-                let names: Vec<String> = rfs::Dir::read_from(&child)?
-                    .filter_map(Result::ok)
-                    .map(|e| from_bytes(e.file_name().to_bytes()).into_owned())
-                    .filter(|n| n != "." && n != "..")
-                    .collect();
-                for n in names {
-                    Self::remove(&child, &n)?;
-                }
-                rfs::unlinkat(dir, &*raw, AtFlags::REMOVEDIR)?;
-                Ok(true)
-            }
-            Err(e) => Err(e.into()),
-        }
+        super::remove::remove_at(dir, &os(name))
     }
 
     /// The names in a directory, without `.` and `..`.

@@ -3,8 +3,12 @@
 pub mod budget;
 pub mod dir_sink;
 pub mod fs;
+pub mod lowers;
 pub mod merge;
 pub mod pipe;
+pub mod remove;
 pub mod retar;
 pub mod rules;
+pub mod space;
+pub mod spill;
 pub mod tar_sink;

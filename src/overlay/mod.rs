@@ -182,13 +182,9 @@ fn finish_one(
     let write_err = |e: io::Error| {
         ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
     };
-    let lowers = chain[..i]
-        .iter()
-        .rev()
-        .map(|c| store.open_diff(c).map(Root::from_fd))
-        .collect::<io::Result<Vec<Root>>>()
-        .map_err(write_err)?;
-    sink.lower_layers = lowers;
+    // Opened as needed, relative to the store's fd: not one descriptor per layer below.
+    let below: Vec<Digest> = chain[..i].iter().rev().cloned().collect();
+    sink.lower_layers = store.lowers(below).map_err(write_err)?;
     sink.complete().map_err(write_err)?;
     drop(sink);
     store

@@ -244,6 +244,18 @@ impl Store {
         self.open_dir(&format!("{}/diff", self.layer_rel(chain_id.hex())))
     }
 
+    /// The `diff/` dirs of these layers (nearest first), opened as needed relative to the store.
+    pub fn lowers(&self, layers: Vec<Digest>) -> io::Result<crate::extract::lowers::Lowers> {
+        let rels = layers
+            .iter()
+            .map(|c| format!("{}/diff", self.layer_rel(c.hex())))
+            .collect();
+        Ok(crate::extract::lowers::Lowers::beneath(
+            self.fd.try_clone()?,
+            rels,
+        ))
+    }
+
     /// Locks one layer: shared to use it, exclusive to build or remove it. Without `wait`,
     /// returns None when another strata holds it in a conflicting way.
     pub fn lock(
