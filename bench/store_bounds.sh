@@ -92,6 +92,15 @@ umount "$MNT" 2>/dev/null
 printf '%-58s | rc %s, %.2f s %s\n' "500 layers, ulimit -n 1024 ($(human "$img"))" "$RC" "$SECS" \
   "$([ "$RC" = 0 ] || echo "$ERR")"
 
+# 3b. 3000 layers: refused before anything is unpacked.
+img=$(image many-3000 many 3000)
+fresh
+measure "$STRATA" mount "$img" "$MNT" --store "$W/store"
+umount "$MNT" 2>/dev/null
+stored=$(ls "$W/store/layers/sha256" 2>/dev/null | wc -l)
+printf '%-58s | rc %s, %.2f s, %s layer(s) unpacked: %s\n' "3000 layers ($(human "$img"))" \
+  "$RC" "$SECS" "$stored" "$ERR"
+
 # 4. An 11,400-deep tree in a layer, then store prune (descriptors limited to 1024).
 img=$(image many-1 many 1)
 fresh
