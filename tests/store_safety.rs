@@ -423,6 +423,26 @@ fn a_killed_removal_leaves_the_whole_layer_or_nothing() {
     }
 }
 
+/// Starts `strata mount` and waits (up to 20 s) until it is building a layer in `tmp/`;
+/// whether it got there.
+fn mount_in_background(env: &MountEnv, fx: &Fixture, mp: &Path) -> (std::process::Child, bool) {
+    let child = Command::new(common::sandbox::strata_bin())
+        .arg("mount")
+        .arg(fx.arg())
+        .arg(mp)
+        .arg("--store")
+        .arg(&env.store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while count_files(&env.store.join("tmp")) == 0 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (child, count_files(&env.store.join("tmp")) > 0)
+}
+
 /// A mount killed while unpacking leaves a staging dir that no later run mistakes for a
 /// layer and that the next run removes.
 #[test]
@@ -434,20 +454,7 @@ fn a_killed_unpack_is_cleaned_and_never_reused() {
     let files = 20_000;
     let fx = wide_image(files);
     let mp = env.mountpoint("m");
-    let mut child = Command::new(common::sandbox::strata_bin())
-        .arg("mount")
-        .arg(fx.arg())
-        .arg(&mp)
-        .arg("--store")
-        .arg(&env.store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while count_files(&env.store.join("tmp")) == 0 && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let (mut child, _) = mount_in_background(&env, &fx, &mp);
     std::thread::sleep(Duration::from_millis(20));
     let _ = child.kill();
     let _ = child.wait();
@@ -490,21 +497,7 @@ fn removal_and_prune_wait_for_nobody_and_take_no_layer_in_use() {
     layers[1] = big;
     let fx = image_of_entries("above.tar", &layers, Compression::Gzip, Format::Oci);
     assert_eq!(chain_of(&fx)[0], chain[0]);
-    let mut child = Command::new(common::sandbox::strata_bin())
-        .arg("mount")
-        .arg(fx.arg())
-        .arg(&mp)
-        .arg("--store")
-        .arg(&env.store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while count_files(&env.store.join("tmp")) == 0 && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let building = count_files(&env.store.join("tmp")) > 0;
+    let (mut child, building) = mount_in_background(&env, &fx, &mp);
     let rm = env.store_cmd(&["rm", &chain[0]]);
     let prune = env.store_cmd(&["prune"]);
     let status = child.wait().unwrap();
