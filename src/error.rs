@@ -82,6 +82,8 @@ pub enum Problem {
     WritesThrough,
     #[error(transparent)]
     OverLimit(#[from] crate::extract::budget::OverLimit),
+    #[error(transparent)]
+    Limit(#[from] crate::extract::limits::LimitReached),
     #[error("path points outside the archive")]
     PathEscapes,
     #[error("not a regular file")]
