@@ -567,12 +567,13 @@ fn mount_refuses_past_max_files_and_max_layers() {
     let mp = env.mountpoint("mp");
     let sel = common::overlay::sel(fx.arg(), &[]);
     for (flags, needle) in [
-        (&["--max-layers", "1"][..], "--max-layers"),
-        (&["--max-files", "2"][..], "--max-files"),
+        (&["--max-layers", "1"][..], "more than 1 layers"),
+        (&["--max-files", "2"][..], "more than 2 entries"),
     ] {
         let out = env.mount(&sel, &mp, flags);
         assert_eq!(out.code, Some(2), "{out}");
-        assert!(out.error_line().contains(needle), "{out}");
+        let line = out.error_line();
+        assert!(line.contains(needle) && line.contains(flags[0]), "{out}");
         assert!(env.store_problems().is_empty(), "{:?}", env.store_problems());
         assert!(env.mount_dirs().is_empty(), "{out}");
         assert_eq!(common::overlay::fstype_at(&mp), None, "{out}");
