@@ -185,20 +185,17 @@ impl Image {
                     ),
                 }
             } else {
-                Problem::Mismatch {
+                Problem::NotAsDescribed {
                     what: c.what,
                     expected: c.expected.clone(),
                     found: c.found.clone(),
                 }
             };
-            let detail = match problem {
-                Problem::Mismatch { .. } => format!(
-                    "{} (refused: the blob is not the one its descriptor names)",
-                    c.entry
-                ),
-                _ => c.entry.clone(),
-            };
-            return Err(ArchiveError::new(&self.source_path, Some(detail), problem));
+            return Err(ArchiveError::new(
+                &self.source_path,
+                Some(c.entry.clone()),
+                problem,
+            ));
         }
         Ok(())
     }
