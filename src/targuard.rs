@@ -402,8 +402,7 @@ mod tests {
     fn pax_sparse_entries_are_refused_at_their_header_when_read_out() {
         for segments in [1, 4_000_000_000] {
             let tar = pax_sparse_entry(segments);
-            let err = read_all(TarGuard::expanding(&tar[..], SparseBudget::default()))
-                .unwrap_err();
+            let err = read_all(TarGuard::expanding(&tar[..], SparseBudget::default())).unwrap_err();
             assert!(err.to_string().contains("PAX sparse file"), "{err}");
             assert!(is_refusal(&err));
             // Reading headers only (inspect, verify) is not refused.

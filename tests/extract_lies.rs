@@ -154,7 +154,10 @@ fn assert_refused_by_readers(fx: &Fixture, needle: &str) {
         let dest = sb.dest();
         let out = extract(fx.arg(), &dest, extra, &Opts::default());
         assert_clean_error(&out.as_run(), &name);
-        assert!(out.error_line().contains(needle), "{name} {extra:?}:\n{out}");
+        assert!(
+            out.error_line().contains(needle),
+            "{name} {extra:?}:\n{out}"
+        );
         assert!(!dest.exists(), "DEST written for {name}:\n{out}");
         assert!(sb.leftovers().is_empty(), "{name}: {:?}", sb.leftovers());
     }
@@ -237,7 +240,10 @@ fn legacy_config_name_is_checked_by_verify_only() {
     let dest = sb.dest();
     let out = extract(fx.arg(), &dest, &[], &Opts::default());
     out.assert_ok("legacy renamed config");
-    assert!(out.warnings().iter().any(|w| w.contains("config_digest")), "{out}");
+    assert!(
+        out.warnings().iter().any(|w| w.contains("config_digest")),
+        "{out}"
+    );
     assert_eq!(std::fs::read(dest.join("app")).unwrap(), b"app\n");
     assert_eq!(cmd("verify", fx.arg()).code, Some(1));
 }
@@ -416,7 +422,13 @@ fn gnu_tar_sparse() -> Option<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     f.write_at(b"data in the middle", 2 << 20).unwrap();
     let out = std::process::Command::new("tar")
-        .args(["--sparse", "--format=pax", "--sparse-version=1.0", "-cf", "-"])
+        .args([
+            "--sparse",
+            "--format=pax",
+            "--sparse-version=1.0",
+            "-cf",
+            "-",
+        ])
         .arg("-C")
         .arg(dir.path())
         .arg("disk.img")
@@ -528,14 +540,24 @@ fn limits_refuse_with_the_flag_named_and_nothing_left() {
             let out = extract(fx.arg(), &dest, &extra, &Opts::default());
             assert_clean_error(&out.as_run(), "limits.tar");
             let line = out.error_line();
-            assert!(line.contains(needle) && line.contains(flag), "{extra:?}:\n{out}");
+            assert!(
+                line.contains(needle) && line.contains(flag),
+                "{extra:?}:\n{out}"
+            );
             assert!(!dest.exists() && sb.leftovers().is_empty(), "{out}");
         }
     }
     // At the limit exactly, it goes through.
     let sb = Sandbox::new();
     let dest = sb.dest();
-    let flags = ["--max-layers", "3", "--max-files", "4", "--max-size", "8004"];
+    let flags = [
+        "--max-layers",
+        "3",
+        "--max-files",
+        "4",
+        "--max-size",
+        "8004",
+    ];
     extract(fx.arg(), &dest, &flags, &Opts::default()).assert_ok("at the limits");
     let bad = strata_out(&[
         OsStr::new("extract"),
@@ -574,7 +596,11 @@ fn mount_refuses_past_max_files_and_max_layers() {
         assert_eq!(out.code, Some(2), "{out}");
         let line = out.error_line();
         assert!(line.contains(needle) && line.contains(flags[0]), "{out}");
-        assert!(env.store_problems().is_empty(), "{:?}", env.store_problems());
+        assert!(
+            env.store_problems().is_empty(),
+            "{:?}",
+            env.store_problems()
+        );
         assert!(env.mount_dirs().is_empty(), "{out}");
         assert_eq!(common::overlay::fstype_at(&mp), None, "{out}");
     }

@@ -171,7 +171,15 @@ fn walk(
                             desc,
                             &bytes,
                         ));
-                        walk(container, &nested, Some(group), &tags, &claims, out, depth + 1)?
+                        walk(
+                            container,
+                            &nested,
+                            Some(group),
+                            &tags,
+                            &claims,
+                            out,
+                            depth + 1,
+                        )?
                     }
                     Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
                 }

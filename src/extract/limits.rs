@@ -45,7 +45,9 @@ impl Default for Limits {
 
 /// A limit reached: which, its value, and the flag that raises it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused: the image has more than {limit} {what} (the limit set by {flag}; raise it to go on)")]
+#[error(
+    "refused: the image has more than {limit} {what} (the limit set by {flag}; raise it to go on)"
+)]
 pub struct LimitReached {
     pub what: &'static str,
     pub limit: u64,

@@ -520,8 +520,9 @@ fn copy_old_targets(
                 tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
             );
             // A fifo or device node can be hardlinked too: the link gets a node of its own.
-            let special = special_of(&entry)
-                .filter(|s| !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..))));
+            let special = special_of(&entry).filter(|s| {
+                !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..)))
+            });
             // Anything else at the target, or a non-directory above it, replaced it.
             if !is_file && special.is_none() {
                 hidden.extend(at_target(&path));
