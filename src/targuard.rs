@@ -1,7 +1,9 @@
 //! A reader that follows the tar structure of the bytes passing through it and refuses headers
 //! whose claims would make a parser hold unbounded data in memory: pax and GNU long-name records
 //! larger than [`META_LIMIT`]. The `tar` crate reads such records whole, so without this a
-//! hostile layer (or a gzip bomb behind it) could make it allocate gigabytes.
+//! hostile layer (or a gzip bomb behind it) could make it allocate gigabytes. Where entries are
+//! read out ([`TarGuard::expanding`]), it also bounds what sparse entries may claim and refuses
+//! PAX sparse files, whose map the `tar` crate would hand out as the file's content.
 
 use std::io::{self, Read};
 

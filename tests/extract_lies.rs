@@ -523,7 +523,7 @@ fn limits_refuse_with_the_flag_named_and_nothing_left() {
     ];
     let fx = image_of_entries("limits.tar", &layers, Compression::Gzip, Format::Oci);
     let cases: [(&[&str], &str); 4] = [
-        (&["--max-layers", "2"], "more than 2 layers"),
+        (&["--max-layers", "2"], "3 layers, more than the limit of 2"),
         (&["--max-files", "3"], "more than 3 entries"),
         (&["--max-size", "5000"], "more than 5000 bytes"),
         (&["--max-size", "1K"], "more than 1024 bytes"),
@@ -589,7 +589,10 @@ fn mount_refuses_past_max_files_and_max_layers() {
     let mp = env.mountpoint("mp");
     let sel = common::overlay::sel(fx.arg(), &[]);
     for (flags, needle) in [
-        (&["--max-layers", "1"][..], "more than 1 layers"),
+        (
+            &["--max-layers", "1"][..],
+            "2 layers, more than the limit of 1",
+        ),
         (&["--max-files", "2"][..], "more than 2 entries"),
     ] {
         let out = env.mount(&sel, &mp, flags);

@@ -43,15 +43,30 @@ impl Default for Limits {
     }
 }
 
-/// A limit reached: which, its value, and the flag that raises it.
+/// A limit reached: which, its value, the flag that raises it, and the image's own count
+/// when it is known up front (layers; entries and bytes are counted only up to the limit).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "refused: the image has more than {limit} {what} (the limit set by {flag}; raise it to go on)"
-)]
 pub struct LimitReached {
     pub what: &'static str,
     pub limit: u64,
     pub flag: &'static str,
+    pub found: Option<u64>,
+}
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, limit, flag) = (self.what, self.limit, self.flag);
+        match self.found {
+            Some(n) => write!(
+                f,
+                "refused: the image has {n} {what}, more than the limit of {limit} set by {flag} (raise it to go on)"
+            ),
+            None => write!(
+                f,
+                "refused: the image has more than {limit} {what}, the limit set by {flag} (raise it to go on)"
+            ),
+        }
+    }
 }
 
 impl LimitReached {
@@ -91,6 +106,7 @@ impl Limits {
                 what: "layers",
                 limit: self.max_layers as u64,
                 flag: "--max-layers",
+                found: Some(n as u64),
             });
         }
         Ok(())
@@ -104,6 +120,7 @@ impl Limits {
                 what: "entries",
                 limit: self.max_files,
                 flag: "--max-files",
+                found: None,
             });
         }
         Ok(())
@@ -117,6 +134,7 @@ impl Limits {
                 what: "bytes of file content",
                 limit: max,
                 flag: "--max-size",
+                found: None,
             })),
             _ => Ok(()),
         }
@@ -149,7 +167,11 @@ mod tests {
         let e = other.bytes(1).unwrap_err();
         assert_eq!(LimitReached::find(&e).unwrap().flag, "--max-size");
         assert!(l.layers(3).is_ok());
-        assert_eq!(l.layers(4).unwrap_err().flag, "--max-layers");
+        let e = l.layers(4).unwrap_err();
+        assert!(
+            e.to_string().contains("4 layers, more than the limit of 3"),
+            "{e}"
+        );
         l.restart();
         l.entry().unwrap();
     }
