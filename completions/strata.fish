@@ -66,14 +66,21 @@ complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'P
 complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l tar -d 'Write one flat tar (no whiteouts) instead of a directory'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extract even if DEST exists and is not empty (its entries in the image\'s way are replaced)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
+complete -c strata -n "__fish_strata_using_subcommand extract" -l no-devices -d 'Leave character and block device nodes out (one warning, with their count)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l read-only -d 'No upper dir: the mount cannot be written'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l suid -d 'Let the image\'s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image\'s setuid-root program as root'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l dev -d 'Let the image\'s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host\'s device with the node\'s permissions'
@@ -102,6 +109,9 @@ complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick o
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l store -r -F
+complete -c strata -n "__fish_strata_using_subcommand shell" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l host-root -d 'Today\'s older behaviour: keep the host\'s `/` and run the host\'s $SHELL (or CMD) with the image\'s merged tree as the working directory ($STRATA_ROOT names it). The image\'s Env, WorkingDir and User do not apply, and the host (and the store) stay visible'
 complete -c strata -n "__fish_strata_using_subcommand shell" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand __enter" -l lower -r -F

@@ -78,6 +78,9 @@ pub struct MountArgs {
     /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +94,9 @@ pub struct ShellArgs {
 
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
 
     /// Today's older behaviour: keep the host's `/` and run the host's $SHELL (or CMD) with the
     /// image's merged tree as the working directory ($STRATA_ROOT names it). The image's
@@ -295,6 +301,54 @@ pub struct ExtractArgs {
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
+
+    /// Leave character and block device nodes out (one warning, with their count).
+    #[arg(long)]
+    pub no_devices: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on what building the image's tree may take, for every command that builds one. An
+/// image past one is refused (exit 2) before anything is left behind.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Refuse an image with more than N layers (500 is overlayfs' own limit).
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub max_layers: usize,
+
+    /// Refuse an image with more than N tar entries, all layers together.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub max_files: u64,
+
+    /// Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of
+    /// 1024). Default: no limit beyond keeping the filesystem's free space.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+}
+
+/// `1048576`, `512K`, `10M`, `2G`, `1T` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M, G or T)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size in bytes (such as 1048576, 512K, 10G)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +374,17 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("10m"), Ok(10 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert!(parse_size("1X").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

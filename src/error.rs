@@ -78,10 +78,18 @@ pub enum Problem {
         expected: String,
         found: String,
     },
+    #[error("refused: {what} mismatch, the blob is not the one its descriptor names: expected {expected}, found {found}")]
+    NotAsDescribed {
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
     #[error("an upper layer writes through this entry (a symlink made by a lower layer); only an in-order extraction into a directory can apply that")]
     WritesThrough,
     #[error(transparent)]
     OverLimit(#[from] crate::extract::budget::OverLimit),
+    #[error(transparent)]
+    Limit(#[from] crate::extract::limits::LimitReached),
     #[error("path points outside the archive")]
     PathEscapes,
     #[error("not a regular file")]

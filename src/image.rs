@@ -161,6 +161,45 @@ impl Image {
             .collect()
     }
 
+    /// Refuses an image whose manifest, config or index blobs are not the ones their
+    /// descriptors name (digest or size), or whose config vouches for a different number of
+    /// layers than the manifest lists. Every reader that builds a tree calls this before
+    /// writing anything; `inspect` and `verify` show the same facts as warnings and checks.
+    ///
+    /// A legacy `docker save` names its config `<image ID>.json`, but no descriptor names it:
+    /// the image ID is the digest of the config's bytes, whatever the file is called (Docker's
+    /// `load` ignores the name too). A name that disagrees is reported by `verify` and
+    /// `inspect`, not refused here. In a Docker 25+ save the config is a content-addressed
+    /// blob (`blobs/sha256/<hex>`), and its name is binding like any descriptor.
+    pub fn require_intact(&self) -> Result<(), ArchiveError> {
+        for c in self.checks.iter().filter(|c| !c.ok) {
+            if self.format == Format::DockerSave && c.what == "config_digest" {
+                continue;
+            }
+            let problem = if c.what == "layer_count" {
+                Problem::BadContent {
+                    what: "image",
+                    detail: format!(
+                        "refused: the manifest lists {} layers but the config has {} diff_ids, so a layer would be applied that nothing vouches for",
+                        c.found, c.expected
+                    ),
+                }
+            } else {
+                Problem::NotAsDescribed {
+                    what: c.what,
+                    expected: c.expected.clone(),
+                    found: c.found.clone(),
+                }
+            };
+            return Err(ArchiveError::new(
+                &self.source_path,
+                Some(c.entry.clone()),
+                problem,
+            ));
+        }
+        Ok(())
+    }
+
     /// Compares what the bytes are with what manifest and config claim, per layer.
     pub fn layer_checks(&self, stats: &[LayerStats]) -> Vec<Check> {
         self.layers
@@ -256,7 +295,11 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     } = archive;
     let err =
         |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
-    let mut checks = Vec::new();
+    let mut checks: Vec<Check> = candidate
+        .index_claims
+        .iter()
+        .map(|c| check(c.what, None, &c.expected, &c.found, &c.path))
+        .collect();
     let mut warnings = Vec::new();
     let (manifest_digest, config_path, mut layers) = match candidate.location {
         Location::Broken(e) => return Err(*e),
@@ -331,9 +374,10 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
 
     let mut manifest_digest = manifest_digest;
     if format == Format::DockerSaveOci && manifest_digest.is_none() {
-        if let Some((digest, manifest)) = find_oci_manifest(&container, &config_digest) {
+        if let Some((digest, manifest, claims)) = find_oci_manifest(&container, &config_digest) {
             adopt_descriptors(&container, &manifest, &mut layers);
             manifest_digest = Some(digest);
+            checks.extend(claims);
         }
     }
 
@@ -475,22 +519,41 @@ fn digest_in_name(path: &str) -> Option<Digest> {
 }
 
 /// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
+/// Its descriptors are adopted only with the checks of its own bytes (and of the indexes
+/// above it) against what names them.
 fn find_oci_manifest(
     container: &Container,
     config_digest: &Digest,
-) -> Option<(Digest, ImageManifest)> {
+) -> Option<(Digest, ImageManifest, Vec<Check>)> {
     let candidates = oci::candidates(container).ok()?;
     candidates.into_iter().find_map(|c| {
         let Location::Oci { descriptor } = c.location else {
             return None;
         };
         let digest = Digest::parse(descriptor.digest().as_ref()).ok()?;
-        let bytes = container
-            .read_json_file(&oci::blob_path(&digest), "image manifest")
-            .ok()?;
+        let path = oci::blob_path(&digest);
+        let bytes = container.read_json_file(&path, "image manifest").ok()?;
         let manifest: ImageManifest = serde_json::from_slice(&bytes).ok()?;
-        (manifest.config().digest().to_string() == config_digest.as_str())
-            .then_some((digest, manifest))
+        if manifest.config().digest().to_string() != config_digest.as_str() {
+            return None;
+        }
+        let mut checks: Vec<Check> = c
+            .index_claims
+            .iter()
+            .map(|c| check(c.what, None, &c.expected, &c.found, &c.path))
+            .collect();
+        let claims = crate::archive::BlobClaim::of_descriptor(
+            ("manifest_digest", "manifest_size"),
+            &path,
+            &descriptor,
+            &bytes,
+        );
+        checks.extend(
+            claims
+                .iter()
+                .map(|c| check(c.what, None, &c.expected, &c.found, &c.path)),
+        );
+        Some((digest, manifest, checks))
     })
 }
 

@@ -1,7 +1,9 @@
 //! A reader that follows the tar structure of the bytes passing through it and refuses headers
 //! whose claims would make a parser hold unbounded data in memory: pax and GNU long-name records
 //! larger than [`META_LIMIT`]. The `tar` crate reads such records whole, so without this a
-//! hostile layer (or a gzip bomb behind it) could make it allocate gigabytes.
+//! hostile layer (or a gzip bomb behind it) could make it allocate gigabytes. Where entries are
+//! read out ([`TarGuard::expanding`]), it also bounds what sparse entries may claim and refuses
+//! PAX sparse files, whose map the `tar` crate would hand out as the file's content.
 
 use std::io::{self, Read};
 
@@ -91,6 +93,9 @@ impl<R: Read> TarGuard<R> {
                         if let State::Data { pax: Some(p), .. } =
                             std::mem::replace(&mut self.state, State::Header)
                         {
+                            if self.sparse_total.is_some() && pax_is_sparse(&p) {
+                                return Err(invalid(PAX_SPARSE_REFUSAL));
+                            }
                             self.next_size = pax_size(&p);
                         }
                     }
@@ -233,6 +238,30 @@ fn parse_size(field: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 8).ok()
 }
 
+/// Why PAX sparse entries are refused where entries are read out.
+const PAX_SPARSE_REFUSAL: &str = "a PAX sparse file (GNU.sparse.* records) is not supported: its map and data would come out as the file's content; re-create the layer without --sparse";
+
+/// Does pax extended header data carry GNU sparse records (formats 0.0, 0.1 and 1.0)? Format
+/// 1.0 keeps its map at the start of the entry's data, where a parser unaware of it takes it
+/// for content: such an entry is refused at its header, before any of the map is read (so a
+/// map that claims billions of segments costs nothing).
+fn pax_is_sparse(mut data: &[u8]) -> bool {
+    // Records by their length prefix, as GNU tar reads them: a value may hold newlines.
+    while let Some(space) = data.iter().position(|b| *b == b' ') {
+        let len = std::str::from_utf8(&data[..space])
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok());
+        let Some(len) = len.filter(|n| *n > space && *n <= data.len()) else {
+            return false;
+        };
+        if data[space + 1..len].starts_with(b"GNU.sparse.") {
+            return true;
+        }
+        data = &data[len..];
+    }
+    false
+}
+
 /// The `size` record of pax extended header data, read exactly as the `tar` crate reads it
 /// (records split on newlines, each `<len> <key>=<value>` with `len` its own length; the first
 /// malformed record ends the search), so that the guard and the parser agree on entry sizes.
@@ -347,6 +376,42 @@ mod tests {
         let bad = sparse_entry(1 << 20, SPARSE_BLOCK_LIMIT as usize + 1);
         let err = read_all(TarGuard::new(&bad[..])).unwrap_err();
         assert!(err.to_string().contains("extension blocks"), "{err}");
+    }
+
+    /// A PAX 1.0 sparse entry as GNU tar writes it: pax records, then a header named
+    /// `GNUSparseFile.0/NAME` whose data starts with the map (`segments` declared, one held).
+    fn pax_sparse_entry(segments: u64) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([
+            ("GNU.sparse.major", &b"1"[..]),
+            ("GNU.sparse.minor", &b"0"[..]),
+            ("GNU.sparse.name", &b"disk.img"[..]),
+            ("GNU.sparse.realsize", &b"1048576"[..]),
+        ])
+        .unwrap();
+        let mut data = format!("{segments}\n0\n5\n").into_bytes();
+        data.resize(512, 0);
+        data.extend_from_slice(b"hello");
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "GNUSparseFile.0/disk.img", &data[..])
+            .unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn pax_sparse_entries_are_refused_at_their_header_when_read_out() {
+        for segments in [1, 4_000_000_000] {
+            let tar = pax_sparse_entry(segments);
+            let err = read_all(TarGuard::expanding(&tar[..], SparseBudget::default())).unwrap_err();
+            assert!(err.to_string().contains("PAX sparse file"), "{err}");
+            assert!(is_refusal(&err));
+            // Reading headers only (inspect, verify) is not refused.
+            read_all(TarGuard::new(&tar[..])).unwrap();
+        }
+        assert!(!pax_is_sparse(b"36 SCHILY.xattr.user.a=GNU.sparse.x\n"));
+        assert!(pax_is_sparse(b"10 path=a\n22 GNU.sparse.major=1\n"));
     }
 
     #[test]

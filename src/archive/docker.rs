@@ -76,6 +76,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                 platform: None,
                 manifest_digest,
                 config_digest,
+                index_claims: Vec::new(),
                 location: Location::Docker {
                     config_path: e.config,
                     layer_paths: e.layers,

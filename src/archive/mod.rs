@@ -53,6 +53,45 @@ pub struct Candidate {
     /// The image ID, when the config (or the manifest naming it) could be read while listing.
     pub config_digest: Option<Digest>,
     pub location: Location,
+    /// What the nested indexes on the way to this image claim about their own blobs, against
+    /// what their bytes are: checked by the image model, which readers make binding.
+    pub index_claims: Vec<BlobClaim>,
+}
+
+/// A descriptor's claim about a blob (digest or size) and what the blob's bytes gave.
+#[derive(Debug, Clone)]
+pub struct BlobClaim {
+    /// `index_digest`, `index_size`, …
+    pub what: &'static str,
+    /// The blob's path in the archive.
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl BlobClaim {
+    /// The digest and size claims of a descriptor, against `bytes`.
+    pub fn of_descriptor(
+        what: (&'static str, &'static str),
+        path: &str,
+        desc: &Descriptor,
+        bytes: &[u8],
+    ) -> [BlobClaim; 2] {
+        [
+            BlobClaim {
+                what: what.0,
+                path: path.to_string(),
+                expected: desc.digest().to_string(),
+                found: Digest::of_bytes(bytes).to_string(),
+            },
+            BlobClaim {
+                what: what.1,
+                path: path.to_string(),
+                expected: desc.size().to_string(),
+                found: bytes.len().to_string(),
+            },
+        ]
+    }
 }
 
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 use oci_spec::image::{Descriptor, ImageIndex, MediaType};
 
 use super::container::Container;
-use super::{Candidate, Location};
+use super::{BlobClaim, Candidate, Location};
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};
 
@@ -53,7 +53,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
 pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
     let index = read_index(container, "index.json", "index.json")?;
     let mut out = Vec::new();
-    walk(container, &index, None, &[], &mut out, 0)?;
+    walk(container, &index, None, &[], &[], &mut out, 0)?;
     Ok(out)
 }
 
@@ -105,6 +105,7 @@ fn walk(
     index: &ImageIndex,
     group: Option<usize>,
     inherited: &[String],
+    claims: &[BlobClaim],
     out: &mut Vec<Candidate>,
     depth: usize,
 ) -> Result<(), ArchiveError> {
@@ -139,6 +140,7 @@ fn walk(
             manifest_digest: Some(digest.clone()),
             config_digest: None,
             location,
+            index_claims: claims.to_vec(),
         };
         match kind {
             Kind::Skip => {}
@@ -149,10 +151,39 @@ fn walk(
                 c.config_digest = config_digest_of(container, &digest);
                 out.push(c);
             }
-            Kind::Index => match read_index(container, &blob_path(&digest), "image index") {
-                Ok(nested) => walk(container, &nested, Some(group), &tags, out, depth + 1)?,
-                Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
-            },
+            Kind::Index => {
+                let path = blob_path(&digest);
+                let nested = container
+                    .read_json_file(&path, "image index")
+                    .and_then(|bytes| {
+                        let index: ImageIndex =
+                            parse_json(container, &path, "image index", &bytes)?;
+                        Ok((index, bytes))
+                    });
+                match nested {
+                    Ok((nested, bytes)) => {
+                        // The nested index is trusted only as far as its bytes are the ones
+                        // its descriptor names: the images below it inherit the comparison.
+                        let mut claims = claims.to_vec();
+                        claims.extend(BlobClaim::of_descriptor(
+                            ("index_digest", "index_size"),
+                            &path,
+                            desc,
+                            &bytes,
+                        ));
+                        walk(
+                            container,
+                            &nested,
+                            Some(group),
+                            &tags,
+                            &claims,
+                            out,
+                            depth + 1,
+                        )?
+                    }
+                    Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
+                }
+            }
             Kind::Unknown => out.push(candidate(Location::Broken(Box::new(ArchiveError::new(
                 &container.display,
                 Some(blob_path(&digest)),

@@ -262,6 +262,7 @@ mod tests {
             platform,
             manifest_digest: None,
             config_digest: None,
+            index_claims: Vec::new(),
             location: Location::Docker {
                 config_path: format!("{}.json", ["a", "b", "c"][number].repeat(64)),
                 layer_paths: vec![],

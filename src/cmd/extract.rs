@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use strata::extract::dir_sink::{needs_in_order, DirSink};
 use strata::extract::fs::Root;
+use strata::extract::limits::Limits;
 use strata::extract::merge::{merge, merge_with, Order, Outcome};
 use strata::extract::space::Guarded;
 use strata::extract::tar_sink::TarSink;
@@ -20,15 +21,16 @@ use crate::cli::ExtractArgs;
 const INCOMPLETE_MARKER: &str = ".strata-incomplete";
 
 pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let (image, top) = super::open_layered(&args.select, args.layer, "extract")?;
+    let limits = super::limits_of(&args.limits, args.no_devices);
+    let (image, top) = super::open_layered(&args.select, args.layer, "extract", &limits)?;
     let to_stdout = args.dest.as_os_str() == "-";
     let (outcome, notes) = if args.tar || to_stdout {
         (
-            extract_tar(&image, top, &args.dest, args.force)?,
+            extract_tar(&image, top, &args.dest, args.force, &limits)?,
             Vec::new(),
         )
     } else {
-        extract_dir(&image, top, &args.dest, args.force)?
+        extract_dir(&image, top, &args.dest, args.force, &limits)?
     };
     for w in outcome.warnings.iter().chain(&notes) {
         super::warn(w);
@@ -70,11 +72,17 @@ pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Outcome> {
+fn extract_tar(
+    image: &Image,
+    top: usize,
+    dest: &Path,
+    force: bool,
+    limits: &Limits,
+) -> Result<Outcome> {
     if dest.as_os_str() == "-" {
         let stdout = std::io::stdout();
         let mut sink = TarSink::new(std::io::BufWriter::new(stdout.lock()));
-        let outcome = match merge(image, top, &mut sink) {
+        let outcome = match merge(image, top, &mut sink, limits) {
             Err(e) if needs_in_order(&e) => {
                 return Err(anyhow::Error::new(e).context(
                     "this image can only be extracted in order, which a tar stream cannot follow once started; use `--tar FILE` or a directory",
@@ -104,11 +112,12 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
     };
     let result = (|| -> Result<Outcome> {
         let mut sink = TarSink::new(std::io::BufWriter::new(Guarded::new(file.try_clone()?)));
-        let outcome = match merge(image, top, &mut sink) {
+        let outcome = match merge(image, top, &mut sink, limits) {
             Err(e) if needs_in_order(&e) => {
                 drop(sink);
                 file.set_len(0)?;
-                tar_in_order(image, top, dest, &file)?
+                limits.restart();
+                tar_in_order(image, top, dest, &file, limits)?
             }
             other => {
                 let outcome = other?;
@@ -128,7 +137,13 @@ fn extract_tar(image: &Image, top: usize, dest: &Path, force: bool) -> Result<Ou
 /// The flat tar of an image that writes through a lower layer's symlink: the layers applied in
 /// order into a hidden directory beside DEST, then that tree written as the tar. Owners and
 /// device nodes survive only as root, so anyone else is refused rather than given a wrong tar.
-fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Result<Outcome> {
+fn tar_in_order(
+    image: &Image,
+    top: usize,
+    dest: &Path,
+    file: &fs::File,
+    limits: &Limits,
+) -> Result<Outcome> {
     if !rustix::process::geteuid().is_root() {
         bail!(
             "{}: this image writes through a symlink of a lower layer, so its flat tar is made from an in-order extraction, which needs root to keep owners; extract to a directory instead, or run as root",
@@ -152,7 +167,7 @@ fn tar_in_order(image: &Image, top: usize, dest: &Path, file: &fs::File) -> Resu
         fs::create_dir(&tree).with_context(|| format!("creating {}", tree.display()))?;
         let mut sink = DirSink::new(Root::open(&tree)?);
         sink.overwrite = true;
-        let mut outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
+        let mut outcome = merge_with(image, top, &mut sink, Order::InOrder, limits)?;
         outcome.warnings.extend(notes_of(&sink));
         let mut file = file;
         (&mut file).rewind()?;
@@ -215,6 +230,7 @@ fn extract_dir(
     top: usize,
     dest: &Path,
     force: bool,
+    limits: &Limits,
 ) -> Result<(Outcome, Vec<String>)> {
     let existing = match fs::symlink_metadata(dest) {
         Ok(m) if m.is_dir() => Some(fs::read_dir(dest)?.next().is_none()),
@@ -239,7 +255,7 @@ fn extract_dir(
         let root = Root::open(dest)?;
         let mut sink = DirSink::new(root);
         sink.overwrite = true;
-        let outcome = merge_with(image, top, &mut sink, Order::InOrder)?;
+        let outcome = merge_with(image, top, &mut sink, Order::InOrder, limits)?;
         // An opaque root marker in the image clears DEST, the marker with it.
         match fs::remove_file(&marker) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -254,7 +270,7 @@ fn extract_dir(
     fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = (|| -> Result<(Outcome, Vec<String>)> {
         let mut sink = DirSink::new(Root::open(&staging)?);
-        let outcome = match merge(image, top, &mut sink) {
+        let outcome = match merge(image, top, &mut sink, limits) {
             Err(e) if needs_in_order(&e) => {
                 // The image writes through a symlink of a lower layer: start again, in order.
                 drop(sink);
@@ -263,7 +279,8 @@ fn extract_dir(
                     .with_context(|| format!("creating {}", staging.display()))?;
                 sink = DirSink::new(Root::open(&staging)?);
                 sink.overwrite = true;
-                merge_with(image, top, &mut sink, Order::InOrder)?
+                limits.restart();
+                merge_with(image, top, &mut sink, Order::InOrder, limits)?
             }
             other => other?,
         };

@@ -16,9 +16,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use strata::archive::{parse_platform, PlatformWanted};
+use strata::extract::limits::Limits;
 use strata::image::Image;
 
-use crate::cli::{Cli, Command, ImageSelect};
+use crate::cli::{Cli, Command, ImageSelect, LimitArgs};
 
 /// Exit codes: 0 ok, 1 verification found a mismatch, 2 an error stopped the command.
 pub const EXIT_MISMATCH: u8 = 1;
@@ -60,16 +61,25 @@ pub fn open_image(select: &ImageSelect) -> Result<Image> {
     )?)
 }
 
+/// The plain limits of the `--max-*` flags (and `--no-devices` where a command has it).
+pub fn limits_of(args: &LimitArgs, no_devices: bool) -> Limits {
+    Limits::new(args.max_layers, args.max_files, args.max_size, no_devices)
+}
+
 /// Opens an image whose layers will be read top-down or one by one (streams are spooled),
-/// prints its warnings, and returns it with the top layer `--layer` names (default: the last).
+/// refuses it unless its manifest, config and indexes are the blobs their descriptors name
+/// and its layers are within `--max-layers`, prints its warnings, and returns it with the top
+/// layer `--layer` names (default: the last).
 pub fn open_layered(
     select: &ImageSelect,
     layer: Option<usize>,
     verb: &str,
+    limits: &Limits,
 ) -> Result<(Image, usize)> {
     let platform = platform_arg(select.platform.as_deref())?;
     let image =
         Image::open_random_access(&select.archive, select.image.as_deref(), platform.as_ref())?;
+    image.require_intact()?;
     for w in &image.warnings {
         warn(w);
     }
@@ -85,6 +95,9 @@ pub fn open_layered(
         Some(n) => n,
         None => count - 1,
     };
+    limits
+        .layers(top + 1)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", image.source_path))?;
     Ok((image, top))
 }
 

@@ -22,11 +22,12 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
         bail!("mounting an overlay on the host needs root; as an ordinary user run `strata shell IMAGE` (a private mount in a user namespace), or `strata extract IMAGE DIR` for a plain copy");
     }
     let mountpoint = checked_mountpoint(&args.mountpoint)?;
-    let (image, top) = super::open_layered(&args.select, args.layer, "mount")?;
+    let limits = super::limits_of(&args.limits, false);
+    let (image, top) = super::open_layered(&args.select, args.layer, "mount", &limits)?;
     let store = Store::open(Store::locate(args.store.as_deref()), false)
         .context("opening the layer store")?;
     // The layer locks stay held until info.json says this mount uses the layers.
-    let ensured = ensure_layers(&image, &store, top)?;
+    let ensured = ensure_layers(&image, &store, top, &limits)?;
     let id = new_mount_dir(&store).context("creating the mount's dir in the store")?;
     let dir = store.root.join("mounts").join(&id);
     let result = (|| -> Result<PathBuf> {

@@ -8,8 +8,9 @@ use std::io::{self, Read};
 
 use super::budget::{Budget, OverLimit, MAX_TRACKED_PATHS};
 use super::fs::Meta;
+use super::limits::{LimitReached, Limits};
 use super::pipe::{LayerDigests, Pipelined};
-use super::rules::{classify, clean_path, EntryKind, Settled, TopDown, Verdict};
+use super::rules::{classify, clean_path, is_aufs_meta, EntryKind, Settled, TopDown, Verdict};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
 use crate::image::LayerRef;
@@ -93,9 +94,14 @@ pub enum Order {
     OverlayLayer(usize),
 }
 
-/// Applies layers `0..=top` of `image` into `sink`.
-pub fn merge(image: &Image, top: usize, sink: &mut dyn Sink) -> Result<Outcome, ArchiveError> {
-    merge_with(image, top, sink, Order::TopDown)
+/// Applies layers `0..=top` of `image` into `sink`, within `limits`.
+pub fn merge(
+    image: &Image,
+    top: usize,
+    sink: &mut dyn Sink,
+    limits: &Limits,
+) -> Result<Outcome, ArchiveError> {
+    merge_with(image, top, sink, Order::TopDown, limits)
 }
 
 pub fn merge_with(
@@ -103,8 +109,9 @@ pub fn merge_with(
     top: usize,
     sink: &mut dyn Sink,
     order: Order,
+    limits: &Limits,
 ) -> Result<Outcome, ArchiveError> {
-    merge_sharing(image, top, sink, order, &SparseBudget::default())
+    merge_sharing(image, top, sink, order, &SparseBudget::default(), limits)
 }
 
 /// [`merge_with`], with the sparse-file budget shared with other merges of the same image
@@ -115,6 +122,7 @@ pub fn merge_sharing(
     sink: &mut dyn Sink,
     order: Order,
     sparse: &SparseBudget,
+    limits: &Limits,
 ) -> Result<Outcome, ArchiveError> {
     let mut state = TopDown::new();
     let mut counts = Counts::default();
@@ -125,6 +133,8 @@ pub fn merge_sharing(
     let mut pending_at: HashMap<String, usize> = HashMap::new();
     let mut link_budget = Budget::default();
     let mut skipped_entries: u64 = 0;
+    // With `--no-devices`: the device nodes left out, so that links to them are left out too.
+    let mut skipped_devices: HashSet<String> = HashSet::new();
     let layers: Vec<&crate::image::LayerRef> = match order {
         Order::TopDown => image.layers[..=top].iter().rev().collect(),
         Order::InOrder => image.layers[..=top].iter().collect(),
@@ -159,6 +169,7 @@ pub fn merge_sharing(
                     p,
                 )
             };
+            limits.entry().map_err(|e| at(e.into()))?;
             let kind = classify(&name).map_err(|e| at(bad_entry(e)))?;
             let path = match kind {
                 EntryKind::AufsMeta => continue,
@@ -250,6 +261,7 @@ pub fn merge_sharing(
                         inner: &mut entry,
                         n: 0,
                         size,
+                        limits,
                     };
                     let sparse = header_type == tar::EntryType::GNUSparse;
                     let r = sink.file(&path, &meta, size, sparse, &mut exact, replace);
@@ -276,6 +288,21 @@ pub fn merge_sharing(
                             what: "hardlink",
                             detail: "the hardlink points at the root or at itself".into(),
                         }));
+                    }
+                    if is_aufs_meta(&target) {
+                        // docker's aufs driver kept hardlinked files in `.wh..wh.plnk/`; that
+                        // bookkeeping is never written, so the link would dangle.
+                        return Err(at(Problem::BadContent {
+                            what: "hardlink",
+                            detail: format!(
+                                "refused: the hardlink's target `{}` is aufs metadata (`.wh..wh.*`), which is never extracted",
+                                crate::render::escape_for_message(&target, 200)
+                            ),
+                        }));
+                    }
+                    if skipped_devices.contains(&target) {
+                        // A second name of a device node left out: left out with it.
+                        continue;
                     }
                     counts.hardlinks += 1;
                     if order != Order::TopDown {
@@ -314,6 +341,11 @@ pub fn merge_sharing(
                         }
                     }
                 }
+                tar::EntryType::Char | tar::EntryType::Block if limits.no_devices => {
+                    limits.skipped_device();
+                    skipped_devices.insert(path);
+                    Ok(())
+                }
                 tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                     counts.specials += 1;
                     let kind = special_of(&entry).unwrap_or(Special::Fifo);
@@ -340,6 +372,9 @@ pub fn merge_sharing(
     }
     let mut unresolved = Vec::new();
     for link in pending_links.into_iter().flatten() {
+        if skipped_devices.contains(&link.target) {
+            continue;
+        }
         // The target's final content is the one the link needs only if it comes from a layer
         // below the link's own. (From the link's own layer, it came after the link: a link to
         // an earlier entry was made on the spot.)
@@ -358,7 +393,7 @@ pub fn merge_sharing(
         }
     }
     if !unresolved.is_empty() {
-        if let Some(link) = copy_old_targets(image, unresolved, sink)?.first() {
+        if let Some(link) = copy_old_targets(image, unresolved, sink, limits)?.first() {
             let layer = &image.layers[link.layer];
             return Err(ArchiveError::new(
                 &image.source_path,
@@ -377,6 +412,12 @@ pub fn merge_sharing(
                 },
             ));
         }
+    }
+    if !skipped_devices.is_empty() {
+        warnings.push(format!(
+            "--no-devices: skipped {} device node(s)",
+            skipped_devices.len()
+        ));
     }
     if skipped_entries > MAX_WARNINGS {
         warnings.push(format!(
@@ -398,6 +439,7 @@ fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
     sink: &mut dyn Sink,
+    limits: &Limits,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
     let sparse = SparseBudget::default();
@@ -478,7 +520,9 @@ fn copy_old_targets(
                 tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
             );
             // A fifo or device node can be hardlinked too: the link gets a node of its own.
-            let special = special_of(&entry);
+            let special = special_of(&entry).filter(|s| {
+                !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..)))
+            });
             // Anything else at the target, or a non-directory above it, replaced it.
             if !is_file && special.is_none() {
                 hidden.extend(at_target(&path));
@@ -510,6 +554,7 @@ fn copy_old_targets(
                 inner: &mut entry,
                 n: 0,
                 size,
+                limits,
             };
             let replace = links[first].replace || written.contains(&first);
             match special {
@@ -634,6 +679,9 @@ fn problem_of(e: io::Error) -> Problem {
     if let Some(over) = OverLimit::find(&e) {
         return Problem::OverLimit(over.clone());
     }
+    if let Some(limit) = LimitReached::find(&e) {
+        return Problem::Limit(limit.clone());
+    }
     Problem::Write(e)
 }
 
@@ -704,6 +752,8 @@ struct Exact<'a, R> {
     inner: &'a mut R,
     n: u64,
     size: u64,
+    /// `--max-size` counts the bytes before the sink writes them.
+    limits: &'a Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -723,6 +773,7 @@ impl<R: Read> Read for Exact<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.n += n as u64;
+        self.limits.bytes(n as u64)?;
         if n == 0 && !buf.is_empty() && self.n < self.size {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

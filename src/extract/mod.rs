@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod dir_sink;
 pub mod fs;
+pub mod limits;
 pub mod lowers;
 pub mod merge;
 pub mod pipe;

@@ -18,7 +18,8 @@ pub enum EntryKind {
     Whiteout(String),
     /// `dir/.wh..wh..opq`: nothing from lower layers shows under `dir` ("" is the root).
     Opaque(String),
-    /// `.wh..wh.*` aufs bookkeeping (`.wh..wh.plnk` …): not image content.
+    /// `.wh..wh.*` aufs bookkeeping (`.wh..wh.plnk/…`, `.wh..wh.aufs`, `.wh..wh.orph/…`), or
+    /// anything below such a directory: not image content, never written.
     AufsMeta,
 }
 
@@ -80,6 +81,21 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// Is a component of the (clean) `path` aufs metadata: a `.wh..wh.` name other than the opaque
+/// marker as the last component?
+pub fn is_aufs_meta(path: &str) -> bool {
+    let mut parts = path.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let last = parts.peek().is_none();
+        if part.starts_with(AUFS_META_PREFIX) && !(last && part == OPAQUE_MARKER) {
+            return true;
+        }
+    }
+    false
+}
+
+const AUFS_META_PREFIX: &str = ".wh..wh.";
+
 /// Classifies an entry by its name.
 pub fn classify(name: &str) -> Result<EntryKind, BadName> {
     let path = clean_path(name)?;
@@ -90,9 +106,12 @@ pub fn classify(name: &str) -> Result<EntryKind, BadName> {
     let base = file_name(&path);
     let dir = parent(&path);
     if base == OPAQUE_MARKER {
+        if is_aufs_meta(dir) {
+            return Ok(EntryKind::AufsMeta);
+        }
         return Ok(EntryKind::Opaque(dir.to_string()));
     }
-    if base.starts_with(".wh..wh.") {
+    if is_aufs_meta(&path) {
         return Ok(EntryKind::AufsMeta);
     }
     if let Some(target) = base.strip_prefix(WHITEOUT_PREFIX) {
@@ -307,11 +326,25 @@ mod tests {
             classify(".wh..wh..opq").unwrap(),
             EntryKind::Opaque("".into())
         );
+        // aufs bookkeeping, and whatever lies below it, is never content (regression: files
+        // under `.wh..wh.plnk/` used to land in the tree).
+        for meta in [
+            ".wh..wh.plnk/123.456",
+            ".wh..wh.plnk/",
+            "x/.wh..wh.plnk",
+            ".wh..wh.aufs",
+            ".wh..wh.orph/f",
+            "a/.wh..wh.orph/b/c",
+            ".wh..wh.plnk/.wh.x",
+            ".wh..wh.plnk/.wh..wh..opq",
+            ".wh..wh..opq/x",
+        ] {
+            assert_eq!(classify(meta).unwrap(), EntryKind::AufsMeta, "{meta}");
+        }
         assert_eq!(
-            classify(".wh..wh.plnk/123").unwrap(),
-            EntryKind::Content(".wh..wh.plnk/123".into())
+            classify("a/.wh.x.wh..wh.y").unwrap(),
+            EntryKind::Whiteout("a/x.wh..wh.y".into())
         );
-        assert_eq!(classify("x/.wh..wh.plnk").unwrap(), EntryKind::AufsMeta);
         assert_eq!(
             classify("etc/motd").unwrap(),
             EntryKind::Content("etc/motd".into())

@@ -13,6 +13,7 @@ use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
 use crate::extract::dir_sink::DirSink;
 use crate::extract::fs::Root;
+use crate::extract::limits::Limits;
 use crate::extract::merge::{merge_sharing, Order};
 use crate::image::Image;
 use crate::proc::Stamp;
@@ -36,7 +37,12 @@ pub struct Ensured {
 }
 
 /// Makes sure layers `0..=top` of `image` are in the store, unpacking the missing ones.
-pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured, ArchiveError> {
+pub fn ensure_layers(
+    image: &Image,
+    store: &Store,
+    top: usize,
+    limits: &Limits,
+) -> Result<Ensured, ArchiveError> {
     let diff_ids = image.diff_ids_from_config()?;
     let refuse = |detail: String| {
         ArchiveError::new(
@@ -55,6 +61,9 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
             image.layers.len()
         )));
     }
+    limits
+        .layers(top + 1)
+        .map_err(|e| ArchiveError::new(&image.source_path, None, e.into()))?;
     if top + 1 > MAX_LAYERS {
         return Err(refuse(format!(
             "{} layers: overlayfs stacks at most {MAX_LAYERS} lower layers (mount fewer with --layer N, or use extract)",
@@ -77,7 +86,7 @@ pub fn ensure_layers(image: &Image, store: &Store, top: usize) -> Result<Ensured
             .par_iter()
             .map(|&i| match store.staging(&chain[i]) {
                 Ok(staging) => {
-                    let result = unpack_one(image, store, i, &staging, &sparse);
+                    let result = unpack_one(image, store, i, &staging, &sparse, limits);
                     (i, Some(staging), result)
                 }
                 Err(e) => (i, None, Err(io_err(e))),
@@ -209,6 +218,7 @@ fn unpack_one(
     index: usize,
     staging: &Staging,
     sparse: &SparseBudget,
+    limits: &Limits,
 ) -> Result<(DirSink, u64), ArchiveError> {
     let root = store
         .open_staging_diff(staging)
@@ -225,7 +235,14 @@ fn unpack_one(
         "trusted.overlay.opaque"
     });
     sink.whiteout_devices = true;
-    let outcome = merge_sharing(image, index, &mut sink, Order::OverlayLayer(index), sparse)?;
+    let outcome = merge_sharing(
+        image,
+        index,
+        &mut sink,
+        Order::OverlayLayer(index),
+        sparse,
+        limits,
+    )?;
     Ok((sink, outcome.counts.bytes))
 }
 

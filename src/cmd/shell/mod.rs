@@ -49,12 +49,13 @@ pub struct Spec {
 
 pub fn run(args: ShellArgs) -> Result<ExitCode> {
     let rootless = !rustix::process::geteuid().is_root();
-    let (image, top) = super::open_layered(&args.select, args.layer, "run")?;
+    let limits = super::limits_of(&args.limits, false);
+    let (image, top) = super::open_layered(&args.select, args.layer, "run", &limits)?;
     let store = Store::open(Store::locate(args.store.as_deref()), rootless)
         .context("opening the layer store")?;
     let mounts = store.root.join("mounts");
     session::remove_dead(&mounts);
-    let ensured = ensure_layers(&image, &store, top)?;
+    let ensured = ensure_layers(&image, &store, top, &limits)?;
     let config = image.config.config().as_ref();
     let spec = Spec {
         command: args.command.clone(),

@@ -1,0 +1,178 @@
+//! Limits a user can set on what building a tree may take (`--max-layers`, `--max-files`,
+//! `--max-size`), and what to leave out (`--no-devices`). The defaults are far above any real
+//! image; a hostile one that goes past a limit is refused with an error naming the limit and
+//! the flag that sets it. The counts are shared by every merge of one run (the layer store
+//! unpacks layers in parallel), so a limit holds for the image, not for each layer.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// overlayfs' own limit on lower layers, and the default for every reader.
+pub const DEFAULT_MAX_LAYERS: usize = 500;
+/// Tar entries read, of every type, in all layers together.
+pub const DEFAULT_MAX_FILES: u64 = 10_000_000;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_layers: usize,
+    pub max_files: u64,
+    /// Bytes of file content written; `None`: only the free-space rule of [`super::space`].
+    pub max_size: Option<u64>,
+    /// Character and block devices are skipped (and counted) instead of created.
+    pub no_devices: bool,
+    used: Arc<Used>,
+}
+
+#[derive(Debug, Default)]
+struct Used {
+    entries: AtomicU64,
+    bytes: AtomicU64,
+    devices_skipped: AtomicU64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_layers: DEFAULT_MAX_LAYERS,
+            max_files: DEFAULT_MAX_FILES,
+            max_size: None,
+            no_devices: false,
+            used: Arc::default(),
+        }
+    }
+}
+
+/// A limit reached: which, its value, the flag that raises it, and the image's own count
+/// when it is known up front (layers; entries and bytes are counted only up to the limit).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LimitReached {
+    pub what: &'static str,
+    pub limit: u64,
+    pub flag: &'static str,
+    pub found: Option<u64>,
+}
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, limit, flag) = (self.what, self.limit, self.flag);
+        match self.found {
+            Some(n) => write!(
+                f,
+                "refused: the image has {n} {what}, more than the limit of {limit} set by {flag} (raise it to go on)"
+            ),
+            None => write!(
+                f,
+                "refused: the image has more than {limit} {what}, the limit set by {flag} (raise it to go on)"
+            ),
+        }
+    }
+}
+
+impl LimitReached {
+    pub fn find(e: &io::Error) -> Option<&LimitReached> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<LimitReached>())
+    }
+}
+
+impl Limits {
+    pub fn new(
+        max_layers: usize,
+        max_files: u64,
+        max_size: Option<u64>,
+        no_devices: bool,
+    ) -> Limits {
+        Limits {
+            max_layers,
+            max_files,
+            max_size,
+            no_devices,
+            used: Arc::default(),
+        }
+    }
+
+    /// Counts from zero again (an extraction that starts over, in order).
+    pub fn restart(&self) {
+        self.used.entries.store(0, Ordering::Relaxed);
+        self.used.bytes.store(0, Ordering::Relaxed);
+        self.used.devices_skipped.store(0, Ordering::Relaxed);
+    }
+
+    /// Checks a number of layers against `--max-layers`.
+    pub fn layers(&self, n: usize) -> Result<(), LimitReached> {
+        if n > self.max_layers {
+            return Err(LimitReached {
+                what: "layers",
+                limit: self.max_layers as u64,
+                flag: "--max-layers",
+                found: Some(n as u64),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one more tar entry against `--max-files`.
+    pub fn entry(&self) -> Result<(), LimitReached> {
+        let n = self.used.entries.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > self.max_files {
+            return Err(LimitReached {
+                what: "entries",
+                limit: self.max_files,
+                flag: "--max-files",
+                found: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes of file content against `--max-size`, before they are written.
+    pub fn bytes(&self, n: u64) -> io::Result<()> {
+        let total = self.used.bytes.fetch_add(n, Ordering::Relaxed) + n;
+        match self.max_size {
+            Some(max) if total > max => Err(io::Error::other(LimitReached {
+                what: "bytes of file content",
+                limit: max,
+                flag: "--max-size",
+                found: None,
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn skipped_device(&self) {
+        self.used.devices_skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Device nodes left out because of `--no-devices`, so far.
+    pub fn devices_skipped(&self) -> u64 {
+        self.used.devices_skipped.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_name_their_flag_and_are_shared_by_clones() {
+        let l = Limits::new(3, 2, Some(10), false);
+        let other = l.clone();
+        l.entry().unwrap();
+        other.entry().unwrap();
+        let e = l.entry().unwrap_err();
+        assert_eq!(e.flag, "--max-files");
+        assert!(e.to_string().contains("more than 2 entries"), "{e}");
+        l.bytes(10).unwrap();
+        let e = other.bytes(1).unwrap_err();
+        assert_eq!(LimitReached::find(&e).unwrap().flag, "--max-size");
+        assert!(l.layers(3).is_ok());
+        let e = l.layers(4).unwrap_err();
+        assert!(
+            e.to_string().contains("4 layers, more than the limit of 3"),
+            "{e}"
+        );
+        l.restart();
+        l.entry().unwrap();
+    }
+}
