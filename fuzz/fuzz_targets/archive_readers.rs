@@ -20,13 +20,20 @@ fuzz_target!(|data: &[u8]| {
     }
     let dir = scratch();
     let path = bundle.write(dir.path());
-    let platform = bundle.platform.as_deref().and_then(|p| parse_platform(p).ok());
+    let platform = bundle
+        .platform
+        .as_deref()
+        .and_then(|p| parse_platform(p).ok());
     let Ok(image) = Image::open(&path, bundle.image.as_deref(), platform.as_ref()) else {
         return;
     };
     let _ = image.diff_ids_from_config();
     let stats = image.scan_each();
-    let ok: Vec<_> = stats.iter().filter_map(|s| s.as_ref().ok()).cloned().collect();
+    let ok: Vec<_> = stats
+        .iter()
+        .filter_map(|s| s.as_ref().ok())
+        .cloned()
+        .collect();
     for (layer, s) in image.layers.iter().zip(&stats) {
         match s {
             Ok(s) => {

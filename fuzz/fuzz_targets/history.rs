@@ -50,7 +50,10 @@ fuzz_target!(|input: Input| {
         .filter(|s| !s.empty_layer.unwrap_or(false))
         .count();
     // One row per step, plus one per layer no step made.
-    assert_eq!(a.rows.len(), history.len() + layers.saturating_sub(non_empty));
+    assert_eq!(
+        a.rows.len(),
+        history.len() + layers.saturating_sub(non_empty)
+    );
     // Newest first: the layers appear from the top down, each exactly once, with its size.
     let idx: Vec<usize> = a.rows.iter().filter_map(|r| r.layer_index).collect();
     let want: Vec<usize> = (0..layers).rev().collect();

@@ -127,7 +127,10 @@ fn build_layers(ops: &[Vec<Op>]) -> Vec<Vec<Entry>> {
                 }
                 Op::Dir { path, mode } => {
                     let p = pick(PATHS, path);
-                    (p, Entry::dir(p).with_mode(MODES[mode as usize % MODES.len()]))
+                    (
+                        p,
+                        Entry::dir(p).with_mode(MODES[mode as usize % MODES.len()]),
+                    )
                 }
                 Op::File {
                     path,
@@ -170,7 +173,8 @@ fn build_layers(ops: &[Vec<Op>]) -> Vec<Vec<Entry>> {
                     shadow.0.insert(path.to_string(), Seen::Dir);
                 }
             } else {
-                let is_self_link = matches!(op, Op::Hardlink { target, .. } if pick(PATHS, *target) == path);
+                let is_self_link =
+                    matches!(op, Op::Hardlink { target, .. } if pick(PATHS, *target) == path);
                 if !is_self_link {
                     shadow.remove(path);
                     shadow.0.insert(path.to_string(), Seen::Leaf);
@@ -232,7 +236,11 @@ fn write_layout(dir: &Path, layers: &[Vec<Entry>]) -> std::path::PathBuf {
 }
 
 fuzz_target!(|ops: Vec<Vec<Op>>| {
-    let ops: Vec<Vec<Op>> = ops.into_iter().take(4).map(|l| l.into_iter().take(16).collect()).collect();
+    let ops: Vec<Vec<Op>> = ops
+        .into_iter()
+        .take(4)
+        .map(|l| l.into_iter().take(16).collect())
+        .collect();
     if ops.is_empty() {
         return;
     }
@@ -259,7 +267,16 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
         // A refusal is an acceptable answer to any sequence.
         return;
     }
-    let want = Model::of(&layers, As::Root);
+    // As root, owners and every entry type are kept; anyone else gets their own ids.
+    let who = if rustix::process::geteuid().is_root() {
+        As::Root
+    } else {
+        As::User(
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        )
+    };
+    let want = Model::of(&layers, who);
     let got = read_tree(&dest);
     let d = diff_trees(&want, &got);
     assert!(

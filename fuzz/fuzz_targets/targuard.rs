@@ -26,7 +26,14 @@ fn walk(data: &[u8], expanding: bool) -> io::Result<()> {
     for entry in archive.entries()? {
         let mut entry = entry?;
         let h = entry.header();
-        let _ = (h.entry_type(), h.mode(), h.uid(), h.gid(), h.mtime(), h.size());
+        let _ = (
+            h.entry_type(),
+            h.mode(),
+            h.uid(),
+            h.gid(),
+            h.mtime(),
+            h.size(),
+        );
         let _ = (h.device_major(), h.device_minor(), h.username_bytes());
         let _ = entry.path_bytes();
         let _ = entry.link_name_bytes();

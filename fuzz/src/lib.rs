@@ -122,8 +122,16 @@ impl Bundle {
             if find(&content, b"{{", 0).is_some() {
                 for (j, d) in digests.iter().enumerate().skip(i + 1) {
                     if let Some((digest, size)) = d {
-                        content = replace(&content, format!("{{{{d{j}}}}}").as_bytes(), digest.as_bytes());
-                        content = replace(&content, format!("{{{{s{j}}}}}").as_bytes(), size.to_string().as_bytes());
+                        content = replace(
+                            &content,
+                            format!("{{{{d{j}}}}}").as_bytes(),
+                            digest.as_bytes(),
+                        );
+                        content = replace(
+                            &content,
+                            format!("{{{{s{j}}}}}").as_bytes(),
+                            size.to_string().as_bytes(),
+                        );
                     }
                 }
             }
@@ -158,11 +166,16 @@ impl Bundle {
             }
             pack => {
                 let tar = self.to_tar();
-                let path = dir.join(if pack == Pack::Tar { "image.tar" } else { "image.tar.gz" });
+                let path = dir.join(if pack == Pack::Tar {
+                    "image.tar"
+                } else {
+                    "image.tar.gz"
+                });
                 let bytes = if pack == Pack::Tar {
                     tar
                 } else {
-                    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    let mut gz =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                     gz.write_all(&tar).unwrap();
                     gz.finish().unwrap()
                 };
@@ -240,9 +253,15 @@ fn safe_rel(name: &str) -> Option<PathBuf> {
 pub fn scratch() -> tempfile::TempDir {
     let base = Path::new("/dev/shm");
     if base.is_dir() {
-        if let Ok(d) = tempfile::Builder::new().prefix("strata-fuzz-").tempdir_in(base) {
+        if let Ok(d) = tempfile::Builder::new()
+            .prefix("strata-fuzz-")
+            .tempdir_in(base)
+        {
             return d;
         }
     }
-    tempfile::Builder::new().prefix("strata-fuzz-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("strata-fuzz-")
+        .tempdir()
+        .unwrap()
 }
