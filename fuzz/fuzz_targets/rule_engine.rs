@@ -15,9 +15,12 @@ use strata::extract::dir_sink::{needs_in_order, DirSink};
 use strata::extract::fs::Root;
 use strata::extract::merge::{merge, merge_with, Order};
 use strata::image::Image;
-use strata_fuzz::rootfs::{diff_trees, read_tree, As, Model};
+use strata_fuzz::rootfs::{diff_trees, read_tree, As, Model, NodeKind};
 use strata_fuzz::scratch;
 use strata_fuzz::tarball::{write_tar, Entry};
+
+/// Set while the implied-parent bug is open, so the fuzzer looks past it for other ones.
+const TOLERATE_LOST_IMPLIED_PARENTS: bool = true;
 
 const PATHS: &[&str] = &[
     "a", "b", "c", "a/x", "a/y", "b/x", "a/x/p", "a/x/q", "a/y/p", "b/x/p",
@@ -276,8 +279,14 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
             rustix::process::getegid().as_raw(),
         )
     };
-    let want = Model::of(&layers, who);
+    let mut want = Model::of(&layers, who);
     let got = read_tree(&dest);
+    if TOLERATE_LOST_IMPLIED_PARENTS {
+        // The known bug (tests/fuzz_regressions.rs, implied_parent_of_a_whiteout_survives):
+        // a directory that only a hidden lower entry implied is left out. Anything below it
+        // that should exist still shows as missing.
+        want.retain(|p, n| got.contains_key(p) || !(n.kind == NodeKind::Dir && n.mtime.is_none()));
+    }
     let d = diff_trees(&want, &got);
     assert!(
         d.is_empty(),
