@@ -24,7 +24,9 @@ fn implied_parent_of_a_whiteout_survives() {
         return;
     }
     let layers = vec![
-        vec![Entry::dir("a/x/q").with_mode(0o700).with_mtime(1_600_000_000)],
+        vec![Entry::dir("a/x/q")
+            .with_mode(0o700)
+            .with_mtime(1_600_000_000)],
         vec![Entry::whiteout("a", "x").with_mtime(1_600_001_000)],
     ];
     for format in [Format::Oci, Format::Docker] {
