@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI's fuzz smoke: replays every input of the saved corpus (fuzz/corpus/<target>/, `-runs=0`),
+# CI's fuzz smoke: replays every input of the saved corpus (fuzz/corpus/<target>/, `-runs=0`)
+# and the crash inputs kept in fuzz/regressions/,
 # then fuzzes each target for a short while (default 20 s; at most 30) starting from it. New
 # inputs and crash files go to a temp dir, so the checkout is left as it was. Exits non-zero on
 # any crash, leak, timeout or out-of-memory; exits 0 with a note on stderr when there is no
@@ -30,7 +31,14 @@ for t in rule_engine extract_image archive_readers targuard history; do
   common=(-artifact_prefix="$scratch/artifacts-$t/" -rss_limit_mb=2048 -timeout=20)
   [ "$t" = targuard ] && common+=(-malloc_limit_mb=512)
   n=$(find "corpus/$t" -type f | wc -l)
-  if ! "$bin" "${common[@]}" -runs=0 "corpus/$t" >"$scratch/$t.replay.log" 2>&1; then
+  # The saved corpus, and the crash inputs kept under regressions/ (named TARGET-what-broke).
+  regressions=()
+  for f in regressions/"$t"-*; do
+    [ -e "$f" ] && regressions+=("$f")
+  done
+  if ! { "$bin" "${common[@]}" -runs=0 "corpus/$t" &&
+    { [ ${#regressions[@]} -eq 0 ] || "$bin" "${common[@]}" "${regressions[@]}"; }; } \
+    >"$scratch/$t.replay.log" 2>&1; then
     echo "FAIL $t: replaying the saved corpus crashed:" >&2
     tail -40 "$scratch/$t.replay.log" >&2
     status=1
@@ -46,6 +54,6 @@ for t in rule_engine extract_image archive_readers targuard history; do
   fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$' || echo "?")
   cov=$(grep -E '^#[0-9]+' "$scratch/$t.log" | tail -1 | grep -o 'cov: [0-9]* ft: [0-9]*' || echo "cov: ?")
-  echo "ok $t: corpus of $n replayed; $execs execs in ${secs}s, $cov"
+  echo "ok $t: corpus of $n and ${#regressions[@]} regression input(s) replayed; $execs execs in ${secs}s, $cov"
 done
 exit $status
