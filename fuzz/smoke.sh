@@ -28,7 +28,8 @@ for t in rule_engine extract_image archive_readers targuard history; do
   bin=target/x86_64-unknown-linux-gnu/release/$t
   [ -x "$bin" ] || bin=$(find target -path "*/release/$t" -type f | head -1)
   mkdir -p "corpus/$t" "$scratch/$t" "$scratch/artifacts-$t"
-  common=(-artifact_prefix="$scratch/artifacts-$t/" -rss_limit_mb=2048 -timeout=20)
+  # Leaks off, as in run.sh.
+  common=(-artifact_prefix="$scratch/artifacts-$t/" -rss_limit_mb=2048 -timeout=20 -detect_leaks=0)
   [ "$t" = targuard ] && common+=(-malloc_limit_mb=512)
   n=$(find "corpus/$t" -type f | wc -l)
   # The saved corpus, and the crash inputs kept under regressions/ (named TARGET-what-broke).

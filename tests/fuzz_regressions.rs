@@ -42,3 +42,39 @@ fn implied_parent_of_a_whiteout_survives() {
         );
     }
 }
+
+/// rule_engine, `fuzz/regressions/open/rule_engine-same-layer-symlink-then-dir` (minimized):
+/// layer 0 has the file `a/x/q`; layer 1 lists `a` as a symlink and then `a/` as a directory.
+/// Applied in order (the model, GNU tar, containerd's applier) the symlink replaces the lower
+/// directory with its whole subtree and the directory then replaces the symlink: `a` is an empty
+/// directory. strata's top-down merge looks only at the last entry of the layer for `a` (a
+/// directory over a directory) and keeps `a/x/q` from layer 0. Not fixed here (the top-down
+/// rules are being changed on another branch), so ignored until it is; the input is kept out of
+/// the smoke's replay (`fuzz/regressions/open/`) since it still fails.
+#[test]
+#[ignore = "known bug found by fuzzing: an earlier same-layer type change does not clear the lower subtree"]
+fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
+    if !is_root() {
+        eprintln!("skipped: needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("a/x/q", "lower\n").with_mtime(1_600_000_000)],
+        vec![
+            Entry::symlink("a", "elsewhere").with_mtime(1_600_001_000),
+            Entry::dir("a").with_mtime(1_600_001_001),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("same-layer-type-change", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "same-layer symlink then dir",
+        );
+    }
+}
