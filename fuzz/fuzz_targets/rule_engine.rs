@@ -1,0 +1,307 @@
+//! The layer rules fed arbitrary entry sequences: a few layers of dirs, files, symlinks,
+//! hardlinks, fifos, whiteouts and opaque markers over a small alphabet of paths, written as a
+//! real OCI layout, extracted by strata's library (top-down merge into a `DirSink`, and in order
+//! when strata asks for it, as `strata extract` does), and compared with the bottom-up model
+//! of the tests (`tests/common/rootfs.rs`): the same tree, or a refusal.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use sha2::{Digest as _, Sha256};
+use strata::extract::dir_sink::{needs_in_order, DirSink};
+use strata::extract::fs::Root;
+use strata::extract::merge::{merge, merge_with, Order};
+use strata::image::Image;
+use strata_fuzz::rootfs::{diff_trees, read_tree, As, Model, NodeKind};
+use strata_fuzz::scratch;
+use strata_fuzz::tarball::{write_tar, Entry};
+
+/// Set while the implied-parent bug is open, so the fuzzer looks past it for other ones.
+const TOLERATE_LOST_IMPLIED_PARENTS: bool = true;
+/// Set while the second open bug is (tests/fuzz_regressions.rs,
+/// same_layer_symlink_then_dir_clears_the_lower_subtree): a directory entry after a
+/// non-directory entry of the same path in one layer is not generated.
+const TOLERATE_SAME_LAYER_TYPE_CHANGE: bool = true;
+
+const PATHS: &[&str] = &[
+    "a", "b", "c", "a/x", "a/y", "b/x", "a/x/p", "a/x/q", "a/y/p", "b/x/p",
+];
+const DIRS: &[&str] = &["", "a", "b", "a/x", "c"];
+const TARGETS: &[&str] = &["a", "x", "../a", "/etc", "a/x/p", "p", "../../.."];
+const MODES: &[u32] = &[0o755, 0o700, 0o644, 0o4755, 0o2755, 0o1777, 0o600, 0o555];
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Op {
+    Dir { path: u8, mode: u8 },
+    File { path: u8, content: u8, mode: u8 },
+    Symlink { path: u8, target: u8 },
+    Hardlink { path: u8, target: u8 },
+    Fifo { path: u8 },
+    Whiteout { path: u8 },
+    Opaque { dir: u8 },
+}
+
+fn pick<'a>(table: &[&'a str], i: u8) -> &'a str {
+    table[i as usize % table.len()]
+}
+
+fn split(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+fn below(path: &str, dir: &str) -> bool {
+    dir.is_empty() && !path.is_empty()
+        || path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+/// What the model knows of a path: enough to drop the entries it cannot take (writing through
+/// a non-directory, a hardlink to nothing), which are the adversarial tests' business.
+#[derive(Clone, Copy, PartialEq)]
+enum Seen {
+    Dir,
+    Leaf,
+}
+
+struct Shadow(BTreeMap<String, Seen>);
+
+impl Shadow {
+    fn remove(&mut self, path: &str) {
+        self.0.retain(|p, _| p != path && !below(p, path));
+    }
+    fn parents_ok(&self, path: &str) -> bool {
+        let mut prefix = String::new();
+        let (dir, _) = split(path);
+        if dir.is_empty() {
+            return true;
+        }
+        for part in dir.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            if self.0.get(&prefix) == Some(&Seen::Leaf) {
+                return false;
+            }
+        }
+        true
+    }
+    fn make_parents(&mut self, path: &str) {
+        let (dir, _) = split(path);
+        if dir.is_empty() {
+            return;
+        }
+        let mut prefix = String::new();
+        for part in dir.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            self.0.entry(prefix.clone()).or_insert(Seen::Dir);
+        }
+    }
+}
+
+fn build_layers(ops: &[Vec<Op>]) -> Vec<Vec<Entry>> {
+    let mut shadow = Shadow(BTreeMap::new());
+    let mut layers = Vec::new();
+    for (l, layer) in ops.iter().enumerate() {
+        // Whiteouts and opaque markers act on the layers below, wherever they are listed.
+        for op in layer {
+            match *op {
+                Op::Whiteout { path } => shadow.remove(pick(PATHS, path)),
+                Op::Opaque { dir } => {
+                    let d = pick(DIRS, dir);
+                    shadow.0.retain(|p, _| !below(p, d));
+                }
+                _ => {}
+            }
+        }
+        let mut entries = Vec::new();
+        let mut non_dirs = std::collections::BTreeSet::new();
+        for (i, op) in layer.iter().enumerate() {
+            let mtime = 1_600_000_000 + (l as u64) * 1000 + i as u64;
+            let e = match *op {
+                Op::Whiteout { path } => {
+                    let (d, n) = split(pick(PATHS, path));
+                    entries.push(Entry::whiteout(d, n).with_mtime(mtime));
+                    continue;
+                }
+                Op::Opaque { dir } => {
+                    entries.push(Entry::opaque(pick(DIRS, dir)).with_mtime(mtime));
+                    continue;
+                }
+                Op::Dir { path, mode } => {
+                    let p = pick(PATHS, path);
+                    (
+                        p,
+                        Entry::dir(p).with_mode(MODES[mode as usize % MODES.len()]),
+                    )
+                }
+                Op::File {
+                    path,
+                    content,
+                    mode,
+                } => {
+                    let p = pick(PATHS, path);
+                    let body = format!("{p} layer {l} #{content}\n");
+                    (
+                        p,
+                        Entry::file(p, body).with_mode(MODES[mode as usize % MODES.len()] & 0o7777),
+                    )
+                }
+                Op::Symlink { path, target } => {
+                    let p = pick(PATHS, path);
+                    (p, Entry::symlink(p, pick(TARGETS, target)))
+                }
+                Op::Hardlink { path, target } => {
+                    let p = pick(PATHS, path);
+                    let t = pick(PATHS, target);
+                    if shadow.0.get(t) != Some(&Seen::Leaf) {
+                        continue;
+                    }
+                    (p, Entry::hardlink(p, t))
+                }
+                Op::Fifo { path } => {
+                    let p = pick(PATHS, path);
+                    (p, Entry::fifo(p))
+                }
+            };
+            let (path, entry) = e;
+            if !shadow.parents_ok(path) {
+                continue;
+            }
+            shadow.make_parents(path);
+            let is_dir = matches!(op, Op::Dir { .. });
+            if TOLERATE_SAME_LAYER_TYPE_CHANGE && is_dir && non_dirs.contains(path) {
+                continue;
+            }
+            if !is_dir {
+                non_dirs.insert(path);
+            }
+            if is_dir {
+                if shadow.0.get(path) != Some(&Seen::Dir) {
+                    shadow.remove(path);
+                    shadow.0.insert(path.to_string(), Seen::Dir);
+                }
+            } else {
+                let is_self_link =
+                    matches!(op, Op::Hardlink { target, .. } if pick(PATHS, *target) == path);
+                if !is_self_link {
+                    shadow.remove(path);
+                    shadow.0.insert(path.to_string(), Seen::Leaf);
+                }
+            }
+            entries.push(entry.with_mtime(mtime));
+        }
+        layers.push(entries);
+    }
+    layers
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn put(blobs: &Path, bytes: &[u8]) -> (String, usize) {
+    let hex = sha(bytes);
+    std::fs::write(blobs.join(&hex), bytes).unwrap();
+    (format!("sha256:{hex}"), bytes.len())
+}
+
+/// An OCI layout directory holding one image made of `layers` (plain tar blobs).
+fn write_layout(dir: &Path, layers: &[Vec<Entry>]) -> std::path::PathBuf {
+    let root = dir.join("layout");
+    let blobs = root.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for l in layers {
+        let (d, n) = put(&blobs, &write_tar(l));
+        descs.push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": n}));
+        diff_ids.push(d);
+    }
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    let config = serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    });
+    let (cd, cn) = put(&blobs, config.to_string().as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cn},
+        "layers": descs,
+    });
+    let (md, mn) = put(&blobs, manifest.to_string().as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mn}],
+    });
+    std::fs::write(root.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    root
+}
+
+fuzz_target!(|ops: Vec<Vec<Op>>| {
+    let ops: Vec<Vec<Op>> = ops
+        .into_iter()
+        .take(4)
+        .map(|l| l.into_iter().take(16).collect())
+        .collect();
+    if ops.is_empty() {
+        return;
+    }
+    let layers = build_layers(&ops);
+    let dir = scratch();
+    let layout = write_layout(dir.path(), &layers);
+    let image = Image::open(&layout, None, None).expect("a well-formed layout opens");
+    let top = image.layers.len() - 1;
+    let dest = dir.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let mut sink = DirSink::new(Root::open(&dest).unwrap());
+    let result = match merge(&image, top, &mut sink) {
+        Err(e) if needs_in_order(&e) => {
+            drop(sink);
+            std::fs::remove_dir_all(&dest).unwrap();
+            std::fs::create_dir(&dest).unwrap();
+            let mut sink = DirSink::new(Root::open(&dest).unwrap());
+            sink.overwrite = true;
+            merge_with(&image, top, &mut sink, Order::InOrder)
+        }
+        other => other,
+    };
+    if result.is_err() {
+        // A refusal is an acceptable answer to any sequence.
+        return;
+    }
+    // As root, owners and every entry type are kept; anyone else gets their own ids.
+    let who = if rustix::process::geteuid().is_root() {
+        As::Root
+    } else {
+        As::User(
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        )
+    };
+    let mut want = Model::of(&layers, who);
+    let got = read_tree(&dest);
+    if TOLERATE_LOST_IMPLIED_PARENTS {
+        // The known bug (tests/fuzz_regressions.rs, implied_parent_of_a_whiteout_survives):
+        // a directory that only a hidden lower entry implied is left out. Anything below it
+        // that should exist still shows as missing.
+        want.retain(|p, n| got.contains_key(p) || !(n.kind == NodeKind::Dir && n.mtime.is_none()));
+    }
+    let d = diff_trees(&want, &got);
+    assert!(
+        d.is_empty(),
+        "strata's tree differs from the model's:\n  {}\nlayers: {layers:#?}",
+        d.join("\n  ")
+    );
+});

@@ -1,0 +1,71 @@
+//! Arbitrary bytes as a layer: through `TarGuard` and the `tar` crate's reader the way strata
+//! reads layers (every entry's header, names, pax records and data read out, sparse entries
+//! counted against a budget), and through `strata::layer::scan_layer` (the one pass `inspect`
+//! and `verify` make). Never panics; memory stays bounded (run with `-rss_limit_mb`/
+//! `-malloc_limit_mb`: the guard must refuse huge pax/GNU long-name records before the tar
+//! crate allocates them).
+#![no_main]
+
+use std::io::{self, Read};
+
+use libfuzzer_sys::fuzz_target;
+use strata::targuard::{SparseBudget, TarGuard};
+
+/// At most this much entry data is read per input: a sparse entry may claim terabytes of holes
+/// (the budget refuses past 16 GiB, far beyond what a fuzz run can read).
+const READ_CAP: u64 = 8 << 20;
+
+fn walk(data: &[u8], expanding: bool) -> io::Result<()> {
+    let guard = if expanding {
+        TarGuard::expanding(data, SparseBudget::default())
+    } else {
+        TarGuard::new(data)
+    };
+    let mut archive = tar::Archive::new(guard);
+    let mut read = 0u64;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let h = entry.header();
+        let _ = (
+            h.entry_type(),
+            h.mode(),
+            h.uid(),
+            h.gid(),
+            h.mtime(),
+            h.size(),
+        );
+        let _ = (h.device_major(), h.device_minor(), h.username_bytes());
+        let _ = entry.path_bytes();
+        let _ = entry.link_name_bytes();
+        if let Ok(Some(exts)) = entry.pax_extensions() {
+            for e in exts {
+                let _ = e.map(|e| (e.key_bytes().len(), e.value_bytes().len()));
+            }
+        }
+        let _ = strata::rawname::from_bytes(&entry.path_bytes());
+        let budget = READ_CAP.saturating_sub(read);
+        if budget == 0 {
+            break;
+        }
+        read += io::copy(&mut (&mut entry).take(budget), &mut io::sink())?;
+    }
+    // Drain what follows the end marker, as strata does before comparing digests.
+    let mut rest = archive.into_inner();
+    io::copy(&mut (&mut rest).take(READ_CAP), &mut io::sink())?;
+    Ok(())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = walk(data, false);
+    let _ = walk(data, true);
+    if let Ok(stats) = strata::layer::scan_layer(data, None) {
+        // A plain tar is its own diffID.
+        if stats.compression == strata::layer::Compression::None {
+            assert_eq!(stats.digest, stats.diff_id);
+            assert_eq!(stats.compressed_size, data.len() as u64);
+        }
+    }
+    if let Ok((_, mut r)) = strata::layer::decompressed(data) {
+        let _ = io::copy(&mut r.by_ref().take(READ_CAP), &mut io::sink());
+    }
+});

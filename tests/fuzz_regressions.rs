@@ -1,0 +1,80 @@
+//! Inputs the fuzz targets (`fuzz/`) found, turned into tests through the CLI: each is named for
+//! what broke and says why. The raw crash inputs are kept under `fuzz/regressions/` and replay
+//! with `cargo +nightly fuzz run -O TARGET fuzz/regressions/FILE`.
+
+#[macro_use]
+mod common;
+
+use common::layer::Compression;
+use common::rootfs::{assert_trees_equal, read_tree, As, Model};
+use common::sandbox::{extract, image_of_entries, is_root, Format, Opts, Sandbox};
+use common::tarball::Entry;
+
+/// rule_engine, `fuzz/regressions/rule_engine-implied-parent-of-whiteout`: layer 0 holds only
+/// `a/x/q/` (its parents `a` and `a/x` implied, no entries of their own), layer 1 whites out
+/// `a/x`. The tree after layer 1 still has the directory `a` (layer 1's own whiteout sits in
+/// it), but strata's top-down merge leaves `a` out: it made `a` only as a parent of what it
+/// writes, and with `a/x/q` hidden nothing below `a` is written. Found by the fuzzer; not fixed
+/// here (the top-down rules are being changed on another branch), so ignored until it is.
+#[test]
+#[ignore = "known bug found by fuzzing: implied parent of a whited-out path is lost (see doc comment)"]
+fn implied_parent_of_a_whiteout_survives() {
+    if !is_root() {
+        eprintln!("skipped: needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::dir("a/x/q")
+            .with_mode(0o700)
+            .with_mtime(1_600_000_000)],
+        vec![Entry::whiteout("a", "x").with_mtime(1_600_001_000)],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("implied-parent", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "implied parent of a whiteout",
+        );
+    }
+}
+
+/// rule_engine, `fuzz/regressions/open/rule_engine-same-layer-symlink-then-dir` (minimized):
+/// layer 0 has the file `a/x/q`; layer 1 lists `a` as a symlink and then `a/` as a directory.
+/// Applied in order (the model, GNU tar, containerd's applier) the symlink replaces the lower
+/// directory with its whole subtree and the directory then replaces the symlink: `a` is an empty
+/// directory. strata's top-down merge looks only at the last entry of the layer for `a` (a
+/// directory over a directory) and keeps `a/x/q` from layer 0. Not fixed here (the top-down
+/// rules are being changed on another branch), so ignored until it is; the input is kept out of
+/// the smoke's replay (`fuzz/regressions/open/`) since it still fails.
+#[test]
+#[ignore = "known bug found by fuzzing: an earlier same-layer type change does not clear the lower subtree"]
+fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
+    if !is_root() {
+        eprintln!("skipped: needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("a/x/q", "lower\n").with_mtime(1_600_000_000)],
+        vec![
+            Entry::symlink("a", "elsewhere").with_mtime(1_600_001_000),
+            Entry::dir("a").with_mtime(1_600_001_001),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("same-layer-type-change", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "same-layer symlink then dir",
+        );
+    }
+}
