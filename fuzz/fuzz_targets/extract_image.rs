@@ -53,14 +53,25 @@ fuzz_target!(|data: &[u8]| {
             let dest = base.join("dest");
             std::fs::create_dir(&dest).unwrap();
             let mut sink = DirSink::new(Root::open(&dest).unwrap());
-            match merge(&image, top, &mut sink) {
+            match merge(
+                &image,
+                top,
+                &mut sink,
+                &strata::extract::limits::Limits::default(),
+            ) {
                 Err(e) if needs_in_order(&e) => {
                     drop(sink);
                     std::fs::remove_dir_all(&dest).unwrap();
                     std::fs::create_dir(&dest).unwrap();
                     let mut sink = DirSink::new(Root::open(&dest).unwrap());
                     sink.overwrite = true;
-                    let _ = merge_with(&image, top, &mut sink, Order::InOrder);
+                    let _ = merge_with(
+                        &image,
+                        top,
+                        &mut sink,
+                        Order::InOrder,
+                        &strata::extract::limits::Limits::default(),
+                    );
                 }
                 _ => {}
             }

@@ -266,14 +266,25 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
     let dest = dir.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
     let mut sink = DirSink::new(Root::open(&dest).unwrap());
-    let result = match merge(&image, top, &mut sink) {
+    let result = match merge(
+        &image,
+        top,
+        &mut sink,
+        &strata::extract::limits::Limits::default(),
+    ) {
         Err(e) if needs_in_order(&e) => {
             drop(sink);
             std::fs::remove_dir_all(&dest).unwrap();
             std::fs::create_dir(&dest).unwrap();
             let mut sink = DirSink::new(Root::open(&dest).unwrap());
             sink.overwrite = true;
-            merge_with(&image, top, &mut sink, Order::InOrder)
+            merge_with(
+                &image,
+                top,
+                &mut sink,
+                Order::InOrder,
+                &strata::extract::limits::Limits::default(),
+            )
         }
         other => other,
     };
