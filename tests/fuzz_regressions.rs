@@ -13,11 +13,10 @@ use common::tarball::Entry;
 /// rule_engine, `fuzz/regressions/rule_engine-implied-parent-of-whiteout`: layer 0 holds only
 /// `a/x/q/` (its parents `a` and `a/x` implied, no entries of their own), layer 1 whites out
 /// `a/x`. The tree after layer 1 still has the directory `a` (layer 1's own whiteout sits in
-/// it), but strata's top-down merge leaves `a` out: it made `a` only as a parent of what it
-/// writes, and with `a/x/q` hidden nothing below `a` is written. Found by the fuzzer; not fixed
-/// here (the top-down rules are being changed on another branch), so ignored until it is.
+/// it). strata's top-down merge used to leave `a` out: it made `a` only as a parent of what it
+/// writes, and with `a/x/q` hidden nothing below `a` was written. Fixed by
+/// `TopDown::surviving_parent`.
 #[test]
-#[ignore = "known bug found by fuzzing: implied parent of a whited-out path is lost (see doc comment)"]
 fn implied_parent_of_a_whiteout_survives() {
     if !is_root() {
         eprintln!("skipped: needs root (owners)");
@@ -43,16 +42,14 @@ fn implied_parent_of_a_whiteout_survives() {
     }
 }
 
-/// rule_engine, `fuzz/regressions/open/rule_engine-same-layer-symlink-then-dir` (minimized):
+/// rule_engine, `fuzz/regressions/open/rule_engine-same-layer-symlink-then-dir` (minimized; it was kept under `open/` until fixed):
 /// layer 0 has the file `a/x/q`; layer 1 lists `a` as a symlink and then `a/` as a directory.
 /// Applied in order (the model, GNU tar, containerd's applier) the symlink replaces the lower
 /// directory with its whole subtree and the directory then replaces the symlink: `a` is an empty
-/// directory. strata's top-down merge looks only at the last entry of the layer for `a` (a
-/// directory over a directory) and keeps `a/x/q` from layer 0. Not fixed here (the top-down
-/// rules are being changed on another branch), so ignored until it is; the input is kept out of
-/// the smoke's replay (`fuzz/regressions/open/`) since it still fails.
+/// directory. strata's top-down merge used to look only at the last entry of the layer for `a`
+/// (a directory over a directory) and kept `a/x/q` from layer 0; now the layer's symlink is a
+/// barrier for the layers below, and the layer store marks such a directory opaque.
 #[test]
-#[ignore = "known bug found by fuzzing: an earlier same-layer type change does not clear the lower subtree"]
 fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
     if !is_root() {
         eprintln!("skipped: needs root (owners)");

@@ -20,11 +20,11 @@ use strata_fuzz::scratch;
 use strata_fuzz::tarball::{write_tar, Entry};
 
 /// Set while the implied-parent bug is open, so the fuzzer looks past it for other ones.
-const TOLERATE_LOST_IMPLIED_PARENTS: bool = true;
+const TOLERATE_LOST_IMPLIED_PARENTS: bool = false;
 /// Set while the second open bug is (tests/fuzz_regressions.rs,
 /// same_layer_symlink_then_dir_clears_the_lower_subtree): a directory entry after a
 /// non-directory entry of the same path in one layer is not generated.
-const TOLERATE_SAME_LAYER_TYPE_CHANGE: bool = true;
+const TOLERATE_SAME_LAYER_TYPE_CHANGE: bool = false;
 
 const PATHS: &[&str] = &[
     "a", "b", "c", "a/x", "a/y", "b/x", "a/x/p", "a/x/q", "a/y/p", "b/x/p",

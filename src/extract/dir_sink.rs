@@ -108,10 +108,15 @@ impl DirSink {
     }
 
     fn parent_of<'p>(&mut self, path: &'p str) -> io::Result<(Rc<OwnedFd>, &'p str)> {
-        let dir = parent(path);
+        Ok((self.dir_making_parents(parent(path))?, file_name(path)))
+    }
+
+    /// Opens the directory `dir`, making it and its missing parents the way a layer's omitted
+    /// parents are made.
+    fn dir_making_parents(&mut self, dir: &str) -> io::Result<Rc<OwnedFd>> {
         if let Some((cached, fd)) = &self.last_dir {
             if cached == dir {
-                return Ok((fd.clone(), file_name(path)));
+                return Ok(fd.clone());
             }
         }
         // Parents a layer leaves out are made as the spec says (0755, root) with a fixed mtime,
@@ -135,7 +140,7 @@ impl DirSink {
             self.dirs.entry(p).or_insert(meta);
         }
         self.last_dir = Some((dir.to_string(), fd.clone()));
-        Ok((fd, file_name(path)))
+        Ok(fd)
     }
 
     /// Creates `name` in `dir` with `create`, first removing what stands there when the entry
@@ -350,6 +355,10 @@ impl Sink for DirSink {
         self.budget.take(16, WHITEOUTS)?;
         self.deferred.marked.insert(self.keys.key(path));
         self.deferred.whiteouts.push(self.root.fd(), path)
+    }
+
+    fn implied_dir(&mut self, path: &str) -> io::Result<()> {
+        self.dir_making_parents(path).map(|_| ())
     }
 
     fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {

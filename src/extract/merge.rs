@@ -42,6 +42,9 @@ pub trait Sink {
     fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()>;
     /// `target` already holds its final content.
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()>;
+    /// A directory made only as the parent of entries that upper layers hide: it gets the
+    /// metadata of a parent a layer leaves out, unless an entry gives it its own.
+    fn implied_dir(&mut self, path: &str) -> io::Result<()>;
     /// Called once at the end: directory metadata and anything else deferred.
     fn finish(&mut self) -> io::Result<()>;
     /// In-order mode only: deletes `path` except what `keep` names.
@@ -142,6 +145,8 @@ pub fn merge_sharing(
     };
     // In order: what the current layer wrote, which its own whiteouts must not delete.
     let mut own = OwnPaths::default();
+    // Overlay-layer mode: directories the layer first made non-directories.
+    let mut retyped_dirs: Vec<String> = Vec::new();
     for layer in layers {
         state.next_layer();
         own.clear();
@@ -225,7 +230,13 @@ pub fn merge_sharing(
                 Order::OverlayLayer(_) => {
                     // Only this layer is applied, so nothing is hidden: the state tells a
                     // duplicate from a first entry and remembers which paths the layer made
-                    // non-directories.
+                    // non-directories. A directory over the layer's own non-directory hides
+                    // what the layers below have there, as an opaque one does.
+                    if settled == Settled::Dir
+                        && matches!(state.settled_by(&path), Some((_, Settled::NonDir)))
+                    {
+                        retyped_dirs.push(path.clone());
+                    }
                     match state.decide(&path, layer.index, settled) {
                         Verdict::Write => Verdict::Write,
                         _ => Verdict::Replace,
@@ -238,6 +249,11 @@ pub fn merge_sharing(
             check_tracked(&state, &own).map_err(at)?;
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
+                if order == Order::TopDown {
+                    if let Some(dir) = state.surviving_parent(&path, layer.index) {
+                        sink.implied_dir(&dir).map_err(|e| at(problem_of(e)))?;
+                    }
+                }
                 continue;
             }
             let replace = verdict == Verdict::Replace;
@@ -364,6 +380,12 @@ pub fn merge_sharing(
                 }
             };
             written.map_err(|e| at(problem_of(e)))?;
+        }
+        for dir in retyped_dirs.drain(..) {
+            if state.settled_by(&dir) == Some((layer.index, Settled::Dir)) {
+                sink.mark_opaque(&dir)
+                    .map_err(|e| fail(entry_name.clone(), problem_of(e)))?;
+            }
         }
         let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())

@@ -240,8 +240,13 @@ impl TopDown {
     /// records the decision.
     pub fn decide(&mut self, path: &str, layer: usize, kind: Settled) -> Verdict {
         let key = self.key(path);
-        if let Some((by, _)) = self.settled.get(&key) {
-            if *by == layer {
+        if let Some(&(by, before)) = self.settled.get(&key) {
+            if by == layer {
+                if before == Settled::NonDir && kind == Settled::Dir {
+                    // The layer replaced whatever lower layers had here with a non-directory
+                    // before making it a directory again: their subtree is gone.
+                    self.barriers.entry(key).or_insert(layer);
+                }
                 self.settled.insert(key, (layer, kind));
                 return Verdict::Replace;
             }
@@ -269,7 +274,13 @@ impl TopDown {
             return Verdict::WritesThrough;
         }
         self.settled.insert(key, (layer, kind));
-        let mut dir = parent(path);
+        self.note_dirs(parent(path), layer);
+        Verdict::Write
+    }
+
+    /// Records that layer `layer` has something below `dir` and so makes `dir` and its
+    /// ancestors directories.
+    fn note_dirs(&mut self, mut dir: &str, layer: usize) {
         while !dir.is_empty() {
             let k = self.key(dir);
             let known = !self.layer_parents.insert(k);
@@ -282,7 +293,26 @@ impl TopDown {
             }
             dir = parent(dir);
         }
-        Verdict::Write
+    }
+
+    /// An entry of layer `layer` at `path` that the layers above hide still made its parent
+    /// directories when its layer was applied: the nearest of them that nothing above hides
+    /// survives, even with nothing left in it. Returns that directory when no written path
+    /// makes it already, and records it as made by the layer.
+    pub fn surviving_parent(&mut self, path: &str, layer: usize) -> Option<String> {
+        let mut dir = parent(path);
+        while !dir.is_empty() && self.hidden(dir, layer) {
+            dir = parent(dir);
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        let key = self.key(dir);
+        if self.settled.contains_key(&key) || self.parents.contains_key(&key) {
+            return None;
+        }
+        self.note_dirs(dir, layer);
+        Some(dir.to_string())
     }
 
     /// Who wrote `path`, if anyone has.
@@ -481,6 +511,49 @@ mod tests {
         assert_eq!(t.decide("a", 0, Settled::NonDir), Verdict::Write);
         assert_eq!(t.decide("a", 0, Settled::Dir), Verdict::Replace);
         assert_eq!(t.settled_by("a"), Some((0, Settled::Dir)));
+    }
+
+    #[test]
+    fn a_hidden_entry_still_made_its_surviving_parent() {
+        // Layer 1 deletes a/x; layer 0 only had a/x/q, which implied a and a/x.
+        let mut t = TopDown::new();
+        t.whiteout("a/x").unwrap();
+        t.next_layer();
+        assert_eq!(t.decide("a/x/q", 0, Settled::Dir), Verdict::Skip);
+        assert_eq!(t.surviving_parent("a/x/q", 0), Some("a".to_string()));
+        // Made once: a later entry below it finds it made.
+        assert_eq!(t.surviving_parent("a/x/r", 0), None);
+        // A parent an upper layer wrote below, or replaced, needs nothing.
+        let mut t = TopDown::new();
+        t.whiteout("b/x").unwrap();
+        assert_eq!(t.decide("b/y", 1, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("c", 1, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.surviving_parent("b/x/q", 0), None);
+        assert_eq!(t.surviving_parent("c/q", 0), None);
+        // Under an opaque directory the directory itself survives.
+        let mut t = TopDown::new();
+        t.opaque("d");
+        t.next_layer();
+        assert_eq!(t.decide("d/e/f", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.surviving_parent("d/e/f", 0), Some("d".to_string()));
+    }
+
+    #[test]
+    fn a_non_directory_then_a_directory_in_one_layer_hides_the_lower_subtree() {
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("a", 1, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("a", 1, Settled::Dir), Verdict::Replace);
+        assert_eq!(t.decide("a/new", 1, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("a/x/q", 0, Settled::NonDir), Verdict::Skip);
+        assert_eq!(t.decide("a", 0, Settled::Dir), Verdict::Skip);
+        // A directory twice over is only metadata: the lower subtree stays.
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("b", 1, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("b", 1, Settled::Dir), Verdict::Replace);
+        t.next_layer();
+        assert_eq!(t.decide("b/x", 0, Settled::NonDir), Verdict::Write);
     }
 
     #[test]

@@ -61,8 +61,13 @@ impl<W: Write> TarSink<W> {
     }
 
     fn note_parents(&mut self, path: &str) -> io::Result<()> {
+        self.note_dirs(super::rules::parent(path))
+    }
+
+    /// `dir` and its parents are directories of the tree.
+    fn note_dirs(&mut self, dir: &str) -> io::Result<()> {
         if !self.streamed.is_empty() {
-            let mut dir = super::rules::parent(path);
+            let mut dir = dir;
             while !dir.is_empty() {
                 if self.streamed.contains(&self.key(dir)) {
                     return Err(conflict());
@@ -70,7 +75,7 @@ impl<W: Write> TarSink<W> {
                 dir = super::rules::parent(dir);
             }
         }
-        let mut dir = super::rules::parent(path);
+        let mut dir = dir;
         while !dir.is_empty() && self.parents.insert(dir.to_string()) {
             self.budget.take(dir.len(), "directory metadata")?;
             dir = super::rules::parent(dir);
@@ -140,6 +145,10 @@ impl<W: Write> Sink for TarSink<W> {
         let mut h = Self::header(tar::EntryType::Regular, meta, size);
         // The entry reader yields exactly `size` bytes (sparse files expanded to their length).
         self.builder.append_data(&mut h, &*to_path(path), data)
+    }
+
+    fn implied_dir(&mut self, path: &str) -> io::Result<()> {
+        self.note_dirs(path)
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
