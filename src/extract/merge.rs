@@ -9,11 +9,11 @@ use std::io::{self, Read};
 use super::budget::{Budget, OverLimit, MAX_TRACKED_PATHS};
 use super::fs::Meta;
 use super::limits::{LimitReached, Limits};
-use super::pipe::{LayerDigests, Pipelined};
+use super::pipe::Pipelined;
 use super::rules::{classify, clean_path, is_aufs_meta, EntryKind, Settled, TopDown, Verdict};
+use crate::entries::{bad_name, check_digests};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
-use crate::image::LayerRef;
 use crate::targuard::{SparseBudget, TarGuard};
 
 /// Special files: fifos and device nodes.
@@ -175,12 +175,12 @@ pub fn merge_sharing(
                 )
             };
             limits.entry().map_err(|e| at(e.into()))?;
-            let kind = classify(&name).map_err(|e| at(bad_entry(e)))?;
+            let kind = classify(&name).map_err(|e| at(bad_name(e)))?;
             let path = match kind {
                 EntryKind::AufsMeta => continue,
                 EntryKind::Whiteout(p) => {
                     counts.whiteouts += 1;
-                    state.whiteout(&p).map_err(|e| at(bad_entry(e)))?;
+                    state.whiteout(&p).map_err(|e| at(bad_name(e)))?;
                     check_tracked(&state, &own).map_err(at)?;
                     // Below a path this layer made a non-directory, a whiteout has nothing left
                     // to hide (the type change already replaced the old subtree).
@@ -298,7 +298,7 @@ pub fn merge_sharing(
                         .map(|t| t.into_owned())
                         .unwrap_or_default();
                     let target = clean_path(&crate::rawname::from_bytes(&target_raw))
-                        .map_err(|e| at(bad_entry(e)))?;
+                        .map_err(|e| at(bad_name(e)))?;
                     if target.is_empty() || target == path {
                         return Err(at(Problem::BadContent {
                             what: "hardlink",
@@ -615,7 +615,7 @@ fn copy_old_targets(
 }
 
 /// The kind of a fifo or device node entry.
-fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> {
+pub(crate) fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> {
     let h = entry.header();
     let major = || h.device_major().ok().flatten().unwrap_or(0);
     let minor = || h.device_minor().ok().flatten().unwrap_or(0);
@@ -707,15 +707,8 @@ fn problem_of(e: io::Error) -> Problem {
     Problem::Write(e)
 }
 
-fn bad_entry(e: super::rules::BadName) -> Problem {
-    Problem::BadContent {
-        what: "entry name",
-        detail: format!("refused: {e}"),
-    }
-}
-
 /// Mode, owner, mtime and xattrs (pax `SCHILY.xattr.*` records) of an entry.
-fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
+pub(crate) fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     let h = entry.header();
     let mut meta = Meta {
         mode: h.mode()?,
@@ -807,54 +800,6 @@ impl<R: Read> Read for Exact<'_, R> {
         }
         Ok(n)
     }
-}
-
-/// The layer's bytes must be the ones the manifest and config name: a tree built from anything
-/// else is thrown away.
-fn check_digests(
-    layer: &LayerRef,
-    found: Option<LayerDigests>,
-    fail: &dyn Fn(Problem) -> ArchiveError,
-) -> Result<(), ArchiveError> {
-    let Some(found) = found else {
-        return Err(fail(Problem::BadContent {
-            what: "layer",
-            detail: "the layer stream ended before its digests were known".into(),
-        }));
-    };
-    let mismatch = |what: &'static str, expected: String, found: String| Problem::Mismatch {
-        what,
-        expected,
-        found,
-    };
-    if let (Some(claimed), Some(stored)) = (&layer.claimed_digest, &found.stored) {
-        if claimed != stored {
-            return Err(fail(mismatch(
-                "blob digest",
-                claimed.to_string(),
-                stored.to_string(),
-            )));
-        }
-    }
-    if let Some(size) = layer.claimed_size {
-        if size != found.stored_size {
-            return Err(fail(mismatch(
-                "blob size",
-                size.to_string(),
-                found.stored_size.to_string(),
-            )));
-        }
-    }
-    if let Some(diff_id) = &layer.config_diff_id {
-        if *diff_id != found.diff_id {
-            return Err(fail(mismatch(
-                "diffID",
-                diff_id.to_string(),
-                found.diff_id.to_string(),
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
