@@ -33,6 +33,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
+            [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
@@ -166,6 +169,51 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;store;help;help' {
             break
         }
+        'strata;ls' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)')
+            [CompletionResult]::new('--depth', '--depth', [CompletionResultType]::ParameterName, 'With --tree: only D levels below each PATH')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order by path (default) or by size, largest first (directories by their total)')
+            [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
+            [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Long listing: type and mode, owner, size, layer, link target')
+            [CompletionResult]::new('--long', '--long', [CompletionResultType]::ParameterName, 'Long listing: type and mode, owner, size, layer, link target')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes')
+            [CompletionResult]::new('--human', '--human', [CompletionResultType]::ParameterName, 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes')
+            [CompletionResult]::new('--tree', '--tree', [CompletionResultType]::ParameterName, 'Draw the hierarchy, with the total size of each directory')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;diff' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--other-image', '--other-image', [CompletionResultType]::ParameterName, 'The second image: inside OTHER, or (without OTHER) inside IMAGE')
+            [CompletionResult]::new('--other-platform', '--other-platform', [CompletionResultType]::ParameterName, 'The second image''s platform, from a multi-platform index')
+            [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only the changes of layer N')
+            [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
+            [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Sizes in bytes instead of kB, MB, GB')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;cat' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The file as of layer N (default: the top)')
+            [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
+            [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'strata;shell' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
@@ -210,6 +258,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
+            [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
@@ -251,6 +302,15 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;store;prune' {
+            break
+        }
+        'strata;help;ls' {
+            break
+        }
+        'strata;help;diff' {
+            break
+        }
+        'strata;help;cat' {
             break
         }
         'strata;help;shell' {

@@ -22,11 +22,17 @@ _strata() {
             strata,__init)
                 cmd="strata__subcmd____init"
                 ;;
+            strata,cat)
+                cmd="strata__subcmd__cat"
+                ;;
             strata,chainid)
                 cmd="strata__subcmd__chainid"
                 ;;
             strata,completions)
                 cmd="strata__subcmd__completions"
+                ;;
+            strata,diff)
+                cmd="strata__subcmd__diff"
                 ;;
             strata,extract)
                 cmd="strata__subcmd__extract"
@@ -39,6 +45,9 @@ _strata() {
                 ;;
             strata,inspect)
                 cmd="strata__subcmd__inspect"
+                ;;
+            strata,ls)
+                cmd="strata__subcmd__ls"
                 ;;
             strata,mount)
                 cmd="strata__subcmd__mount"
@@ -61,11 +70,17 @@ _strata() {
             strata__subcmd__help,__init)
                 cmd="strata__subcmd__help__subcmd____init"
                 ;;
+            strata__subcmd__help,cat)
+                cmd="strata__subcmd__help__subcmd__cat"
+                ;;
             strata__subcmd__help,chainid)
                 cmd="strata__subcmd__help__subcmd__chainid"
                 ;;
             strata__subcmd__help,completions)
                 cmd="strata__subcmd__help__subcmd__completions"
+                ;;
+            strata__subcmd__help,diff)
+                cmd="strata__subcmd__help__subcmd__diff"
                 ;;
             strata__subcmd__help,extract)
                 cmd="strata__subcmd__help__subcmd__extract"
@@ -78,6 +93,9 @@ _strata() {
                 ;;
             strata__subcmd__help,inspect)
                 cmd="strata__subcmd__help__subcmd__inspect"
+                ;;
+            strata__subcmd__help,ls)
+                cmd="strata__subcmd__help__subcmd__ls"
                 ;;
             strata__subcmd__help,mount)
                 cmd="strata__subcmd__help__subcmd__mount"
@@ -134,7 +152,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="-h -V --help --version inspect history chainid verify extract mount umount store ls diff cat shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,6 +217,44 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__cat)
+            opts="-h --image --platform --layer --max-layers --max-files --max-size --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-layers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__chainid)
             opts="-h --image --ref --platform --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -232,6 +288,52 @@ _strata() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__diff)
+            opts="-h --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --other-platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-layers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -278,7 +380,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="inspect history chainid verify extract mount umount store ls diff cat shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +421,20 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__help__subcmd__cat)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help__subcmd__chainid)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -334,6 +450,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -390,6 +520,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__ls)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -561,6 +705,52 @@ _strata() {
                     return 0
                     ;;
                 --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__ls)
+            opts="-l -H -h --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "name size" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-layers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

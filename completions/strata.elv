@@ -30,6 +30,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
+            cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
+            cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
             cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
@@ -146,6 +149,48 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;store;help;help'= {
         }
+        &'strata;ls'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
+            cand --depth 'With --tree: only D levels below each PATH'
+            cand --sort 'Order by path (default) or by size, largest first (directories by their total)'
+            cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
+            cand --max-files 'Refuse an image with more than N tar entries, all layers together'
+            cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand -l 'Long listing: type and mode, owner, size, layer, link target'
+            cand --long 'Long listing: type and mode, owner, size, layer, link target'
+            cand -H 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes'
+            cand --human 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes'
+            cand --tree 'Draw the hierarchy, with the total size of each directory'
+            cand --json 'Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;diff'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
+            cand --other-platform 'The second image''s platform, from a multi-platform index'
+            cand --layer 'Only the changes of layer N'
+            cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
+            cand --max-files 'Refuse an image with more than N tar entries, all layers together'
+            cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --bytes 'Sizes in bytes instead of kB, MB, GB'
+            cand --json 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;cat'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --layer 'The file as of layer N (default: the top)'
+            cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
+            cand --max-files 'Refuse an image with more than N tar entries, all layers together'
+            cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;shell'= {
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
@@ -186,6 +231,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
+            cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
+            cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
             cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
@@ -216,6 +264,12 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;store;rm'= {
         }
         &'strata;help;store;prune'= {
+        }
+        &'strata;help;ls'= {
+        }
+        &'strata;help;diff'= {
+        }
+        &'strata;help;cat'= {
         }
         &'strata;help;shell'= {
         }

@@ -34,6 +34,12 @@ pub enum Command {
     Umount(UmountArgs),
     /// Look after the layer store: list layers, remove them, prune unused ones.
     Store(StoreArgs),
+    /// List the merged tree (as of layer N) with the layer each path comes from.
+    Ls(LsArgs),
+    /// Show what each layer added, modified and deleted, or compare two images by content.
+    Diff(DiffArgs),
+    /// Print one file of the image (as of layer N); symlinks are resolved inside the image.
+    Cat(CatArgs),
     /// Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User,
     /// in private mount and pid namespaces; works without root through a user namespace.
     Shell(ShellArgs),
@@ -305,6 +311,118 @@ pub struct ExtractArgs {
     /// Leave character and block device nodes out (one warning, with their count).
     #[arg(long)]
     pub no_devices: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata ls image.tar                   every path, with the layer its entry comes from
+  strata ls -lh image.tar /etc          one subtree, with type, mode, owner and size
+  strata ls --tree --depth 2 image.tar  the hierarchy with directory totals
+  strata ls --layer 0 --json image.tar  the tree after the first layer, as JSON")]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Only these paths and what is below them (a trailing `/` follows a symlink to a
+    /// directory, as `ls` does).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// The tree as of layer N (0-based, as `inspect` numbers them; default: the top).
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+
+    /// Long listing: type and mode, owner, size, layer, link target.
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+
+    /// Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes.
+    #[arg(short = 'H', long = "human")]
+    pub human: bool,
+
+    /// Draw the hierarchy, with the total size of each directory.
+    #[arg(long, conflicts_with = "json")]
+    pub tree: bool,
+
+    /// With --tree: only D levels below each PATH.
+    #[arg(long, value_name = "D", requires = "tree")]
+    pub depth: Option<usize>,
+
+    /// Order by path (default) or by size, largest first (directories by their total).
+    #[arg(long, value_enum, default_value_t = SortBy::Name)]
+    pub sort: SortBy,
+
+    /// Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}].
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortBy {
+    Name,
+    Size,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata diff image.tar                 what every layer added (A), modified (M), deleted (D)
+  strata diff image.tar --layer 3       only layer 3
+  strata diff old.tar new.tar           two images' merged trees, compared by content
+  strata diff multi.tar --image a:1 --other-image a:2   two images of one archive")]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// A second image archive: compare the two merged trees by content instead.
+    #[arg(value_name = "OTHER")]
+    pub other: Option<PathBuf>,
+
+    /// The second image: inside OTHER, or (without OTHER) inside IMAGE.
+    #[arg(long, value_name = "REF")]
+    pub other_image: Option<String>,
+
+    /// The second image's platform, from a multi-platform index.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub other_platform: Option<String>,
+
+    /// Only the changes of layer N.
+    #[arg(long, value_name = "N", conflicts_with_all = ["other", "other_image"])]
+    pub layer: Option<usize>,
+
+    /// Sizes in bytes instead of kB, MB, GB.
+    #[arg(long)]
+    pub bytes: bool,
+
+    /// Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two
+    /// images.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata cat image.tar /etc/os-release
+  strata cat image.tar /etc/passwd --layer 0    the file as the first layer left it")]
+pub struct CatArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// The file to print; symlinks are followed inside the image, never on the host.
+    #[arg(value_name = "PATH")]
+    pub path: String,
+
+    /// The file as of layer N (default: the top).
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
 
     #[command(flatten)]
     pub limits: LimitArgs,

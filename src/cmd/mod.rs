@@ -1,11 +1,14 @@
 //! One file per subcommand: each turns its clap args into plain options, calls the library and
 //! renders. This is the edge where library errors get their context.
 
+mod cat;
 mod chainid;
 mod completions;
+mod diff;
 mod extract;
 mod history;
 mod inspect;
+mod ls;
 mod mount;
 mod shell;
 mod store;
@@ -37,6 +40,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mount(args) => mount::mount(args, &mut out)?,
         Command::Umount(args) => mount::umount(args, &mut out)?,
         Command::Store(args) => store::run(args, &mut out)?,
+        Command::Ls(args) => ls::run(args, &mut out)?,
+        Command::Diff(args) => diff::run(args, &mut out)?,
+        Command::Cat(args) => cat::run(args, &mut out)?,
         Command::Shell(args) => shell::run(args)?,
         Command::Enter(args) => shell::enter(args)?,
         Command::Init(args) => shell::init(args)?,

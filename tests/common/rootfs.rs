@@ -105,6 +105,12 @@ pub struct Model {
     who: As,
     tree: BTreeMap<String, MNode>,
     inodes: Vec<Inode>,
+    /// The layer of each path's surviving entry (or of the entry that implied a directory),
+    /// and whether that entry is a hardlink with its target; entries of removed paths linger
+    /// until the path is made again, so read it through [`Model::origins`].
+    origin: BTreeMap<String, (usize, Option<String>)>,
+    /// Layers applied so far.
+    applied: usize,
 }
 
 /// What an entry name means (docs/formats.md, "Whiteouts").
@@ -169,6 +175,8 @@ impl Model {
             who,
             tree: BTreeMap::new(),
             inodes: Vec::new(),
+            origin: BTreeMap::new(),
+            applied: 0,
         };
         let root = m.implicit_dir();
         m.tree.insert(String::new(), MNode::Dir(root));
@@ -257,6 +265,7 @@ impl Model {
                 None => {
                     let d = self.implicit_dir();
                     self.tree.insert(prefix.clone(), MNode::Dir(d));
+                    self.origin.insert(prefix.clone(), (self.applied, None));
                 }
             }
         }
@@ -281,6 +290,13 @@ impl Model {
             };
             self.make_parents(&path);
             let meta = self.meta_of(e);
+            let link = match &e.kind {
+                Kind::Hardlink(t) => Some(clean(t)),
+                _ => None,
+            };
+            if !matches!(&link, Some(t) if *t == path) {
+                self.origin.insert(path.clone(), (self.applied, link));
+            }
             let kind = match &e.kind {
                 Kind::Dir => {
                     match self.tree.get_mut(&path) {
@@ -324,6 +340,20 @@ impl Model {
             self.inodes.push(Inode { kind, meta });
             self.tree.insert(path, MNode::Leaf(self.inodes.len() - 1));
         }
+        self.applied += 1;
+    }
+
+    /// For every path of the tree after `layers` (no leading `/`, the root left out): the
+    /// layer of its surviving entry, and a hardlink's target.
+    pub fn origins(layers: &[Vec<Entry>], who: As) -> BTreeMap<String, (usize, Option<String>)> {
+        let mut m = Model::new(who);
+        for l in layers {
+            m.apply_layer(l);
+        }
+        m.origin
+            .into_iter()
+            .filter(|(p, _)| !p.is_empty() && m.tree.contains_key(p))
+            .collect()
     }
 
     pub fn tree(&self) -> Tree {

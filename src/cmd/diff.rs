@@ -1,0 +1,368 @@
+//! `strata diff`: what each layer did to the tree below it (added, modified, deleted), or two
+//! images' merged trees compared by content.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use strata::explore::apply::{Change, ChangeKind};
+use strata::explore::node::{Node, NodeType};
+use strata::explore::scan::{build, ScanOptions};
+use strata::explore::tree::Tree;
+use strata::extract::limits::Limits;
+use strata::image::Image;
+use strata::render::{ellipsis, escape_for_message, human_size};
+
+use super::ls::shown;
+use crate::cli::{DiffArgs, ImageSelect};
+
+pub fn run(args: DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let limits = super::limits_of(&args.limits, false);
+    let sizes = Sizes { bytes: args.bytes };
+    if args.other.is_some() || args.other_image.is_some() {
+        return two_images(&args, &limits, &sizes, out);
+    }
+    if args.other_platform.is_some() {
+        bail!("--other-platform needs a second image (OTHER or --other-image)");
+    }
+    let (image, top) = super::open_layered(&args.select, args.layer, "compare", &limits)?;
+    let mut layers: Vec<(usize, Vec<Change>)> = Vec::new();
+    let options = ScanOptions {
+        changes: true,
+        ..ScanOptions::default()
+    };
+    build(&image, top, &limits, options, |index, changes| {
+        if args.layer.map_or(true, |n| n == index) {
+            layers.push((index, changes));
+        }
+        Ok(())
+    })?;
+    if args.json {
+        write_layers_json(out, &layers)?;
+    } else {
+        let steps = created_by(&image);
+        for (index, changes) in &layers {
+            write_layer(out, &image, *index, steps.get(*index), changes, &sizes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The history step that made each layer, by layer index.
+fn created_by(image: &Image) -> Vec<String> {
+    let zeros = vec![0; image.layers.len()];
+    let aligned = strata::history::align(
+        image.config.history().as_deref().unwrap_or_default(),
+        &zeros,
+        &image.config_digest,
+    );
+    let mut steps = vec![String::new(); image.layers.len()];
+    for row in aligned.rows {
+        if let Some(i) = row.layer_index {
+            steps[i] = row.created_by;
+        }
+    }
+    steps
+}
+
+struct Sizes {
+    bytes: bool,
+}
+
+impl Sizes {
+    fn of(&self, node: Option<&Node>) -> String {
+        let w = if self.bytes { 12 } else { 8 };
+        match node {
+            Some(n) if n.kind == NodeType::File => {
+                let size = n.size();
+                let text = if self.bytes {
+                    size.to_string()
+                } else {
+                    human_size(size)
+                };
+                format!("{text:>w$}")
+            }
+            _ => format!("{:>w$}", "-"),
+        }
+    }
+}
+
+fn letter(kind: ChangeKind) -> char {
+    match kind {
+        ChangeKind::Added => 'A',
+        ChangeKind::Modified => 'M',
+        ChangeKind::Deleted => 'D',
+    }
+}
+
+fn write_layer(
+    out: &mut dyn Write,
+    image: &Image,
+    index: usize,
+    step: Option<&String>,
+    changes: &[Change],
+    sizes: &Sizes,
+) -> Result<()> {
+    let diff_id = image.layers[index]
+        .config_diff_id
+        .as_ref()
+        .map(|d| format!("  {}", d.short()))
+        .unwrap_or_default();
+    let step = step
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("  {}", ellipsis(&escape_for_message(s, 400), 60)))
+        .unwrap_or_default();
+    writeln!(out, "layer {index}{diff_id}{step}")?;
+    let mut counts = [0usize; 3];
+    for c in changes {
+        counts[c.kind as usize] += 1;
+        let node = c
+            .after
+            .as_ref()
+            .or(c.before.as_ref())
+            .expect("a change has a side");
+        writeln!(
+            out,
+            "  {}  {}  {}  {}",
+            letter(c.kind),
+            sizes.of(c.before.as_ref()),
+            sizes.of(c.after.as_ref()),
+            shown(&c.path, node)
+        )?;
+    }
+    writeln!(
+        out,
+        "  {} added, {} modified, {} deleted\n",
+        counts[0], counts[1], counts[2]
+    )?;
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct ChangeRow<'a> {
+    path: String,
+    change: ChangeKind,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    size: u64,
+    size_before: u64,
+}
+
+fn write_layers_json(out: &mut dyn Write, layers: &[(usize, Vec<Change>)]) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Layer<'a> {
+        layer: usize,
+        changes: Vec<ChangeRow<'a>>,
+    }
+    let value: Vec<Layer> = layers
+        .iter()
+        .map(|(index, changes)| Layer {
+            layer: *index,
+            changes: changes
+                .iter()
+                .map(|c| {
+                    let node = c.after.as_ref().or(c.before.as_ref()).expect("a side");
+                    ChangeRow {
+                        path: strata::rawname::display(&c.path).into_owned(),
+                        change: c.kind,
+                        kind: node.kind.name(),
+                        size: c.after.as_ref().map_or(0, Node::size),
+                        size_before: c.before.as_ref().map_or(0, Node::size),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two images.
+
+fn two_images(
+    args: &DiffArgs,
+    limits: &Limits,
+    sizes: &Sizes,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
+    let other = ImageSelect {
+        archive: args
+            .other
+            .clone()
+            .unwrap_or_else(|| args.select.archive.clone()),
+        image: args.other_image.clone(),
+        platform: args.other_platform.clone(),
+    };
+    if args.other.is_none() && args.select.archive.as_os_str() == "-" {
+        bail!("--other-image: standard input can be read only once; save it to a file first");
+    }
+    let hashing = ScanOptions {
+        hash_files: true,
+        ..ScanOptions::default()
+    };
+    let tree_of = |select: &ImageSelect| -> Result<Tree> {
+        let (image, top) = super::open_layered(select, None, "compare", limits)?;
+        Ok(build(&image, top, limits, hashing, |_, _| Ok(()))?)
+    };
+    let a = tree_of(&args.select)?;
+    let b = tree_of(&other)?;
+    let compared = compare(&a, &b);
+    if args.json {
+        write_compared_json(out, &compared)?;
+    } else {
+        for (path, node) in &compared.added {
+            writeln!(out, "A  {}  {}", sizes.of(Some(node)), shown(path, node))?;
+        }
+        for (path, node) in &compared.removed {
+            writeln!(out, "D  {}  {}", sizes.of(Some(node)), shown(path, node))?;
+        }
+        for c in &compared.changed {
+            writeln!(
+                out,
+                "C  {}  {}  {}  ({})",
+                sizes.of(Some(c.before)),
+                sizes.of(Some(c.after)),
+                shown(c.path, c.after),
+                c.what.join(", ")
+            )?;
+        }
+        writeln!(
+            out,
+            "{} added, {} removed, {} changed",
+            compared.added.len(),
+            compared.removed.len(),
+            compared.changed.len()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Compared<'t> {
+    added: Vec<(&'t String, &'t Node)>,
+    removed: Vec<(&'t String, &'t Node)>,
+    changed: Vec<Changed<'t>>,
+}
+
+struct Changed<'t> {
+    path: &'t String,
+    before: &'t Node,
+    after: &'t Node,
+    what: Vec<String>,
+}
+
+/// Two merged trees compared path by path: type, content (sha256), link target, mode, owner
+/// and device numbers. Times are left out: rebuilding an image changes them all.
+fn compare<'t>(a: &'t Tree, b: &'t Tree) -> Compared<'t> {
+    let mut compared = Compared {
+        added: Vec::new(),
+        removed: Vec::new(),
+        changed: Vec::new(),
+    };
+    let mut left = a.iter().filter(|(p, _)| !p.is_empty()).peekable();
+    let mut right = b.iter().filter(|(p, _)| !p.is_empty()).peekable();
+    loop {
+        let order = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((pa, _)), Some((pb, _))) => pa.cmp(pb),
+        };
+        match order {
+            std::cmp::Ordering::Less => compared.removed.extend(left.next()),
+            std::cmp::Ordering::Greater => compared.added.extend(right.next()),
+            std::cmp::Ordering::Equal => {
+                let (path, before) = left.next().expect("peeked");
+                let (_, after) = right.next().expect("peeked");
+                let what = differences(before, after);
+                if !what.is_empty() {
+                    compared.changed.push(Changed {
+                        path,
+                        before,
+                        after,
+                        what,
+                    });
+                }
+            }
+        }
+    }
+    compared
+}
+
+/// A hardlink and a regular file are both "a file" here: their content is what counts.
+fn category(kind: NodeType) -> NodeType {
+    match kind {
+        NodeType::Hardlink => NodeType::File,
+        k => k,
+    }
+}
+
+fn differences(a: &Node, b: &Node) -> Vec<String> {
+    let mut what = Vec::new();
+    if category(a.kind) != category(b.kind) {
+        what.push(format!("type {} → {}", a.kind.name(), b.kind.name()));
+        return what;
+    }
+    let sha = |n: &Node| n.data.and_then(|d| d.sha256);
+    if category(a.kind) == NodeType::File && sha(a) != sha(b) {
+        what.push("content".to_string());
+    }
+    if a.kind == NodeType::Symlink && a.link != b.link {
+        what.push("target".to_string());
+    }
+    if a.device != b.device {
+        what.push("device".to_string());
+    }
+    if a.mode != b.mode {
+        what.push(format!("mode {:04o} → {:04o}", a.mode, b.mode));
+    }
+    if (a.uid, a.gid) != (b.uid, b.gid) {
+        what.push(format!("owner {}:{} → {}:{}", a.uid, a.gid, b.uid, b.gid));
+    }
+    what
+}
+
+fn write_compared_json<'a>(out: &mut dyn Write, c: &'a Compared<'a>) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        path: String,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        size: u64,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        link: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        size_before: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        changes: Option<&'a [String]>,
+    }
+    let entry = |path: &str, n: &'a Node| Entry {
+        path: strata::rawname::display(path).into_owned(),
+        kind: n.kind.name(),
+        size: n.size(),
+        mode: n.mode,
+        uid: n.uid,
+        gid: n.gid,
+        link: n
+            .link
+            .as_deref()
+            .map(|l| strata::rawname::display(l).into_owned()),
+        size_before: None,
+        changes: None,
+    };
+    let value = serde_json::json!({
+        "added": c.added.iter().map(|(p, n)| entry(p, n)).collect::<Vec<_>>(),
+        "removed": c.removed.iter().map(|(p, n)| entry(p, n)).collect::<Vec<_>>(),
+        "changed": c.changed.iter().map(|ch| Entry {
+            size_before: Some(ch.before.size()),
+            changes: Some(&ch.what),
+            ..entry(ch.path, ch.after)
+        }).collect::<Vec<_>>(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)?;
+    Ok(())
+}

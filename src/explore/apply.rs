@@ -1,0 +1,462 @@
+//! Applying one layer's entries to the merged tree, in order, the way an in-order extraction
+//! does: the layer's whiteouts and opaque markers first (they act on the layers below only,
+//! wherever they stand in the tar), then its content. A directory over a directory keeps what
+//! is below it; anything else replaces the old path with its whole subtree. Parents a layer
+//! leaves out are made; a write through a lower layer's symlink lands where the symlink leads,
+//! inside the image. Optionally records what the layer changed, as `docker diff` and dive count
+//! it: added, modified (the layer has an entry for a path that existed below, or deleted it and
+//! made it again as a parent of its own entries) and deleted (every removed path, not only the
+//! top of a removed subtree).
+
+use std::collections::{HashMap, HashSet};
+
+use super::node::{Node, NodeType};
+use super::tree::{ResolveError, Tree};
+use crate::extract::rules::{file_name, parent};
+
+/// One entry of a layer, read and classified.
+#[derive(Debug, Clone)]
+pub enum Pending {
+    Whiteout(String),
+    Opaque(String),
+    Content {
+        path: String,
+        node: Node,
+        /// A hardlink's target path (clean, relative).
+        hardlink: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: String,
+    pub kind: ChangeKind,
+    pub before: Option<Node>,
+    /// The path as the layer left it (absent for a deletion).
+    pub after: Option<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry `{path}`: {reason}")]
+pub struct ApplyError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The tree being built, layer after layer.
+pub struct Layering {
+    pub tree: Tree,
+    record: bool,
+    /// Paths the layer in progress changed, with what they were before it.
+    before: HashMap<String, Option<Node>>,
+    /// Paths the layer in progress has entries for.
+    touched: HashSet<String>,
+}
+
+impl Layering {
+    /// With `record`, [`Layering::apply`] returns each layer's changes.
+    pub fn new(record: bool) -> Layering {
+        Layering {
+            tree: Tree::new(),
+            record,
+            before: HashMap::new(),
+            touched: HashSet::new(),
+        }
+    }
+
+    /// Applies layer `layer`'s entries; returns its changes sorted by path (none unless
+    /// recording).
+    pub fn apply(
+        &mut self,
+        layer: usize,
+        entries: Vec<Pending>,
+    ) -> Result<Vec<Change>, ApplyError> {
+        for e in &entries {
+            match e {
+                Pending::Whiteout(p) => self.remove_subtree(p),
+                Pending::Opaque(d) => self.remove_below(d),
+                Pending::Content { .. } => {}
+            }
+        }
+        for e in entries {
+            if let Pending::Content {
+                path,
+                node,
+                hardlink,
+            } = e
+            {
+                self.content(&path, node, hardlink.as_deref(), layer)
+                    .map_err(|reason| ApplyError { path, reason })?;
+            }
+        }
+        Ok(self.changes())
+    }
+
+    fn content(
+        &mut self,
+        path: &str,
+        mut node: Node,
+        hardlink: Option<&str>,
+        layer: usize,
+    ) -> Result<(), String> {
+        if path.is_empty() {
+            if !node.is_dir() {
+                return Err("the root of the image is not a directory".into());
+            }
+            return self.place("", node);
+        }
+        let real = self.make_parents(path, layer)?;
+        if let Some(target) = hardlink {
+            let target_real = self
+                .tree
+                .resolve(target, false)
+                .map_err(|e| format!("the hardlink's target `{target}`: {e}"))?;
+            match self.tree.get(&target_real) {
+                Some(t) if !t.is_dir() => {
+                    node.data = t.data;
+                    node.device = t.device;
+                }
+                Some(_) => return Err(format!("the hardlink's target `{target}` is a directory")),
+                None => {
+                    return Err(format!(
+                        "the hardlink's target `{target}` is not a file of this or a lower layer"
+                    ))
+                }
+            }
+            node.link = Some(target.to_string());
+            if target_real == real {
+                // A link to itself changes nothing.
+                return Ok(());
+            }
+        }
+        self.place(&real, node)
+    }
+
+    /// Puts `node` at `real`: over a directory a directory only takes its place's metadata.
+    fn place(&mut self, real: &str, node: Node) -> Result<(), String> {
+        self.touched_at(real);
+        match self.tree.get(real) {
+            Some(old) if old.is_dir() && node.is_dir() => {
+                let old = old.clone();
+                self.note(real, Some(old));
+                self.tree.insert(real.to_string(), node);
+            }
+            Some(_) => {
+                self.remove_subtree(real);
+                self.note(real, None);
+                self.tree.insert(real.to_string(), node);
+            }
+            None => {
+                self.note(real, None);
+                self.tree.insert(real.to_string(), node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves `path`'s parent inside the image, making the directories the layer leaves out;
+    /// returns where `path` itself lands.
+    fn make_parents(&mut self, path: &str, layer: usize) -> Result<String, String> {
+        let dir = parent(path);
+        // Each missing directory is made once; a path has at most PATH_MAX / 2 of them.
+        for _ in 0..=crate::extract::rules::MAX_PATH_BYTES {
+            match self.tree.resolve(dir, true) {
+                Ok(real_dir) => {
+                    match self.tree.get(&real_dir) {
+                        Some(n) if n.is_dir() => {}
+                        Some(_) => {
+                            return Err(format!("`/{real_dir}` is not a directory"));
+                        }
+                        None => {
+                            self.note(&real_dir, None);
+                            self.tree.insert(real_dir.clone(), Node::implied_dir(layer));
+                        }
+                    }
+                    return Ok(if real_dir.is_empty() {
+                        file_name(path).to_string()
+                    } else {
+                        format!("{real_dir}/{}", file_name(path))
+                    });
+                }
+                Err(ResolveError::Missing(p)) => {
+                    self.note(&p, None);
+                    self.tree.insert(p, Node::implied_dir(layer));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("too many missing parents".into())
+    }
+
+    fn remove_subtree(&mut self, path: &str) {
+        let (record, before) = (self.record, &mut self.before);
+        self.tree.remove_subtree(path, &mut |p, n| {
+            if record {
+                before.entry(p).or_insert(Some(n));
+            }
+        });
+    }
+
+    fn remove_below(&mut self, dir: &str) {
+        let (record, before) = (self.record, &mut self.before);
+        self.tree.remove_below(dir, &mut |p, n| {
+            if record {
+                before.entry(p).or_insert(Some(n));
+            }
+        });
+    }
+
+    fn note(&mut self, path: &str, old: Option<Node>) {
+        if self.record && !self.before.contains_key(path) {
+            self.before.insert(path.to_string(), old);
+        }
+    }
+
+    fn touched_at(&mut self, path: &str) {
+        if self.record {
+            self.touched.insert(path.to_string());
+        }
+    }
+
+    fn changes(&mut self) -> Vec<Change> {
+        let touched = std::mem::take(&mut self.touched);
+        let mut changes: Vec<Change> = self
+            .before
+            .drain()
+            // The root is always there; its metadata is not a change worth a row.
+            .filter(|(path, _)| !path.is_empty())
+            .filter_map(|(path, before)| {
+                let after = self.tree.get(&path).cloned();
+                let kind = match (&before, &after) {
+                    (None, Some(_)) => ChangeKind::Added,
+                    (Some(_), None) => ChangeKind::Deleted,
+                    (Some(b), Some(a)) if touched.contains(&path) || a != b => ChangeKind::Modified,
+                    _ => return None,
+                };
+                Some(Change {
+                    path,
+                    kind,
+                    before,
+                    after,
+                })
+            })
+            .collect();
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        changes
+    }
+}
+
+/// The type of a tar entry, or `None` for types that are not content (skipped).
+pub fn node_type_of(t: tar::EntryType) -> Option<NodeType> {
+    Some(match t {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            NodeType::File
+        }
+        tar::EntryType::Directory => NodeType::Dir,
+        tar::EntryType::Symlink => NodeType::Symlink,
+        tar::EntryType::Link => NodeType::Hardlink,
+        tar::EntryType::Char => NodeType::Char,
+        tar::EntryType::Block => NodeType::Block,
+        tar::EntryType::Fifo => NodeType::Fifo,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::node::Data;
+    use super::*;
+
+    fn file(path: &str, layer: usize, size: u64) -> Pending {
+        Pending::Content {
+            path: path.into(),
+            node: Node {
+                kind: NodeType::File,
+                mode: 0o644,
+                layer,
+                data: Some(Data {
+                    layer,
+                    position: 0,
+                    size,
+                    sha256: None,
+                }),
+                ..Node::implied_dir(layer)
+            },
+            hardlink: None,
+        }
+    }
+
+    fn dir(path: &str, layer: usize, mode: u32) -> Pending {
+        Pending::Content {
+            path: path.into(),
+            node: Node {
+                mode,
+                ..Node::implied_dir(layer)
+            },
+            hardlink: None,
+        }
+    }
+
+    fn symlink(path: &str, layer: usize, target: &str) -> Pending {
+        Pending::Content {
+            path: path.into(),
+            node: Node {
+                kind: NodeType::Symlink,
+                mode: 0o777,
+                link: Some(target.into()),
+                ..Node::implied_dir(layer)
+            },
+            hardlink: None,
+        }
+    }
+
+    fn link(path: &str, layer: usize, target: &str) -> Pending {
+        Pending::Content {
+            path: path.into(),
+            node: Node {
+                kind: NodeType::Hardlink,
+                mode: 0o644,
+                ..Node::implied_dir(layer)
+            },
+            hardlink: Some(target.into()),
+        }
+    }
+
+    fn summary(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{:?} {}", c.kind, c.path))
+            .collect()
+    }
+
+    fn paths(t: &Tree) -> Vec<String> {
+        t.iter().map(|(p, n)| format!("{p}@{}", n.layer)).collect()
+    }
+
+    #[test]
+    fn layers_add_modify_and_delete_as_docker_diff_counts() {
+        let mut l = Layering::new(true);
+        let c0 = l
+            .apply(
+                0,
+                vec![
+                    dir("etc", 0, 0o755),
+                    file("etc/a", 0, 3),
+                    file("usr/lib/x", 0, 5),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            summary(&c0),
+            [
+                "Added etc",
+                "Added etc/a",
+                "Added usr",
+                "Added usr/lib",
+                "Added usr/lib/x"
+            ]
+        );
+        // Whiteouts act on the layers below wherever they stand; a whiteout of a directory
+        // deletes every path below it; a dir over a dir is a modification that keeps children.
+        let c1 = l
+            .apply(
+                1,
+                vec![
+                    file("etc/b", 1, 1),
+                    Pending::Whiteout("usr".into()),
+                    dir("etc", 1, 0o700),
+                    Pending::Whiteout("missing".into()),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            summary(&c1),
+            [
+                "Modified etc",
+                "Added etc/b",
+                "Deleted usr",
+                "Deleted usr/lib",
+                "Deleted usr/lib/x"
+            ]
+        );
+        assert_eq!(paths(&l.tree), ["@0", "etc@1", "etc/a@0", "etc/b@1"]);
+        // An opaque directory deletes what was below; what the layer puts back is modified.
+        let c2 = l
+            .apply(2, vec![Pending::Opaque("etc".into()), file("etc/a", 2, 9)])
+            .unwrap();
+        assert_eq!(summary(&c2), ["Modified etc/a", "Deleted etc/b"]);
+    }
+
+    #[test]
+    fn a_type_change_replaces_the_subtree_and_writes_follow_lower_symlinks() {
+        let mut l = Layering::new(true);
+        l.apply(
+            0,
+            vec![
+                file("a/x/q", 0, 1),
+                dir("etc", 0, 0o755),
+                symlink("s", 0, "/etc"),
+            ],
+        )
+        .unwrap();
+        let c = l
+            .apply(
+                1,
+                vec![
+                    symlink("a", 1, "elsewhere"),
+                    dir("a", 1, 0o755),
+                    file("s/passwd", 1, 4),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            summary(&c),
+            [
+                "Modified a",
+                "Deleted a/x",
+                "Deleted a/x/q",
+                "Added etc/passwd"
+            ]
+        );
+        assert_eq!(l.tree.get("a").unwrap().kind, NodeType::Dir);
+        assert_eq!(l.tree.get("s").unwrap().kind, NodeType::Symlink);
+    }
+
+    #[test]
+    fn hardlinks_keep_the_content_of_their_target_as_it_was() {
+        let mut l = Layering::new(false);
+        l.apply(0, vec![file("bin/a", 0, 10)]).unwrap();
+        l.apply(1, vec![link("bin/b", 1, "bin/a"), file("bin/a", 1, 20)])
+            .unwrap();
+        let b = l.tree.get("bin/b").unwrap();
+        assert_eq!(
+            (b.kind, b.data.unwrap().size, b.size()),
+            (NodeType::Hardlink, 10, 0)
+        );
+        assert_eq!(b.link.as_deref(), Some("bin/a"));
+        let err = l.apply(2, vec![link("c", 2, "nope")]).unwrap_err();
+        assert_eq!(err.path, "c");
+        assert!(
+            err.reason.contains("not a file of this or a lower layer"),
+            "{err}"
+        );
+        let err = l.apply(2, vec![link("c", 2, "bin")]).unwrap_err();
+        assert!(err.reason.contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn writing_below_a_file_is_refused() {
+        let mut l = Layering::new(false);
+        l.apply(0, vec![file("f", 0, 1)]).unwrap();
+        let err = l.apply(1, vec![file("f/x", 1, 1)]).unwrap_err();
+        assert!(err.reason.contains("not a directory"), "{err}");
+    }
+}

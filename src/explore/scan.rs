@@ -1,0 +1,182 @@
+//! Builds the merged tree of an image from its layers, each read once through the verified
+//! layer stream ([`crate::entries::read_layer`]) and applied in order.
+
+use std::io::Read;
+
+use sha2::{Digest as _, Sha256};
+
+use super::apply::{node_type_of, Change, Layering, Pending};
+use super::node::{Data, Node, NodeType};
+use super::tree::Tree;
+use crate::entries::{bad_name, entry_context, layer_context, read_layer, TarEntry};
+use crate::error::{ArchiveError, Problem};
+use crate::extract::limits::Limits;
+use crate::extract::merge::{meta_of, special_of, Special};
+use crate::extract::rules::{clean_path, is_aufs_meta, EntryKind};
+use crate::image::Image;
+use crate::targuard::SparseBudget;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Hash every regular file's content (to compare two images by content).
+    pub hash_files: bool,
+    /// Report each layer's changes to the callback of [`build`].
+    pub changes: bool,
+}
+
+/// Applies layers `0..=top` of `image`; `each_layer` gets every layer's index and (with
+/// `options.changes`) its changes as soon as it is applied.
+pub fn build(
+    image: &Image,
+    top: usize,
+    limits: &Limits,
+    options: ScanOptions,
+    mut each_layer: impl FnMut(usize, Vec<Change>) -> Result<(), ArchiveError>,
+) -> Result<Tree, ArchiveError> {
+    let mut layering = Layering::new(options.changes);
+    let sparse = SparseBudget::default();
+    for layer in &image.layers[..=top] {
+        let mut pending = Vec::new();
+        read_layer(image, layer, limits, &sparse, |position, kind, entry| {
+            let name = entry_name(entry);
+            let fail = |p: Problem| {
+                let name = crate::rawname::from_bytes(&name).into_owned();
+                ArchiveError::new(&image.source_path, Some(entry_context(layer, &name)), p)
+            };
+            let item = match kind {
+                EntryKind::AufsMeta => return Ok(()),
+                EntryKind::Whiteout(p) => Pending::Whiteout(p),
+                EntryKind::Opaque(d) => Pending::Opaque(d),
+                EntryKind::Content(path) => {
+                    match content(entry, layer.index, position, options.hash_files) {
+                        Ok(Some((node, hardlink))) => Pending::Content {
+                            path,
+                            node,
+                            hardlink,
+                        },
+                        Ok(None) => return Ok(()),
+                        Err(p) => return Err(fail(p)),
+                    }
+                }
+            };
+            pending.push(item);
+            Ok(())
+        })?;
+        let changes = layering.apply(layer.index, pending).map_err(|e| {
+            ArchiveError::new(
+                &image.source_path,
+                Some(layer_context(layer)),
+                Problem::BadContent {
+                    what: "entry",
+                    detail: format!(
+                        "entry `{}`: {}",
+                        crate::render::escape_for_message(&e.path, 200),
+                        crate::render::escape_for_message(&e.reason, 400)
+                    ),
+                },
+            )
+        })?;
+        each_layer(layer.index, changes)?;
+    }
+    Ok(layering.tree)
+}
+
+fn entry_name(entry: &TarEntry<'_>) -> Vec<u8> {
+    entry.path_bytes().into_owned()
+}
+
+/// The node a content entry makes, with a hardlink's target; `None` for entry types that are
+/// not content.
+fn content(
+    entry: &mut TarEntry<'_>,
+    layer: usize,
+    position: usize,
+    hash: bool,
+) -> Result<Option<(Node, Option<String>)>, Problem> {
+    let Some(kind) = node_type_of(entry.header().entry_type()) else {
+        return Ok(None);
+    };
+    let meta = meta_of(entry).map_err(Problem::CorruptTar)?;
+    let mut node = Node {
+        kind,
+        mode: meta.mode & 0o7777,
+        uid: meta.uid,
+        gid: meta.gid,
+        mtime: meta.mtime,
+        layer,
+        link: None,
+        device: None,
+        data: None,
+    };
+    let link_name = || {
+        entry
+            .link_name_bytes()
+            .map(|t| crate::rawname::from_bytes(&t).into_owned())
+            .unwrap_or_default()
+    };
+    let mut hardlink = None;
+    match kind {
+        NodeType::File => {
+            let size = entry.size();
+            let sha256 = if hash {
+                Some(sha256_of(entry, size)?)
+            } else {
+                None
+            };
+            node.data = Some(Data {
+                layer,
+                position,
+                size,
+                sha256,
+            });
+        }
+        NodeType::Symlink => {
+            node.link = Some(link_name());
+            // Linux gives every symlink 0777 whatever the header says, as any unpacked tree
+            // shows it.
+            node.mode = 0o777;
+        }
+        NodeType::Hardlink => {
+            let target = clean_path(&link_name()).map_err(bad_name)?;
+            if target.is_empty() || is_aufs_meta(&target) {
+                return Err(Problem::BadContent {
+                    what: "hardlink",
+                    detail: format!(
+                        "refused: the hardlink's target `{}` is the root or aufs metadata",
+                        crate::render::escape_for_message(&target, 200)
+                    ),
+                });
+            }
+            hardlink = Some(target);
+        }
+        NodeType::Char | NodeType::Block => {
+            node.device = match special_of(entry) {
+                Some(Special::Char(a, b)) | Some(Special::Block(a, b)) => Some((a, b)),
+                _ => None,
+            }
+        }
+        NodeType::Dir | NodeType::Fifo => {}
+    }
+    Ok(Some((node, hardlink)))
+}
+
+/// Hashes an entry's `size` bytes; fewer is a truncated layer.
+fn sha256_of(entry: &mut TarEntry<'_>, size: u64) -> Result<[u8; 32], Problem> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0u64;
+    loop {
+        let n = entry.read(&mut buf).map_err(Problem::CorruptTar)?;
+        if n == 0 {
+            break;
+        }
+        got += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    if got != size {
+        return Err(Problem::CorruptTar(std::io::Error::other(format!(
+            "the entry's data ends after {got} of its {size} bytes (truncated layer?)"
+        ))));
+    }
+    Ok(hasher.finalize().into())
+}
