@@ -30,7 +30,7 @@ pub fn run(args: CatArgs, out: &mut dyn Write) -> Result<ExitCode> {
         (kind, _) => bail!("{shown}: is a {}, not a regular file", kind_text(kind)),
     };
     // The layers were verified by the scan; this second read checks the holder's digests again.
-    let layer = &image.layers[data.layer];
+    let layer = &image.layers[data.layer as usize];
     let mut found = false;
     read_layer(
         &image,
@@ -38,7 +38,7 @@ pub fn run(args: CatArgs, out: &mut dyn Write) -> Result<ExitCode> {
         &limits,
         &SparseBudget::default(),
         |position, _, entry| {
-            if position != data.position {
+            if position != data.position as usize {
                 return Ok(());
             }
             found = true;

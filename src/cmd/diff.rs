@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use strata::explore::apply::{Change, ChangeKind};
+use strata::explore::apply::{Change, ChangeKind, Side};
 use strata::explore::node::{Node, NodeType};
 use strata::explore::scan::{build, ScanOptions};
 use strata::explore::tree::Tree;
@@ -13,7 +13,7 @@ use strata::extract::limits::Limits;
 use strata::image::Image;
 use strata::render::{ellipsis, escape_for_message, human_size};
 
-use super::ls::shown;
+use super::ls::{shown, shown_path};
 use crate::cli::{DiffArgs, ImageSelect};
 
 pub fn run(args: DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
@@ -26,24 +26,33 @@ pub fn run(args: DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
         bail!("--other-platform needs a second image (OTHER or --other-image)");
     }
     let (image, top) = super::open_layered(&args.select, args.layer, "compare", &limits)?;
-    let mut layers: Vec<(usize, Vec<Change>)> = Vec::new();
     let options = ScanOptions {
         changes: true,
         ..ScanOptions::default()
     };
+    let steps = created_by(&image);
+    let mut first = true;
+    if args.json {
+        write!(out, "[")?;
+    }
+    // Each layer's changes are printed as soon as the layer is applied.
     build(&image, top, &limits, options, |index, changes| {
-        if args.layer.map_or(true, |n| n == index) {
-            layers.push((index, changes));
+        if args.layer.is_some_and(|n| n != index) {
+            return Ok(());
         }
-        Ok(())
+        let written = if args.json {
+            let sep = if first { "\n" } else { ",\n" };
+            write_layer_json(out, sep, index, &changes)
+        } else {
+            write_layer(out, &image, index, steps.get(index), &changes, &sizes)
+        };
+        first = false;
+        written.map_err(|e| {
+            strata::ArchiveError::new(&image.source_path, None, strata::Problem::Write(e))
+        })
     })?;
     if args.json {
-        write_layers_json(out, &layers)?;
-    } else {
-        let steps = created_by(&image);
-        for (index, changes) in &layers {
-            write_layer(out, &image, *index, steps.get(*index), changes, &sizes)?;
-        }
+        writeln!(out, "{}]", if first { "" } else { "\n" })?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -51,11 +60,8 @@ pub fn run(args: DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
 /// The history step that made each layer, by layer index.
 fn created_by(image: &Image) -> Vec<String> {
     let zeros = vec![0; image.layers.len()];
-    let aligned = strata::history::align(
-        image.config.history().as_deref().unwrap_or_default(),
-        &zeros,
-        &image.config_digest,
-    );
+    let history = image.config.history().as_deref().unwrap_or_default();
+    let aligned = strata::history::align(history, &zeros, &image.config_digest);
     let mut steps = vec![String::new(); image.layers.len()];
     for row in aligned.rows {
         if let Some(i) = row.layer_index {
@@ -70,15 +76,15 @@ struct Sizes {
 }
 
 impl Sizes {
-    fn of(&self, node: Option<&Node>) -> String {
+    /// A regular file's size; `-` for anything else or nothing.
+    fn of(&self, side: Option<Side>) -> String {
         let w = if self.bytes { 12 } else { 8 };
-        match node {
-            Some(n) if n.kind == NodeType::File => {
-                let size = n.size();
+        match side {
+            Some(s) if s.kind == NodeType::File => {
                 let text = if self.bytes {
-                    size.to_string()
+                    s.size.to_string()
                 } else {
-                    human_size(size)
+                    human_size(s.size)
                 };
                 format!("{text:>w$}")
             }
@@ -95,6 +101,11 @@ fn letter(kind: ChangeKind) -> char {
     }
 }
 
+/// The kind a change's row shows: what the layer left, or what it deleted.
+fn shown_kind(c: &Change) -> NodeType {
+    c.after.or(c.before).map_or(NodeType::File, |s| s.kind)
+}
+
 fn write_layer(
     out: &mut dyn Write,
     image: &Image,
@@ -102,7 +113,7 @@ fn write_layer(
     step: Option<&String>,
     changes: &[Change],
     sizes: &Sizes,
-) -> Result<()> {
+) -> std::io::Result<()> {
     let diff_id = image.layers[index]
         .config_diff_id
         .as_ref()
@@ -116,65 +127,57 @@ fn write_layer(
     let mut counts = [0usize; 3];
     for c in changes {
         counts[c.kind as usize] += 1;
-        let node = c
-            .after
-            .as_ref()
-            .or(c.before.as_ref())
-            .expect("a change has a side");
         writeln!(
             out,
             "  {}  {}  {}  {}",
             letter(c.kind),
-            sizes.of(c.before.as_ref()),
-            sizes.of(c.after.as_ref()),
-            shown(&c.path, node)
+            sizes.of(c.before),
+            sizes.of(c.after),
+            shown_path(&c.path, shown_kind(c) == NodeType::Dir)
         )?;
     }
     writeln!(
         out,
         "  {} added, {} modified, {} deleted\n",
         counts[0], counts[1], counts[2]
-    )?;
-    Ok(())
+    )
 }
 
-#[derive(serde::Serialize)]
-struct ChangeRow<'a> {
-    path: String,
-    change: ChangeKind,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    size: u64,
-    size_before: u64,
-}
-
-fn write_layers_json(out: &mut dyn Write, layers: &[(usize, Vec<Change>)]) -> Result<()> {
+fn write_layer_json(
+    out: &mut dyn Write,
+    separator: &str,
+    index: usize,
+    changes: &[Change],
+) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        path: String,
+        change: ChangeKind,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        size: u64,
+        size_before: u64,
+    }
     #[derive(serde::Serialize)]
     struct Layer<'a> {
         layer: usize,
-        changes: Vec<ChangeRow<'a>>,
+        changes: Vec<Row<'a>>,
     }
-    let value: Vec<Layer> = layers
-        .iter()
-        .map(|(index, changes)| Layer {
-            layer: *index,
-            changes: changes
-                .iter()
-                .map(|c| {
-                    let node = c.after.as_ref().or(c.before.as_ref()).expect("a side");
-                    ChangeRow {
-                        path: strata::rawname::display(&c.path).into_owned(),
-                        change: c.kind,
-                        kind: node.kind.name(),
-                        size: c.after.as_ref().map_or(0, Node::size),
-                        size_before: c.before.as_ref().map_or(0, Node::size),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    serde_json::to_writer_pretty(&mut *out, &value)?;
-    writeln!(out)?;
+    let layer = Layer {
+        layer: index,
+        changes: changes
+            .iter()
+            .map(|c| Row {
+                path: strata::rawname::display(&c.path).into_owned(),
+                change: c.kind,
+                kind: shown_kind(c).name(),
+                size: c.after.map_or(0, |s| s.size),
+                size_before: c.before.map_or(0, |s| s.size),
+            })
+            .collect(),
+    };
+    write!(out, "{separator}")?;
+    serde_json::to_writer(&mut *out, &layer)?;
     Ok(())
 }
 
@@ -212,18 +215,24 @@ fn two_images(
     if args.json {
         write_compared_json(out, &compared)?;
     } else {
+        let side = |n: &Node| {
+            Some(Side {
+                kind: n.kind,
+                size: n.size(),
+            })
+        };
         for (path, node) in &compared.added {
-            writeln!(out, "A  {}  {}", sizes.of(Some(node)), shown(path, node))?;
+            writeln!(out, "A  {}  {}", sizes.of(side(node)), shown(path, node))?;
         }
         for (path, node) in &compared.removed {
-            writeln!(out, "D  {}  {}", sizes.of(Some(node)), shown(path, node))?;
+            writeln!(out, "D  {}  {}", sizes.of(side(node)), shown(path, node))?;
         }
         for c in &compared.changed {
             writeln!(
                 out,
                 "C  {}  {}  {}  ({})",
-                sizes.of(Some(c.before)),
-                sizes.of(Some(c.after)),
+                sizes.of(side(c.before)),
+                sizes.of(side(c.after)),
                 shown(c.path, c.after),
                 c.what.join(", ")
             )?;
@@ -275,7 +284,7 @@ fn compare<'t>(a: &'t Tree, b: &'t Tree) -> Compared<'t> {
             std::cmp::Ordering::Equal => {
                 let (path, before) = left.next().expect("peeked");
                 let (_, after) = right.next().expect("peeked");
-                let what = differences(before, after);
+                let what = differences(before, a, after, b);
                 if !what.is_empty() {
                     compared.changed.push(Changed {
                         path,
@@ -298,14 +307,14 @@ fn category(kind: NodeType) -> NodeType {
     }
 }
 
-fn differences(a: &Node, b: &Node) -> Vec<String> {
+fn differences(a: &Node, ta: &Tree, b: &Node, tb: &Tree) -> Vec<String> {
     let mut what = Vec::new();
     if category(a.kind) != category(b.kind) {
         what.push(format!("type {} → {}", a.kind.name(), b.kind.name()));
         return what;
     }
-    let sha = |n: &Node| n.data.and_then(|d| d.sha256);
-    if category(a.kind) == NodeType::File && sha(a) != sha(b) {
+    let sha = |n: &Node, t: &Tree| n.data.and_then(|d| t.hashes.get(&d).copied());
+    if category(a.kind) == NodeType::File && sha(a, ta) != sha(b, tb) {
         what.push("content".to_string());
     }
     if a.kind == NodeType::Symlink && a.link != b.link {

@@ -116,8 +116,12 @@ fn size_of(path: &str, node: &Node, totals: &HashMap<String, u64>) -> u64 {
 
 /// How a path is printed: `/` first, `/` after a directory, escaped.
 pub fn shown(path: &str, node: &Node) -> String {
+    shown_path(path, node.is_dir())
+}
+
+pub fn shown_path(path: &str, is_dir: bool) -> String {
     let mut s = format!("/{}", escape_for_message(path, usize::MAX));
-    if node.is_dir() && !path.is_empty() {
+    if is_dir && !path.is_empty() {
         s.push('/');
     }
     s

@@ -35,13 +35,30 @@ pub enum ChangeKind {
     Deleted,
 }
 
+/// What a path was, on one side of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Side {
+    pub kind: NodeType,
+    /// As [`Node::size`] counts it.
+    pub size: u64,
+}
+
+impl Side {
+    fn of(node: &Node) -> Side {
+        Side {
+            kind: node.kind,
+            size: node.size(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Change {
     pub path: String,
     pub kind: ChangeKind,
-    pub before: Option<Node>,
+    pub before: Option<Side>,
     /// The path as the layer left it (absent for a deletion).
-    pub after: Option<Node>,
+    pub after: Option<Side>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +183,12 @@ impl Layering {
     /// returns where `path` itself lands.
     fn make_parents(&mut self, path: &str, layer: usize) -> Result<String, String> {
         let dir = parent(path);
+        // A directory the tree holds has only directories above it (a path is placed through
+        // its resolved parents, and replacing a parent removes the whole subtree): no
+        // resolution needed, which is the common case.
+        if self.tree.get(dir).is_some_and(Node::is_dir) {
+            return Ok(path.to_string());
+        }
         // Each missing directory is made once; a path has at most PATH_MAX / 2 of them.
         for _ in 0..=crate::extract::rules::MAX_PATH_BYTES {
             match self.tree.resolve(dir, true) {
@@ -234,8 +257,8 @@ impl Layering {
             // The root is always there; its metadata is not a change worth a row.
             .filter(|(path, _)| !path.is_empty())
             .filter_map(|(path, before)| {
-                let after = self.tree.get(&path).cloned();
-                let kind = match (&before, &after) {
+                let after = self.tree.get(&path);
+                let kind = match (&before, after) {
                     (None, Some(_)) => ChangeKind::Added,
                     (Some(_), None) => ChangeKind::Deleted,
                     (Some(b), Some(a)) if touched.contains(&path) || a != b => ChangeKind::Modified,
@@ -244,8 +267,8 @@ impl Layering {
                 Some(Change {
                     path,
                     kind,
-                    before,
-                    after,
+                    before: before.as_ref().map(Side::of),
+                    after: after.map(Side::of),
                 })
             })
             .collect();
@@ -283,10 +306,9 @@ mod tests {
                 mode: 0o644,
                 layer,
                 data: Some(Data {
-                    layer,
+                    layer: layer as u32,
                     position: 0,
                     size,
-                    sha256: None,
                 }),
                 ..Node::implied_dir(layer)
             },

@@ -43,13 +43,11 @@ impl NodeType {
 
 /// Where a file's bytes lie: entry `position` of layer `layer`'s tar (for a hardlink, its
 /// target's entry, as it was when the link was made).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Data {
-    pub layer: usize,
-    pub position: usize,
+    pub layer: u32,
+    pub position: u32,
     pub size: u64,
-    /// sha256 of the content, when the tree was built with hashing.
-    pub sha256: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +149,6 @@ mod tests {
             layer: 0,
             position: 3,
             size: 42,
-            sha256: None,
         });
         let file = Node {
             data,

@@ -1,11 +1,11 @@
 //! Builds the merged tree of an image from its layers, each read once through the verified
 //! layer stream ([`crate::entries::read_layer`]) and applied in order.
 
-use std::io::Read;
+use std::io::Read as _;
 
 use sha2::{Digest as _, Sha256};
 
-use super::apply::{node_type_of, Change, Layering, Pending};
+use super::apply::{node_type_of, ApplyError, Change, Layering, Pending};
 use super::node::{Data, Node, NodeType};
 use super::tree::Tree;
 use crate::entries::{bad_name, entry_context, layer_context, read_layer, TarEntry};
@@ -14,6 +14,7 @@ use crate::extract::limits::Limits;
 use crate::extract::merge::{meta_of, special_of, Special};
 use crate::extract::rules::{clean_path, is_aufs_meta, EntryKind};
 use crate::image::Image;
+use crate::image::LayerRef;
 use crate::targuard::SparseBudget;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,64 +36,101 @@ pub fn build(
 ) -> Result<Tree, ArchiveError> {
     let mut layering = Layering::new(options.changes);
     let sparse = SparseBudget::default();
-    for layer in &image.layers[..=top] {
-        let mut pending = Vec::new();
-        read_layer(image, layer, limits, &sparse, |position, kind, entry| {
-            let name = entry_name(entry);
-            let fail = |p: Problem| {
-                let name = crate::rawname::from_bytes(&name).into_owned();
-                ArchiveError::new(&image.source_path, Some(entry_context(layer, &name)), p)
-            };
-            let item = match kind {
-                EntryKind::AufsMeta => return Ok(()),
-                EntryKind::Whiteout(p) => Pending::Whiteout(p),
-                EntryKind::Opaque(d) => Pending::Opaque(d),
-                EntryKind::Content(path) => {
-                    match content(entry, layer.index, position, options.hash_files) {
-                        Ok(Some((node, hardlink))) => Pending::Content {
-                            path,
-                            node,
-                            hardlink,
-                        },
-                        Ok(None) => return Ok(()),
-                        Err(p) => return Err(fail(p)),
-                    }
+    // The next layer is read (decompressed, hashed, parsed) while this one is applied.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let sparse = &sparse;
+        scope.spawn(move || {
+            for layer in &image.layers[..=top] {
+                let read = read_entries(image, layer, limits, sparse, options.hash_files);
+                let failed = read.is_err();
+                if tx.send(read.map(|p| (layer, p))).is_err() || failed {
+                    return;
                 }
-            };
-            pending.push(item);
-            Ok(())
-        })?;
-        let changes = layering.apply(layer.index, pending).map_err(|e| {
-            ArchiveError::new(
-                &image.source_path,
-                Some(layer_context(layer)),
-                Problem::BadContent {
-                    what: "entry",
-                    detail: format!(
-                        "entry `{}`: {}",
-                        crate::render::escape_for_message(&e.path, 200),
-                        crate::render::escape_for_message(&e.reason, 400)
-                    ),
-                },
-            )
-        })?;
-        each_layer(layer.index, changes)?;
-    }
+            }
+        });
+        for read in rx {
+            let (layer, (pending, hashes)) = read?;
+            layering.tree.hashes.extend(hashes);
+            let changes = layering
+                .apply(layer.index, pending)
+                .map_err(|e| apply_error(image, layer, e))?;
+            each_layer(layer.index, changes)?;
+        }
+        Ok::<(), ArchiveError>(())
+    })?;
     Ok(layering.tree)
 }
 
-fn entry_name(entry: &TarEntry<'_>) -> Vec<u8> {
-    entry.path_bytes().into_owned()
+/// One layer's entries, read and classified.
+fn read_entries(
+    image: &Image,
+    layer: &LayerRef,
+    limits: &Limits,
+    sparse: &SparseBudget,
+    hash_files: bool,
+) -> Result<(Vec<Pending>, Vec<(Data, [u8; 32])>), ArchiveError> {
+    let mut pending = Vec::new();
+    let mut hashes = Vec::new();
+    read_layer(image, layer, limits, sparse, |position, kind, entry| {
+        let item = match kind {
+            EntryKind::AufsMeta => return Ok(()),
+            EntryKind::Whiteout(p) => Pending::Whiteout(p),
+            EntryKind::Opaque(d) => Pending::Opaque(d),
+            EntryKind::Content(path) => match content(entry, layer.index, position, hash_files) {
+                Ok(Some(read)) => {
+                    hashes.extend(read.hashed);
+                    Pending::Content {
+                        path,
+                        node: read.node,
+                        hardlink: read.hardlink,
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(p) => {
+                    let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+                    let at = entry_context(layer, &name);
+                    return Err(ArchiveError::new(&image.source_path, Some(at), p));
+                }
+            },
+        };
+        pending.push(item);
+        Ok(())
+    })?;
+    Ok((pending, hashes))
 }
 
-/// The node a content entry makes, with a hardlink's target; `None` for entry types that are
-/// not content.
+fn apply_error(image: &Image, layer: &LayerRef, e: ApplyError) -> ArchiveError {
+    ArchiveError::new(
+        &image.source_path,
+        Some(layer_context(layer)),
+        Problem::BadContent {
+            what: "entry",
+            detail: format!(
+                "entry `{}`: {}",
+                crate::render::escape_for_message(&e.path, 200),
+                crate::render::escape_for_message(&e.reason, 400)
+            ),
+        },
+    )
+}
+
+/// What a content entry makes.
+struct Read {
+    node: Node,
+    /// A hardlink's target.
+    hardlink: Option<String>,
+    /// A regular file's content hash, when hashing.
+    hashed: Option<(Data, [u8; 32])>,
+}
+
+/// The node a content entry makes; `None` for entry types that are not content.
 fn content(
     entry: &mut TarEntry<'_>,
     layer: usize,
     position: usize,
     hash: bool,
-) -> Result<Option<(Node, Option<String>)>, Problem> {
+) -> Result<Option<Read>, Problem> {
     let Some(kind) = node_type_of(entry.header().entry_type()) else {
         return Ok(None);
     };
@@ -115,20 +153,19 @@ fn content(
             .unwrap_or_default()
     };
     let mut hardlink = None;
+    let mut hashed = None;
     match kind {
         NodeType::File => {
             let size = entry.size();
-            let sha256 = if hash {
-                Some(sha256_of(entry, size)?)
-            } else {
-                None
-            };
-            node.data = Some(Data {
-                layer,
-                position,
+            let data = Data {
+                layer: u32::try_from(layer).map_err(|_| too_many("layers"))?,
+                position: u32::try_from(position).map_err(|_| too_many("entries in a layer"))?,
                 size,
-                sha256,
-            });
+            };
+            if hash {
+                hashed = Some((data, sha256_of(entry, size)?));
+            }
+            node.data = Some(data);
         }
         NodeType::Symlink => {
             node.link = Some(link_name());
@@ -157,7 +194,18 @@ fn content(
         }
         NodeType::Dir | NodeType::Fifo => {}
     }
-    Ok(Some((node, hardlink)))
+    Ok(Some(Read {
+        node,
+        hardlink,
+        hashed,
+    }))
+}
+
+fn too_many(what: &'static str) -> Problem {
+    Problem::TooLarge {
+        what,
+        limit: u64::from(u32::MAX),
+    }
 }
 
 /// Hashes an entry's `size` bytes; fewer is a truncated layer.

@@ -2,9 +2,9 @@
 //! node, sorted, and path resolution inside the image — symlinks are followed within the tree,
 //! never on the host, and `..` stops at the root, as the kernel's `RESOLVE_IN_ROOT` does.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::node::{Node, NodeType};
+use super::node::{Data, Node, NodeType};
 
 /// Symlinks followed in one resolution before it is a loop (Linux's own limit).
 pub const MAX_SYMLINKS: usize = 40;
@@ -22,13 +22,18 @@ pub enum ResolveError {
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
     nodes: BTreeMap<String, Node>,
+    /// sha256 of each file's content by where it lies, when the tree was built with hashing.
+    pub hashes: HashMap<Data, [u8; 32]>,
 }
 
 impl Tree {
     pub fn new() -> Tree {
         let mut nodes = BTreeMap::new();
         nodes.insert(String::new(), Node::implied_dir(0));
-        Tree { nodes }
+        Tree {
+            nodes,
+            hashes: HashMap::new(),
+        }
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {

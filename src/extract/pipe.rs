@@ -19,7 +19,9 @@ pub struct LayerDigests {
 }
 
 enum Message {
-    Data(Vec<u8>),
+    /// A chunk buffer and how many of its bytes are data (buffers keep their full length, so
+    /// that reusing one never zeroes it again).
+    Data(Vec<u8>, usize),
     Failed(io::Error),
     Done(LayerDigests),
 }
@@ -29,6 +31,8 @@ pub struct Pipelined {
     /// Read chunks go back to the reader thread for reuse.
     spent: SyncSender<Vec<u8>>,
     current: Vec<u8>,
+    /// Data bytes in `current`.
+    len: usize,
     pos: usize,
     finished: bool,
     digests: Option<LayerDigests>,
@@ -97,17 +101,15 @@ impl Pipelined {
             let stored_wanted = blob_digest || compression == Compression::None;
             hashing.store(stored_wanted, Ordering::Relaxed);
             loop {
-                let mut buf = reuse.try_recv().unwrap_or_default();
-                buf.resize(CHUNK, 0);
+                let mut buf = reuse.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
                 match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        buf.truncate(n);
                         // A plain tar is its own diffID: it is hashed once, as stored.
                         if compression != Compression::None {
-                            hasher.feed(Stream::Decompressed, &buf);
+                            hasher.feed(Stream::Decompressed, &buf[..n]);
                         }
-                        if tx.send(Message::Data(buf)).is_err() {
+                        if tx.send(Message::Data(buf, n)).is_err() {
                             return;
                         }
                     }
@@ -136,6 +138,7 @@ impl Pipelined {
             chunks: rx,
             spent,
             current: Vec::new(),
+            len: 0,
             pos: 0,
             finished: false,
             digests: None,
@@ -150,14 +153,17 @@ impl Pipelined {
 
 impl Read for Pipelined {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
+        while self.pos == self.len {
             if self.finished {
                 return Ok(0);
             }
             match self.chunks.recv() {
-                Ok(Message::Data(chunk)) => {
+                Ok(Message::Data(chunk, n)) => {
                     let spent = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.spent.try_send(spent);
+                    if spent.len() == CHUNK {
+                        let _ = self.spent.try_send(spent);
+                    }
+                    self.len = n;
                     self.pos = 0;
                 }
                 Ok(Message::Done(d)) => {
@@ -174,7 +180,7 @@ impl Read for Pipelined {
                 }
             }
         }
-        let n = buf.len().min(self.current.len() - self.pos);
+        let n = buf.len().min(self.len - self.pos);
         buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
