@@ -62,6 +62,9 @@ pub fn build(
     Ok(layering.tree)
 }
 
+/// A file's content hash, by where the content lies.
+type Hashed = (Data, [u8; 32]);
+
 /// One layer's entries, read and classified.
 fn read_entries(
     image: &Image,
@@ -69,7 +72,7 @@ fn read_entries(
     limits: &Limits,
     sparse: &SparseBudget,
     hash_files: bool,
-) -> Result<(Vec<Pending>, Vec<(Data, [u8; 32])>), ArchiveError> {
+) -> Result<(Vec<Pending>, Vec<Hashed>), ArchiveError> {
     let mut pending = Vec::new();
     let mut hashes = Vec::new();
     read_layer(image, layer, limits, sparse, |position, kind, entry| {
@@ -121,7 +124,7 @@ struct Read {
     /// A hardlink's target.
     hardlink: Option<String>,
     /// A regular file's content hash, when hashing.
-    hashed: Option<(Data, [u8; 32])>,
+    hashed: Option<Hashed>,
 }
 
 /// The node a content entry makes; `None` for entry types that are not content.
