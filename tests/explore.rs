@@ -578,6 +578,45 @@ fn corpus_ls_matches_the_reference_trees() {
         for p in want.keys().filter(|p| *p != "/" && !seen.contains(*p)) {
             failures.push(format!("{name}: missing {p}"));
         }
+        // diff: replaying every layer's added and deleted paths gives the same tree.
+        let out = strata(&[&"diff", &archive, &"--json"]);
+        if out.code != Some(0) {
+            failures.push(format!("{name}: diff: {}", out.error_line()));
+            continue;
+        }
+        let layers: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut replayed = BTreeSet::new();
+        for layer in layers.as_array().unwrap() {
+            for c in layer["changes"].as_array().unwrap() {
+                let path = format!("/{}", c["path"].as_str().unwrap());
+                match c["change"].as_str().unwrap() {
+                    "added" => {
+                        replayed.insert(path);
+                    }
+                    "deleted" => {
+                        replayed.remove(&path);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if replayed != seen {
+            failures.push(format!(
+                "{name}: diff's added/deleted replayed differ from ls: {:?}",
+                replayed.symmetric_difference(&seen).take(5).collect::<Vec<_>>()
+            ));
+        }
+        // cat: a sample of the files, against the reference's sha256.
+        let files = want.iter().filter_map(|(p, n)| match &n.kind {
+            NodeKind::File(_, sha) => Some((p, sha)),
+            _ => None,
+        });
+        for (path, sha) in files.take(12) {
+            let out = strata(&[&"cat", &archive, path]);
+            if out.code != Some(0) || sha256_of(&out.stdout) != *sha {
+                failures.push(format!("{name}: cat {path}: {}", out.error_line()));
+            }
+        }
         checked += 1;
     }
     eprintln!("corpus ls checked on {checked} images");
