@@ -603,7 +603,10 @@ fn corpus_ls_matches_the_reference_trees() {
         if replayed != seen {
             failures.push(format!(
                 "{name}: diff's added/deleted replayed differ from ls: {:?}",
-                replayed.symmetric_difference(&seen).take(5).collect::<Vec<_>>()
+                replayed
+                    .symmetric_difference(&seen)
+                    .take(5)
+                    .collect::<Vec<_>>()
             ));
         }
         // cat: a sample of the files, against the reference's sha256.

@@ -75,3 +75,49 @@ fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
         );
     }
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-opaque-keeps-lower-parent-metadata`: layer 0 has
+/// the directory `a` (mode 4755, an xattr here too); layer 1 writes `a/x/q/`, then replaces the
+/// directory `a/x` with a file (which needs the in-order extraction), and makes the root opaque
+/// with its marker last in the tar. The opaque marker deletes layer 0's `a`; layer 1's entries
+/// below it then make `a` again as a parent it left out (0755, root, no xattrs). The in-order
+/// extraction kept the directory it had to descend into with layer 0's mode and xattrs; now it
+/// resets them.
+#[test]
+fn an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent() {
+    if !is_root() {
+        eprintln!("skipped: needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::dir("a")
+            .with_mode(0o4755)
+            .with_xattr("user.lower", b"1")
+            .with_mtime(1_600_000_000)],
+        vec![
+            Entry::dir("b").with_mode(0o555).with_mtime(1_600_001_000),
+            Entry::dir("a/x/q")
+                .with_mode(0o555)
+                .with_mtime(1_600_001_001),
+            Entry::file("a/y/p", "a/y/p layer 1\n")
+                .with_mode(0o4755)
+                .with_mtime(1_600_001_002),
+            Entry::file("a/x", "a/x layer 1\n")
+                .with_mode(0o555)
+                .with_mtime(1_600_001_003),
+            Entry::opaque("").with_mtime(1_600_001_004),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("opaque-root", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "opaque root over a lower directory kept as a parent",
+        );
+    }
+}

@@ -293,7 +293,25 @@ fn implied_parents_and_same_layer_type_changes_mount_as_they_extract() {
             Entry::file("a/new", "upper\n").with_mtime(1_600_001_002),
         ],
     ];
-    for (name, layers) in [("implied.tar", implied), ("retyped.tar", retyped)] {
+    // tests/fuzz_regressions.rs, an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent
+    let opaque_root = vec![
+        vec![Entry::dir("a")
+            .with_mode(0o4755)
+            .with_xattr("user.lower", b"1")
+            .with_mtime(1_600_000_000)],
+        vec![
+            Entry::dir("a/x/q")
+                .with_mode(0o555)
+                .with_mtime(1_600_001_001),
+            Entry::file("a/x", "a/x layer 1\n").with_mtime(1_600_001_003),
+            Entry::opaque("").with_mtime(1_600_001_004),
+        ],
+    ];
+    for (name, layers) in [
+        ("implied.tar", implied),
+        ("retyped.tar", retyped),
+        ("opaque-root.tar", opaque_root),
+    ] {
         let fx = image_of_entries(name, &layers, Compression::None, Format::Oci);
         fixture_matches_extract(&fx, &layers);
     }

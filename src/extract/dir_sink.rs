@@ -12,7 +12,7 @@ mod layer;
 use super::budget::Budget;
 use super::fs::{Meta, Root};
 use super::lowers::Lowers;
-use super::merge::{Sink, Special};
+use super::merge::{Kept, Sink, Special};
 use super::rules::{file_name, parent};
 use super::space::SpaceGuard;
 use super::spill::PathSpill;
@@ -340,11 +340,11 @@ impl Sink for DirSink {
         }
     }
 
-    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
         self.delete_path(path, keep)
     }
 
-    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
         self.clear_below(dir, keep)
     }
 
@@ -442,7 +442,7 @@ fn conflict(e: io::Error) -> io::Error {
 impl DirSink {
     /// Deletes `path` (a whiteout in in-order mode), keeping whatever `keep` names: the entries
     /// the current layer itself wrote.
-    fn delete_path(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+    fn delete_path(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
         self.last_dir = None;
         let dir = match self.root.open_dir_nofollow(parent(path)) {
             Ok(fd) => fd,
@@ -456,10 +456,11 @@ impl DirSink {
         &mut self,
         dir: &OwnedFd,
         path: &str,
-        keep: &dyn Fn(&str) -> bool,
+        keep: &dyn Fn(&str) -> Kept,
     ) -> io::Result<()> {
         let name = file_name(path);
-        if !keep(path) {
+        let kept = keep(path);
+        if kept == Kept::No {
             self.dirs.remove(path);
             remove_below(&mut self.dirs, path);
             return Root::remove(dir, name);
@@ -468,6 +469,20 @@ impl DirSink {
         let Ok(child) = self.root.open_dir_nofollow(path) else {
             return Ok(());
         };
+        if kept == Kept::Above {
+            // The lower layers' directory is deleted; the one that stays is only the parent of
+            // the layer's own entries, with a left-out parent's metadata and no xattrs.
+            for (xattr, _) in Root::xattrs_of(&child)? {
+                rustix::fs::fremovexattr(&child, xattr.as_str())?;
+            }
+            self.dirs.insert(
+                path.to_string(),
+                Meta {
+                    mode: 0o755,
+                    ..Meta::default()
+                },
+            );
+        }
         for entry in Root::list(&child)? {
             self.delete_in(&child, &format!("{path}/{entry}"), keep)?;
         }
@@ -475,7 +490,7 @@ impl DirSink {
     }
 
     /// Deletes everything below `dir` except what `keep` names (an opaque marker in order).
-    fn clear_below(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()> {
+    fn clear_below(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
         self.last_dir = None;
         let Ok(fd) = self.root.open_dir_nofollow(dir) else {
             return Ok(());

@@ -47,10 +47,10 @@ pub trait Sink {
     fn implied_dir(&mut self, path: &str) -> io::Result<()>;
     /// Called once at the end: directory metadata and anything else deferred.
     fn finish(&mut self) -> io::Result<()>;
-    /// In-order mode only: deletes `path` except what `keep` names.
-    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
-    /// In-order mode only: deletes everything below `dir` except what `keep` names.
-    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> bool) -> io::Result<()>;
+    /// In-order mode only: deletes `path` except what `keep` keeps.
+    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()>;
+    /// In-order mode only: deletes everything below `dir` except what `keep` keeps.
+    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()>;
     /// Overlay-layer mode only: an overlayfs whiteout at `path`.
     fn whiteout(&mut self, _path: &str) -> io::Result<()> {
         Err(io::Error::other(
@@ -63,6 +63,18 @@ pub trait Sink {
             "this output cannot mark directories opaque",
         ))
     }
+}
+
+/// What an in-order deletion does with a path the current layer may have written already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Not the layer's: deleted.
+    No,
+    /// The layer's own entry: kept as it is.
+    Own,
+    /// Only a directory above the layer's own entries: it stays, but what the layers below had
+    /// there (its metadata) is deleted, so it becomes a directory the layer left out.
+    Above,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -669,8 +681,14 @@ impl OwnPaths {
     }
 
     /// Is `path` one of the layer's own, or above one?
-    fn keeps(&self, path: &str) -> bool {
-        self.paths.contains(path) || self.above.contains(path)
+    fn keeps(&self, path: &str) -> Kept {
+        if self.paths.contains(path) {
+            Kept::Own
+        } else if self.above.contains(path) {
+            Kept::Above
+        } else {
+            Kept::No
+        }
     }
 
     fn len(&self) -> usize {
