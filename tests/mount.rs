@@ -317,6 +317,81 @@ fn implied_parents_and_same_layer_type_changes_mount_as_they_extract() {
     }
 }
 
+/// A hardlink to a lower-layer file that a layer in between (or the link's own layer) deleted —
+/// by a whiteout, an opaque directory, or by making a parent a file or a symlink — has nothing
+/// to link to: extract refuses the image, and so does mount, with the same words (it used to
+/// serve the deleted file from the layer that had it).
+#[test]
+fn hardlinks_to_deleted_lower_files_are_refused_as_extract_refuses_them() {
+    if !ready() {
+        return;
+    }
+    let base = || {
+        vec![
+            Entry::file("d/f", "secret\n").with_mtime(1_600_000_000),
+            Entry::file("keep", "k\n").with_mtime(1_600_000_000),
+        ]
+    };
+    let link = || vec![Entry::hardlink("l", "d/f").with_mtime(1_600_002_000)];
+    let cases: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "whiteout",
+            vec![base(), vec![Entry::whiteout("", "d")], link()],
+        ),
+        ("opaque", vec![base(), vec![Entry::opaque("d")], link()]),
+        (
+            "file",
+            vec![base(), vec![Entry::file("d", "now a file\n")], link()],
+        ),
+        (
+            "symlink",
+            vec![base(), vec![Entry::symlink("d", "keep")], link()],
+        ),
+        (
+            "same-layer-whiteout",
+            vec![
+                base(),
+                vec![
+                    Entry::whiteout("d", "f"),
+                    Entry::hardlink("l", "d/f").with_mtime(1_600_002_000),
+                ],
+            ],
+        ),
+    ];
+    let env = MountEnv::new();
+    let says = "is not a file of this or a lower layer";
+    for (i, (name, layers)) in cases.iter().enumerate() {
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            layers,
+            Compression::None,
+            Format::Oci,
+        );
+        let s = sel(fx.arg(), &[]);
+        let dest = env.root.join(format!("x{i}"));
+        let out = common::sandbox::extract(fx.arg(), &dest, &[], &Opts::default());
+        assert_eq!(out.code, Some(2), "{name}: extract: {out}");
+        assert!(
+            out.error_line().contains(says),
+            "{name}: extract: {}",
+            out.error_line()
+        );
+        let mp = env.mountpoint(&format!("m{i}"));
+        let out = env.mount(&s, &mp, &[]);
+        assert_eq!(out.code, Some(2), "{name}: mount: {out}");
+        assert!(out.stderr.contains(says), "{name}: mount: {out}");
+        assert_eq!(mount_count(&mp), 0, "{name}: nothing mounted");
+    }
+    // The same link with nothing deleted in between is served.
+    let fx = image_of_entries(
+        "kept.tar",
+        &[base(), link()],
+        Compression::None,
+        Format::Oci,
+    );
+    fixture_matches_extract(&fx, &[base(), link()]);
+}
+
 /// Hardlink groups as the merged view shows them, against `strata extract`: in the rich
 /// fixture, `usr/lib/libc-hard` (layer 0) and `usr/bin/libc-link` (layer 1, a hardlink to
 /// layer 0's `usr/lib/libc.so`) are one file, which layer 2's new `libc.so` does not change;

@@ -42,6 +42,13 @@ impl DirSink {
         let mut deferred = std::mem::take(&mut self.deferred);
         // Links first: they are the layer's own entries, which its whiteouts must see.
         for (path, target) in std::mem::take(&mut deferred.links) {
+            // The layer's own whiteouts and opaque markers act first: a link to what they
+            // delete has nothing to link to, as in an in-order extraction.
+            if deferred.marked.contains(&self.keys.key(&target))
+                || self.keys.any_ancestor_in(&target, &deferred.marked)
+            {
+                return Err(no_target(&target));
+            }
             let (dir, name) = self.parent_of(&path)?;
             self.copy_from_lower(&dir, name, &target)?;
         }
@@ -298,45 +305,93 @@ impl DirSink {
         name: &str,
         target: &str,
     ) -> io::Result<()> {
+        let Some(parent_fd) = self.visible_in_lower(target)? else {
+            return Err(no_target(target));
+        };
+        let st = Root::lstat(&parent_fd, file_name(target))?;
+        // Same filesystem: share the lower layer's inode, so the merged view keeps the
+        // hardlink group; copy only when that is impossible.
+        if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
+            return Ok(());
+        }
+        let mut src = Root::open_read(&parent_fd, file_name(target))?;
+        let mut dst = Root::create_file(dir, name).map_err(super::conflict)?;
+        self.space.expect(&dst, st.st_size as u64)?;
+        self.space.charge(&dst, st.st_size as u64)?;
+        io::copy(&mut src, &mut dst)?;
+        let meta = Meta {
+            mode: st.st_mode & 0o7777,
+            uid: u64::from(st.st_uid),
+            gid: u64::from(st.st_gid),
+            mtime: st.st_mtime.max(0) as u64,
+            xattrs: Root::xattrs_of(&src)?,
+        };
+        self.set_meta_fd(&dst, &meta)
+    }
+
+    /// The regular file `target` as the merged view of the layers below shows it: the nearest
+    /// layer that has it, unless a nearer one hides it (a whiteout at it or above it, any
+    /// non-directory above it, an opaque directory above it). Returns the target's directory
+    /// in that layer.
+    fn visible_in_lower(&mut self, target: &str) -> io::Result<Option<std::os::fd::OwnedFd>> {
+        let dir = parent(target);
         for i in 0..self.lower_layers.len() {
             let lower = self.lower_layers.get(i)?;
-            let Ok(parent_fd) = lower.open_dir_nofollow(parent(target)) else {
-                continue;
-            };
-            let Ok(st) = Root::lstat(&parent_fd, file_name(target)) else {
-                continue;
-            };
-            let kind = FileType::from_raw_mode(st.st_mode);
-            if kind == FileType::CharacterDevice && st.st_rdev == 0 {
-                break;
+            let mut opaque_above = false;
+            // Walk the target's parents in this layer, from the root down.
+            let mut fd = lower.open_dir_strict("")?;
+            let mut missing = false;
+            for part in dir.split('/').filter(|p| !p.is_empty()) {
+                let st = match Root::lstat(&fd, part) {
+                    Ok(st) => st,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        missing = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+                    // A whiteout, file or symlink above the target hides it here and below.
+                    return Ok(None);
+                }
+                fd = Root::open_subdir(&fd, part)?;
+                if let Some(xattr) = self.opaque_xattr {
+                    let mut value = [0u8; 1];
+                    if rustix::fs::fgetxattr(&fd, xattr, &mut value)
+                        .is_ok_and(|n| n == 1 && value[0] == b'y')
+                    {
+                        opaque_above = true;
+                    }
+                }
             }
-            if kind != FileType::RegularFile {
-                continue;
+            if !missing {
+                match Root::lstat(&fd, file_name(target)) {
+                    Ok(st) => {
+                        let kind = FileType::from_raw_mode(st.st_mode);
+                        return Ok((kind == FileType::RegularFile).then_some(fd));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
-            // Same filesystem: share the lower layer's inode, so the merged view keeps the
-            // hardlink group; copy only when that is impossible.
-            if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
-                return Ok(());
+            if opaque_above {
+                return Ok(None);
             }
-            let mut src = Root::open_read(&parent_fd, file_name(target))?;
-            let mut dst = Root::create_file(dir, name).map_err(super::conflict)?;
-            self.space.expect(&dst, st.st_size as u64)?;
-            self.space.charge(&dst, st.st_size as u64)?;
-            io::copy(&mut src, &mut dst)?;
-            let meta = Meta {
-                mode: st.st_mode & 0o7777,
-                uid: u64::from(st.st_uid),
-                gid: u64::from(st.st_gid),
-                mtime: st.st_mtime.max(0) as u64,
-                xattrs: Root::xattrs_of(&src)?,
-            };
-            return self.set_meta_fd(&dst, &meta);
         }
-        Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("hardlink target {target} is in no layer below"),
-        ))
+        Ok(None)
     }
+}
+
+/// The refusal of a hardlink whose target the layers below do not show, worded as the
+/// extraction words it.
+fn no_target(target: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!(
+            "refused: the hardlink's target `{}` is not a file of this or a lower layer",
+            crate::render::escape_for_message(target, 200)
+        ),
+    )
 }
 
 /// Keys of paths (two keyed 64-bit hashes), so that telling whether a path lies below one of
