@@ -392,6 +392,139 @@ fn hardlinks_to_deleted_lower_files_are_refused_as_extract_refuses_them() {
     fixture_matches_extract(&fx, &[base(), link()]);
 }
 
+/// The rest of issue 9's disagreements between mount and extract: each case mounts as it
+/// extracts (the same tree), or both refuse.
+#[test]
+fn disagreements_between_mount_and_extract() {
+    if !ready() {
+        return;
+    }
+    let cases: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "link-then-file",
+            vec![
+                vec![Entry::file("t", "target\n").with_mtime(1_600_000_000)],
+                vec![
+                    Entry::hardlink("x", "t").with_mtime(1_600_001_000),
+                    Entry::file("x", "file wins\n").with_mtime(1_600_001_001),
+                ],
+            ],
+        ),
+        (
+            "whiteout-below-opaque",
+            vec![
+                vec![Entry::file("a/b/c", "c\n").with_mtime(1_600_000_000)],
+                vec![
+                    Entry::dir("a/b").with_mtime(1_600_001_000),
+                    Entry::opaque("a/b").with_mtime(1_600_001_000),
+                    Entry::whiteout("a/b", "c").with_mtime(1_600_001_000),
+                ],
+            ],
+        ),
+        (
+            "whiteout-deep-below-opaque",
+            vec![
+                vec![Entry::file("a/b/c", "c\n").with_mtime(1_600_000_000)],
+                vec![
+                    Entry::opaque("a").with_mtime(1_600_001_000),
+                    Entry::whiteout("a/b", "c").with_mtime(1_600_001_000),
+                ],
+            ],
+        ),
+    ];
+    for (name, layers) in cases {
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            &layers,
+            Compression::None,
+            Format::Oci,
+        );
+        eprintln!("case {name}");
+        fixture_matches_extract(&fx, &layers);
+    }
+}
+
+/// A layer writing below a lower layer's symlink (`s -> /etc`, then `s/passwd`) means the file
+/// where the symlink leads; `extract` applies that in order (`etc/passwd`, and `s` stays a
+/// symlink). An overlayfs layer cannot say it — its directory `s` would hide the symlink — so
+/// mount refuses, naming the symlink, instead of showing a directory `s` (it used to).
+#[test]
+fn a_write_through_a_lower_symlink_is_refused_by_mount() {
+    if !ready() {
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("etc").with_mtime(1_600_000_000),
+            Entry::symlink("s", "/etc").with_mtime(1_600_000_000),
+        ],
+        vec![Entry::file("s/passwd", "root:x:0:0\n").with_mtime(1_600_001_000)],
+    ];
+    let env = MountEnv::new();
+    let fx = image_of_entries("through.tar", &layers, Compression::None, Format::Oci);
+    let extracted = env.extract_tree(&sel(fx.arg(), &[]), "x", &[]);
+    assert!(
+        extracted.contains_key("/etc/passwd"),
+        "extract follows the symlink"
+    );
+    let mp = env.mountpoint("m");
+    let out = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+    assert_eq!(out.code, Some(2), "mount: {out}");
+    assert!(
+        out.stderr
+            .contains("writes below `s`, a symlink of a lower layer"),
+        "mount: {out}"
+    );
+    assert_eq!(mount_count(&mp), 0);
+    // Replacing the symlink by a whiteout first is not a write through it.
+    let layers = vec![
+        layers[0].clone(),
+        vec![
+            Entry::whiteout("", "s").with_mtime(1_600_001_000),
+            Entry::file("s/passwd", "root:x:0:0\n").with_mtime(1_600_001_000),
+        ],
+    ];
+    let fx = image_of_entries("replaced.tar", &layers, Compression::None, Format::Oci);
+    fixture_matches_extract(&fx, &layers);
+}
+
+/// A 0/0 character device entry means a whiteout to overlayfs and a device to everything
+/// else: extract and mount both refuse the image, with the same words (mount used to hide it
+/// and the lower file, extract to make the device).
+#[test]
+fn a_zero_zero_character_device_is_refused_by_extract_and_mount() {
+    if !ready() {
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("dev/z", "lower\n").with_mtime(1_600_000_000)],
+        vec![Entry::char_dev("dev/z", 0, 0).with_mtime(1_600_001_000)],
+    ];
+    let env = MountEnv::new();
+    let fx = image_of_entries("zero.tar", &layers, Compression::None, Format::Oci);
+    let says = "a 0/0 character device is what overlayfs takes for a whiteout";
+    let dest = env.root.join("x");
+    let out = common::sandbox::extract(fx.arg(), &dest, &[], &Opts::default());
+    assert_eq!(out.code, Some(2), "extract: {out}");
+    assert!(
+        out.error_line().contains(says),
+        "extract: {}",
+        out.error_line()
+    );
+    let tar_out = common::sandbox::extract(
+        fx.arg(),
+        &env.root.join("x.tar"),
+        &["--tar"],
+        &Opts::default(),
+    );
+    assert_eq!(tar_out.code, Some(2), "extract --tar: {tar_out}");
+    let mp = env.mountpoint("m");
+    let out = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+    assert_eq!(out.code, Some(2), "mount: {out}");
+    assert!(out.stderr.contains(says), "mount: {out}");
+    assert_eq!(mount_count(&mp), 0);
+}
+
 /// Hardlink groups as the merged view shows them, against `strata extract`: in the rich
 /// fixture, `usr/lib/libc-hard` (layer 0) and `usr/bin/libc-link` (layer 1, a hardlink to
 /// layer 0's `usr/lib/libc.so`) are one file, which layer 2's new `libc.so` does not change;

@@ -71,7 +71,9 @@ struct Deferred {
     whiteouts: PathSpill,
     /// Keys of the whiteouts and opaque markers, to drop a whiteout below another one.
     marked: std::collections::HashSet<u128>,
-    links: Vec<(String, String)>,
+    /// Hardlinks to lower-layer files, made once the lower layers exist; a later entry of the
+    /// layer at the same path removes its link (the last entry for a path wins).
+    links: std::collections::BTreeMap<String, String>,
     implicit_dirs: std::collections::BTreeSet<String>,
     finish_called: bool,
 }
@@ -176,6 +178,7 @@ impl DirSink {
 
     /// A non-directory now stands at `path`: a directory entry queued there is void.
     fn not_a_dir(&mut self, path: &str) {
+        self.deferred.links.remove(path);
         if self.dirs.remove(path).is_some() {
             // A directory was replaced: whatever was queued below it is gone too.
             remove_below(&mut self.dirs, path);
@@ -266,6 +269,7 @@ impl Sink for DirSink {
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()> {
+        self.deferred.links.remove(path);
         if !path.is_empty() {
             // An existing directory is kept (an upper layer or an earlier duplicate may have
             // put children in it); anything else in the way is replaced.
@@ -330,7 +334,7 @@ impl Sink for DirSink {
                 self.budget.take(path.len() + target.len(), LINKS)?;
                 self.deferred
                     .links
-                    .push((path.to_string(), target.to_string()));
+                    .insert(path.to_string(), target.to_string());
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound && !self.lower_layers.is_empty() => {
@@ -367,11 +371,9 @@ impl Sink for DirSink {
                 "opaque markers need an overlay layer store",
             ));
         };
-        // The directory may come later in the layer, or not at all: make sure it exists.
-        if !dir.is_empty() {
-            let (parent_fd, name) = self.parent_of(dir)?;
-            Root::mkdir(&parent_fd, name)?;
-        }
+        // The directory may come later in the layer, or not at all: make sure it exists, made
+        // as a parent the layer left out (it keeps the lower directory's metadata).
+        self.dir_making_parents(dir)?;
         self.budget.take(16, WHITEOUTS)?;
         self.deferred.marked.insert(self.keys.key(dir));
         self.opaque_dirs.push(self.root.fd(), dir)

@@ -377,6 +377,12 @@ pub fn merge_sharing(
                 tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                     counts.specials += 1;
                     let kind = special_of(&entry).unwrap_or(Special::Fifo);
+                    if let Special::Char(0, 0) = kind {
+                        return Err(at(Problem::BadContent {
+                            what: "device",
+                            detail: WHITEOUT_DEVICE.into(),
+                        }));
+                    }
                     sink.special(&path, kind, &meta, replace)
                 }
                 other => {
@@ -638,6 +644,10 @@ pub(crate) fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> 
         _ => None,
     }
 }
+
+/// Why a 0/0 character device entry is refused: no device has those numbers, and the one
+/// meaning it has is overlayfs' whiteout, so what the image shows depends on the runtime.
+pub const WHITEOUT_DEVICE: &str = "refused: a 0/0 character device is what overlayfs takes for a whiteout (Docker and containerd on overlayfs hide it and what lies below it, other runtimes show a device), so the image means different trees to different runtimes";
 
 /// Entries of unsupported types are named one by one up to here, then counted.
 const MAX_WARNINGS: u64 = 100;

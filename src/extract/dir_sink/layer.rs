@@ -60,6 +60,12 @@ impl DirSink {
             if self.keys.any_ancestor_in(path, &deferred.marked) {
                 continue;
             }
+            let deleted_here = deferred.marked.contains(&self.keys.key(path));
+            if let (false, Some((_, st))) = (deleted_here, self.visible_in_lower(path)?) {
+                if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                    return Err(writes_through(path));
+                }
+            }
             if let Some(meta) = self.lower_dir_meta(path) {
                 self.dirs.insert(path.clone(), meta);
             }
@@ -281,21 +287,14 @@ impl DirSink {
 
     /// Owner, mode and mtime of directory `path` in the nearest lower layer that has it.
     pub(super) fn lower_dir_meta(&mut self, path: &str) -> Option<Meta> {
-        for i in 0..self.lower_layers.len() {
-            let lower = self.lower_layers.get(i).ok()?;
-            let Ok(fd) = lower.open_dir_nofollow(path) else {
-                continue;
-            };
-            let st = rustix::fs::fstat(&fd).ok()?;
-            return Some(Meta {
-                mode: st.st_mode & 0o7777,
-                uid: u64::from(st.st_uid),
-                gid: u64::from(st.st_gid),
-                mtime: st.st_mtime.max(0) as u64,
-                xattrs: Vec::new(),
-            });
-        }
-        None
+        let (_, st) = self.visible_in_lower(path).ok()??;
+        (FileType::from_raw_mode(st.st_mode) == FileType::Directory).then(|| Meta {
+            mode: st.st_mode & 0o7777,
+            uid: u64::from(st.st_uid),
+            gid: u64::from(st.st_gid),
+            mtime: st.st_mtime.max(0) as u64,
+            xattrs: Vec::new(),
+        })
     }
 
     /// Copies `target` as the nearest lower layer has it (stopping at an overlay whiteout).
@@ -305,10 +304,12 @@ impl DirSink {
         name: &str,
         target: &str,
     ) -> io::Result<()> {
-        let Some(parent_fd) = self.visible_in_lower(target)? else {
+        let Some((parent_fd, st)) = self
+            .visible_in_lower(target)?
+            .filter(|(_, st)| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+        else {
             return Err(no_target(target));
         };
-        let st = Root::lstat(&parent_fd, file_name(target))?;
         // Same filesystem: share the lower layer's inode, so the merged view keeps the
         // hardlink group; copy only when that is impossible.
         if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
@@ -329,16 +330,25 @@ impl DirSink {
         self.set_meta_fd(&dst, &meta)
     }
 
-    /// The regular file `target` as the merged view of the layers below shows it: the nearest
-    /// layer that has it, unless a nearer one hides it (a whiteout at it or above it, any
-    /// non-directory above it, an opaque directory above it). Returns the target's directory
-    /// in that layer.
-    fn visible_in_lower(&mut self, target: &str) -> io::Result<Option<std::os::fd::OwnedFd>> {
-        let dir = parent(target);
+    /// `path` as the merged view of the layers below shows it: the nearest layer that has it,
+    /// unless a nearer one hides it (a whiteout at it or above it, any non-directory above it,
+    /// an opaque directory above it). Returns its directory in that layer and its stat; a
+    /// whiteout is nothing.
+    fn visible_in_lower(
+        &mut self,
+        path: &str,
+    ) -> io::Result<Option<(std::os::fd::OwnedFd, rustix::fs::Stat)>> {
+        let dir = parent(path);
         for i in 0..self.lower_layers.len() {
             let lower = self.lower_layers.get(i)?;
+            if path.is_empty() {
+                // The root: every layer has it; the nearest one's is the one shown.
+                let fd = lower.open_dir_strict("")?;
+                let st = rustix::fs::fstat(&fd)?;
+                return Ok(Some((fd, st)));
+            }
             let mut opaque_above = false;
-            // Walk the target's parents in this layer, from the root down.
+            // Walk the path's parents in this layer, from the root down.
             let mut fd = lower.open_dir_strict("")?;
             let mut missing = false;
             for part in dir.split('/').filter(|p| !p.is_empty()) {
@@ -351,7 +361,7 @@ impl DirSink {
                     Err(e) => return Err(e),
                 };
                 if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
-                    // A whiteout, file or symlink above the target hides it here and below.
+                    // A whiteout, file or symlink above the path hides it here and below.
                     return Ok(None);
                 }
                 fd = Root::open_subdir(&fd, part)?;
@@ -365,10 +375,11 @@ impl DirSink {
                 }
             }
             if !missing {
-                match Root::lstat(&fd, file_name(target)) {
+                match Root::lstat(&fd, file_name(path)) {
                     Ok(st) => {
                         let kind = FileType::from_raw_mode(st.st_mode);
-                        return Ok((kind == FileType::RegularFile).then_some(fd));
+                        let whiteout = kind == FileType::CharacterDevice && st.st_rdev == 0;
+                        return Ok((!whiteout).then_some((fd, st)));
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(e),
@@ -380,6 +391,15 @@ impl DirSink {
         }
         Ok(None)
     }
+}
+
+/// A layer that puts entries below a lower layer's symlink means them where the symlink
+/// leads, which an overlayfs layer cannot say (its directory would hide the symlink).
+fn writes_through(path: &str) -> io::Error {
+    io::Error::other(format!(
+        "refused: the layer writes below `{}`, a symlink of a lower layer, which overlayfs cannot show as the image means it (`strata extract` applies it in order)",
+        crate::render::escape_for_message(path, 200)
+    ))
 }
 
 /// The refusal of a hardlink whose target the layers below do not show, worded as the
