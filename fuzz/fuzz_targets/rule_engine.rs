@@ -2,7 +2,8 @@
 //! hardlinks, fifos, whiteouts and opaque markers over a small alphabet of paths, written as a
 //! real OCI layout, extracted by strata's library (top-down merge into a `DirSink`, and in order
 //! when strata asks for it, as `strata extract` does), and compared with the bottom-up model
-//! of the tests (`tests/common/rootfs.rs`): the same tree, or a refusal.
+//! of the tests (`tests/common/rootfs.rs`): the same tree, or a refusal. When the extraction
+//! succeeds, the in-memory tree of the explore commands (`strata ls`) must equal the model too.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -315,4 +316,65 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
         "strata's tree differs from the model's:\n  {}\nlayers: {layers:#?}",
         d.join("\n  ")
     );
+    if matches!(who, As::Root) {
+        let explored = strata::explore::scan::build(
+            &image,
+            top,
+            &strata::extract::limits::Limits::default(),
+            strata::explore::scan::ScanOptions::default(),
+            |_, _| Ok(()),
+        )
+        .unwrap_or_else(|e| panic!("extract succeeded, explore refused: {e}\nlayers: {layers:#?}"));
+        let d = explore_differences(&want, &explored);
+        assert!(
+            d.is_empty(),
+            "the explore tree differs from the model's:\n  {}\nlayers: {layers:#?}",
+            d.join("\n  ")
+        );
+    }
 });
+
+/// Paths, types, modes (not a symlink's), owners, file sizes and symlink targets.
+fn explore_differences(
+    want: &strata_fuzz::rootfs::Tree,
+    got: &strata::explore::tree::Tree,
+) -> Vec<String> {
+    use strata::explore::node::NodeType;
+    let mut d = Vec::new();
+    for (path, node) in got.iter() {
+        let abs = format!("/{path}");
+        let Some(w) = want.get(&abs) else {
+            d.push(format!("{abs}: unexpected {:?}", node.kind));
+            continue;
+        };
+        let same_kind = match (&w.kind, node.file_kind()) {
+            (NodeKind::Dir, NodeType::Dir) | (NodeKind::Fifo, NodeType::Fifo) => true,
+            (NodeKind::File(size, _), NodeType::File) => {
+                node.data.map(|data| data.size) == Some(*size)
+            }
+            // A hardlink's own `link` is its target path; the symlink's target is not kept.
+            (NodeKind::Symlink(_), NodeType::Symlink) if node.kind == NodeType::Hardlink => true,
+            (NodeKind::Symlink(t), NodeType::Symlink) => node.link.as_deref() == Some(t.as_str()),
+            (NodeKind::Char(a, b), NodeType::Char) | (NodeKind::Block(a, b), NodeType::Block) => {
+                node.device == Some((*a, *b))
+            }
+            _ => false,
+        };
+        if !same_kind {
+            d.push(format!("{abs}: {:?} {:?} != want {:?}", node.kind, node.data, w.kind));
+        }
+        let owner = (node.uid, node.gid) == (u64::from(w.uid), u64::from(w.gid));
+        if !owner || (node.file_kind() != NodeType::Symlink && node.mode != w.mode) {
+            d.push(format!(
+                "{abs}: mode {:o} {}:{} != want {:o} {}:{}",
+                node.mode, node.uid, node.gid, w.mode, w.uid, w.gid
+            ));
+        }
+    }
+    for p in want.keys() {
+        if got.get(p.trim_start_matches('/')).is_none() {
+            d.push(format!("{p}: missing"));
+        }
+    }
+    d
+}

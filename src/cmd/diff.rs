@@ -299,25 +299,22 @@ fn compare<'t>(a: &'t Tree, b: &'t Tree) -> Compared<'t> {
     compared
 }
 
-/// A hardlink and a regular file are both "a file" here: their content is what counts.
-fn category(kind: NodeType) -> NodeType {
-    match kind {
-        NodeType::Hardlink => NodeType::File,
-        k => k,
-    }
-}
-
 fn differences(a: &Node, ta: &Tree, b: &Node, tb: &Tree) -> Vec<String> {
     let mut what = Vec::new();
-    if category(a.kind) != category(b.kind) {
-        what.push(format!("type {} → {}", a.kind.name(), b.kind.name()));
+    // A hardlink is what it names: a file with the same bytes as a file is the same.
+    if a.file_kind() != b.file_kind() {
+        what.push(format!(
+            "type {} → {}",
+            a.file_kind().name(),
+            b.file_kind().name()
+        ));
         return what;
     }
     let sha = |n: &Node, t: &Tree| n.data.and_then(|d| t.hashes.get(&d).copied());
-    if category(a.kind) == NodeType::File && sha(a, ta) != sha(b, tb) {
+    if a.file_kind() == NodeType::File && sha(a, ta) != sha(b, tb) {
         what.push("content".to_string());
     }
-    if a.kind == NodeType::Symlink && a.link != b.link {
+    if a.kind == NodeType::Symlink && b.kind == NodeType::Symlink && a.link != b.link {
         what.push("target".to_string());
     }
     if a.device != b.device {

@@ -138,8 +138,11 @@ impl Layering {
                 .map_err(|e| format!("the hardlink's target `{target}`: {e}"))?;
             match self.tree.get(&target_real) {
                 Some(t) if !t.is_dir() => {
+                    // One inode: the link shows the metadata of what it names.
                     node.data = t.data;
                     node.device = t.device;
+                    node.target_kind = Some(t.file_kind());
+                    (node.mode, node.uid, node.gid, node.mtime) = (t.mode, t.uid, t.gid, t.mtime);
                 }
                 Some(_) => return Err(format!("the hardlink's target `{target}` is a directory")),
                 None => {

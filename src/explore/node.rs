@@ -65,6 +65,8 @@ pub struct Node {
     pub device: Option<(u32, u32)>,
     /// A regular file's bytes, or those of the file a hardlink names.
     pub data: Option<Data>,
+    /// For a hardlink: the type of what it names (a file, but also a symlink, fifo or device).
+    pub target_kind: Option<NodeType>,
 }
 
 impl Node {
@@ -80,7 +82,13 @@ impl Node {
             link: None,
             device: None,
             data: None,
+            target_kind: None,
         }
+    }
+
+    /// What the path is once hardlinks are followed: a hardlink's target type, else its own.
+    pub fn file_kind(&self) -> NodeType {
+        self.target_kind.unwrap_or(self.kind)
     }
 
     pub fn is_dir(&self) -> bool {

@@ -148,6 +148,7 @@ fn content(
         link: None,
         device: None,
         data: None,
+        target_kind: None,
     };
     let link_name = || {
         entry
