@@ -8,6 +8,7 @@ pub mod archive;
 pub mod digest;
 pub mod entries;
 pub mod error;
+pub mod explore;
 pub mod extract;
 pub mod history;
 pub mod image;
