@@ -87,7 +87,8 @@ fn ci_settings(args: &WasteArgs) -> Result<Settings> {
     Ok(Settings::layered(&file, &flags))
 }
 
-/// Reads every layer once, in order. Returns the report and the layers dive reads as empty.
+/// Reads every layer once, in order, on a second thread, so that reading layer N+1 overlaps
+/// measuring layer N. Returns the report and the layers dive reads as empty.
 fn measure(
     image: &Image,
     top: usize,
@@ -98,21 +99,35 @@ fn measure(
     let mut dive_empty = Vec::new();
     // dive reads a docker-save layer stored as a link to another as an empty one.
     let docker = !matches!(image.format, strata::archive::Format::OciLayout);
-    for layer in &image.layers[..=top] {
-        let mut entries = Vec::new();
-        read_layer(image, layer, limits, &sparse, |_, kind, entry| {
-            if let Some(e) = waste_entry(kind, entry) {
-                entries.push(e);
+    let (send, receive) = std::sync::mpsc::sync_channel(1);
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(move || -> Result<(), strata::ArchiveError> {
+            for layer in &image.layers[..=top] {
+                let mut entries = Vec::new();
+                read_layer(image, layer, limits, &sparse, |_, kind, entry| {
+                    if let Some(e) = waste_entry(kind, entry) {
+                        entries.push(e);
+                    }
+                    Ok(())
+                })?;
+                if send.send((layer.index, entries)).is_err() {
+                    break;
+                }
             }
             Ok(())
-        })?;
-        if docker && image.container.is_link(&layer.path) {
-            dive_empty.push(layer.index);
-            waste.add_layer_dive_sees_empty(entries);
-        } else {
-            waste.add_layer(entries);
+        });
+        for (index, entries) in receive {
+            let layer = &image.layers[index];
+            if docker && image.container.is_link(&layer.path) {
+                dive_empty.push(index);
+                waste.add_layer_dive_sees_empty(entries);
+            } else {
+                waste.add_layer(entries);
+            }
         }
-    }
+        reader.join().expect("the layer reader does not panic")?;
+        Ok(())
+    })?;
     Ok((waste.finish(), dive_empty))
 }
 

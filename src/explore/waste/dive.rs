@@ -69,6 +69,7 @@ struct Payload {
 #[derive(Debug, Clone)]
 struct Node {
     name: String,
+    parent: usize,
     children: BTreeMap<String, usize>,
     payload: Payload,
 }
@@ -84,6 +85,7 @@ impl Tree {
         Tree {
             nodes: vec![Node {
                 name: String::new(),
+                parent: 0,
                 children: BTreeMap::new(),
                 payload: Payload::default(),
             }],
@@ -105,6 +107,7 @@ impl Tree {
                     let child = self.nodes.len();
                     self.nodes.push(Node {
                         name: name.to_string(),
+                        parent: node,
                         children: BTreeMap::new(),
                         payload: Payload::default(),
                     });
@@ -146,23 +149,20 @@ impl Tree {
     }
 
     /// Every node but the root, children before their parent and siblings in byte order
-    /// (dive's `VisitDepthChildFirst`), with the node's path components.
-    fn child_first(&self) -> Vec<(usize, Vec<usize>)> {
-        let mut out = Vec::new();
+    /// (dive's `VisitDepthChildFirst`).
+    fn child_first(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.nodes.len());
         // (node, its children in order, next child to descend into)
         let mut stack: Vec<(usize, Vec<usize>, usize)> =
             vec![(0, self.nodes[0].children.values().copied().collect(), 0)];
-        let mut path: Vec<usize> = Vec::new();
         while let Some((node, children, next)) = stack.last_mut() {
             if let Some(&child) = children.get(*next) {
                 *next += 1;
-                path.push(child);
                 let grandchildren = self.nodes[child].children.values().copied().collect();
                 stack.push((child, grandchildren, 0));
             } else {
                 if *node != 0 {
-                    out.push((*node, path.clone()));
-                    path.pop();
+                    out.push(*node);
                 }
                 stack.pop();
             }
@@ -175,8 +175,14 @@ impl Tree {
     }
 
     /// The node's path as dive's `Path()` gives it: the last component loses one `.wh.`.
-    fn components_of(&self, path: &[usize]) -> Vec<&str> {
-        let mut names: Vec<&str> = path.iter().map(|&n| self.nodes[n].name.as_str()).collect();
+    fn components_of(&self, node: usize) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut at = node;
+        while at != 0 {
+            names.push(self.nodes[at].name.as_str());
+            at = self.nodes[at].parent;
+        }
+        names.reverse();
         if let Some(last) = names.last_mut() {
             *last = last.strip_prefix(WHITEOUT_PREFIX).unwrap_or(last);
         }
@@ -187,8 +193,8 @@ impl Tree {
     /// is added with its payload (an implied directory's empty one included), a whiteout
     /// removes its target (a missing one is ignored).
     fn stack(&mut self, upper: &Tree) {
-        for (node, path) in upper.child_first() {
-            let components = upper.components_of(&path);
+        for node in upper.child_first() {
+            let components = upper.components_of(node);
             if upper.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
                 self.remove(&components);
             } else {
@@ -269,17 +275,21 @@ impl Efficiency {
 
     /// dive's visit of one layer's leaves; a whiteout of a path missing below ends it.
     fn visit(&mut self, index: usize, tree: &Tree, below: &Tree) {
-        for (node, path) in tree.child_first() {
+        for node in tree.child_first() {
             if !tree.is_leaf(node) {
                 continue;
             }
-            let components = tree.components_of(&path);
+            let components = tree.components_of(node);
             let key = format!("/{}", components.join("/"));
-            let data = self.paths.entry(key.clone()).or_insert(PathData {
-                nodes: 0,
-                cumulative: 0,
-                min: -1,
-            });
+            if !self.paths.contains_key(&key) {
+                let fresh = PathData {
+                    nodes: 0,
+                    cumulative: 0,
+                    min: -1,
+                };
+                self.paths.insert(key.clone(), fresh);
+            }
+            let data = self.paths.get_mut(&key).expect("just made sure");
             let size = if tree.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
                 match below.get(&components) {
                     None => {
