@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
+            [CompletionResult]::new('waste', 'waste', [CompletionResultType]::ParameterValue, 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive''s rules')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
@@ -214,6 +215,23 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'strata;waste' {
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--ci-config', '--ci-config', [CompletionResultType]::ParameterName, 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any')
+            [CompletionResult]::new('--lowest-efficiency', '--lowest-efficiency', [CompletionResultType]::ParameterName, 'Fail below this efficiency (0-1; `disabled` skips the rule). Default 0.9')
+            [CompletionResult]::new('--highest-wasted-bytes', '--highest-wasted-bytes', [CompletionResultType]::ParameterName, 'Fail above this many wasted bytes (`20MB`, `19Mb`, `1GiB`; dive''s units). Default: disabled')
+            [CompletionResult]::new('--highest-user-wasted-percent', '--highest-user-wasted-percent', [CompletionResultType]::ParameterName, 'Fail above this ratio of wasted bytes to bytes above the first layer (0-1). Default 0.1')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many of the largest hidden files the text output lists')
+            [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
+            [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (the stable contract) instead of text')
+            [CompletionResult]::new('--ci', '--ci', [CompletionResultType]::ParameterName, 'Evaluate dive''s CI rules; exit 1 when one fails, 2 when one is misconfigured')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'strata;shell' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
@@ -261,6 +279,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
+            [CompletionResult]::new('waste', 'waste', [CompletionResultType]::ParameterValue, 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive''s rules')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace')
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
@@ -311,6 +330,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;cat' {
+            break
+        }
+        'strata;help;waste' {
             break
         }
         'strata;help;shell' {

@@ -64,6 +64,9 @@ _strata() {
             strata,verify)
                 cmd="strata__subcmd__verify"
                 ;;
+            strata,waste)
+                cmd="strata__subcmd__waste"
+                ;;
             strata__subcmd__help,__enter)
                 cmd="strata__subcmd__help__subcmd____enter"
                 ;;
@@ -112,6 +115,9 @@ _strata() {
             strata__subcmd__help,verify)
                 cmd="strata__subcmd__help__subcmd__verify"
                 ;;
+            strata__subcmd__help,waste)
+                cmd="strata__subcmd__help__subcmd__waste"
+                ;;
             strata__subcmd__help__subcmd__store,ls)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__ls"
                 ;;
@@ -152,7 +158,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store ls diff cat shell __enter __init completions help"
+            opts="-h -V --help --version inspect history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,7 +386,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store ls diff cat shell __enter __init completions help"
+            opts="inspect history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,6 +652,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__waste)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1021,6 +1041,60 @@ _strata() {
                     return 0
                     ;;
                 --expect-chainid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__waste)
+            opts="-h --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ci-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lowest-efficiency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --highest-wasted-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --highest-user-wasted-percent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-layers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-files)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

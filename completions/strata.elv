@@ -33,6 +33,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
+            cand waste 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive''s rules'
             cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
@@ -191,6 +192,22 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'strata;waste'= {
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
+            cand --lowest-efficiency 'Fail below this efficiency (0-1; `disabled` skips the rule). Default 0.9'
+            cand --highest-wasted-bytes 'Fail above this many wasted bytes (`20MB`, `19Mb`, `1GiB`; dive''s units). Default: disabled'
+            cand --highest-user-wasted-percent 'Fail above this ratio of wasted bytes to bytes above the first layer (0-1). Default 0.1'
+            cand --top 'How many of the largest hidden files the text output lists'
+            cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
+            cand --max-files 'Refuse an image with more than N tar entries, all layers together'
+            cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --json 'Print one JSON object (the stable contract) instead of text'
+            cand --ci 'Evaluate dive''s CI rules; exit 1 when one fails, 2 when one is misconfigured'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;shell'= {
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
@@ -234,6 +251,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
+            cand waste 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive''s rules'
             cand shell 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
@@ -270,6 +288,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;diff'= {
         }
         &'strata;help;cat'= {
+        }
+        &'strata;help;waste'= {
         }
         &'strata;help;shell'= {
         }

@@ -40,6 +40,9 @@ pub enum Command {
     Diff(DiffArgs),
     /// Print one file of the image (as of layer N); symlinks are resolved inside the image.
     Cat(CatArgs),
+    /// Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files),
+    /// and what each layer ships that later layers shadow or delete; `--ci` applies dive's rules.
+    Waste(WasteArgs),
     /// Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User,
     /// in private mount and pid namespaces; works without root through a user namespace.
     Shell(ShellArgs),
@@ -423,6 +426,58 @@ pub struct CatArgs {
     /// The file as of layer N (default: the top).
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WasteArgs {
+    #[command(flatten)]
+    pub select: ImageSelect,
+
+    /// Print one JSON object (the stable contract) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Evaluate dive's CI rules; exit 1 when one fails, 2 when one is misconfigured.
+    #[arg(long)]
+    pub ci: bool,
+
+    /// dive's CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any.
+    #[arg(long, value_name = "FILE", requires = "ci")]
+    pub ci_config: Option<PathBuf>,
+
+    /// Fail below this efficiency (0-1; `disabled` skips the rule). Default 0.9.
+    #[arg(
+        long,
+        alias = "lowestEfficiency",
+        value_name = "RATIO",
+        requires = "ci"
+    )]
+    pub lowest_efficiency: Option<String>,
+
+    /// Fail above this many wasted bytes (`20MB`, `19Mb`, `1GiB`; dive's units). Default: disabled.
+    #[arg(
+        long,
+        alias = "highestWastedBytes",
+        value_name = "SIZE",
+        requires = "ci"
+    )]
+    pub highest_wasted_bytes: Option<String>,
+
+    /// Fail above this ratio of wasted bytes to bytes above the first layer (0-1). Default 0.1.
+    #[arg(
+        long,
+        alias = "highestUserWastedPercent",
+        value_name = "RATIO",
+        requires = "ci"
+    )]
+    pub highest_user_wasted_percent: Option<String>,
+
+    /// How many of the largest hidden files the text output lists.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -121,6 +121,19 @@ impl Container {
         }
     }
 
+    /// Is `path` stored as a symlink or hardlink to another member (docker save stores a layer
+    /// identical to an earlier one so)? Always false for a directory.
+    pub fn is_link(&self, path: &str) -> bool {
+        let Ok(path) = normalize(path) else {
+            return false;
+        };
+        match &self.kind {
+            Kind::Dir(_) => false,
+            Kind::Tar { members, .. } => matches!(members.get(&path), Some(Member::Link(_))),
+            Kind::Streamed(s) => s.links.contains_key(&path),
+        }
+    }
+
     /// Reads a small file (manifest, index, config) whole. `what` names it in errors.
     pub fn read_json_file(&self, path: &str, what: &'static str) -> Result<Vec<u8>, ArchiveError> {
         let norm = normalize(path).map_err(|p| self.error(path, p))?;

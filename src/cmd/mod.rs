@@ -13,6 +13,7 @@ mod mount;
 mod shell;
 mod store;
 mod verify;
+mod waste;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Shell(args) => shell::run(args)?,
         Command::Enter(args) => shell::enter(args)?,
         Command::Init(args) => shell::init(args)?,
+        Command::Waste(args) => waste::run(args, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;
