@@ -12,6 +12,7 @@ use crate::extract::limits::Limits;
 use crate::extract::pipe::{LayerDigests, Pipelined};
 use crate::extract::rules::{classify, BadName, EntryKind};
 use crate::image::{Image, LayerRef};
+use crate::layer::LayerError;
 use crate::targuard::{SparseBudget, TarGuard};
 
 /// An entry of a layer's tar, positioned on its header with its data still to read.
@@ -51,9 +52,9 @@ pub fn read_layer(
     ));
     let entries = archive
         .entries()
-        .map_err(|e| fail(context.clone(), Problem::CorruptTar(e)))?;
+        .map_err(|e| fail(context.clone(), tar_problem(e)))?;
     for (position, entry) in entries.enumerate() {
-        let mut entry = entry.map_err(|e| fail(context.clone(), Problem::CorruptTar(e)))?;
+        let mut entry = entry.map_err(|e| fail(context.clone(), tar_problem(e)))?;
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
         let at = |p: Problem| fail(entry_context(layer, &name), p);
         limits.entry().map_err(|e| at(e.into()))?;
@@ -66,6 +67,19 @@ pub fn read_layer(
     let found = rest.digests();
     check_digests(layer, found.clone(), &|p| fail(context.clone(), p))?;
     Ok(found.expect("check_digests refuses a stream without digests"))
+}
+
+/// What a failed read of a layer's tar stream means: the layer reader's own typed error (an
+/// unsupported compression, a decompression or read failure) when that is what failed, else a
+/// corrupt or truncated tar.
+pub fn tar_problem(e: io::Error) -> Problem {
+    if e.get_ref().is_some_and(|inner| inner.is::<LayerError>()) {
+        if let Ok(layer) = e.into_inner().expect("checked").downcast::<LayerError>() {
+            return Problem::Layer(*layer);
+        }
+        unreachable!("checked to be a LayerError");
+    }
+    Problem::CorruptTar(e)
 }
 
 /// The refusal of an entry name, as a problem of the image's content.

@@ -163,3 +163,46 @@ fn error_messages_carry_no_raw_binary() {
         offenders.join("\n")
     );
 }
+
+/// An xz layer (Docker never wrote one, some tools do) is refused by every command for what it
+/// is — an unsupported compression — and not as a corrupt tar (extract and the explore commands
+/// read layers through another pipeline than inspect, which lost the error's type).
+#[test]
+fn an_xz_layer_is_an_unsupported_compression_everywhere() {
+    use common::layer::{Compression, LayerSpec};
+    use common::sandbox::{image_of, Format};
+    let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0x00];
+    xz.extend(std::iter::repeat(0x5a).take(600));
+    let fx = image_of(
+        "xz-layer.tar",
+        vec![LayerSpec::from_tar(xz, Compression::None)],
+        Format::Oci,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("dest");
+    let archive = fx.arg();
+    let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+        vec!["inspect".as_ref(), archive.as_os_str()],
+        vec!["verify".as_ref(), archive.as_os_str()],
+        vec!["extract".as_ref(), archive.as_os_str(), dest.as_os_str()],
+        vec!["ls".as_ref(), archive.as_os_str()],
+        vec!["diff".as_ref(), archive.as_os_str()],
+        vec!["waste".as_ref(), archive.as_os_str()],
+    ];
+    for a in cases {
+        let r = run(&a);
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("");
+        let all = format!("{line} {}", r.stderr);
+        assert!(
+            all.contains("xz-compressed layers are not supported") && !line.contains("corrupt"),
+            "{:?}: {r}",
+            a[0]
+        );
+        assert_ne!(r.code, 0, "{:?}: {r}", a[0]);
+    }
+    assert!(!dest.exists(), "nothing left behind");
+}

@@ -11,7 +11,7 @@ use super::fs::Meta;
 use super::limits::{LimitReached, Limits};
 use super::pipe::Pipelined;
 use super::rules::{classify, clean_path, is_aufs_meta, EntryKind, Settled, TopDown, Verdict};
-use crate::entries::{bad_name, check_digests};
+use crate::entries::{bad_name, check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
 use crate::targuard::{SparseBudget, TarGuard};
@@ -172,9 +172,9 @@ pub fn merge_sharing(
         ));
         let entries = archive
             .entries()
-            .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+            .map_err(|e| fail(entry_name.clone(), tar_problem(e)))?;
         for (position, entry) in entries.enumerate() {
-            let mut entry = entry.map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+            let mut entry = entry.map_err(|e| fail(entry_name.clone(), tar_problem(e)))?;
             let raw = entry.path_bytes().into_owned();
             let name = crate::rawname::from_bytes(&raw).into_owned();
             let at = |p: Problem| {
@@ -407,7 +407,7 @@ pub fn merge_sharing(
         }
         let mut rest = archive.into_inner().into_inner();
         io::copy(&mut rest, &mut io::sink())
-            .map_err(|e| fail(entry_name.clone(), Problem::CorruptTar(e)))?;
+            .map_err(|e| fail(entry_name.clone(), tar_problem(e)))?;
         check_digests(layer, rest.digests(), &|p| fail(entry_name.clone(), p))?;
     }
     let mut unresolved = Vec::new();
@@ -516,10 +516,10 @@ fn copy_old_targets(
         let none: Vec<usize> = Vec::new();
         for (position, entry) in archive
             .entries()
-            .map_err(|e| fail(Problem::CorruptTar(e)))?
+            .map_err(|e| fail(tar_problem(e)))?
             .enumerate()
         {
-            let mut entry = entry.map_err(|e| fail(Problem::CorruptTar(e)))?;
+            let mut entry = entry.map_err(|e| fail(tar_problem(e)))?;
             // In the link's own layer, what comes after the link does not concern it.
             let concerned =
                 |i: &usize| links[*i].layer > layer.index || position < links[*i].position;
@@ -611,7 +611,7 @@ fn copy_old_targets(
             written.extend(hits.iter().copied());
         }
         let mut rest = archive.into_inner().into_inner();
-        io::copy(&mut rest, &mut io::sink()).map_err(|e| fail(Problem::CorruptTar(e)))?;
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| fail(tar_problem(e)))?;
         check_digests(layer, rest.digests(), &fail)?;
         // A layer's own file wins over its own whiteouts; a link whose target this layer only
         // deleted or replaced has nothing left to find further down.

@@ -94,7 +94,9 @@ impl Pipelined {
             }) {
                 Ok(x) => x,
                 Err(e) => {
-                    let _ = tx.send(Message::Failed(io::Error::other(e.to_string())));
+                    // Kept typed: readers tell an unsupported compression from a corrupt tar
+                    // (see `entries::tar_problem`).
+                    let _ = tx.send(Message::Failed(io::Error::other(e)));
                     return;
                 }
             };
