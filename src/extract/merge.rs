@@ -433,7 +433,7 @@ pub fn merge_sharing(
         }
     }
     if !unresolved.is_empty() {
-        if let Some(link) = copy_old_targets(image, unresolved, sink, limits)?.first() {
+        if let Some(link) = copy_old_targets(image, unresolved, sink, sparse, limits)?.first() {
             let layer = &image.layers[link.layer];
             return Err(ArchiveError::new(
                 &image.source_path,
@@ -479,10 +479,10 @@ fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
     sink: &mut dyn Sink,
+    sparse: &SparseBudget,
     limits: &Limits,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
-    let sparse = SparseBudget::default();
     let mut dead = Vec::new();
     for layer in image.layers[..=top].iter().rev() {
         let wanted: Vec<usize> = (0..links.len())
