@@ -121,3 +121,38 @@ fn an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent() {
         );
     }
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-own-filled-dir-replaced-by-hardlink` (reduced):
+/// one layer writes `a/x/q`, then the directory `a`, then a hardlink at `a` (which replaces
+/// the directory and everything below it, its own `a/x/q` included), then the directory `a`
+/// again. Applied in order, `a` is an empty directory; the top-down merge kept the layer's own
+/// `a/x/q`, since a replacement by the same layer did not look below. Now it hands such a layer
+/// to the in-order extraction.
+#[test]
+fn a_layer_replacing_its_own_filled_directory_drops_what_it_wrote_below() {
+    if !is_root() {
+        eprintln!("skipped: needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("c", "c\n").with_mtime(1_600_000_000)],
+        vec![
+            Entry::symlink("a/x/q", "/etc").with_mtime(1_600_002_000),
+            Entry::dir("a").with_mode(0o755).with_mtime(1_600_002_001),
+            Entry::hardlink("a", "c").with_mtime(1_600_002_002),
+            Entry::dir("a").with_mode(0o700).with_mtime(1_600_002_003),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("own-filled-dir", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "a layer replacing its own filled directory",
+        );
+    }
+}

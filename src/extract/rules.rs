@@ -242,6 +242,14 @@ impl TopDown {
         let key = self.key(path);
         if let Some(&(by, before)) = self.settled.get(&key) {
             if by == layer {
+                if before == Settled::Dir
+                    && kind == Settled::NonDir
+                    && self.layer_parents.contains(&key)
+                {
+                    // The layer filled its own directory here and now replaces it: what it
+                    // wrote below is gone, which only the in-order extraction carries out.
+                    return Verdict::WritesThrough;
+                }
                 if before == Settled::NonDir && kind == Settled::Dir {
                     // The layer replaced whatever lower layers had here with a non-directory
                     // before making it a directory again: their subtree is gone.
@@ -554,6 +562,18 @@ mod tests {
         assert_eq!(t.decide("b", 1, Settled::Dir), Verdict::Replace);
         t.next_layer();
         assert_eq!(t.decide("b/x", 0, Settled::NonDir), Verdict::Write);
+    }
+
+    #[test]
+    fn a_layer_replacing_its_own_filled_directory_needs_the_in_order_pass() {
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("a/x/q", 2, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("a", 2, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("a", 2, Settled::NonDir), Verdict::WritesThrough);
+        // Without entries of its own below, replacing its own directory is a replacement.
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("b", 2, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("b", 2, Settled::NonDir), Verdict::Replace);
     }
 
     #[test]
