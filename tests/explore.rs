@@ -630,3 +630,29 @@ fn corpus_ls_matches_the_reference_trees() {
         failures.join("\n")
     );
 }
+
+/// fuzz/regressions/rule_engine-explore-hardlink-to-fifo: a hardlink names one inode with its
+/// target, whatever the target is. `ls` keeps calling the entry a hardlink, with the target's
+/// mode; comparing two images, a hardlink to a fifo and a fifo are the same thing.
+#[test]
+fn a_hardlink_to_a_fifo_is_that_fifo() {
+    let a = vec![vec![
+        Entry::fifo("a").with_mode(0o600),
+        Entry::hardlink("b/x", "a"),
+    ]];
+    let b = vec![vec![
+        Entry::fifo("a").with_mode(0o600),
+        Entry::fifo("b/x").with_mode(0o600),
+    ]];
+    let fa = image_of_entries("fifo-link.tar", &a, Compression::None, Format::Oci);
+    let fb = image_of_entries("fifo-fifo.tar", &b, Compression::None, Format::Oci);
+    let ls = json_of(&strata(&[&"ls", &fa.arg(), &"/b/x", &"--json"]), "ls");
+    assert_eq!(ls[0]["type"], "hardlink", "{ls}");
+    assert_eq!(ls[0]["mode"], 0o600, "{ls}");
+    assert_eq!(ls[0]["link"], "a", "{ls}");
+    let v = json_of(
+        &strata(&[&"diff", &fa.arg(), &fb.arg(), &"--json"]),
+        "diff A B",
+    );
+    assert_eq!(v["changed"], serde_json::json!([]), "{v}");
+}
