@@ -216,7 +216,7 @@ fn check_refused(name: &str, archive: &Path, failures: &mut Vec<String>) {
 fn corpus_matches_reference_answers() {
     let root = Path::new(CORPUS);
     if !root.is_dir() {
-        eprintln!("skipped: no corpus at {}", root.display());
+        common::skipped(format!("no corpus at {}", root.display()));
         return;
     }
     let mut names: Vec<String> = std::fs::read_dir(root)

@@ -516,7 +516,7 @@ fn a_layer_that_does_not_match_its_diff_id_is_refused() {
 fn corpus_ls_matches_the_reference_trees() {
     let root = Path::new(CORPUS);
     if !root.is_dir() {
-        eprintln!("skipped: no corpus at {}", root.display());
+        common::skipped(format!("no corpus at {}", root.display()));
         return;
     }
     let mut names: Vec<String> = std::fs::read_dir(root)

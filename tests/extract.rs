@@ -22,7 +22,7 @@ use common::Fixture;
 
 fn root_required() -> bool {
     if !is_root() {
-        eprintln!("skipped: needs root (owners, device nodes, trusted.* xattrs)");
+        common::skipped("needs root (owners, device nodes, trusted.* xattrs)");
         return false;
     }
     true
@@ -356,11 +356,11 @@ fn tar_output_is_not_left_behind_on_error() {
 
 fn nobody_run_possible() -> bool {
     if !is_root() {
-        eprintln!("skipped: dropping privileges to uid {NOBODY} needs root");
+        common::skipped(format!("dropping privileges to uid {NOBODY} needs root"));
         return false;
     }
     if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipped: setpriv is not installed");
+        common::skipped("setpriv is not installed");
         return false;
     }
     true

@@ -649,7 +649,7 @@ fn force_over_an_existing_fifo_does_not_hang() {
 #[test]
 fn device_nodes_as_non_root_are_skipped_with_one_warning() {
     if !is_root() {
-        eprintln!("skipped: needs root to drop privileges with setpriv");
+        common::skipped("needs root to drop privileges with setpriv");
         return;
     }
     let c = Case::new();
@@ -694,7 +694,7 @@ fn device_nodes_as_non_root_are_skipped_with_one_warning() {
 #[test]
 fn overlay_xattrs_are_not_copied() {
     if !is_root() {
-        eprintln!("skipped: trusted.* xattrs need root");
+        common::skipped("trusted.* xattrs need root");
         return;
     }
     let c = Case::new();

@@ -29,11 +29,11 @@ fn extract_args<'a>(sel: &'a [String], dest: &'a Path, extra: &'a [&'a str]) -> 
 fn corpus_rootfs_matches_umoci() {
     let root = Path::new(CORPUS);
     if !root.is_dir() {
-        eprintln!("skipped: no corpus at {}", root.display());
+        common::skipped(format!("no corpus at {}", root.display()));
         return;
     }
     if !is_root() {
-        eprintln!("skipped: the reference trees have owners, device nodes and security.capability; extracting them needs root");
+        common::skipped("the reference trees have owners, device nodes and security.capability; extracting them needs root");
         return;
     }
     let mut names: Vec<String> = std::fs::read_dir(root)

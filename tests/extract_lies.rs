@@ -574,10 +574,6 @@ fn limits_refuse_with_the_flag_named_and_nothing_left() {
 #[test]
 fn mount_refuses_past_max_files_and_max_layers() {
     if !common::overlay::ready() {
-        eprintln!(
-            "skipped: {}",
-            common::overlay::skip_reason().unwrap_or_default()
-        );
         return;
     }
     let layers = vec![

@@ -19,7 +19,7 @@ use common::tarball::Entry;
 #[test]
 fn implied_parent_of_a_whiteout_survives() {
     if !is_root() {
-        eprintln!("skipped: needs root (owners)");
+        common::skipped("needs root (owners)");
         return;
     }
     let layers = vec![
@@ -52,7 +52,7 @@ fn implied_parent_of_a_whiteout_survives() {
 #[test]
 fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
     if !is_root() {
-        eprintln!("skipped: needs root (owners)");
+        common::skipped("needs root (owners)");
         return;
     }
     let layers = vec![
@@ -86,7 +86,7 @@ fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
 #[test]
 fn an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent() {
     if !is_root() {
-        eprintln!("skipped: needs root (owners)");
+        common::skipped("needs root (owners)");
         return;
     }
     let layers = vec![
@@ -131,7 +131,7 @@ fn an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent() {
 #[test]
 fn a_layer_replacing_its_own_filled_directory_drops_what_it_wrote_below() {
     if !is_root() {
-        eprintln!("skipped: needs root (owners)");
+        common::skipped("needs root (owners)");
         return;
     }
     let layers = vec![

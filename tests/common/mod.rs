@@ -283,3 +283,36 @@ pub fn assert_clean_error(r: &Run, archive_name: &str) {
         "the error line does not name {archive_name}:\n{r}"
     );
 }
+
+/// Where skipped tests are listed: one line per skip, read by `.ci/run` to print how many tests
+/// could not run here and why (a skipped test still counts as passed for libtest).
+pub fn skip_log() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
+}
+
+/// A test that cannot run on this machine says why on stderr and is counted in
+/// [`skip_log`]; the caller returns right after.
+pub fn skipped(reason: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let binary = std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let binary = binary
+        .rsplit_once('-')
+        .map_or(binary.as_str(), |(b, _)| b)
+        .to_string();
+    eprintln!("skipped: {reason}");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = writeln!(f, "{binary}::{test}: {reason}");
+    }
+}
