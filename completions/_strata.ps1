@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only show image IDs')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only show image IDs')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print strata''s own JSON: the `history` rows of `inspect --json`, raw values')
+            [CompletionResult]::new('--all-layers', '--all-layers', [CompletionResultType]::ParameterName, 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

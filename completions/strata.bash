@@ -516,7 +516,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --help"
+            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -54,6 +54,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -q 'Only show image IDs'
             cand --quiet 'Only show image IDs'
             cand --json 'Print strata''s own JSON: the `history` rows of `inspect --json`, raw values'
+            cand --all-layers 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -52,6 +52,7 @@ complete -c strata -n "__fish_strata_using_subcommand history" -l format -d '`ta
 complete -c strata -n "__fish_strata_using_subcommand history" -l no-trunc -d 'Don\'t truncate output'
 complete -c strata -n "__fish_strata_using_subcommand history" -s q -l quiet -d 'Only show image IDs'
 complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print strata\'s own JSON: the `history` rows of `inspect --json`, raw values'
+complete -c strata -n "__fish_strata_using_subcommand history" -l all-layers -d 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps'
 complete -c strata -n "__fish_strata_using_subcommand history" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead' -r -F
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l ref -d 'With --image: which image of several (tag, digest or index number)' -r

@@ -237,6 +237,11 @@ pub struct HistoryArgs {
     /// Print strata's own JSON: the `history` rows of `inspect --json`, raw values.
     #[arg(long, conflicts_with_all = ["format", "quiet"])]
     pub json: bool,
+
+    /// Also show a row for each layer that no history step describes (the config lists fewer
+    /// non-empty steps than layers). Docker shows only the steps.
+    #[arg(long)]
+    pub all_layers: bool,
 }
 
 #[derive(Debug, Args)]

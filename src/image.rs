@@ -56,6 +56,9 @@ pub struct Image {
     /// sha256 of the config bytes: docker's image ID.
     pub config_digest: Digest,
     pub config: ImageConfiguration,
+    /// The image IDs of its parent, grandparent, … that the archive holds and links
+    /// (docker save's `"Parent"`, see [`crate::parents`]), nearest first.
+    pub parent_ids: Vec<Digest>,
     pub layers: Vec<LayerRef>,
     /// Checks of manifest and config, made while loading.
     pub checks: Vec<Check>,
@@ -291,8 +294,14 @@ const IMAGE_CONFIG_TYPES: [&str; 2] = [
 
 fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     let Archive {
-        container, format, ..
+        container,
+        format,
+        candidates: others,
     } = archive;
+    let parent = match &candidate.location {
+        Location::Docker { parent, .. } => parent.clone(),
+        _ => None,
+    };
     let err =
         |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
     let mut checks: Vec<Check> = candidate
@@ -330,6 +339,7 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         Location::Docker {
             config_path,
             layer_paths,
+            ..
         } => {
             let layers = layer_paths
                 .iter()
@@ -413,6 +423,14 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     for c in checks.iter().filter(|c| !c.ok) {
         warnings.push(mismatch_text(&container.display, c));
     }
+    let parent_ids = crate::parents::parent_chain(
+        &container,
+        &others,
+        &config_digest,
+        parent.as_deref(),
+        &config,
+        &mut warnings,
+    );
     Ok(Image {
         source_path: container.display.clone(),
         format,
@@ -422,6 +440,7 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         manifest_digest,
         config_digest,
         config,
+        parent_ids,
         layers,
         checks,
         warnings,

@@ -12,6 +12,7 @@ pub mod history;
 pub mod image;
 pub mod layer;
 pub mod overlay;
+pub mod parents;
 pub mod proc;
 pub mod progress;
 pub mod rawname;

@@ -34,6 +34,9 @@ pub struct ImageInfo {
     pub created: Option<String>,
     pub manifest_digest: Option<Digest>,
     pub config_digest: Digest,
+    /// Parent image IDs the archive links (docker save's `"Parent"`), nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Digest>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,12 +56,21 @@ pub struct LayerInfo {
 
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
+        Report::build_with(image, stats, false)
+    }
+
+    /// With `unrecorded_rows`, the history gets a row for each layer past the last step
+    /// (docker shows none).
+    pub fn build_with(image: &Image, stats: &[LayerStats], unrecorded_rows: bool) -> Report {
         let sizes: Vec<u64> = stats.iter().map(|s| s.size).collect();
         let empty = Vec::new();
+        let mut ids = vec![image.config_digest.clone()];
+        ids.extend(image.parent_ids.iter().cloned());
         let aligned = history::align(
             image.config.history().as_ref().unwrap_or(&empty),
             &sizes,
-            &image.config_digest,
+            &ids,
+            unrecorded_rows,
         );
         let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id.clone()).collect();
         let chain = chain_ids(&diff_ids);
@@ -108,6 +120,7 @@ impl Report {
                 created: image.config.created().clone(),
                 manifest_digest: image.manifest_digest.clone(),
                 config_digest: image.config_digest.clone(),
+                parents: image.parent_ids.clone(),
             },
             layers,
             history: aligned.rows,

@@ -99,6 +99,9 @@ pub enum Location {
     Docker {
         config_path: String,
         layer_paths: Vec<String>,
+        /// manifest.json's `"Parent"`: the image ID of the image this one was built on, which
+        /// `docker load` links when the archive holds it (docker history shows its ID).
+        parent: Option<String>,
     },
     Oci {
         descriptor: Box<Descriptor>,

@@ -266,6 +266,7 @@ mod tests {
             location: Location::Docker {
                 config_path: format!("{}.json", ["a", "b", "c"][number].repeat(64)),
                 layer_paths: vec![],
+                parent: None,
             },
         }
     }

@@ -5,7 +5,7 @@ mod human;
 mod table;
 
 pub use human::{ellipsis, human_duration, human_size};
-pub use table::{aligned_table, display_width};
+pub use table::{aligned_table, display_width, tabwriter};
 
 /// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
 pub fn escape_for_message(text: &str, max_chars: usize) -> String {
