@@ -58,8 +58,6 @@ pub enum Problem {
     CorruptTar(#[source] std::io::Error),
     #[error("not an image archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")]
     NoManifest,
-    #[error("a pre-1.10 docker save without manifest.json is not supported (re-save it with a newer docker)")]
-    LegacyV1,
     #[error("missing from the archive ({0})")]
     Missing(String),
     #[error("{}", json_problem(what, source))]

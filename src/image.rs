@@ -310,8 +310,14 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         .map(|c| check(c.what, None, &c.expected, &c.found, &c.path))
         .collect();
     let mut warnings = Vec::new();
+    let mut synthesized: Option<(Vec<u8>, Vec<Digest>)> = None;
     let (manifest_digest, config_path, mut layers) = match candidate.location {
         Location::Broken(e) => return Err(*e),
+        Location::DockerV1 { top } => {
+            let v1 = crate::archive::legacy_v1::load(&container, &top)?;
+            synthesized = Some((v1.config, v1.parent_ids));
+            (None, v1.config_path, v1.layers)
+        }
         Location::Oci { descriptor } => {
             let digest = oci::descriptor_digest(&container, &descriptor, "index.json")?;
             let path = oci::blob_path(&digest);
@@ -357,7 +363,13 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         }
     };
 
-    let config_bytes = container.read_json_file(&config_path, "image config")?;
+    let (config_bytes, v1_parents) = match synthesized {
+        Some((bytes, parents)) => (bytes, Some(parents)),
+        None => (
+            container.read_json_file(&config_path, "image config")?,
+            None,
+        ),
+    };
     let config_digest = Digest::of_bytes(&config_bytes);
     if manifest_digest.is_none() {
         // docker save names the config after its digest (the image ID).
@@ -423,14 +435,17 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     for c in checks.iter().filter(|c| !c.ok) {
         warnings.push(mismatch_text(&container.display, c));
     }
-    let parent_ids = crate::parents::parent_chain(
-        &container,
-        &others,
-        &config_digest,
-        parent.as_deref(),
-        &config,
-        &mut warnings,
-    );
+    let parent_ids = match v1_parents {
+        Some(ids) => ids,
+        None => crate::parents::parent_chain(
+            &container,
+            &others,
+            &config_digest,
+            parent.as_deref(),
+            &config,
+            &mut warnings,
+        ),
+    };
     Ok(Image {
         source_path: container.display.clone(),
         format,

@@ -146,3 +146,12 @@ fn ggcr_test_link_parent() {
          6e0b05049ed9   1970-01-01T00:00:00Z   bazel build ...                                 8         \n"
     );
 }
+
+#[test]
+fn pre_1_10_docker_save_has_the_ids_docker_gives_its_levels() {
+    // No manifest.json and no config: docker builds a config per level from the v1 JSONs
+    // (old ones normalised, newer ones kept as written) and links each level to the one
+    // below as its parent, so every row has an ID.
+    let fx = quirks::v1();
+    check_against_docker("oldtimer", &fx.path, None);
+}

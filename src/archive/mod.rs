@@ -4,11 +4,13 @@
 
 pub mod container;
 pub mod docker;
+pub mod legacy_v1;
 pub mod oci;
 pub mod paths;
 mod select;
 mod stream;
 mod tarfile;
+mod v1_config;
 
 use std::path::Path;
 
@@ -27,6 +29,8 @@ pub enum Format {
     DockerSave,
     /// Docker 25+: an OCI layout plus `manifest.json`.
     DockerSaveOci,
+    /// Before docker 1.10: `repositories` + `<id>/json` + `<id>/layer.tar`, no manifest.json.
+    DockerSaveV1,
     OciLayout,
 }
 
@@ -35,6 +39,7 @@ impl Format {
         match self {
             Format::DockerSave => "docker-save",
             Format::DockerSaveOci => "docker-save+oci",
+            Format::DockerSaveV1 => "docker-save-v1",
             Format::OciLayout => "oci-layout",
         }
     }
@@ -106,6 +111,10 @@ pub enum Location {
     Oci {
         descriptor: Box<Descriptor>,
     },
+    /// A pre-1.10 docker save: the v1 ID of the tagged (top) level.
+    DockerV1 {
+        top: String,
+    },
     /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
     /// if this is the image the user picks.
     Broken(Box<ArchiveError>),
@@ -136,11 +145,7 @@ impl Archive {
         } else if has_index {
             (Format::OciLayout, oci::candidates(&container)?)
         } else if container.exists("repositories") {
-            return Err(ArchiveError::new(
-                &container.display,
-                None,
-                Problem::LegacyV1,
-            ));
+            (Format::DockerSaveV1, legacy_v1::candidates(&container)?)
         } else {
             return Err(ArchiveError::new(
                 &container.display,

@@ -124,6 +124,88 @@ pub fn parent_link() -> Fixture {
     )
 }
 
+/// A pre-1.10 `docker save` (no manifest.json, no config): three levels, whose v1 JSONs are
+/// written by an old docker (normalised by docker on load) except the top one (kept as is).
+pub fn v1() -> Fixture {
+    let img = build_image(&ImageSpec::new(
+        "oldtimer:1.6",
+        layers(&[4, 2000, 30]),
+        Vec::new(),
+    ));
+    let items = docker_legacy_items(std::slice::from_ref(&img), LegacyOpts::default());
+    let config_name = format!("{}.json", &img.expect.config_digest[7..]);
+    // The levels' JSON paths, base first (following each level's `parent`).
+    let parents: Vec<(String, Option<String>)> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::File(p, b) if p.ends_with("/json") => {
+                let v: Value = serde_json::from_slice(b).unwrap();
+                Some((
+                    v["id"].as_str()?.to_string(),
+                    v["parent"].as_str().map(str::to_string),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut jsons: Vec<String> = Vec::new();
+    let mut below: Option<String> = None;
+    while let Some((id, _)) = parents.iter().find(|(_, p)| *p == below) {
+        jsons.push(format!("{id}/json"));
+        below = Some(id.clone());
+    }
+    assert_eq!(jsons.len(), 3);
+    let mut items: Vec<Item> = items
+        .into_iter()
+        .filter(|i| i.path() != "manifest.json" && i.path() != config_name)
+        .collect();
+    for item in &mut items {
+        let Item::File(path, bytes) = item else {
+            continue;
+        };
+        let Some(level) = jsons.iter().position(|j| j == path) else {
+            continue;
+        };
+        let mut v: Value = serde_json::from_slice(bytes).unwrap();
+        let created = [
+            "2015-03-01T10:00:00.25Z",
+            "2015-03-02T11:00:00+01:00",
+            "2016-01-05T09:30:00.123456789Z",
+        ];
+        v["created"] = Value::String(created[level].into());
+        v["architecture"] = Value::String("amd64".into());
+        v["container_config"] = serde_json::json!({
+            "Cmd": ["/bin/sh", "-c", format!("#(nop) step {level} <&>")],
+            "Hostname": "builder",
+        });
+        match level {
+            0 => {
+                v["docker_version"] = Value::String("1.6.2".into());
+                v["author"] = Value::String("someone <a@b>".into());
+            }
+            1 => {
+                v["comment"] = Value::String("imported\tfrom a tarball".into());
+                v["config"] = serde_json::json!({
+                    "Env": ["PATH=/bin"], "Cmd": "sh", "ExposedPorts": {"80/tcp": {}},
+                    "Labels": {"b": "2", "a": "1"}, "Healthcheck": {"Test": ["CMD", "true"], "Interval": 30000000000u64},
+                });
+            }
+            _ => {
+                v["docker_version"] = Value::String("1.9.1".into());
+                v["config"] = serde_json::json!({"Cmd": ["sh"], "WorkingDir": "/w", "Volumes": {"/data": {}}});
+                v["Size"] = Value::from(30);
+            }
+        }
+        *bytes = serde_json::to_vec_pretty(&v).unwrap();
+    }
+    Fixture::new_file(
+        "oldtimer.tar",
+        &items_to_tar(&items),
+        "docker-save-v1",
+        vec![img.expect],
+    )
+}
+
 /// Every quirk archive, by the name its golden files use.
 pub fn all() -> Vec<(&'static str, Fixture)> {
     vec![
@@ -131,5 +213,6 @@ pub fn all() -> Vec<(&'static str, Fixture)> {
         ("quirks-fewer", fewer_steps()),
         ("quirks-none", no_history()),
         ("family", parent_link()),
+        ("oldtimer", v1()),
     ]
 }
