@@ -516,7 +516,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --help"
+            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +540,10 @@ _strata() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image-store)
+                    COMPREPLY=($(compgen -W "classic containerd" -- "${cur}"))
                     return 0
                     ;;
                 *)

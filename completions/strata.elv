@@ -50,6 +50,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --human 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --format '`table` (default), `json` (docker''s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}'
+            cand --image-store 'Which Docker image store to print as. `classic` (docker''s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row''s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts'
             cand --no-trunc 'Don''t truncate output'
             cand -q 'Only show image IDs'
             cand --quiet 'Only show image IDs'

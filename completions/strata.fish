@@ -49,6 +49,8 @@ complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'P
 complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
 false\t''"
 complete -c strata -n "__fish_strata_using_subcommand history" -l format -d '`table` (default), `json` (docker\'s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}' -r
+complete -c strata -n "__fish_strata_using_subcommand history" -l image-store -d 'Which Docker image store to print as. `classic` (docker\'s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row\'s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts' -r -f -a "classic\t''
+containerd\t''"
 complete -c strata -n "__fish_strata_using_subcommand history" -l no-trunc -d 'Don\'t truncate output'
 complete -c strata -n "__fish_strata_using_subcommand history" -s q -l quiet -d 'Only show image IDs'
 complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print strata\'s own JSON: the `history` rows of `inspect --json`, raw values'

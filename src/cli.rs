@@ -242,6 +242,22 @@ pub struct HistoryArgs {
     /// non-empty steps than layers). Docker shows only the steps.
     #[arg(long)]
     pub all_layers: bool,
+
+    /// Which Docker image store to print as. `classic` (docker's graphdriver store, the
+    /// default before Docker 29): image IDs are config digests, sizes the unpacked bytes.
+    /// `containerd` (the containerd image store, the default of fresh Docker 29 installs): the
+    /// top row's ID is the manifest digest (the image ID when the archive has no manifest),
+    /// no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories
+    /// included), which is what that store measures on most hosts.
+    #[arg(long, value_enum, value_name = "STORE", default_value_t = ImageStore::Classic)]
+    pub image_store: ImageStore,
+}
+
+/// The Docker image store `history --image-store` imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageStore {
+    Classic,
+    Containerd,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod digest;
+pub mod disk_usage;
 pub mod error;
 pub mod extract;
 pub mod history;

@@ -18,6 +18,16 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// Which `docker history` the history rows imitate.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HistoryView {
+    /// A row for each layer past the last history step (docker shows none).
+    pub unrecorded_rows: bool,
+    /// Docker with its containerd image store: the manifest digest as the image ID, sizes as
+    /// disk usage in 4 KiB blocks (see [`crate::disk_usage`]), no parent IDs.
+    pub containerd_store: bool,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SourceInfo {
     pub path: String,
@@ -56,21 +66,32 @@ pub struct LayerInfo {
 
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
-        Report::build_with(image, stats, false)
+        Report::build_with(image, stats, HistoryView::default())
     }
 
-    /// With `unrecorded_rows`, the history gets a row for each layer past the last step
-    /// (docker shows none).
-    pub fn build_with(image: &Image, stats: &[LayerStats], unrecorded_rows: bool) -> Report {
-        let sizes: Vec<u64> = stats.iter().map(|s| s.size).collect();
+    pub fn build_with(image: &Image, stats: &[LayerStats], view: HistoryView) -> Report {
         let empty = Vec::new();
-        let mut ids = vec![image.config_digest.clone()];
-        ids.extend(image.parent_ids.iter().cloned());
+        let (sizes, ids): (Vec<u64>, Vec<Digest>) = if view.containerd_store {
+            // The image's target (its manifest) on the top row, and no parents: the
+            // containerd store links parents only through a label that loaded images lack.
+            let target = image
+                .manifest_digest
+                .as_ref()
+                .unwrap_or(&image.config_digest);
+            (
+                stats.iter().map(|s| s.disk_usage).collect(),
+                vec![target.clone()],
+            )
+        } else {
+            let mut ids = vec![image.config_digest.clone()];
+            ids.extend(image.parent_ids.iter().cloned());
+            (stats.iter().map(|s| s.size).collect(), ids)
+        };
         let aligned = history::align(
             image.config.history().as_ref().unwrap_or(&empty),
             &sizes,
             &ids,
-            unrecorded_rows,
+            view.unrecorded_rows,
         );
         let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id.clone()).collect();
         let chain = chain_ids(&diff_ids);

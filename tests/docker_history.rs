@@ -155,3 +155,42 @@ fn pre_1_10_docker_save_has_the_ids_docker_gives_its_levels() {
     let fx = quirks::v1();
     check_against_docker("oldtimer", &fx.path, None);
 }
+
+/// `--image-store containerd`: what Docker with its containerd image store prints. Worked out
+/// by hand from that store's rules (tests/golden/docker/README.md says why no recording):
+/// every layer of quirks-fewer is a directory and one small file, so root + directory + one
+/// block = 12 288 bytes; the ID is the manifest digest, and no row below the top has one.
+#[test]
+fn containerd_store_shows_the_manifest_digest_and_block_usage() {
+    let fx = common::fixtures::docker25();
+    let out = history(
+        &fx.path,
+        None,
+        &["--image-store", "containerd", "-q", "--no-trunc"],
+    );
+    let manifest = fx
+        .image()
+        .manifest_digest
+        .clone()
+        .expect("docker25 has a manifest");
+    let ids: Vec<&str> = out.lines().collect();
+    assert_eq!(ids[0], manifest, "{out}");
+    assert!(ids[1..].iter().all(|l| *l == "<missing>"), "{out}");
+
+    let fx = quirks::fewer_steps();
+    let args = [
+        "--image-store",
+        "containerd",
+        "--human=false",
+        "--all-layers",
+        "--format",
+        "{{.ID}} {{.Size}}",
+    ];
+    let out = history(&fx.path, None, &args);
+    let sizes: Vec<&str> = out.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
+    assert_eq!(sizes, ["12288", "12288", "0", "12288"], "{out}");
+    // Without a manifest the image ID stands in, as the classic store shows it.
+    assert!(out.starts_with(&fx.image().id[7..19]), "{out}");
+    let classic = history(&fx.path, None, &["--human=false"]);
+    assert!(classic.contains("   5         \n"), "{classic}");
+}

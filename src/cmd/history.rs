@@ -8,14 +8,18 @@ use chrono::{Local, SecondsFormat};
 use strata::digest::Digest;
 use strata::history::{meaningful_time, HistoryRow};
 use strata::render::{aligned_table, ellipsis, human_duration, human_size, tabwriter};
-use strata::report::Report;
+use strata::report::{HistoryView, Report};
 
-use crate::cli::HistoryArgs;
+use crate::cli::{HistoryArgs, ImageStore};
 
 pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
     let image = super::open_image(&args.select)?;
     let stats = image.scan_layers()?;
-    let report = Report::build_with(&image, &stats, args.all_layers);
+    let view = HistoryView {
+        unrecorded_rows: args.all_layers,
+        containerd_store: args.image_store == ImageStore::Containerd,
+    };
+    let report = Report::build_with(&image, &stats, view);
     for w in &report.warnings {
         super::warn(w);
     }
