@@ -2,6 +2,8 @@
 //! archive claims about each), and the checks that can be made without reading layer bytes.
 //! [`Image::scan_layers`] adds what only the bytes can tell, one pass per layer.
 
+use std::collections::BTreeMap;
+
 use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
 use rayon::prelude::*;
 
@@ -46,6 +48,29 @@ pub struct PlatformInfo {
     pub variant: Option<String>,
 }
 
+/// Annotations of the image's manifest and of the index entry that names it (OCI layouts and
+/// Docker 25+ saves; empty otherwise).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Annotations {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub manifest: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub index: BTreeMap<String, String>,
+}
+
+impl Annotations {
+    pub fn is_empty(&self) -> bool {
+        self.manifest.is_empty() && self.index.is_empty()
+    }
+}
+
+fn sorted(map: &Option<std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 pub struct Image {
     pub source_path: String,
     pub format: Format,
@@ -56,6 +81,9 @@ pub struct Image {
     /// sha256 of the config bytes: docker's image ID.
     pub config_digest: Digest,
     pub config: ImageConfiguration,
+    /// docker's `config.Healthcheck` (not part of the OCI config), as written.
+    pub healthcheck: Option<serde_json::Value>,
+    pub annotations: Annotations,
     /// The image IDs of its parent, grandparent, … that the archive holds and links
     /// (docker save's `"Parent"`, see [`crate::parents`]), nearest first.
     pub parent_ids: Vec<Digest>,
@@ -310,6 +338,7 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         .map(|c| check(c.what, None, &c.expected, &c.found, &c.path))
         .collect();
     let mut warnings = Vec::new();
+    let mut annotations = Annotations::default();
     let mut synthesized: Option<(Vec<u8>, Vec<Digest>)> = None;
     let (manifest_digest, config_path, mut layers) = match candidate.location {
         Location::Broken(e) => return Err(*e),
@@ -339,6 +368,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
             ));
             let manifest: ImageManifest =
                 oci::parse_json(&container, &path, "image manifest", &bytes)?;
+            annotations.manifest = sorted(manifest.annotations());
+            annotations.index = sorted(descriptor.annotations());
             let (config_path, layers) = from_manifest(&container, &manifest, &mut checks)?;
             (Some(digest), config_path, layers)
         }
@@ -396,7 +427,11 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
 
     let mut manifest_digest = manifest_digest;
     if format == Format::DockerSaveOci && manifest_digest.is_none() {
-        if let Some((digest, manifest, claims)) = find_oci_manifest(&container, &config_digest) {
+        if let Some((digest, manifest, claims, index_annotations)) =
+            find_oci_manifest(&container, &config_digest)
+        {
+            annotations.manifest = sorted(manifest.annotations());
+            annotations.index = index_annotations;
             adopt_descriptors(&container, &manifest, &mut layers);
             manifest_digest = Some(digest);
             checks.extend(claims);
@@ -427,6 +462,10 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         ));
     }
 
+    let healthcheck = serde_json::from_slice::<serde_json::Value>(&config_bytes)
+        .ok()
+        .and_then(|v| v.get("config")?.get("Healthcheck").cloned())
+        .filter(|h| !h.is_null());
     let platform = PlatformInfo {
         os: config.os().to_string(),
         architecture: config.architecture().to_string(),
@@ -455,6 +494,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         manifest_digest,
         config_digest,
         config,
+        healthcheck,
+        annotations,
         parent_ids,
         layers,
         checks,
@@ -552,13 +593,14 @@ fn digest_in_name(path: &str) -> Option<Digest> {
     Digest::parse(&format!("sha256:{hex}")).ok()
 }
 
+/// A Docker 25+ save's OCI manifest for an image: its digest, itself, the checks of its bytes
+/// (and of the indexes above it), and the annotations of the index entry naming it.
+type FoundManifest = (Digest, ImageManifest, Vec<Check>, BTreeMap<String, String>);
+
 /// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
 /// Its descriptors are adopted only with the checks of its own bytes (and of the indexes
 /// above it) against what names them.
-fn find_oci_manifest(
-    container: &Container,
-    config_digest: &Digest,
-) -> Option<(Digest, ImageManifest, Vec<Check>)> {
+fn find_oci_manifest(container: &Container, config_digest: &Digest) -> Option<FoundManifest> {
     let candidates = oci::candidates(container).ok()?;
     candidates.into_iter().find_map(|c| {
         let Location::Oci { descriptor } = c.location else {
@@ -587,7 +629,7 @@ fn find_oci_manifest(
                 .iter()
                 .map(|c| check(c.what, None, &c.expected, &c.found, &c.path)),
         );
-        Some((digest, manifest, checks))
+        Some((digest, manifest, checks, sorted(descriptor.annotations())))
     })
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::digest::{chain_ids, Digest};
 use crate::history::{self, HistoryRow};
-use crate::image::{Image, PlatformInfo};
+use crate::image::{Annotations, Image, PlatformInfo};
 use crate::layer::{Compression, LayerStats};
 
 #[derive(Debug, Serialize)]
@@ -47,6 +47,31 @@ pub struct ImageInfo {
     /// Parent image IDs the archive links (docker save's `"Parent"`), nearest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Digest>,
+    /// The config's `config` in the OCI names (`Env`, `Cmd`, `Entrypoint`, `WorkingDir`,
+    /// `User`, `ExposedPorts`, `Volumes`, `Labels`, `StopSignal`, …), plus docker's
+    /// `Healthcheck` when the image has one; `{}` when the config has none.
+    pub config: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub os_features: Vec<String>,
+    #[serde(skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
+}
+
+/// `image.config` of the JSON: the OCI runtime config as oci-spec writes it, and docker's
+/// healthcheck beside its fields.
+fn config_json(image: &Image) -> serde_json::Value {
+    let mut value = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| serde_json::to_value(c).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let (Some(map), Some(h)) = (value.as_object_mut(), &image.healthcheck) {
+        map.insert("Healthcheck".into(), h.clone());
+    }
+    value
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +167,10 @@ impl Report {
                 manifest_digest: image.manifest_digest.clone(),
                 config_digest: image.config_digest.clone(),
                 parents: image.parent_ids.clone(),
+                config: config_json(image),
+                os_version: image.config.os_version().clone(),
+                os_features: image.config.os_features().clone().unwrap_or_default(),
+                annotations: image.annotations.clone(),
             },
             layers,
             history: aligned.rows,

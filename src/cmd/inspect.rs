@@ -7,7 +7,7 @@ use anyhow::Result;
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use strata::digest::Digest;
 use strata::history::meaningful_time;
-use strata::render::{ellipsis, human_duration, human_size};
+use strata::render::{config_block, ellipsis, human_duration, human_size};
 use strata::report::Report;
 
 use crate::cli::InspectArgs;
@@ -42,6 +42,9 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
     if let Some(v) = &img.platform.variant {
         platform.push('/');
         platform.push_str(v);
+    }
+    if let Some(v) = &img.os_version {
+        platform.push_str(&format!(" (os.version {v})"));
     }
     let created = match meaningful_time(img.created.as_deref()) {
         Some(t) => {
@@ -99,6 +102,15 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
     for (name, value) in fields {
         writeln!(out, "{:<10}{value}", format!("{name}:"))?;
     }
+    write!(
+        out,
+        "{}",
+        config_block(
+            &img.config,
+            &img.annotations.manifest,
+            &img.annotations.index
+        )
+    )?;
     if r.layers.is_empty() {
         return Ok(());
     }

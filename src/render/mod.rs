@@ -1,9 +1,11 @@
 //! Output helpers shared by the commands: docker-style sizes and durations, text escaping,
 //! aligned tables.
 
+mod config;
 mod human;
 mod table;
 
+pub use config::config_block;
 pub use human::{ellipsis, human_duration, human_size};
 pub use table::{aligned_table, display_width, tabwriter};
 
