@@ -37,6 +37,9 @@ _strata() {
             strata,history)
                 cmd="strata__subcmd__history"
                 ;;
+            strata,images)
+                cmd="strata__subcmd__images"
+                ;;
             strata,inspect)
                 cmd="strata__subcmd__inspect"
                 ;;
@@ -75,6 +78,9 @@ _strata() {
                 ;;
             strata__subcmd__help,history)
                 cmd="strata__subcmd__help__subcmd__history"
+                ;;
+            strata__subcmd__help,images)
+                cmd="strata__subcmd__help__subcmd__images"
                 ;;
             strata__subcmd__help,inspect)
                 cmd="strata__subcmd__help__subcmd__inspect"
@@ -134,7 +140,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="-h -V --help --version inspect images history chainid verify extract mount umount store shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,12 +206,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__chainid)
-            opts="-h --image --ref --platform --json --help"
+            opts="-h --archive --ref --image --platform --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -278,7 +288,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="inspect images history chainid verify extract mount umount store shell __enter __init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +386,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__images)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -546,6 +570,20 @@ _strata() {
                     COMPREPLY=($(compgen -W "classic containerd" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__images)
+            opts="-h --json --no-trunc --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -23,6 +23,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -37,15 +38,21 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;inspect'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --json 'Print one JSON object (the stable contract) instead of tables'
             cand --no-trunc 'Show full digests instead of shortened ones'
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'strata;images'= {
+            cand --json 'Print a JSON array (the stable contract) instead of a table'
+            cand --no-trunc 'Show full digests instead of shortened ones'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;history'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --human 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
@@ -60,15 +67,16 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;chainid'= {
-            cand --image 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead'
-            cand --ref 'With --image: which image of several (tag, digest or index number)'
-            cand --platform 'With --image: os/arch[/variant] from a multi-platform index'
+            cand --archive 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin'
+            cand --image 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
+            cand --ref 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
+            cand --platform 'With --archive: os/arch[/variant] from a multi-platform index'
             cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;verify'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
             cand --json 'Print {"ok", "checks": [...]} instead of one line per check'
@@ -76,7 +84,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;extract'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
@@ -90,7 +98,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;mount'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
@@ -149,7 +157,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;store;help;help'= {
         }
         &'strata;shell'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'
             cand --store 'store'
@@ -181,6 +189,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;help'= {
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -195,6 +204,8 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;help;inspect'= {
+        }
+        &'strata;help;images'= {
         }
         &'strata;help;history'= {
         }

@@ -27,6 +27,7 @@ end
 complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
 complete -c strata -n "__fish_strata_needs_command" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_needs_command" -f -a "images" -d 'List the images an archive holds: number, tags, platform, digests, layers, size'
 complete -c strata -n "__fish_strata_needs_command" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
 complete -c strata -n "__fish_strata_needs_command" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -39,12 +40,15 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "__enter" -d '(interna
 complete -c strata -n "__fish_strata_needs_command" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
 complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print one JSON object (the stable contract) instead of tables'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand images" -l json -d 'Print a JSON array (the stable contract) instead of a table'
+complete -c strata -n "__fish_strata_using_subcommand images" -l no-trunc -d 'Show full digests instead of shortened ones'
+complete -c strata -n "__fish_strata_using_subcommand images" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
 false\t''"
@@ -56,17 +60,17 @@ complete -c strata -n "__fish_strata_using_subcommand history" -s q -l quiet -d 
 complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print strata\'s own JSON: the `history` rows of `inspect --json`, raw values'
 complete -c strata -n "__fish_strata_using_subcommand history" -l all-layers -d 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps'
 complete -c strata -n "__fish_strata_using_subcommand history" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead' -r -F
-complete -c strata -n "__fish_strata_using_subcommand chainid" -l ref -d 'With --image: which image of several (tag, digest or index number)' -r
-complete -c strata -n "__fish_strata_using_subcommand chainid" -l platform -d 'With --image: os/arch[/variant] from a multi-platform index' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l archive -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin' -r -F
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -l ref -d 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l platform -d 'With --archive: os/arch[/variant] from a multi-platform index' -r
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print {"ok", "checks": [...]} instead of one line per check'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
@@ -77,7 +81,7 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extr
 complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l no-devices -d 'Leave character and block device nodes out (one warning, with their count)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
@@ -108,7 +112,7 @@ complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_sub
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l store -r -F
@@ -127,19 +131,20 @@ complete -c strata -n "__fish_strata_using_subcommand __init" -l spec -r
 complete -c strata -n "__fish_strata_using_subcommand __init" -l rootless -d 'The session runs in a user namespace where only uid 0 is mapped'
 complete -c strata -n "__fish_strata_using_subcommand __init" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "shell" -d 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect history chainid verify extract mount umount store shell __enter __init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "images" -d 'List the images an archive holds: number, tags, platform, digests, layers, size'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "shell" -d 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Show the image's metadata and every layer: digests, compression, sizes, diffID, chainID.
     Inspect(InspectArgs),
+    /// List the images an archive holds: number, tags, platform, digests, layers, size.
+    Images(ImagesArgs),
     /// Show the image's build history, like `docker history`.
     History(HistoryArgs),
     /// Compute chainIDs from diffIDs (arguments, stdin, or an image's config).
@@ -180,7 +182,8 @@ pub struct ImageSelect {
     #[arg(value_name = "IMAGE")]
     pub archive: PathBuf,
 
-    /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number.
+    /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for
+    /// the N-th (as `strata images` numbers them; a bare N works when no image is tagged N).
     #[arg(long = "image", value_name = "REF")]
     pub image: Option<String>,
 
@@ -195,6 +198,21 @@ pub struct InspectArgs {
     pub select: ImageSelect,
 
     /// Print one JSON object (the stable contract) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show full digests instead of shortened ones.
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// Print a JSON array (the stable contract) instead of a table.
     #[arg(long)]
     pub json: bool,
 
@@ -263,19 +281,25 @@ pub enum ImageStore {
 #[derive(Debug, Args)]
 pub struct ChainidArgs {
     /// diffIDs in layer order (`sha256:<64 hex>`); read one per line from stdin when none given.
-    #[arg(value_name = "DIFFID", conflicts_with = "image")]
+    #[arg(value_name = "DIFFID", conflicts_with = "archive")]
     pub diff_ids: Vec<String>,
 
-    /// Print the chain of this image archive's config (`rootfs.diff_ids`) instead.
-    #[arg(long = "image", value_name = "IMAGE")]
-    pub image: Option<PathBuf>,
+    /// Print the chain of this image archive's config (`rootfs.diff_ids`) instead: a docker-save
+    /// tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    #[arg(long = "archive", value_name = "ARCHIVE")]
+    pub archive: Option<PathBuf>,
 
-    /// With --image: which image of several (tag, digest or index number).
-    #[arg(long = "ref", value_name = "REF", requires = "image")]
+    /// With --archive: which image of several, as everywhere else (a tag, a digest, `#N`).
+    #[arg(
+        long = "image",
+        visible_alias = "ref",
+        value_name = "REF",
+        requires = "archive"
+    )]
     pub image_ref: Option<String>,
 
-    /// With --image: os/arch[/variant] from a multi-platform index.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "image")]
+    /// With --archive: os/arch[/variant] from a multi-platform index.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "archive")]
     pub platform: Option<String>,
 
     /// Print JSON: [{"index", "diff_id", "chain_id"}].

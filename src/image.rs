@@ -103,7 +103,9 @@ impl Image {
     ) -> Result<Image, ArchiveError> {
         let mut archive = Archive::open(path)?;
         let candidate = archive.take(image, platform)?;
-        load(archive, candidate)
+        // An index entry's platform was matched when choosing; the others are checked here.
+        let check = candidate.platform.is_none().then_some(platform).flatten();
+        load(archive, candidate)?.of_platform(check)
     }
 
     /// Like [`Image::open`], but a streamed archive is spooled to a temporary file first so its
@@ -115,7 +117,34 @@ impl Image {
     ) -> Result<Image, ArchiveError> {
         let mut archive = Archive::from_container(Container::open_spooled(path)?)?;
         let candidate = archive.take(image, platform)?;
-        load(archive, candidate)
+        // An index entry's platform was matched when choosing; the others are checked here.
+        let check = candidate.platform.is_none().then_some(platform).flatten();
+        load(archive, candidate)?.of_platform(check)
+    }
+
+    /// Refuses an image whose config says another platform than `--platform` asked for (a
+    /// single-platform archive has no index to choose from, so the choice is checked here).
+    fn of_platform(self, wanted: Option<&PlatformWanted>) -> Result<Image, ArchiveError> {
+        let Some(want) = wanted else {
+            return Ok(self);
+        };
+        let p = &self.platform;
+        if crate::archive::fits(&p.os, &p.architecture, p.variant.as_deref(), want) {
+            return Ok(self);
+        }
+        let mut available = format!("{}/{}", p.os, p.architecture);
+        if let Some(v) = &p.variant {
+            available.push('/');
+            available.push_str(v);
+        }
+        Err(ArchiveError::new(
+            &self.source_path,
+            None,
+            Problem::NoPlatform {
+                wanted: want.to_string(),
+                available,
+            },
+        ))
     }
 
     pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {

@@ -5,6 +5,7 @@
 pub mod container;
 pub mod docker;
 pub mod legacy_v1;
+pub mod listing;
 pub mod oci;
 pub mod paths;
 mod select;
@@ -17,7 +18,7 @@ use std::path::Path;
 use oci_spec::image::{Descriptor, Platform};
 
 pub use container::{Container, Packaging};
-pub use select::{host_platform, parse_platform, platform_text, PlatformWanted};
+pub use select::{fits, host_platform, parse_platform, platform_text, PlatformWanted};
 
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};

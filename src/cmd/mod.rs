@@ -5,6 +5,7 @@ mod chainid;
 mod completions;
 mod extract;
 mod history;
+mod images;
 mod inspect;
 mod mount;
 mod shell;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(args, &mut out)?,
+        Command::Images(args) => images::run(args, &mut out)?,
         Command::History(args) => history::run(args, &mut out)?,
         Command::Chainid(args) => chainid::run(args, &mut out)?,
         Command::Verify(args) => verify::run(args, &mut out)?,
