@@ -25,10 +25,7 @@ fn main() -> ExitCode {
                 // Our own errors already print their direct cause inline.
                 if !e.to_string().ends_with(&text) {
                     // Parser messages may quote raw archive bytes.
-                    eprintln!(
-                        "caused by: {}",
-                        strata::render::escape_for_message(&text, 300)
-                    );
+                    eprintln!("caused by: {}", strata::render::cause_excerpt(&text));
                 }
             }
             ExitCode::from(cmd::EXIT_ERROR)

@@ -21,6 +21,7 @@ use crate::cli::ExtractArgs;
 const INCOMPLETE_MARKER: &str = ".strata-incomplete";
 
 pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
+    super::refuse_tar_to_terminal(&args.dest)?;
     let limits = super::limits_of(&args.limits, args.no_devices);
     let (image, top) = super::open_layered(&args.select, args.layer, "extract", &limits)?;
     let to_stdout = args.dest.as_os_str() == "-";

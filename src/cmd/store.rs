@@ -20,8 +20,7 @@ use crate::cli::{StoreAction, StoreArgs};
 pub fn run(args: StoreArgs, out: &mut impl Write) -> Result<ExitCode> {
     // An ordinary user's store holds rootless layers (user.overlay.opaque).
     let rootless = !rustix::process::geteuid().is_root();
-    let store = Store::open(Store::locate(args.store.as_deref()), rootless)
-        .context("opening the layer store")?;
+    let store = super::open_store(args.store.as_deref(), rootless)?;
     match args.action {
         StoreAction::Ls { json } => ls(&store, json, out)?,
         StoreAction::Rm { chain_ids } => {

@@ -28,9 +28,37 @@ pub fn escape_for_message(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// A `caused by:` line from a parser's message: the tar parser quotes the raw header bytes it
+/// choked on (`… when getting cksum for <raw name>`), so what follows such a quote is dropped,
+/// and the rest is escaped and capped (our own causes can be long: paths and figures).
+pub fn cause_excerpt(text: &str) -> String {
+    let text = match text.find(" when getting cksum for ") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    // `numeric field was not a number: <raw bytes>`: keep the complaint, not the bytes.
+    let text = match text.split_once(" field was not a number: ") {
+        Some((head, _)) => format!("{head} field was not a number"),
+        None => match text.split_once(" field did not have utf-8 text: ") {
+            Some((head, _)) => format!("{head} field did not have utf-8 text"),
+            None => text.to_string(),
+        },
+    };
+    escape_for_message(&text, 300)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn causes_quote_no_raw_header_bytes() {
+        let raw =
+            "numeric field was not a number: login\nsy when getting cksum for root:x:0:0:root";
+        assert_eq!(cause_excerpt(raw), "numeric field was not a number");
+        assert_eq!(cause_excerpt("short"), "short");
+        assert_eq!(cause_excerpt(&"x".repeat(500)).chars().count(), 301);
+    }
 
     #[test]
     fn escapes_control_characters_and_caps_length() {
