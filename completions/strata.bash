@@ -43,6 +43,9 @@ _strata() {
             strata,inspect)
                 cmd="strata__subcmd__inspect"
                 ;;
+            strata,man)
+                cmd="strata__subcmd__man"
+                ;;
             strata,mount)
                 cmd="strata__subcmd__mount"
                 ;;
@@ -84,6 +87,9 @@ _strata() {
                 ;;
             strata__subcmd__help,inspect)
                 cmd="strata__subcmd__help__subcmd__inspect"
+                ;;
+            strata__subcmd__help,man)
+                cmd="strata__subcmd__help__subcmd__man"
                 ;;
             strata__subcmd__help,mount)
                 cmd="strata__subcmd__help__subcmd__mount"
@@ -140,7 +146,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect images history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="-h -V --help --version inspect images history chainid verify extract mount umount store shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,7 +294,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect images history chainid verify extract mount umount store shell __enter __init completions help"
+            opts="inspect images history chainid verify extract mount umount store shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,6 +420,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -613,6 +633,20 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__man)
+            opts="-h --list --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__mount)
             opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -786,7 +820,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__ls)
-            opts="-h --json --store --help"
+            opts="-h --json --no-trunc --store --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
+            cand man 'Print the man page (roff) of strata or of one of its commands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;inspect'= {
@@ -112,39 +113,40 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;umount'= {
-            cand --store 'store'
+            cand --store 'The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand --keep-upper 'Keep the upper dir (what was written in the mount) instead of removing it'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;store;ls'= {
-            cand --store 'store'
-            cand --json 'json'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --json 'Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the kept upper dirs (`\"kind\": \"kept\"`)'
+            cand --no-trunc 'Show full chainIDs and diffIDs instead of their first 12 hex digits'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;rm'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;prune'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;help'= {
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -160,7 +162,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
@@ -187,6 +189,11 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'strata;man'= {
+            cand --list 'List the commands that have a page, one per line, instead'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'strata;help'= {
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
             cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
@@ -201,6 +208,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
+            cand man 'Print the man page (roff) of strata or of one of its commands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;help;inspect'= {
@@ -220,8 +228,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;umount'= {
         }
         &'strata;help;store'= {
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
         }
         &'strata;help;store;ls'= {
@@ -237,6 +245,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;__init'= {
         }
         &'strata;help;completions'= {
+        }
+        &'strata;help;man'= {
         }
         &'strata;help;help'= {
         }

@@ -47,9 +47,15 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
+    /// Print the man page (roff) of strata or of one of its commands.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo \"$(command -v strata)\" mount image.tar /mnt/img
+  sudo \"$(command -v strata)\" mount --read-only --layer 0 image.tar /mnt/base
+  sudo \"$(command -v strata)\" umount /mnt/img")]
 pub struct MountArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -86,6 +92,10 @@ pub struct MountArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata shell image.tar
+  strata shell image.tar -- cat /etc/os-release
+  strata shell --layer 1 --image app:1 images.tar")]
 pub struct ShellArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -94,6 +104,7 @@ pub struct ShellArgs {
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
 
+    /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
@@ -138,7 +149,11 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo \"$(command -v strata)\" umount /mnt/img
+  sudo \"$(command -v strata)\" umount --keep-upper /mnt/img")]
 pub struct UmountArgs {
+    /// Where `strata mount` mounted the image.
     #[arg(value_name = "MOUNTPOINT")]
     pub mountpoint: PathBuf,
 
@@ -146,32 +161,62 @@ pub struct UmountArgs {
     #[arg(long)]
     pub keep_upper: bool,
 
+    /// The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as
+    /// root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata store ls
+  strata store rm 3f2a9c1b7d44
+  strata store prune
+  strata store --store /srv/strata ls --json")]
 pub struct StoreArgs {
     #[command(subcommand)]
     pub action: StoreAction,
 
+    /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR", global = true)]
     pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StoreAction {
-    /// List the layers in the store, their sizes and the mounts using them.
+    /// List the layers in the store, their sizes and the mounts using them, and the upper dirs
+    /// `umount --keep-upper` kept.
+    #[command(after_help = "Examples:
+  strata store ls
+  strata store ls --no-trunc
+  strata store ls --json | jq '.[] | select(.kind == \"layer\" and .used_by == [])'
+
+FILE BYTES is the regular-file content unpacked into the layer; inspect's SIZE (docker's
+figure) also counts each symlink's target length.")]
     Ls {
+        /// Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the
+        /// kept upper dirs (`\"kind\": \"kept\"`).
         #[arg(long)]
         json: bool,
+        /// Show full chainIDs and diffIDs instead of their first 12 hex digits.
+        #[arg(long)]
+        no_trunc: bool,
     },
-    /// Remove layers (by chainID) that no mount uses.
+    /// Remove layers that no mount uses, or kept upper dirs.
+    #[command(after_help = "Examples:
+  strata store rm 3f2a9c1b7d44
+  strata store rm sha256:3f2a9c1b7d44e0f1…
+  strata store rm kept/1a2b3c4d5e6f7a8b-1700000000000000000")]
     Rm {
-        #[arg(value_name = "CHAINID", required = true)]
+        /// A layer's chainID, in full or a prefix that only it has (as `store ls` shows it),
+        /// or a kept upper dir as `store ls` names it (`kept/…`).
+        #[arg(value_name = "CHAINID|kept/NAME", required = true)]
         chain_ids: Vec<String>,
     },
     /// Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left.
+    #[command(after_help = "Examples:
+  strata store prune
+  strata store --store /srv/strata prune")]
     Prune,
 }
 
@@ -193,6 +238,11 @@ pub struct ImageSelect {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata inspect image.tar
+  strata inspect --json image.tar | jq '.layers[].diff_id'
+  docker save alpine | strata inspect -
+  strata inspect --image '#1' --platform linux/arm64 oci-dir/")]
 pub struct InspectArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -207,6 +257,10 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata images images.tar
+  strata images --json oci-dir/ | jq '.[].tags'
+  strata history --image '#1' images.tar")]
 pub struct ImagesArgs {
     /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
     #[arg(value_name = "ARCHIVE")]
@@ -222,6 +276,11 @@ pub struct ImagesArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata history image.tar
+  strata history --no-trunc --human=false image.tar
+  strata history --format '{{.Size}}\\t{{.CreatedBy}}' image.tar
+  strata history --image-store containerd image.tar")]
 pub struct HistoryArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -279,6 +338,10 @@ pub enum ImageStore {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata chainid sha256:9f54eef4… sha256:b3cce2ce…
+  jq -r '.rootfs.diff_ids[]' config.json | strata chainid
+  strata chainid --archive image.tar --json")]
 pub struct ChainidArgs {
     /// diffIDs in layer order (`sha256:<64 hex>`); read one per line from stdin when none given.
     #[arg(value_name = "DIFFID", conflicts_with = "archive")]
@@ -308,6 +371,10 @@ pub struct ChainidArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata verify image.tar
+  strata verify --json image.tar.gz
+  strata verify --expect-chainid sha256:6613b10b… image.tar")]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -322,6 +389,11 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata extract image.tar rootfs/
+  strata extract --layer 1 image.tar base/
+  strata extract --tar image.tar rootfs.tar
+  strata extract image.tar - | tar -t")]
 pub struct ExtractArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -397,7 +469,26 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata man > strata.1
+  strata man inspect | man -l -")]
+pub struct ManArgs {
+    /// The command whose page to print (`inspect`, `store`, …); strata's own page without it.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// List the commands that have a page, one per line, instead.
+    #[arg(long, conflicts_with = "command")]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata completions bash > ~/.local/share/bash-completion/completions/strata
+  strata completions zsh > ~/.zfunc/_strata
+  strata completions fish > ~/.config/fish/completions/strata.fish")]
 pub struct CompletionsArgs {
+    /// The shell to print the completion script for.
     #[arg(value_enum)]
     pub shell: Shell,
 }
@@ -419,6 +510,44 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every visible command has an example section, and every visible argument a
+    /// description (the man pages and completions are made from these).
+    #[test]
+    fn every_command_has_examples_and_every_argument_a_description() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let builtin = matches!(a.get_id().as_str(), "help" | "version");
+                if !a.is_hide_set() && !builtin && a.get_help().is_none() {
+                    missing.push(format!(
+                        "{path}: argument {} has no description",
+                        a.get_id()
+                    ));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.is_hide_set() || sub.get_name() == "help" {
+                    continue;
+                }
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(format!("{p}: no description"));
+                }
+                let examples = sub
+                    .get_after_help()
+                    .is_some_and(|h| h.to_string().starts_with("Examples:\n  "));
+                if !examples {
+                    missing.push(format!("{p}: no `Examples:` in its help"));
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cli = Cli::command();
+        cli.build();
+        walk(&cli, "strata", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 
     #[test]

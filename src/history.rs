@@ -9,6 +9,10 @@ use oci_spec::image::History;
 
 use crate::digest::Digest;
 
+fn count(n: usize, one: &str, many: &str) -> String {
+    crate::render::count(n as u64, one, many)
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HistoryRow {
     /// The image ID on the newest row, its parent's on the next and so on; none below the
@@ -69,16 +73,21 @@ pub fn align(
     let mut warnings = Vec::new();
     if overflow > 0 {
         warnings.push(format!(
-            "the config history has {} non-empty entries but the image has {} layers; the last {overflow} match no layer",
-            next_layer + overflow,
-            layer_sizes.len()
+            "the config history has {} but the image has {}; the last {overflow} match no layer",
+            count(
+                next_layer + overflow,
+                "non-empty entry",
+                "non-empty entries"
+            ),
+            count(layer_sizes.len(), "layer", "layers")
         ));
     }
     if next_layer < layer_sizes.len() {
         let missing = layer_sizes.len() - next_layer;
         warnings.push(format!(
-            "the config history has {next_layer} non-empty entries but the image has {} layers; the last {missing} have no history entry",
-            layer_sizes.len()
+            "the config history has {} but the image has {}; the last {missing} have no history entry",
+            count(next_layer, "non-empty entry", "non-empty entries"),
+            count(layer_sizes.len(), "layer", "layers")
         ));
         let extra = layer_sizes.iter().enumerate().skip(next_layer);
         for (i, size) in extra.filter(|_| unrecorded_rows) {
@@ -165,7 +174,7 @@ mod tests {
         assert_eq!(a.rows[0].layer_index, None);
         assert_eq!(a.warnings.len(), 1);
         assert!(
-            a.warnings[0].contains("3 non-empty entries but the image has 1 layers"),
+            a.warnings[0].contains("3 non-empty entries but the image has 1 layer;"),
             "{:?}",
             a.warnings
         );

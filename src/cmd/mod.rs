@@ -7,6 +7,7 @@ mod extract;
 mod history;
 mod images;
 mod inspect;
+mod man;
 mod mount;
 mod shell;
 mod store;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Enter(args) => shell::enter(args)?,
         Command::Init(args) => shell::init(args)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
+        Command::Man(args) => man::run(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

@@ -99,9 +99,9 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     };
     writeln!(
         out,
-        "mounted {} ({} layers: {} unpacked, {} already in {}) at {}",
+        "mounted {} ({}: {} unpacked, {} already in {}) at {}",
         image.source_path,
-        ensured.diffs.len(),
+        strata::render::count(ensured.diffs.len() as u64, "layer", "layers"),
         ensured.unpacked,
         ensured.reused,
         store.root.display(),

@@ -82,9 +82,9 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
         if failed == 0 {
             writeln!(
                 out,
-                "verified {}: {} checks, all ok",
+                "verified {}: {}, all ok",
                 image.source_path,
-                checks.len()
+                strata::render::count(checks.len() as u64, "check", "checks")
             )?;
         } else {
             writeln!(

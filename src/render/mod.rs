@@ -9,6 +9,12 @@ pub use config::config_block;
 pub use human::{ellipsis, human_duration, human_size};
 pub use table::{aligned_table, display_width, tabwriter};
 
+/// `1 layer`, `3 layers`: a count with its noun in the number it needs.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
 pub fn escape_for_message(text: &str, max_chars: usize) -> String {
     let mut out = String::new();
@@ -50,6 +56,13 @@ pub fn cause_excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_right_noun() {
+        assert_eq!(count(1u64, "layer", "layers"), "1 layer");
+        assert_eq!(count(0u64, "layer", "layers"), "0 layers");
+        assert_eq!(count(2u32, "entry", "entries"), "2 entries");
+    }
 
     #[test]
     fn causes_quote_no_raw_header_bytes() {
