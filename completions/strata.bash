@@ -146,12 +146,16 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect images history chainid verify extract mount umount store shell __enter __init completions man help"
+            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -160,7 +164,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd____enter)
-            opts="-h --lower --upper --work --merged --spec --help"
+            opts="-h --lower --upper --work --merged --spec --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +190,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -194,7 +202,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd____init)
-            opts="-h --rootless --spec --help"
+            opts="-h --rootless --spec --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +210,10 @@ _strata() {
             case "${prev}" in
                 --spec)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -212,7 +224,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__chainid)
-            opts="-h --archive --ref --image --platform --json --help"
+            opts="-h --archive --ref --image --platform --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +246,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -242,12 +258,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__completions)
-            opts="-h --help bash zsh fish elvish powershell"
+            opts="-h --color --help bash zsh fish elvish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -256,7 +276,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +304,10 @@ _strata() {
                     ;;
                 --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -560,7 +584,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --help"
+            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,6 +614,10 @@ _strata() {
                     COMPREPLY=($(compgen -W "classic containerd" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -598,12 +626,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__images)
-            opts="-h --json --no-trunc --help"
+            opts="-h --json --no-trunc --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -612,7 +644,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --image --platform --json --no-trunc --help"
+            opts="-h --image --platform --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -624,6 +656,14 @@ _strata() {
                     ;;
                 --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -634,12 +674,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__man)
-            opts="-h --list --help"
+            opts="-h --list --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -648,7 +692,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -680,6 +724,10 @@ _strata() {
                     ;;
                 --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -690,7 +738,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --help"
+            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +772,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -732,7 +784,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store)
-            opts="-h --store --help ls rm prune help"
+            opts="-h --store --color --help ls rm prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +792,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -820,14 +876,22 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__ls)
-            opts="-h --json --no-trunc --store --help"
+            opts="-h --json --no-trunc --format --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -838,7 +902,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__prune)
-            opts="-h --store --help"
+            opts="-h --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +910,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -856,7 +924,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__rm)
-            opts="-h --store --help"
+            opts="-h --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +932,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -874,7 +946,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__umount)
-            opts="-h --keep-upper --store --help"
+            opts="-h --keep-upper --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,6 +954,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -892,7 +968,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --image --platform --expect-chainid --json --help"
+            opts="-h --image --platform --expect-chainid --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,6 +984,14 @@ _strata() {
                     ;;
                 --expect-chainid)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -18,6 +18,7 @@ set edit:completion:arg-completer[strata] = {|@words|
     }
     var completions = [
         &'strata'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -41,12 +42,15 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;inspect'= {
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --format 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print one JSON object (the stable contract) instead of tables'
-            cand --no-trunc 'Show full digests instead of shortened ones'
+            cand --no-trunc 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;images'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON array (the stable contract) instead of a table'
             cand --no-trunc 'Show full digests instead of shortened ones'
             cand -h 'Print help'
@@ -59,6 +63,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --human 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --format '`table` (default), `json` (docker''s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}'
             cand --image-store 'Which Docker image store to print as. `classic` (docker''s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row''s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --no-trunc 'Don''t truncate output'
             cand -q 'Only show image IDs'
             cand --quiet 'Only show image IDs'
@@ -72,6 +77,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --image 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
             cand --ref 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
             cand --platform 'With --archive: os/arch[/variant] from a multi-platform index'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -80,7 +86,10 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
+            cand --format 'Print a Go-style template of each check''s JSON instead, one line per check: `{{.what}} {{.ok}} {{.found}}`, …'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print {"ok", "checks": [...]} instead of one line per check'
+            cand --no-trunc 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal''s width, or to $COLUMNS, otherwise)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -91,6 +100,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --tar 'Write one flat tar (no whiteouts) instead of a directory'
             cand --force 'Extract even if DEST exists and is not empty (its entries in the image''s way are replaced)'
             cand --json 'Print a JSON summary'
@@ -106,6 +116,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --read-only 'No upper dir: the mount cannot be written'
             cand --suid 'Let the image''s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image''s setuid-root program as root'
             cand --dev 'Let the image''s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host''s device with the node''s permissions'
@@ -114,12 +125,14 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;umount'= {
             cand --store 'The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --keep-upper 'Keep the upper dir (what was written in the mount) instead of removing it'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store'= {
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
             cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
@@ -128,7 +141,9 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;store;ls'= {
+            cand --format 'Print a Go-style template of each entry''s JSON instead, one line each: `{{.chain_id}} {{.size}}`, …'
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the kept upper dirs (`\"kind\": \"kept\"`)'
             cand --no-trunc 'Show full chainIDs and diffIDs instead of their first 12 hex digits'
             cand -h 'Print help'
@@ -136,11 +151,13 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;store;rm'= {
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;prune'= {
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -166,6 +183,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --host-root 'Today''s older behaviour: keep the host''s `/` and run the host''s $SHELL (or CMD) with the image''s merged tree as the working directory ($STRATA_ROOT names it). The image''s Env, WorkingDir and User do not apply, and the host (and the store) stay visible'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -176,20 +194,24 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --work 'work'
             cand --merged 'merged'
             cand --spec 'What to run and how, as JSON (`cmd::shell::Spec`)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;__init'= {
             cand --spec 'spec'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --rootless 'The session runs in a user namespace where only uid 0 is mapped'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;completions'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;man'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --list 'List the commands that have a page, one per line, instead'
             cand -h 'Print help'
             cand --help 'Print help'

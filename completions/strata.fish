@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_strata_global_optspecs
-    string join \n h/help V/version
+    string join \n color= h/help V/version
 end
 
 function __fish_strata_needs_command
@@ -24,6 +24,9 @@ function __fish_strata_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c strata -n "__fish_strata_needs_command" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
 complete -c strata -n "__fish_strata_needs_command" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
@@ -43,9 +46,16 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "man" -d 'Print the ma
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l format -d 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …' -r
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print one JSON object (the stable contract) instead of tables'
-complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones'
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand images" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand images" -l json -d 'Print a JSON array (the stable contract) instead of a table'
 complete -c strata -n "__fish_strata_using_subcommand images" -l no-trunc -d 'Show full digests instead of shortened ones'
 complete -c strata -n "__fish_strata_using_subcommand images" -s h -l help -d 'Print help'
@@ -56,6 +66,9 @@ false\t''"
 complete -c strata -n "__fish_strata_using_subcommand history" -l format -d '`table` (default), `json` (docker\'s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -l image-store -d 'Which Docker image store to print as. `classic` (docker\'s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row\'s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts' -r -f -a "classic\t''
 containerd\t''"
+complete -c strata -n "__fish_strata_using_subcommand history" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand history" -l no-trunc -d 'Don\'t truncate output'
 complete -c strata -n "__fish_strata_using_subcommand history" -s q -l quiet -d 'Only show image IDs'
 complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print strata\'s own JSON: the `history` rows of `inspect --json`, raw values'
@@ -64,12 +77,20 @@ complete -c strata -n "__fish_strata_using_subcommand history" -s h -l help -d '
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l archive -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin' -r -F
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -l ref -d 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)' -r
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l platform -d 'With --archive: os/arch[/variant] from a multi-platform index' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l format -d 'Print a Go-style template of each check\'s JSON instead, one line per check: `{{.what}} {{.ok}} {{.found}}`, …' -r
+complete -c strata -n "__fish_strata_using_subcommand verify" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print {"ok", "checks": [...]} instead of one line per check'
+complete -c strata -n "__fish_strata_using_subcommand verify" -l no-trunc -d 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal\'s width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
@@ -77,6 +98,9 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand extract" -l tar -d 'Write one flat tar (no whiteouts) instead of a directory'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extract even if DEST exists and is not empty (its entries in the image\'s way are replaced)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
@@ -89,26 +113,45 @@ complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The la
 complete -c strata -n "__fish_strata_using_subcommand mount" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand mount" -l read-only -d 'No upper dir: the mount cannot be written'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l suid -d 'Let the image\'s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image\'s setuid-root program as root'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l dev -d 'Let the image\'s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host\'s device with the node\'s permissions'
 complete -c strata -n "__fish_strata_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand umount" -l store -d 'The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand umount" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand umount" -l keep-upper -d 'Keep the upper dir (what was written in the mount) instead of removing it'
 complete -c strata -n "__fish_strata_using_subcommand umount" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "rm" -d 'Remove layers that no mount uses, or kept upper dirs'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and not __fish_seen_subcommand_from ls rm prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l format -d 'Print a Go-style template of each entry\'s JSON instead, one line each: `{{.chain_id}} {{.size}}`, …' -r
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l json -d 'Print a JSON array (the stable contract): the layers (`\\"kind\\": \\"layer\\"`), then the kept upper dirs (`\\"kind\\": \\"kept\\"`)'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -l no-trunc -d 'Show full chainIDs and diffIDs instead of their first 12 hex digits'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from rm" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from rm" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers that no mount uses, or kept upper dirs'
@@ -121,6 +164,9 @@ complete -c strata -n "__fish_strata_using_subcommand shell" -l store -d 'The la
 complete -c strata -n "__fish_strata_using_subcommand shell" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand shell" -l host-root -d 'Today\'s older behaviour: keep the host\'s `/` and run the host\'s $SHELL (or CMD) with the image\'s merged tree as the working directory ($STRATA_ROOT names it). The image\'s Env, WorkingDir and User do not apply, and the host (and the store) stay visible'
 complete -c strata -n "__fish_strata_using_subcommand shell" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand __enter" -l lower -r -F
@@ -128,11 +174,23 @@ complete -c strata -n "__fish_strata_using_subcommand __enter" -l upper -r -F
 complete -c strata -n "__fish_strata_using_subcommand __enter" -l work -r -F
 complete -c strata -n "__fish_strata_using_subcommand __enter" -l merged -r -F
 complete -c strata -n "__fish_strata_using_subcommand __enter" -l spec -d 'What to run and how, as JSON (`cmd::shell::Spec`)' -r
+complete -c strata -n "__fish_strata_using_subcommand __enter" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand __enter" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand __init" -l spec -r
+complete -c strata -n "__fish_strata_using_subcommand __init" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand __init" -l rootless -d 'The session runs in a user namespace where only uid 0 is mapped'
 complete -c strata -n "__fish_strata_using_subcommand __init" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand completions" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand man" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c strata -n "__fish_strata_using_subcommand man" -l list -d 'List the commands that have a page, one per line, instead'
 complete -c strata -n "__fish_strata_using_subcommand man" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store shell __enter __init completions man help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'

@@ -14,6 +14,18 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +213,10 @@ figure) also counts each symlink's target length.")]
         /// Show full chainIDs and diffIDs instead of their first 12 hex digits.
         #[arg(long)]
         no_trunc: bool,
+        /// Print a Go-style template of each entry's JSON instead, one line each:
+        /// `{{.chain_id}} {{.size}}`, …
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+        format: Option<String>,
     },
     /// Remove layers that no mount uses, or kept upper dirs.
     #[command(after_help = "Examples:
@@ -251,9 +267,14 @@ pub struct InspectArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Show full digests instead of shortened ones.
+    /// Show full digests instead of shortened ones, and keep every column on a narrow
+    /// terminal (the table is fitted to its width, or to $COLUMNS, otherwise).
     #[arg(long)]
     pub no_trunc: bool,
+
+    /// Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +407,16 @@ pub struct VerifyArgs {
     /// Print {"ok", "checks": [...]} instead of one line per check.
     #[arg(long)]
     pub json: bool,
+
+    /// Keep full digests and names on a terminal too narrow for them (lines are shortened to
+    /// the terminal's width, or to $COLUMNS, otherwise).
+    #[arg(long)]
+    pub no_trunc: bool,
+
+    /// Print a Go-style template of each check's JSON instead, one line per check:
+    /// `{{.what}} {{.ok}} {{.found}}`, …
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -135,5 +135,9 @@ pub fn refuse_tar_to_terminal(dest: &std::path::Path) -> Result<()> {
 }
 
 pub fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    use strata::render::color::{paint, Paint, Stream};
+    eprintln!(
+        "{} {message}",
+        paint(Stream::Stderr, Paint::Warn, "warning:")
+    );
 }

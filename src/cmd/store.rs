@@ -22,7 +22,11 @@ pub fn run(args: StoreArgs, out: &mut impl Write) -> Result<ExitCode> {
     let rootless = !rustix::process::geteuid().is_root();
     let store = super::open_store(args.store.as_deref(), rootless)?;
     match args.action {
-        StoreAction::Ls { json, no_trunc } => ls(&store, json, no_trunc, out)?,
+        StoreAction::Ls {
+            json,
+            no_trunc,
+            format,
+        } => ls(&store, json, no_trunc, format.as_deref(), out)?,
         StoreAction::Rm { chain_ids } => {
             for text in chain_ids {
                 if let Some(name) = text.strip_prefix("kept/") {
@@ -51,11 +55,21 @@ pub fn run(args: StoreArgs, out: &mut impl Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ls(store: &Store, json: bool, no_trunc: bool, out: &mut impl Write) -> Result<()> {
+fn ls(
+    store: &Store,
+    json: bool,
+    no_trunc: bool,
+    format: Option<&str>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let template = format
+        .map(strata::render::template::Template::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let users = layer_users(store);
     let layers = store.layers()?;
     let kept = kept_uppers(store);
-    if json {
+    if json || template.is_some() {
         let mut rows: Vec<_> = layers
             .iter()
             .map(|l| {
@@ -73,6 +87,12 @@ fn ls(store: &Store, json: bool, no_trunc: bool, out: &mut impl Write) -> Result
                 "path": k.path.join("upper"), "size": k.bytes,
             })
         }));
+        if let Some(t) = &template {
+            for row in &rows {
+                writeln!(out, "{}", t.render(row))?;
+            }
+            return Ok(());
+        }
         serde_json::to_writer_pretty(&mut *out, &rows)?;
         writeln!(out)?;
         return Ok(());

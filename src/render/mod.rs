@@ -1,9 +1,12 @@
 //! Output helpers shared by the commands: docker-style sizes and durations, text escaping,
 //! aligned tables.
 
+pub mod color;
 mod config;
+pub mod fit;
 mod human;
 mod table;
+pub mod template;
 
 pub use config::config_block;
 pub use human::{ellipsis, human_duration, human_size};
