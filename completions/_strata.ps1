@@ -21,11 +21,13 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'strata' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds: number, tags, platform, digests, layers, size')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
@@ -41,57 +43,77 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) of strata or of one of its commands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'strata;inspect' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (the stable contract) instead of tables')
+            [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;images' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array (the stable contract) instead of a table')
             [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Show full digests instead of shortened ones')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;history' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)')
             [CompletionResult]::new('--human', '--human', [CompletionResultType]::ParameterName, 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, '`table` (default), `json` (docker''s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}')
+            [CompletionResult]::new('--image-store', '--image-store', [CompletionResultType]::ParameterName, 'Which Docker image store to print as. `classic` (docker''s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row''s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Don''t truncate output')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only show image IDs')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only show image IDs')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print strata''s own JSON: the `history` rows of `inspect --json`, raw values')
+            [CompletionResult]::new('--all-layers', '--all-layers', [CompletionResultType]::ParameterName, 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;chainid' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead')
-            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'With --image: which image of several (tag, digest or index number)')
-            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'With --image: os/arch[/variant] from a multi-platform index')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)')
+            [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'With --archive: os/arch[/variant] from a multi-platform index')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: [{"index", "diff_id", "chain_id"}]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;verify' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--expect-chainid', '--expect-chainid', [CompletionResultType]::ParameterName, 'Also require the top layer''s chainID to be this one')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Print a Go-style template of each check''s JSON instead, one line per check: `{{.what}} {{.ok}} {{.found}}`, …')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"ok", "checks": [...]} instead of one line per check')
+            [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal''s width, or to $COLUMNS, otherwise)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;extract' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Stop after layer N (0-based, as `inspect` numbers them)')
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--tar', '--tar', [CompletionResultType]::ParameterName, 'Write one flat tar (no whiteouts) instead of a directory')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Extract even if DEST exists and is not empty (its entries in the image''s way are replaced)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON summary')
@@ -101,13 +123,14 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;mount' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--read-only', '--read-only', [CompletionResultType]::ParameterName, 'No upper dir: the mount cannot be written')
             [CompletionResult]::new('--suid', '--suid', [CompletionResultType]::ParameterName, 'Let the image''s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image''s setuid-root program as root')
             [CompletionResult]::new('--dev', '--dev', [CompletionResultType]::ParameterName, 'Let the image''s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host''s device with the node''s permissions')
@@ -116,44 +139,51 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;umount' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--keep-upper', '--keep-upper', [CompletionResultType]::ParameterName, 'Keep the upper dir (what was written in the mount) instead of removing it')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;store' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers that no mount uses, or kept upper dirs')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'strata;store;ls' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'json')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Print a Go-style template of each entry''s JSON instead, one line each: `{{.chain_id}} {{.size}}`, …')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the kept upper dirs (`\"kind\": \"kept\"`)')
+            [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Show full chainIDs and diffIDs instead of their first 12 hex digits')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;store;rm' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;store;prune' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;store;help' {
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers that no mount uses, or kept upper dirs')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -171,7 +201,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;ls' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)')
             [CompletionResult]::new('--depth', '--depth', [CompletionResultType]::ParameterName, 'With --tree: only D levels below each PATH')
@@ -179,6 +209,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Long listing: type and mode, owner, size, layer, link target')
             [CompletionResult]::new('--long', '--long', [CompletionResultType]::ParameterName, 'Long listing: type and mode, owner, size, layer, link target')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes')
@@ -190,7 +221,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;diff' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--other-image', '--other-image', [CompletionResultType]::ParameterName, 'The second image: inside OTHER, or (without OTHER) inside IMAGE')
             [CompletionResult]::new('--other-platform', '--other-platform', [CompletionResultType]::ParameterName, 'The second image''s platform, from a multi-platform index')
@@ -198,6 +229,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Sizes in bytes instead of kB, MB, GB')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -205,18 +237,19 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;cat' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The file as of layer N (default: the top)')
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;waste' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--ci-config', '--ci-config', [CompletionResultType]::ParameterName, 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any')
             [CompletionResult]::new('--lowest-efficiency', '--lowest-efficiency', [CompletionResultType]::ParameterName, 'Fail below this efficiency (0-1; `disabled` skips the rule). Default 0.9')
@@ -226,6 +259,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (the stable contract) instead of text')
             [CompletionResult]::new('--ci', '--ci', [CompletionResultType]::ParameterName, 'Evaluate dive''s CI rules; exit 1 when one fails, 2 when one is misconfigured')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -233,13 +267,14 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;shell' {
-            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only layers 0..=N')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)')
             [CompletionResult]::new('--max-layers', '--max-layers', [CompletionResultType]::ParameterName, 'Refuse an image with more than N layers (500 is overlayfs'' own limit)')
             [CompletionResult]::new('--max-files', '--max-files', [CompletionResultType]::ParameterName, 'Refuse an image with more than N tar entries, all layers together')
             [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--host-root', '--host-root', [CompletionResultType]::ParameterName, 'Today''s older behaviour: keep the host''s `/` and run the host''s $SHELL (or CMD) with the image''s merged tree as the working directory ($STRATA_ROOT names it). The image''s Env, WorkingDir and User do not apply, and the host (and the store) stay visible')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -251,24 +286,35 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--work', '--work', [CompletionResultType]::ParameterName, 'work')
             [CompletionResult]::new('--merged', '--merged', [CompletionResultType]::ParameterName, 'merged')
             [CompletionResult]::new('--spec', '--spec', [CompletionResultType]::ParameterName, 'What to run and how, as JSON (`cmd::shell::Spec`)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;__init' {
             [CompletionResult]::new('--spec', '--spec', [CompletionResultType]::ParameterName, 'spec')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--rootless', '--rootless', [CompletionResultType]::ParameterName, 'The session runs in a user namespace where only uid 0 is mapped')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;completions' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;man' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the commands that have a page, one per line, instead')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'strata;help' {
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds: number, tags, platform, digests, layers, size')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
@@ -284,10 +330,14 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('__enter', '__enter', [CompletionResultType]::ParameterValue, '(internal) The namespace side of `shell`: runs in a fresh single-threaded process')
             [CompletionResult]::new('__init', '__init', [CompletionResultType]::ParameterValue, '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script generated from these definitions')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) of strata or of one of its commands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'strata;help;inspect' {
+            break
+        }
+        'strata;help;images' {
             break
         }
         'strata;help;history' {
@@ -309,8 +359,8 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;store' {
-            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them')
-            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers (by chainID) that no mount uses')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove layers that no mount uses, or kept upper dirs')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left')
             break
         }
@@ -345,6 +395,9 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;completions' {
+            break
+        }
+        'strata;help;man' {
             break
         }
         'strata;help;help' {

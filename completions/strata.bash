@@ -43,11 +43,17 @@ _strata() {
             strata,history)
                 cmd="strata__subcmd__history"
                 ;;
+            strata,images)
+                cmd="strata__subcmd__images"
+                ;;
             strata,inspect)
                 cmd="strata__subcmd__inspect"
                 ;;
             strata,ls)
                 cmd="strata__subcmd__ls"
+                ;;
+            strata,man)
+                cmd="strata__subcmd__man"
                 ;;
             strata,mount)
                 cmd="strata__subcmd__mount"
@@ -94,11 +100,17 @@ _strata() {
             strata__subcmd__help,history)
                 cmd="strata__subcmd__help__subcmd__history"
                 ;;
+            strata__subcmd__help,images)
+                cmd="strata__subcmd__help__subcmd__images"
+                ;;
             strata__subcmd__help,inspect)
                 cmd="strata__subcmd__help__subcmd__inspect"
                 ;;
             strata__subcmd__help,ls)
                 cmd="strata__subcmd__help__subcmd__ls"
+                ;;
+            strata__subcmd__help,man)
+                cmd="strata__subcmd__help__subcmd__man"
                 ;;
             strata__subcmd__help,mount)
                 cmd="strata__subcmd__help__subcmd__mount"
@@ -158,12 +170,16 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --help --version inspect history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions help"
+            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -172,7 +188,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd____enter)
-            opts="-h --lower --upper --work --merged --spec --help"
+            opts="-h --lower --upper --work --merged --spec --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -198,6 +214,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -206,7 +226,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd____init)
-            opts="-h --rootless --spec --help"
+            opts="-h --rootless --spec --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,6 +234,10 @@ _strata() {
             case "${prev}" in
                 --spec)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -224,7 +248,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__cat)
-            opts="-h --image --platform --layer --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --layer --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,6 +278,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -262,12 +290,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__chainid)
-            opts="-h --image --ref --platform --json --help"
+            opts="-h --archive --ref --image --platform --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -280,6 +312,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -288,12 +324,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__completions)
-            opts="-h --help bash zsh fish elvish powershell"
+            opts="-h --color --help bash zsh fish elvish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +342,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-h --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +380,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -348,7 +392,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,6 +422,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -386,7 +434,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions help"
+            opts="inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,6 +573,20 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__help__subcmd__images)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -540,6 +602,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -680,7 +756,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --help"
+            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +782,32 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --image-store)
+                    COMPREPLY=($(compgen -W "classic containerd" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__images)
+            opts="-h --json --no-trunc --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -714,7 +816,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --image --platform --json --no-trunc --help"
+            opts="-h --image --platform --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -728,6 +830,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -736,7 +846,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -H -h --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --help"
+            opts="-l -H -h --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -774,6 +884,28 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__man)
+            opts="-h --list --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -782,7 +914,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +946,10 @@ _strata() {
                     ;;
                 --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -824,7 +960,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --help"
+            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +994,10 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -866,7 +1006,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store)
-            opts="-h --store --help ls rm prune help"
+            opts="-h --store --color --help ls rm prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,6 +1014,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -954,14 +1098,22 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__ls)
-            opts="-h --json --store --help"
+            opts="-h --json --no-trunc --format --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -972,7 +1124,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__prune)
-            opts="-h --store --help"
+            opts="-h --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -980,6 +1132,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -990,7 +1146,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__store__subcmd__rm)
-            opts="-h --store --help"
+            opts="-h --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,6 +1154,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1008,7 +1168,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__umount)
-            opts="-h --keep-upper --store --help"
+            opts="-h --keep-upper --store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1176,10 @@ _strata() {
             case "${prev}" in
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1026,7 +1190,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --image --platform --expect-chainid --json --help"
+            opts="-h --image --platform --expect-chainid --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1044,6 +1208,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1052,7 +1224,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__waste)
-            opts="-h --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --help"
+            opts="-h --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1096,6 +1268,10 @@ _strata() {
                     ;;
                 --max-size)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -18,11 +18,13 @@ set edit:completion:arg-completer[strata] = {|@words|
     }
     var completions = [
         &'strata'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -38,52 +40,71 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
+            cand man 'Print the man page (roff) of strata or of one of its commands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;inspect'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
+            cand --format 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print one JSON object (the stable contract) instead of tables'
+            cand --no-trunc 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;images'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand --json 'Print a JSON array (the stable contract) instead of a table'
             cand --no-trunc 'Show full digests instead of shortened ones'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;history'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --human 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
             cand --format '`table` (default), `json` (docker''s: one object per line), or a Go-template-like string with {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.CreatedBy}} {{.Size}} {{.Comment}}'
+            cand --image-store 'Which Docker image store to print as. `classic` (docker''s graphdriver store, the default before Docker 29): image IDs are config digests, sizes the unpacked bytes. `containerd` (the containerd image store, the default of fresh Docker 29 installs): the top row''s ID is the manifest digest (the image ID when the archive has no manifest), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories included), which is what that store measures on most hosts'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --no-trunc 'Don''t truncate output'
             cand -q 'Only show image IDs'
             cand --quiet 'Only show image IDs'
             cand --json 'Print strata''s own JSON: the `history` rows of `inspect --json`, raw values'
+            cand --all-layers 'Also show a row for each layer that no history step describes (the config lists fewer non-empty steps than layers). Docker shows only the steps'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;chainid'= {
-            cand --image 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead'
-            cand --ref 'With --image: which image of several (tag, digest or index number)'
-            cand --platform 'With --image: os/arch[/variant] from a multi-platform index'
+            cand --archive 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin'
+            cand --image 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
+            cand --ref 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
+            cand --platform 'With --archive: os/arch[/variant] from a multi-platform index'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;verify'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
+            cand --format 'Print a Go-style template of each check''s JSON instead, one line per check: `{{.what}} {{.ok}} {{.found}}`, …'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print {"ok", "checks": [...]} instead of one line per check'
+            cand --no-trunc 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal''s width, or to $COLUMNS, otherwise)'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;extract'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --tar 'Write one flat tar (no whiteouts) instead of a directory'
             cand --force 'Extract even if DEST exists and is not empty (its entries in the image''s way are replaced)'
             cand --json 'Print a JSON summary'
@@ -92,13 +113,14 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;mount'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
             cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --read-only 'No upper dir: the mount cannot be written'
             cand --suid 'Let the image''s setuid/setgid files and file capabilities take effect (the mount is `nosuid` by default). Risky: anyone who can reach the mountpoint can run an image''s setuid-root program as root'
             cand --dev 'Let the image''s device nodes work (the mount is `nodev` by default). Risky: a device node of the image opens the host''s device with the node''s permissions'
@@ -106,39 +128,46 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;umount'= {
-            cand --store 'store'
+            cand --store 'The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --keep-upper 'Keep the upper dir (what was written in the mount) instead of removing it'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;store;ls'= {
-            cand --store 'store'
-            cand --json 'json'
+            cand --format 'Print a Go-style template of each entry''s JSON instead, one line each: `{{.chain_id}} {{.size}}`, …'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand --json 'Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the kept upper dirs (`\"kind\": \"kept\"`)'
+            cand --no-trunc 'Show full chainIDs and diffIDs instead of their first 12 hex digits'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;rm'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;prune'= {
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;store;help'= {
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -151,7 +180,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;store;help;help'= {
         }
         &'strata;ls'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
             cand --depth 'With --tree: only D levels below each PATH'
@@ -159,6 +188,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -l 'Long listing: type and mode, owner, size, layer, link target'
             cand --long 'Long listing: type and mode, owner, size, layer, link target'
             cand -H 'Sizes in kB, MB, GB (powers of 1000, as docker prints them) instead of bytes'
@@ -169,7 +199,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;diff'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
             cand --other-platform 'The second image''s platform, from a multi-platform index'
@@ -177,23 +207,25 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --bytes 'Sizes in bytes instead of kB, MB, GB'
             cand --json 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;cat'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The file as of layer N (default: the top)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;waste'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
             cand --lowest-efficiency 'Fail below this efficiency (0-1; `disabled` skips the rule). Default 0.9'
@@ -203,19 +235,21 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print one JSON object (the stable contract) instead of text'
             cand --ci 'Evaluate dive''s CI rules; exit 1 when one fails, 2 when one is misconfigured'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;shell'= {
-            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
+            cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'
-            cand --store 'store'
+            cand --store 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)'
             cand --max-layers 'Refuse an image with more than N layers (500 is overlayfs'' own limit)'
             cand --max-files 'Refuse an image with more than N tar entries, all layers together'
             cand --max-size 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem''s free space'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --host-root 'Today''s older behaviour: keep the host''s `/` and run the host''s $SHELL (or CMD) with the image''s merged tree as the working directory ($STRATA_ROOT names it). The image''s Env, WorkingDir and User do not apply, and the host (and the store) stay visible'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -226,21 +260,31 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --work 'work'
             cand --merged 'merged'
             cand --spec 'What to run and how, as JSON (`cmd::shell::Spec`)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;__init'= {
             cand --spec 'spec'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --rootless 'The session runs in a user namespace where only uid 0 is mapped'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;completions'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;man'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand --list 'List the commands that have a page, one per line, instead'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;help'= {
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
+            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -256,9 +300,12 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand __enter '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
             cand __init '(internal) pid 1 of a `shell` session: enters the image''s root and runs the command'
             cand completions 'Print a shell completion script generated from these definitions'
+            cand man 'Print the man page (roff) of strata or of one of its commands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;help;inspect'= {
+        }
+        &'strata;help;images'= {
         }
         &'strata;help;history'= {
         }
@@ -273,8 +320,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;umount'= {
         }
         &'strata;help;store'= {
-            cand ls 'List the layers in the store, their sizes and the mounts using them'
-            cand rm 'Remove layers (by chainID) that no mount uses'
+            cand ls 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
+            cand rm 'Remove layers that no mount uses, or kept upper dirs'
             cand prune 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
         }
         &'strata;help;store;ls'= {
@@ -298,6 +345,8 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;__init'= {
         }
         &'strata;help;completions'= {
+        }
+        &'strata;help;man'= {
         }
         &'strata;help;help'= {
         }

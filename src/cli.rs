@@ -14,12 +14,26 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the image's metadata and every layer: digests, compression, sizes, diffID, chainID.
     Inspect(InspectArgs),
+    /// List the images an archive holds: number, tags, platform, digests, layers, size.
+    Images(ImagesArgs),
     /// Show the image's build history, like `docker history`.
     History(HistoryArgs),
     /// Compute chainIDs from diffIDs (arguments, stdin, or an image's config).
@@ -54,9 +68,15 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script generated from these definitions.
     Completions(CompletionsArgs),
+    /// Print the man page (roff) of strata or of one of its commands.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo \"$(command -v strata)\" mount image.tar /mnt/img
+  sudo \"$(command -v strata)\" mount --read-only --layer 0 image.tar /mnt/base
+  sudo \"$(command -v strata)\" umount /mnt/img")]
 pub struct MountArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -93,6 +113,10 @@ pub struct MountArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata shell image.tar
+  strata shell image.tar -- cat /etc/os-release
+  strata shell --layer 1 --image app:1 images.tar")]
 pub struct ShellArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -101,6 +125,7 @@ pub struct ShellArgs {
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
 
+    /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 
@@ -145,7 +170,11 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sudo \"$(command -v strata)\" umount /mnt/img
+  sudo \"$(command -v strata)\" umount --keep-upper /mnt/img")]
 pub struct UmountArgs {
+    /// Where `strata mount` mounted the image.
     #[arg(value_name = "MOUNTPOINT")]
     pub mountpoint: PathBuf,
 
@@ -153,32 +182,66 @@ pub struct UmountArgs {
     #[arg(long)]
     pub keep_upper: bool,
 
+    /// The layer store the mount was made from (default: $STRATA_STORE, /var/lib/strata as
+    /// root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata store ls
+  strata store rm 3f2a9c1b7d44
+  strata store prune
+  strata store --store /srv/strata ls --json")]
 pub struct StoreArgs {
     #[command(subcommand)]
     pub action: StoreAction,
 
+    /// The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata).
     #[arg(long, value_name = "DIR", global = true)]
     pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StoreAction {
-    /// List the layers in the store, their sizes and the mounts using them.
+    /// List the layers in the store, their sizes and the mounts using them, and the upper dirs
+    /// `umount --keep-upper` kept.
+    #[command(after_help = "Examples:
+  strata store ls
+  strata store ls --no-trunc
+  strata store ls --json | jq '.[] | select(.kind == \"layer\" and .used_by == [])'
+
+FILE BYTES is the regular-file content unpacked into the layer; inspect's SIZE (docker's
+figure) also counts each symlink's target length.")]
     Ls {
+        /// Print a JSON array (the stable contract): the layers (`\"kind\": \"layer\"`), then the
+        /// kept upper dirs (`\"kind\": \"kept\"`).
         #[arg(long)]
         json: bool,
+        /// Show full chainIDs and diffIDs instead of their first 12 hex digits.
+        #[arg(long)]
+        no_trunc: bool,
+        /// Print a Go-style template of each entry's JSON instead, one line each:
+        /// `{{.chain_id}} {{.size}}`, …
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+        format: Option<String>,
     },
-    /// Remove layers (by chainID) that no mount uses.
+    /// Remove layers that no mount uses, or kept upper dirs.
+    #[command(after_help = "Examples:
+  strata store rm 3f2a9c1b7d44
+  strata store rm sha256:3f2a9c1b7d44e0f1…
+  strata store rm kept/1a2b3c4d5e6f7a8b-1700000000000000000")]
     Rm {
-        #[arg(value_name = "CHAINID", required = true)]
+        /// A layer's chainID, in full or a prefix that only it has (as `store ls` shows it),
+        /// or a kept upper dir as `store ls` names it (`kept/…`).
+        #[arg(value_name = "CHAINID|kept/NAME", required = true)]
         chain_ids: Vec<String>,
     },
     /// Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left.
+    #[command(after_help = "Examples:
+  strata store prune
+  strata store --store /srv/strata prune")]
     Prune,
 }
 
@@ -189,7 +252,8 @@ pub struct ImageSelect {
     #[arg(value_name = "IMAGE")]
     pub archive: PathBuf,
 
-    /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number.
+    /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for
+    /// the N-th (as `strata images` numbers them; a bare N works when no image is tagged N).
     #[arg(long = "image", value_name = "REF")]
     pub image: Option<String>,
 
@@ -199,11 +263,40 @@ pub struct ImageSelect {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata inspect image.tar
+  strata inspect --json image.tar | jq '.layers[].diff_id'
+  docker save alpine | strata inspect -
+  strata inspect --image '#1' --platform linux/arm64 oci-dir/")]
 pub struct InspectArgs {
     #[command(flatten)]
     pub select: ImageSelect,
 
     /// Print one JSON object (the stable contract) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show full digests instead of shortened ones, and keep every column on a narrow
+    /// terminal (the table is fitted to its width, or to $COLUMNS, otherwise).
+    #[arg(long)]
+    pub no_trunc: bool,
+
+    /// Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata images images.tar
+  strata images --json oci-dir/ | jq '.[].tags'
+  strata history --image '#1' images.tar")]
+pub struct ImagesArgs {
+    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: PathBuf,
+
+    /// Print a JSON array (the stable contract) instead of a table.
     #[arg(long)]
     pub json: bool,
 
@@ -213,6 +306,11 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata history image.tar
+  strata history --no-trunc --human=false image.tar
+  strata history --format '{{.Size}}\\t{{.CreatedBy}}' image.tar
+  strata history --image-store containerd image.tar")]
 pub struct HistoryArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -246,24 +344,55 @@ pub struct HistoryArgs {
     /// Print strata's own JSON: the `history` rows of `inspect --json`, raw values.
     #[arg(long, conflicts_with_all = ["format", "quiet"])]
     pub json: bool,
+
+    /// Also show a row for each layer that no history step describes (the config lists fewer
+    /// non-empty steps than layers). Docker shows only the steps.
+    #[arg(long)]
+    pub all_layers: bool,
+
+    /// Which Docker image store to print as. `classic` (docker's graphdriver store, the
+    /// default before Docker 29): image IDs are config digests, sizes the unpacked bytes.
+    /// `containerd` (the containerd image store, the default of fresh Docker 29 installs): the
+    /// top row's ID is the manifest digest (the image ID when the archive has no manifest),
+    /// no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories
+    /// included), which is what that store measures on most hosts.
+    #[arg(long, value_enum, value_name = "STORE", default_value_t = ImageStore::Classic)]
+    pub image_store: ImageStore,
+}
+
+/// The Docker image store `history --image-store` imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageStore {
+    Classic,
+    Containerd,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata chainid sha256:9f54eef4… sha256:b3cce2ce…
+  jq -r '.rootfs.diff_ids[]' config.json | strata chainid
+  strata chainid --archive image.tar --json")]
 pub struct ChainidArgs {
     /// diffIDs in layer order (`sha256:<64 hex>`); read one per line from stdin when none given.
-    #[arg(value_name = "DIFFID", conflicts_with = "image")]
+    #[arg(value_name = "DIFFID", conflicts_with = "archive")]
     pub diff_ids: Vec<String>,
 
-    /// Print the chain of this image archive's config (`rootfs.diff_ids`) instead.
-    #[arg(long = "image", value_name = "IMAGE")]
-    pub image: Option<PathBuf>,
+    /// Print the chain of this image archive's config (`rootfs.diff_ids`) instead: a docker-save
+    /// tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    #[arg(long = "archive", value_name = "ARCHIVE")]
+    pub archive: Option<PathBuf>,
 
-    /// With --image: which image of several (tag, digest or index number).
-    #[arg(long = "ref", value_name = "REF", requires = "image")]
+    /// With --archive: which image of several, as everywhere else (a tag, a digest, `#N`).
+    #[arg(
+        long = "image",
+        visible_alias = "ref",
+        value_name = "REF",
+        requires = "archive"
+    )]
     pub image_ref: Option<String>,
 
-    /// With --image: os/arch[/variant] from a multi-platform index.
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "image")]
+    /// With --archive: os/arch[/variant] from a multi-platform index.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "archive")]
     pub platform: Option<String>,
 
     /// Print JSON: [{"index", "diff_id", "chain_id"}].
@@ -272,6 +401,10 @@ pub struct ChainidArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata verify image.tar
+  strata verify --json image.tar.gz
+  strata verify --expect-chainid sha256:6613b10b… image.tar")]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -283,9 +416,24 @@ pub struct VerifyArgs {
     /// Print {"ok", "checks": [...]} instead of one line per check.
     #[arg(long)]
     pub json: bool,
+
+    /// Keep full digests and names on a terminal too narrow for them (lines are shortened to
+    /// the terminal's width, or to $COLUMNS, otherwise).
+    #[arg(long)]
+    pub no_trunc: bool,
+
+    /// Print a Go-style template of each check's JSON instead, one line per check:
+    /// `{{.what}} {{.ok}} {{.found}}`, …
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "json")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata extract image.tar rootfs/
+  strata extract --layer 1 image.tar base/
+  strata extract --tar image.tar rootfs.tar
+  strata extract image.tar - | tar -t")]
 pub struct ExtractArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -432,6 +580,11 @@ pub struct CatArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata waste image.tar                  dive's efficiency, wasted bytes and file list
+  strata waste image.tar --json           the same as one JSON object
+  strata waste image.tar --ci             dive's CI rules from ./.dive-ci (exit 1 on a failure)
+  strata waste image.tar --ci --lowest-efficiency 0.95 --highest-wasted-bytes 20MB")]
 pub struct WasteArgs {
     #[command(flatten)]
     pub select: ImageSelect,
@@ -525,7 +678,26 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata man > strata.1
+  strata man inspect | man -l -")]
+pub struct ManArgs {
+    /// The command whose page to print (`inspect`, `store`, …); strata's own page without it.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// List the commands that have a page, one per line, instead.
+    #[arg(long, conflicts_with = "command")]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  strata completions bash > ~/.local/share/bash-completion/completions/strata
+  strata completions zsh > ~/.zfunc/_strata
+  strata completions fish > ~/.config/fish/completions/strata.fish")]
 pub struct CompletionsArgs {
+    /// The shell to print the completion script for.
     #[arg(value_enum)]
     pub shell: Shell,
 }
@@ -547,6 +719,44 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every visible command has an example section, and every visible argument a
+    /// description (the man pages and completions are made from these).
+    #[test]
+    fn every_command_has_examples_and_every_argument_a_description() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let builtin = matches!(a.get_id().as_str(), "help" | "version");
+                if !a.is_hide_set() && !builtin && a.get_help().is_none() {
+                    missing.push(format!(
+                        "{path}: argument {} has no description",
+                        a.get_id()
+                    ));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.is_hide_set() || sub.get_name() == "help" {
+                    continue;
+                }
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(format!("{p}: no description"));
+                }
+                let examples = sub
+                    .get_after_help()
+                    .is_some_and(|h| h.to_string().starts_with("Examples:\n  "));
+                if !examples {
+                    missing.push(format!("{p}: no `Examples:` in its help"));
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cli = Cli::command();
+        cli.build();
+        walk(&cli, "strata", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 
     #[test]

@@ -58,8 +58,6 @@ pub enum Problem {
     CorruptTar(#[source] std::io::Error),
     #[error("not an image archive: it has neither manifest.json (docker save) nor index.json (OCI layout)")]
     NoManifest,
-    #[error("a pre-1.10 docker save without manifest.json is not supported (re-save it with a newer docker)")]
-    LegacyV1,
     #[error("missing from the archive ({0})")]
     Missing(String),
     #[error("{}", json_problem(what, source))]
@@ -100,8 +98,16 @@ pub enum Problem {
     NotAnImage(String),
     #[error("the archive holds no image")]
     NoImages,
-    #[error("the archive holds {count} images; pick one with --image REF (a tag, a digest or the number):\n{listing}")]
-    SeveralImages { count: usize, listing: String },
+    #[error("{}", several_images(*count, *total, wanted.as_deref(), listing))]
+    SeveralImages {
+        /// How many images are left to choose from.
+        count: usize,
+        /// How many the archive holds.
+        total: usize,
+        /// The `--image` that matched them all, if one was given.
+        wanted: Option<String>,
+        listing: String,
+    },
     #[error("no image matches `{wanted}`; the archive holds:\n{listing}")]
     NoMatch { wanted: String, listing: String },
     #[error("no image for platform {wanted}; available: {available}")]
@@ -110,6 +116,17 @@ pub enum Problem {
     BadDigest(#[from] BadDigest),
     #[error(transparent)]
     Layer(#[from] LayerError),
+}
+
+fn several_images(count: usize, total: usize, wanted: Option<&str>, listing: &str) -> String {
+    let head = match wanted {
+        Some(w) => format!(
+            "`{}` matches {count} of the archive's {total} images",
+            crate::render::escape_for_message(w, 100)
+        ),
+        None => format!("the archive holds {count} images"),
+    };
+    format!("{head}; pick one with --image REF (a tag, a digest, or #N for the number):\n{listing}")
 }
 
 fn json_problem(what: &str, e: &serde_json::Error) -> String {

@@ -2,6 +2,8 @@
 //! archive claims about each), and the checks that can be made without reading layer bytes.
 //! [`Image::scan_layers`] adds what only the bytes can tell, one pass per layer.
 
+use std::collections::BTreeMap;
+
 use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
 use rayon::prelude::*;
 
@@ -46,6 +48,29 @@ pub struct PlatformInfo {
     pub variant: Option<String>,
 }
 
+/// Annotations of the image's manifest and of the index entry that names it (OCI layouts and
+/// Docker 25+ saves; empty otherwise).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Annotations {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub manifest: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub index: BTreeMap<String, String>,
+}
+
+impl Annotations {
+    pub fn is_empty(&self) -> bool {
+        self.manifest.is_empty() && self.index.is_empty()
+    }
+}
+
+fn sorted(map: &Option<std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 pub struct Image {
     pub source_path: String,
     pub format: Format,
@@ -56,6 +81,12 @@ pub struct Image {
     /// sha256 of the config bytes: docker's image ID.
     pub config_digest: Digest,
     pub config: ImageConfiguration,
+    /// docker's `config.Healthcheck` (not part of the OCI config), as written.
+    pub healthcheck: Option<serde_json::Value>,
+    pub annotations: Annotations,
+    /// The image IDs of its parent, grandparent, … that the archive holds and links
+    /// (docker save's `"Parent"`, see [`crate::parents`]), nearest first.
+    pub parent_ids: Vec<Digest>,
     pub layers: Vec<LayerRef>,
     /// Checks of manifest and config, made while loading.
     pub checks: Vec<Check>,
@@ -72,7 +103,9 @@ impl Image {
     ) -> Result<Image, ArchiveError> {
         let mut archive = Archive::open(path)?;
         let candidate = archive.take(image, platform)?;
-        load(archive, candidate)
+        // An index entry's platform was matched when choosing; the others are checked here.
+        let check = candidate.platform.is_none().then_some(platform).flatten();
+        load(archive, candidate)?.of_platform(check)
     }
 
     /// Like [`Image::open`], but a streamed archive is spooled to a temporary file first so its
@@ -84,7 +117,34 @@ impl Image {
     ) -> Result<Image, ArchiveError> {
         let mut archive = Archive::from_container(Container::open_spooled(path)?)?;
         let candidate = archive.take(image, platform)?;
-        load(archive, candidate)
+        // An index entry's platform was matched when choosing; the others are checked here.
+        let check = candidate.platform.is_none().then_some(platform).flatten();
+        load(archive, candidate)?.of_platform(check)
+    }
+
+    /// Refuses an image whose config says another platform than `--platform` asked for (a
+    /// single-platform archive has no index to choose from, so the choice is checked here).
+    fn of_platform(self, wanted: Option<&PlatformWanted>) -> Result<Image, ArchiveError> {
+        let Some(want) = wanted else {
+            return Ok(self);
+        };
+        let p = &self.platform;
+        if crate::archive::fits(&p.os, &p.architecture, p.variant.as_deref(), want) {
+            return Ok(self);
+        }
+        let mut available = format!("{}/{}", p.os, p.architecture);
+        if let Some(v) = &p.variant {
+            available.push('/');
+            available.push_str(v);
+        }
+        Err(ArchiveError::new(
+            &self.source_path,
+            None,
+            Problem::NoPlatform {
+                wanted: want.to_string(),
+                available,
+            },
+        ))
     }
 
     pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {
@@ -291,8 +351,14 @@ const IMAGE_CONFIG_TYPES: [&str; 2] = [
 
 fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     let Archive {
-        container, format, ..
+        container,
+        format,
+        candidates: others,
     } = archive;
+    let parent = match &candidate.location {
+        Location::Docker { parent, .. } => parent.clone(),
+        _ => None,
+    };
     let err =
         |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
     let mut checks: Vec<Check> = candidate
@@ -301,8 +367,15 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         .map(|c| check(c.what, None, &c.expected, &c.found, &c.path))
         .collect();
     let mut warnings = Vec::new();
+    let mut annotations = Annotations::default();
+    let mut synthesized: Option<(Vec<u8>, Vec<Digest>)> = None;
     let (manifest_digest, config_path, mut layers) = match candidate.location {
         Location::Broken(e) => return Err(*e),
+        Location::DockerV1 { top } => {
+            let v1 = crate::archive::legacy_v1::load(&container, &top)?;
+            synthesized = Some((v1.config, v1.parent_ids));
+            (None, v1.config_path, v1.layers)
+        }
         Location::Oci { descriptor } => {
             let digest = oci::descriptor_digest(&container, &descriptor, "index.json")?;
             let path = oci::blob_path(&digest);
@@ -324,12 +397,15 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
             ));
             let manifest: ImageManifest =
                 oci::parse_json(&container, &path, "image manifest", &bytes)?;
+            annotations.manifest = sorted(manifest.annotations());
+            annotations.index = sorted(descriptor.annotations());
             let (config_path, layers) = from_manifest(&container, &manifest, &mut checks)?;
             (Some(digest), config_path, layers)
         }
         Location::Docker {
             config_path,
             layer_paths,
+            ..
         } => {
             let layers = layer_paths
                 .iter()
@@ -347,7 +423,13 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         }
     };
 
-    let config_bytes = container.read_json_file(&config_path, "image config")?;
+    let (config_bytes, v1_parents) = match synthesized {
+        Some((bytes, parents)) => (bytes, Some(parents)),
+        None => (
+            container.read_json_file(&config_path, "image config")?,
+            None,
+        ),
+    };
     let config_digest = Digest::of_bytes(&config_bytes);
     if manifest_digest.is_none() {
         // docker save names the config after its digest (the image ID).
@@ -374,7 +456,11 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
 
     let mut manifest_digest = manifest_digest;
     if format == Format::DockerSaveOci && manifest_digest.is_none() {
-        if let Some((digest, manifest, claims)) = find_oci_manifest(&container, &config_digest) {
+        if let Some((digest, manifest, claims, index_annotations)) =
+            find_oci_manifest(&container, &config_digest)
+        {
+            annotations.manifest = sorted(manifest.annotations());
+            annotations.index = index_annotations;
             adopt_descriptors(&container, &manifest, &mut layers);
             manifest_digest = Some(digest);
             checks.extend(claims);
@@ -405,6 +491,10 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         ));
     }
 
+    let healthcheck = serde_json::from_slice::<serde_json::Value>(&config_bytes)
+        .ok()
+        .and_then(|v| v.get("config")?.get("Healthcheck").cloned())
+        .filter(|h| !h.is_null());
     let platform = PlatformInfo {
         os: config.os().to_string(),
         architecture: config.architecture().to_string(),
@@ -413,6 +503,17 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     for c in checks.iter().filter(|c| !c.ok) {
         warnings.push(mismatch_text(&container.display, c));
     }
+    let parent_ids = match v1_parents {
+        Some(ids) => ids,
+        None => crate::parents::parent_chain(
+            &container,
+            &others,
+            &config_digest,
+            parent.as_deref(),
+            &config,
+            &mut warnings,
+        ),
+    };
     Ok(Image {
         source_path: container.display.clone(),
         format,
@@ -422,6 +523,9 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         manifest_digest,
         config_digest,
         config,
+        healthcheck,
+        annotations,
+        parent_ids,
         layers,
         checks,
         warnings,
@@ -518,13 +622,14 @@ fn digest_in_name(path: &str) -> Option<Digest> {
     Digest::parse(&format!("sha256:{hex}")).ok()
 }
 
+/// A Docker 25+ save's OCI manifest for an image: its digest, itself, the checks of its bytes
+/// (and of the indexes above it), and the annotations of the index entry naming it.
+type FoundManifest = (Digest, ImageManifest, Vec<Check>, BTreeMap<String, String>);
+
 /// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
 /// Its descriptors are adopted only with the checks of its own bytes (and of the indexes
 /// above it) against what names them.
-fn find_oci_manifest(
-    container: &Container,
-    config_digest: &Digest,
-) -> Option<(Digest, ImageManifest, Vec<Check>)> {
+fn find_oci_manifest(container: &Container, config_digest: &Digest) -> Option<FoundManifest> {
     let candidates = oci::candidates(container).ok()?;
     candidates.into_iter().find_map(|c| {
         let Location::Oci { descriptor } = c.location else {
@@ -553,7 +658,7 @@ fn find_oci_manifest(
                 .iter()
                 .map(|c| check(c.what, None, &c.expected, &c.found, &c.path)),
         );
-        Some((digest, manifest, checks))
+        Some((digest, manifest, checks, sorted(descriptor.annotations())))
     })
 }
 

@@ -63,6 +63,9 @@ pub struct LayerStats {
     /// What docker's overlay2 reports: bytes of non-directory entries, symlinks by target length,
     /// hardlinks once.
     pub size: u64,
+    /// Bytes on disk once unpacked, in 4 KiB blocks (docker's containerd image store shows
+    /// this; see [`crate::disk_usage`]).
+    pub disk_usage: u64,
 }
 
 /// A failed layer pass. When the stored bytes could still be read to their end, their digest
@@ -233,6 +236,7 @@ pub fn scan_layer<R: Read>(blob: R, progress: Option<&Progress>) -> Result<Layer
         uncompressed_size,
         files: walk.files,
         size: walk.size,
+        disk_usage: walk.blocks.total(),
     })
 }
 
@@ -300,6 +304,7 @@ fn decompress_and_walk<D: Read>(
 pub struct Walk {
     pub files: u64,
     pub size: u64,
+    pub blocks: crate::disk_usage::DiskUsage,
 }
 
 #[derive(Debug)]
@@ -335,6 +340,14 @@ fn walk_tar<R: Read>(reader: R) -> Result<Walk, WalkError> {
             let entry = entry.map_err(|e| tar_error(walk.files, &last_path, e))?;
             walk.files += 1;
             walk.size += docker_size_of(&entry);
+            let link_len = entry.link_name_bytes().map_or(0, |l| l.len());
+            let header = entry.header();
+            walk.blocks.add(
+                &entry.path_bytes(),
+                header.entry_type(),
+                docker_size_of(&entry),
+                link_len,
+            );
             last_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod digest;
+pub mod disk_usage;
 pub mod entries;
 pub mod error;
 pub mod explore;
@@ -14,6 +15,7 @@ pub mod history;
 pub mod image;
 pub mod layer;
 pub mod overlay;
+pub mod parents;
 pub mod proc;
 pub mod progress;
 pub mod rawname;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::digest::{chain_ids, Digest};
 use crate::history::{self, HistoryRow};
-use crate::image::{Image, PlatformInfo};
+use crate::image::{Annotations, Image, PlatformInfo};
 use crate::layer::{Compression, LayerStats};
 
 #[derive(Debug, Serialize)]
@@ -16,6 +16,16 @@ pub struct Report {
     pub history: Vec<HistoryRow>,
     #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// Which `docker history` the history rows imitate.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HistoryView {
+    /// A row for each layer past the last history step (docker shows none).
+    pub unrecorded_rows: bool,
+    /// Docker with its containerd image store: the manifest digest as the image ID, sizes as
+    /// disk usage in 4 KiB blocks (see [`crate::disk_usage`]), no parent IDs.
+    pub containerd_store: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +44,34 @@ pub struct ImageInfo {
     pub created: Option<String>,
     pub manifest_digest: Option<Digest>,
     pub config_digest: Digest,
+    /// Parent image IDs the archive links (docker save's `"Parent"`), nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Digest>,
+    /// The config's `config` in the OCI names (`Env`, `Cmd`, `Entrypoint`, `WorkingDir`,
+    /// `User`, `ExposedPorts`, `Volumes`, `Labels`, `StopSignal`, …), plus docker's
+    /// `Healthcheck` when the image has one; `{}` when the config has none.
+    pub config: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub os_features: Vec<String>,
+    #[serde(skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
+}
+
+/// `image.config` of the JSON: the OCI runtime config as oci-spec writes it, and docker's
+/// healthcheck beside its fields.
+fn config_json(image: &Image) -> serde_json::Value {
+    let mut value = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| serde_json::to_value(c).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let (Some(map), Some(h)) = (value.as_object_mut(), &image.healthcheck) {
+        map.insert("Healthcheck".into(), h.clone());
+    }
+    value
 }
 
 #[derive(Debug, Serialize)]
@@ -53,12 +91,32 @@ pub struct LayerInfo {
 
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
-        let sizes: Vec<u64> = stats.iter().map(|s| s.size).collect();
+        Report::build_with(image, stats, HistoryView::default())
+    }
+
+    pub fn build_with(image: &Image, stats: &[LayerStats], view: HistoryView) -> Report {
         let empty = Vec::new();
+        let (sizes, ids): (Vec<u64>, Vec<Digest>) = if view.containerd_store {
+            // The image's target (its manifest) on the top row, and no parents: the
+            // containerd store links parents only through a label that loaded images lack.
+            let target = image
+                .manifest_digest
+                .as_ref()
+                .unwrap_or(&image.config_digest);
+            (
+                stats.iter().map(|s| s.disk_usage).collect(),
+                vec![target.clone()],
+            )
+        } else {
+            let mut ids = vec![image.config_digest.clone()];
+            ids.extend(image.parent_ids.iter().cloned());
+            (stats.iter().map(|s| s.size).collect(), ids)
+        };
         let aligned = history::align(
             image.config.history().as_ref().unwrap_or(&empty),
             &sizes,
-            &image.config_digest,
+            &ids,
+            view.unrecorded_rows,
         );
         let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id.clone()).collect();
         let chain = chain_ids(&diff_ids);
@@ -108,6 +166,11 @@ impl Report {
                 created: image.config.created().clone(),
                 manifest_digest: image.manifest_digest.clone(),
                 config_digest: image.config_digest.clone(),
+                parents: image.parent_ids.clone(),
+                config: config_json(image),
+                os_version: image.config.os_version().clone(),
+                os_features: image.config.os_features().clone().unwrap_or_default(),
+                annotations: image.annotations.clone(),
             },
             layers,
             history: aligned.rows,

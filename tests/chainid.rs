@@ -62,7 +62,7 @@ fn chain_of_an_image_archive() {
         fixtures::oci_tar_mixed(),
         fixtures::legacy_dedupe(),
     ] {
-        let r = run(args!["chainid", "--image", fx.arg()]);
+        let r = run(args!["chainid", "--archive", fx.arg()]);
         assert_eq!(r.code, 0, "{r}");
         let want: Vec<&str> = fx
             .image()
@@ -78,7 +78,13 @@ fn chain_of_an_image_archive() {
 fn chain_of_one_image_of_several() {
     let fx = fixtures::two_images();
     for img in &fx.images {
-        let r = run(args!["chainid", "--image", fx.arg(), "--ref", img.tags[0]]);
+        let r = run(args![
+            "chainid",
+            "--archive",
+            fx.arg(),
+            "--image",
+            img.tags[0]
+        ]);
         assert_eq!(r.code, 0, "{r}");
         let want: Vec<&str> = img.layers.iter().map(|l| l.chain_id.as_str()).collect();
         assert_eq!(out_lines(&r.stdout), want);
@@ -90,7 +96,7 @@ fn chain_of_a_platform() {
     let fx = fixtures::multi_platform();
     let r = run(args![
         "chainid",
-        "--image",
+        "--archive",
         fx.arg(),
         "--platform",
         "linux/arm64/v8"
@@ -153,17 +159,17 @@ fn malformed_diff_id_on_stdin_is_an_error() {
 #[test]
 fn image_that_is_not_an_archive_is_an_error() {
     let fx = common::malformed::not_a_tar();
-    let r = run(args!["chainid", "--image", fx.arg()]);
+    let r = run(args!["chainid", "--archive", fx.arg()]);
     assert_clean_error(&r, &fx.file_name());
 }
 
 #[test]
 fn text_and_json_output_for_the_committed_hello_fixture() {
     let hello = committed_hello_path();
-    let r = run(args!["chainid", "--image", hello]);
+    let r = run(args!["chainid", "--archive", hello]);
     assert_eq!(r.code, 0, "{r}");
     assert_golden("chainid-hello", &r.stdout);
-    let r = run(args!["chainid", "--image", hello, "--json"]);
+    let r = run(args!["chainid", "--archive", hello, "--json"]);
     assert_eq!(r.code, 0, "{r}");
     assert_golden("chainid-hello-json", &r.stdout);
 }

@@ -196,6 +196,60 @@ fn compare_image(name: &str, i: usize, img: &Value, v: &Value) -> Vec<String> {
     bad
 }
 
+/// The chains of a pre-1.10 docker save (`repositories` + v1 JSONs), when that is what the
+/// reference found.
+fn v1_chains(doc: &Value) -> Option<Vec<Value>> {
+    let view = doc["views"].as_array()?.iter().find(|v| {
+        v["via"]
+            .as_str()
+            .is_some_and(|via| via.starts_with("legacy("))
+    })?;
+    view["chains"].as_array().cloned()
+}
+
+/// Each tagged chain is an image: its layers' diffIDs are the reference's uncompressed digests.
+fn check_v1_chains(name: &str, archive: &Path, chains: &[Value], failures: &mut Vec<String>) {
+    for chain in chains {
+        let tag = format!(
+            "{}:{}",
+            chain["name"].as_str().unwrap_or_default(),
+            chain["tag"].as_str().unwrap_or_default()
+        );
+        let sel = [
+            archive.to_string_lossy().into_owned(),
+            "--image".into(),
+            tag.clone(),
+        ];
+        let r = strata("inspect", &sel, &["--json"]);
+        let Ok(v) = serde_json::from_str::<Value>(&r.stdout) else {
+            failures.push(format!("{name} {tag}: inspect failed: {}", r.stderr.trim()));
+            continue;
+        };
+        let mut got: Vec<String> = v["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| l["diff_id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let mut want: Vec<String> = chain["layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| {
+                l["uncompressed_sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        if got != want {
+            failures.push(format!("{name} {tag}: diffIDs {got:?}, reference {want:?}"));
+        }
+    }
+}
+
 fn check_refused(name: &str, archive: &Path, failures: &mut Vec<String>) {
     let file = archive.file_name().unwrap().to_string_lossy().into_owned();
     let r = strata(
@@ -240,6 +294,14 @@ fn corpus_matches_reference_answers() {
             continue;
         };
         let images = reference_images(&doc);
+        if let Some(chains) = v1_chains(&doc) {
+            check_v1_chains(name, &archive, &chains, &mut failures);
+            checked.push(format!(
+                "{name}: pre-1.10 docker save, {} chains",
+                chains.len()
+            ));
+            continue;
+        }
         let not_image = doc["formats"]
             .as_array()
             .is_some_and(|f| f.iter().any(|x| x == "not-an-image"));

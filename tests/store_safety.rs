@@ -726,7 +726,7 @@ fn prune_removes_records_of_vanished_mounts_and_unused_lock_files() {
     out.assert_ok("store prune");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("is gone"), "{out}");
-    assert!(stdout.contains("removed 2 unused layer(s)"), "{out}");
+    assert!(stdout.contains("removed 2 unused layers"), "{out}");
     assert_eq!(env.mount_dirs().len(), 1, "{out}");
     let layers: Vec<String> = env
         .store_ls()

@@ -49,6 +49,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = image.layer_checks(&ok);
         let sizes: Vec<u64> = ok.iter().map(|s| s.size).collect();
         let history = image.config.history().clone().unwrap_or_default();
-        let _ = strata::history::align(&history, &sizes, &image.config_digest);
+        let mut ids = vec![image.config_digest.clone()];
+        ids.extend(image.parent_ids.iter().cloned());
+        let _ = strata::history::align(&history, &sizes, &ids, false);
     }
 });

@@ -17,6 +17,8 @@ struct ManifestEntry {
     #[serde(default)]
     repo_tags: Option<Vec<String>>,
     layers: Vec<String>,
+    #[serde(default)]
+    parent: Option<String>,
 }
 
 pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
@@ -80,6 +82,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                 location: Location::Docker {
                     config_path: e.config,
                     layer_paths: e.layers,
+                    parent: e.parent.filter(|p| !p.is_empty()),
                 },
             }
         })

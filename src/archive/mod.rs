@@ -4,18 +4,21 @@
 
 pub mod container;
 pub mod docker;
+pub mod legacy_v1;
+pub mod listing;
 pub mod oci;
 pub mod paths;
 mod select;
 mod stream;
 mod tarfile;
+mod v1_config;
 
 use std::path::Path;
 
 use oci_spec::image::{Descriptor, Platform};
 
 pub use container::{Container, Packaging};
-pub use select::{host_platform, parse_platform, platform_text, PlatformWanted};
+pub use select::{fits, host_platform, parse_platform, platform_text, PlatformWanted};
 
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};
@@ -27,6 +30,8 @@ pub enum Format {
     DockerSave,
     /// Docker 25+: an OCI layout plus `manifest.json`.
     DockerSaveOci,
+    /// Before docker 1.10: `repositories` + `<id>/json` + `<id>/layer.tar`, no manifest.json.
+    DockerSaveV1,
     OciLayout,
 }
 
@@ -35,6 +40,7 @@ impl Format {
         match self {
             Format::DockerSave => "docker-save",
             Format::DockerSaveOci => "docker-save+oci",
+            Format::DockerSaveV1 => "docker-save-v1",
             Format::OciLayout => "oci-layout",
         }
     }
@@ -99,9 +105,16 @@ pub enum Location {
     Docker {
         config_path: String,
         layer_paths: Vec<String>,
+        /// manifest.json's `"Parent"`: the image ID of the image this one was built on, which
+        /// `docker load` links when the archive holds it (docker history shows its ID).
+        parent: Option<String>,
     },
     Oci {
         descriptor: Box<Descriptor>,
+    },
+    /// A pre-1.10 docker save: the v1 ID of the tagged (top) level.
+    DockerV1 {
+        top: String,
     },
     /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
     /// if this is the image the user picks.
@@ -133,11 +146,7 @@ impl Archive {
         } else if has_index {
             (Format::OciLayout, oci::candidates(&container)?)
         } else if container.exists("repositories") {
-            return Err(ArchiveError::new(
-                &container.display,
-                None,
-                Problem::LegacyV1,
-            ));
+            (Format::DockerSaveV1, legacy_v1::candidates(&container)?)
         } else {
             return Err(ArchiveError::new(
                 &container.display,

@@ -65,10 +65,16 @@ pub fn platform_text(p: &Platform) -> String {
 }
 
 fn platform_matches(p: &Platform, want: &PlatformWanted) -> bool {
-    if p.os().to_string() != want.os || p.architecture().to_string() != want.architecture {
+    let (os, arch) = (p.os().to_string(), p.architecture().to_string());
+    fits(&os, &arch, p.variant().as_deref(), want)
+}
+
+/// Whether an image of `os/arch[/variant]` is what `want` asks for.
+pub fn fits(os: &str, arch: &str, variant: Option<&str>, want: &PlatformWanted) -> bool {
+    if os != want.os || arch != want.architecture {
         return false;
     }
-    match (&want.variant, p.variant()) {
+    match (&want.variant, variant) {
         (None, _) => true,
         (Some(w), Some(have)) => w == have,
         // arm64 without a variant means v8.
@@ -143,7 +149,7 @@ pub fn listing(candidates: &[&Candidate]) -> String {
         } else {
             c.tags.join(", ")
         };
-        let _ = write!(out, "  {}: {}", c.number, tags);
+        let _ = write!(out, "  #{}: {}", c.number, tags);
         if let Some(p) = &c.platform {
             let _ = write!(out, " [{}]", platform_text(p));
         }
@@ -165,7 +171,19 @@ pub fn select(
     let err = |p: Problem| ArchiveError::new(archive, None, p);
     let mut pool: Vec<&Candidate> = candidates.iter().collect();
     if let Some(wanted) = image {
-        if let Ok(n) = wanted.parse::<usize>() {
+        // `#N` is always the number; a bare `N` is a tag when an image has that tag, else
+        // the number too.
+        let number = match wanted.strip_prefix('#') {
+            Some(n) => Some(n.parse::<usize>().map_err(|_| {
+                err(Problem::NoMatch {
+                    wanted: wanted.to_string(),
+                    listing: listing(&pool),
+                })
+            })?),
+            None if !candidates.iter().any(|c| matches(wanted, c)) => wanted.parse().ok(),
+            None => None,
+        };
+        if let Some(n) = number {
             return candidates
                 .iter()
                 .position(|c| c.number == n)
@@ -210,6 +228,8 @@ pub fn select(
     if !one_group || !all_have_platform {
         return Err(err(Problem::SeveralImages {
             count: pool.len(),
+            total: candidates.len(),
+            wanted: image.map(str::to_string),
             listing: listing(&pool),
         }));
     }
@@ -266,6 +286,7 @@ mod tests {
             location: Location::Docker {
                 config_path: format!("{}.json", ["a", "b", "c"][number].repeat(64)),
                 layer_paths: vec![],
+                parent: None,
             },
         }
     }

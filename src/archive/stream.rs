@@ -47,7 +47,9 @@ pub fn read_stream(reader: Box<dyn Read + '_>) -> Result<Streamed, Problem> {
     for (n, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| {
             if n == 0 {
-                Problem::NotAnArchive(Some(e))
+                // The parser's complaint would quote the file's first bytes: leave it out.
+                drop(e);
+                Problem::NotAnArchive(None)
             } else {
                 Problem::CorruptTar(e)
             }

@@ -68,7 +68,9 @@ pub fn index_tar(file: &File) -> Result<HashMap<String, Member>, Problem> {
     for (n, entry) in entries.enumerate() {
         let entry = entry.map_err(|e| {
             if n == 0 {
-                Problem::NotAnArchive(Some(e))
+                // The parser's complaint would quote the file's first bytes: leave it out.
+                drop(e);
+                Problem::NotAnArchive(None)
             } else {
                 Problem::CorruptTar(e)
             }

@@ -9,7 +9,7 @@ use strata::digest::{chain_ids, Digest};
 use crate::cli::ChainidArgs;
 
 pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let diff_ids = if let Some(path) = &args.image {
+    let diff_ids = if let Some(path) = &args.archive {
         let platform = super::platform_arg(args.platform.as_deref())?;
         let image = strata::image::Image::open(path, args.image_ref.as_deref(), platform.as_ref())?;
         image.diff_ids_from_config()?
@@ -22,7 +22,7 @@ pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
     } else {
         let stdin = io::stdin();
         if stdin.is_terminal() {
-            bail!("give diffIDs as arguments, one per line on stdin, or an image with --image");
+            bail!("give diffIDs as arguments, one per line on stdin, or an image archive with --archive");
         }
         let mut lines = Vec::new();
         for (n, line) in stdin.lock().lines().enumerate() {
@@ -58,7 +58,19 @@ pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
 fn parse_all(items: impl Iterator<Item = (String, String)>) -> Result<Vec<Digest>> {
     items
         .map(|(text, place)| {
-            Digest::parse(&text).with_context(|| format!("{place}: invalid diffID"))
+            Digest::parse(&text).with_context(|| {
+                // An archive given where diffIDs go: say where it goes.
+                let is_path = !text.starts_with("sha256:") && std::path::Path::new(&text).exists();
+                if is_path {
+                    format!(
+                        "{place}: invalid diffID (`{}` is a file: to read an archive's chain, use --archive {})",
+                        strata::render::escape_for_message(&text, 200),
+                        strata::render::escape_for_message(&text, 200)
+                    )
+                } else {
+                    format!("{place}: invalid diffID")
+                }
+            })
         })
         .collect()
 }

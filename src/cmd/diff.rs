@@ -61,7 +61,8 @@ pub fn run(args: DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
 fn created_by(image: &Image) -> Vec<String> {
     let zeros = vec![0; image.layers.len()];
     let history = image.config.history().as_deref().unwrap_or_default();
-    let aligned = strata::history::align(history, &zeros, &image.config_digest);
+    let ids = [image.config_digest.clone()];
+    let aligned = strata::history::align(history, &zeros, &ids, false);
     let mut steps = vec![String::new(); image.layers.len()];
     for row in aligned.rows {
         if let Some(i) = row.layer_index {

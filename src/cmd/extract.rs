@@ -21,6 +21,7 @@ use crate::cli::ExtractArgs;
 const INCOMPLETE_MARKER: &str = ".strata-incomplete";
 
 pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
+    super::refuse_tar_to_terminal(&args.dest)?;
     let limits = super::limits_of(&args.limits, args.no_devices);
     let (image, top) = super::open_layered(&args.select, args.layer, "extract", &limits)?;
     let to_stdout = args.dest.as_os_str() == "-";
@@ -51,17 +52,18 @@ pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
             writeln!(out)?;
         }
     } else {
+        use strata::render::count;
         let summary = format!(
-            "extracted layers 0-{top} of {} into {}: {} files ({} bytes), {} directories, {} symlinks, {} hardlinks, {} special files; {} lower-layer entries were hidden by upper layers",
+            "extracted layers 0-{top} of {} into {}: {} ({}), {}, {}, {}, {}; {} hidden by upper layers",
             image.source_path,
             args.dest.display(),
-            c.files,
-            c.bytes,
-            c.dirs,
-            c.symlinks,
-            c.hardlinks,
-            c.specials,
-            c.hidden
+            count(c.files, "file", "files"),
+            count(c.bytes, "byte", "bytes"),
+            count(c.dirs, "directory", "directories"),
+            count(c.symlinks, "symlink", "symlinks"),
+            count(c.hardlinks, "hardlink", "hardlinks"),
+            count(c.specials, "special file", "special files"),
+            count(c.hidden, "lower-layer entry was", "lower-layer entries were"),
         );
         if to_stdout {
             eprintln!("{summary}");

@@ -7,15 +7,19 @@ use anyhow::{bail, Result};
 use chrono::{Local, SecondsFormat};
 use strata::digest::Digest;
 use strata::history::{meaningful_time, HistoryRow};
-use strata::render::{aligned_table, ellipsis, human_duration, human_size};
-use strata::report::Report;
+use strata::render::{aligned_table, ellipsis, human_duration, human_size, tabwriter};
+use strata::report::{HistoryView, Report};
 
-use crate::cli::HistoryArgs;
+use crate::cli::{HistoryArgs, ImageStore};
 
 pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
     let image = super::open_image(&args.select)?;
     let stats = image.scan_layers()?;
-    let report = Report::build(&image, &stats);
+    let view = HistoryView {
+        unrecorded_rows: args.all_layers,
+        containerd_store: args.image_store == ImageStore::Containerd,
+    };
+    let report = Report::build_with(&image, &stats, view);
     for w in &report.warnings {
         super::warn(w);
     }
@@ -70,11 +74,9 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
                 lines.push(template.render(&style, row));
             }
             if template.table {
-                let rows: Vec<Vec<String>> = lines
-                    .iter()
-                    .map(|l| l.split('\t').map(str::to_string).collect())
-                    .collect();
-                out.write_all(aligned_table(&rows).as_bytes())?;
+                let mut text = lines.join("\n");
+                text.push('\n');
+                out.write_all(tabwriter(&text).as_bytes())?;
             } else {
                 for l in lines {
                     writeln!(out, "{l}")?;
@@ -294,6 +296,7 @@ mod tests {
             comment: "c".into(),
             empty_layer: false,
             layer_index: Some(0),
+            no_history_entry: false,
         }
     }
 

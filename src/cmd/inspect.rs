@@ -4,10 +4,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
 use strata::digest::Digest;
 use strata::history::meaningful_time;
-use strata::render::{ellipsis, human_duration, human_size};
+use strata::render::fit::{self, Column, Target};
+use strata::render::template::Template;
+use strata::render::{
+    config_block, display_width, ellipsis, escape_for_message, human_duration, human_size,
+};
 use strata::report::Report;
 
 use crate::cli::InspectArgs;
@@ -19,13 +22,26 @@ pub fn run(args: InspectArgs, out: &mut impl Write) -> Result<ExitCode> {
     for w in &report.warnings {
         super::warn(w);
     }
-    if args.json {
+    if let Some(text) = &args.format {
+        let template = Template::parse(text).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+        writeln!(out, "{}", template.render(&serde_json::to_value(&report)?))?;
+    } else if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
-        write_text(&report, args.no_trunc, out)?;
+        write_text(&report, args.no_trunc, Target::stdout(), out)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line cut to `max` columns: a digest loses its `sha256:` first (it stays whole), then the
+/// line is cut with `…`.
+fn fit_line(line: &str, max: usize) -> String {
+    if display_width(line) <= max {
+        return line.to_string();
+    }
+    let line = line.replace("sha256:", "");
+    ellipsis(&line, max)
 }
 
 fn short(d: &Digest, no_trunc: bool) -> String {
@@ -36,12 +52,15 @@ fn short(d: &Digest, no_trunc: bool) -> String {
     }
 }
 
-fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
+fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) -> Result<()> {
     let img = &r.image;
     let mut platform = format!("{}/{}", img.platform.os, img.platform.architecture);
     if let Some(v) = &img.platform.variant {
         platform.push('/');
         platform.push_str(v);
+    }
+    if let Some(v) = &img.os_version {
+        platform.push_str(&format!(" (os.version {v})"));
     }
     let created = match meaningful_time(img.created.as_deref()) {
         Some(t) => {
@@ -96,30 +115,47 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
             ),
         ),
     ];
+    let mut head = String::new();
     for (name, value) in fields {
-        writeln!(out, "{:<10}{value}", format!("{name}:"))?;
+        head.push_str(&format!("{:<10}{value}\n", format!("{name}:")));
+    }
+    head.push_str(&config_block(
+        &img.config,
+        &img.annotations.manifest,
+        &img.annotations.index,
+    ));
+    for line in head.lines() {
+        match target.width.filter(|_| !no_trunc) {
+            Some(max) => writeln!(out, "{}", fit_line(line, max))?,
+            None => writeln!(out, "{line}")?,
+        }
     }
     if r.layers.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(vec![
-            "#",
-            "DIGEST",
-            "MEDIA TYPE",
-            "COMP",
-            "STORED",
-            "TAR",
-            "SIZE",
-            "FILES",
-            "DIFF ID",
-            "CHAIN ID",
-            "CREATED BY",
-        ]);
+    let col = |header, right, cut_to, drop_rank| Column {
+        header,
+        right,
+        cut_to,
+        drop_rank,
+    };
+    // On a narrow terminal CREATED BY is cut first, then the columns that repeat or matter
+    // least go: media type, the blob digest, the tar size, the file count, the compression.
+    let columns = [
+        col("#", true, None, None),
+        col("DIGEST", false, None, Some(2)),
+        col("MEDIA TYPE", false, Some(12), Some(1)),
+        col("COMP", false, None, Some(5)),
+        col("STORED", true, None, None),
+        col("TAR", true, None, Some(3)),
+        col("SIZE", true, None, None),
+        col("FILES", true, None, Some(4)),
+        col("DIFF ID", false, None, None),
+        col("CHAIN ID", false, None, None),
+        col("CREATED BY", false, Some(12), None),
+    ];
+    let mut rows = Vec::new();
     for l in &r.layers {
         let media = l
             .media_type
@@ -132,20 +168,20 @@ fn write_text(r: &Report, no_trunc: bool, out: &mut impl Write) -> Result<()> {
         } else {
             ellipsis(&created_by, 45)
         };
-        table.add_row(vec![
-            Cell::new(l.index).set_alignment(CellAlignment::Right),
-            Cell::new(short(&l.digest, no_trunc)),
-            Cell::new(media),
-            Cell::new(l.compression.name()),
-            Cell::new(human_size(l.compressed_size)).set_alignment(CellAlignment::Right),
-            Cell::new(human_size(l.uncompressed_size)).set_alignment(CellAlignment::Right),
-            Cell::new(human_size(l.size)).set_alignment(CellAlignment::Right),
-            Cell::new(l.files).set_alignment(CellAlignment::Right),
-            Cell::new(short(&l.diff_id, no_trunc)),
-            Cell::new(short(&l.chain_id, no_trunc)),
-            Cell::new(created_by),
+        rows.push(vec![
+            l.index.to_string(),
+            short(&l.digest, no_trunc),
+            media,
+            l.compression.name().to_string(),
+            human_size(l.compressed_size),
+            human_size(l.uncompressed_size),
+            human_size(l.size),
+            l.files.to_string(),
+            short(&l.diff_id, no_trunc),
+            short(&l.chain_id, no_trunc),
+            escape_for_message(&created_by, 10_000),
         ]);
     }
-    writeln!(out, "{table}")?;
+    out.write_all(fit::render(&columns, &rows, target, no_trunc).as_bytes())?;
     Ok(())
 }

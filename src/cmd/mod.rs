@@ -7,21 +7,24 @@ mod completions;
 mod diff;
 mod extract;
 mod history;
+mod images;
 mod inspect;
 mod ls;
+mod man;
 mod mount;
 mod shell;
 mod store;
 mod verify;
 mod waste;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use strata::archive::{parse_platform, PlatformWanted};
 use strata::extract::limits::Limits;
 use strata::image::Image;
+use strata::overlay::store::Store;
 
 use crate::cli::{Cli, Command, ImageSelect, LimitArgs};
 
@@ -34,6 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = io::BufWriter::new(stdout.lock());
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(args, &mut out)?,
+        Command::Images(args) => images::run(args, &mut out)?,
         Command::History(args) => history::run(args, &mut out)?,
         Command::Chainid(args) => chainid::run(args, &mut out)?,
         Command::Verify(args) => verify::run(args, &mut out)?,
@@ -49,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init(args) => shell::init(args)?,
         Command::Waste(args) => waste::run(args, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
+        Command::Man(args) => man::run(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)
@@ -61,6 +66,7 @@ pub fn platform_arg(text: Option<&str>) -> Result<Option<PlatformWanted>> {
 }
 
 pub fn open_image(select: &ImageSelect) -> Result<Image> {
+    note_terminal_stdin(&select.archive);
     let platform = platform_arg(select.platform.as_deref())?;
     Ok(Image::open(
         &select.archive,
@@ -84,6 +90,7 @@ pub fn open_layered(
     verb: &str,
     limits: &Limits,
 ) -> Result<(Image, usize)> {
+    note_terminal_stdin(&select.archive);
     let platform = platform_arg(select.platform.as_deref())?;
     let image =
         Image::open_random_access(&select.archive, select.image.as_deref(), platform.as_ref())?;
@@ -109,6 +116,36 @@ pub fn open_layered(
     Ok((image, top))
 }
 
+/// Opens the layer store `--store` (or the environment, or the default) names; an error says
+/// which path it was and what chose it.
+pub fn open_store(explicit: Option<&std::path::Path>, rootless: bool) -> Result<Store> {
+    let (root, why) = Store::locate_why(explicit);
+    let shown = root.display().to_string();
+    Store::open(root, rootless).with_context(|| {
+        format!("opening the layer store {shown} (chosen by {why}; --store DIR picks another)")
+    })
+}
+
+/// `-` as the archive with a terminal on stdin would wait silently for a tar nobody types.
+fn note_terminal_stdin(archive: &std::path::Path) {
+    if archive.as_os_str() == "-" && io::stdin().is_terminal() {
+        eprintln!("strata: reading the image archive from standard input (a terminal); pipe a tar in, or press Ctrl-D");
+    }
+}
+
+/// A tar written to stdout when stdout is a terminal would only garble it (`docker save`
+/// refuses the same way).
+pub fn refuse_tar_to_terminal(dest: &std::path::Path) -> Result<()> {
+    if dest.as_os_str() == "-" && io::stdout().is_terminal() {
+        anyhow::bail!("refusing to write a tar to the terminal: redirect stdout (`> rootfs.tar`) or pipe it (`| tar -t`)");
+    }
+    Ok(())
+}
+
 pub fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    use strata::render::color::{paint, Paint, Stream};
+    eprintln!(
+        "{} {message}",
+        paint(Stream::Stderr, Paint::Warn, "warning:")
+    );
 }

@@ -24,8 +24,7 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     let mountpoint = checked_mountpoint(&args.mountpoint)?;
     let limits = super::limits_of(&args.limits, false);
     let (image, top) = super::open_layered(&args.select, args.layer, "mount", &limits)?;
-    let store = Store::open(Store::locate(args.store.as_deref()), false)
-        .context("opening the layer store")?;
+    let store = super::open_store(args.store.as_deref(), false)?;
     // The layer locks stay held until info.json says this mount uses the layers.
     let ensured = ensure_layers(&image, &store, top, &limits)?;
     let id = new_mount_dir(&store).context("creating the mount's dir in the store")?;
@@ -100,9 +99,9 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     };
     writeln!(
         out,
-        "mounted {} ({} layers: {} unpacked, {} already in {}) at {}",
+        "mounted {} ({}: {} unpacked, {} already in {}) at {}",
         image.source_path,
-        ensured.diffs.len(),
+        strata::render::count(ensured.diffs.len() as u64, "layer", "layers"),
         ensured.unpacked,
         ensured.reused,
         store.root.display(),
@@ -127,7 +126,14 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
 }
 
 fn checked_mountpoint(path: &Path) -> Result<PathBuf> {
-    let meta = fs::metadata(path).with_context(|| format!("mountpoint {}", path.display()))?;
+    let meta = match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "mountpoint {} does not exist: create it first (mkdir -p {})",
+            path.display(),
+            path.display()
+        ),
+        other => other.with_context(|| format!("mountpoint {}", path.display()))?,
+    };
     if !meta.is_dir() {
         bail!("mountpoint {} is not a directory", path.display());
     }
@@ -151,8 +157,7 @@ pub fn umount(args: UmountArgs, out: &mut impl Write) -> Result<ExitCode> {
         .mountpoint
         .canonicalize()
         .with_context(|| format!("mountpoint {}", args.mountpoint.display()))?;
-    let store = Store::open(Store::locate(args.store.as_deref()), false)
-        .context("opening the layer store")?;
+    let store = super::open_store(args.store.as_deref(), false)?;
     let records = mount_records(&store);
     let table = mountinfo::read();
     let record = match mountinfo::topmost_at(&table, &mountpoint) {

@@ -20,13 +20,20 @@ use crate::cli::{StoreAction, StoreArgs};
 pub fn run(args: StoreArgs, out: &mut impl Write) -> Result<ExitCode> {
     // An ordinary user's store holds rootless layers (user.overlay.opaque).
     let rootless = !rustix::process::geteuid().is_root();
-    let store = Store::open(Store::locate(args.store.as_deref()), rootless)
-        .context("opening the layer store")?;
+    let store = super::open_store(args.store.as_deref(), rootless)?;
     match args.action {
-        StoreAction::Ls { json } => ls(&store, json, out)?,
+        StoreAction::Ls {
+            json,
+            no_trunc,
+            format,
+        } => ls(&store, json, no_trunc, format.as_deref(), out)?,
         StoreAction::Rm { chain_ids } => {
             for text in chain_ids {
-                let id = Digest::parse(&text).with_context(|| format!("store rm {text}"))?;
+                if let Some(name) = text.strip_prefix("kept/") {
+                    remove_kept(&store, name, out)?;
+                    continue;
+                }
+                let id = resolve_layer(&store, &text)?;
                 if store.layer_state(&id)? == LayerState::Missing {
                     bail!("layer {id} is not in the store {}", store.root.display());
                 }
@@ -48,34 +55,59 @@ pub fn run(args: StoreArgs, out: &mut impl Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ls(store: &Store, json: bool, out: &mut impl Write) -> Result<()> {
+fn ls(
+    store: &Store,
+    json: bool,
+    no_trunc: bool,
+    format: Option<&str>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let template = format
+        .map(strata::render::template::Template::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let users = layer_users(store);
     let layers = store.layers()?;
-    if json {
-        let rows: Vec<_> = layers
+    let kept = kept_uppers(store);
+    if json || template.is_some() {
+        let mut rows: Vec<_> = layers
             .iter()
             .map(|l| {
                 serde_json::json!({
+                    "kind": "layer",
                     "chain_id": l.chain_id, "diff_id": l.diff_id, "parent": l.parent,
                     "size": l.size, "link": l.link,
                     "used_by": users.get(&l.chain_id).cloned().unwrap_or_default(),
                 })
             })
             .collect();
+        rows.extend(kept.iter().map(|k| {
+            serde_json::json!({
+                "kind": "kept", "name": format!("kept/{}", k.name),
+                "path": k.path.join("upper"), "size": k.bytes,
+            })
+        }));
+        if let Some(t) = &template {
+            for row in &rows {
+                writeln!(out, "{}", t.render(row))?;
+            }
+            return Ok(());
+        }
         serde_json::to_writer_pretty(&mut *out, &rows)?;
         writeln!(out)?;
         return Ok(());
     }
-    let mut rows = vec![vec![
-        "CHAIN ID".into(),
-        "DIFF ID".into(),
-        "SIZE".into(),
-        "USED BY".into(),
-    ]];
+    let id = |text: &str| match Digest::parse(text) {
+        Ok(d) if !no_trunc => d.short().to_string(),
+        _ => text.to_string(),
+    };
+    let mut rows = vec![["CHAIN ID", "DIFF ID", "FILE BYTES", "USED BY"]
+        .map(String::from)
+        .to_vec()];
     for l in &layers {
         rows.push(vec![
-            l.chain_id.clone(),
-            l.diff_id.clone(),
+            id(&l.chain_id),
+            id(&l.diff_id),
             strata::render::human_size(l.size),
             users
                 .get(&l.chain_id)
@@ -84,7 +116,112 @@ fn ls(store: &Store, json: bool, out: &mut impl Write) -> Result<()> {
         ]);
     }
     out.write_all(aligned_table(&rows).as_bytes())?;
+    if !kept.is_empty() {
+        writeln!(out)?;
+        let mut rows = vec![["KEPT UPPER DIR", "FILE BYTES", "PATH"]
+            .map(String::from)
+            .to_vec()];
+        for k in &kept {
+            rows.push(vec![
+                format!("kept/{}", k.name),
+                strata::render::human_size(k.bytes),
+                k.path.join("upper").display().to_string(),
+            ]);
+        }
+        out.write_all(aligned_table(&rows).as_bytes())?;
+    }
     Ok(())
+}
+
+/// An upper dir `umount --keep-upper` moved to `kept/`.
+struct Kept {
+    name: String,
+    path: std::path::PathBuf,
+    /// Regular-file bytes under it.
+    bytes: u64,
+}
+
+fn kept_uppers(store: &Store) -> Vec<Kept> {
+    let dir = store.root.join("kept");
+    let mut out: Vec<Kept> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| Kept {
+            name: e.file_name().to_string_lossy().into_owned(),
+            bytes: file_bytes(&e.path()),
+            path: e.path(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Regular-file bytes under `dir`, not following symlinks.
+fn file_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => todo.push(e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+fn remove_kept(store: &Store, name: &str, out: &mut impl Write) -> Result<()> {
+    let valid = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
+    let path = store.root.join("kept").join(name);
+    if !valid || !path.is_dir() {
+        bail!(
+            "no kept upper dir kept/{} in the store {} (`strata store ls` lists them)",
+            strata::render::escape_for_message(name, 100),
+            store.root.display()
+        );
+    }
+    strata::overlay::remove_all(&path).with_context(|| format!("removing {}", path.display()))?;
+    writeln!(out, "removed kept/{name}")?;
+    Ok(())
+}
+
+/// A chainID in full, or a hex prefix (with or without `sha256:`) that one layer alone has.
+fn resolve_layer(store: &Store, text: &str) -> Result<Digest> {
+    if let Ok(id) = Digest::parse(text) {
+        return Ok(id);
+    }
+    let hex = text
+        .strip_prefix("sha256:")
+        .unwrap_or(text)
+        .to_ascii_lowercase();
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "store rm {}: not a chainID (sha256:<64 hex>, or a prefix of one as `store ls` shows it)",
+            strata::render::escape_for_message(text, 100)
+        );
+    }
+    let matching: Vec<String> = store
+        .layers()?
+        .into_iter()
+        .map(|l| l.chain_id)
+        .filter(|c| c.strip_prefix("sha256:").unwrap_or(c).starts_with(&hex))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(Digest::parse(one)?),
+        [] => bail!(
+            "no layer in the store {} has a chainID starting with {hex}",
+            store.root.display()
+        ),
+        many => bail!(
+            "{hex} is the start of {} chainIDs in the store; give more of it:\n  {}",
+            many.len(),
+            many.join("\n  ")
+        ),
+    }
 }
 
 /// Removes, in this order: what dead runs left in `tmp/`, records of mounts that are gone,
@@ -139,7 +276,8 @@ fn prune(store: &Store, out: &mut impl Write) -> Result<()> {
     }
     store.remove_dangling_links();
     store.remove_unused_locks();
-    write!(out, "removed {removed} unused layer(s)")?;
+    let noun = if removed == 1 { "layer" } else { "layers" };
+    write!(out, "removed {removed} unused {noun}")?;
     if busy > 0 {
         write!(out, "; {busy} in use by a running strata")?;
     }

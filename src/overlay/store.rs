@@ -113,22 +113,30 @@ const MAX_META: u64 = 256;
 impl Store {
     /// `--store`, then `STRATA_STORE`, then `/var/lib/strata` as root or the XDG data dir.
     pub fn locate(explicit: Option<&Path>) -> PathBuf {
+        Store::locate_why(explicit).0
+    }
+
+    /// [`Store::locate`], with what chose the path (for messages).
+    pub fn locate_why(explicit: Option<&Path>) -> (PathBuf, &'static str) {
         if let Some(p) = explicit {
-            return p.to_path_buf();
+            return (p.to_path_buf(), "--store");
         }
         if let Some(p) = std::env::var_os("STRATA_STORE").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
+            return (PathBuf::from(p), "$STRATA_STORE");
         }
         if rustix::process::geteuid().is_root() {
-            return PathBuf::from("/var/lib/strata");
+            return (PathBuf::from("/var/lib/strata"), "the default for root");
         }
         if let Some(p) = std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p).join("strata");
+            return (PathBuf::from(p).join("strata"), "$XDG_DATA_HOME");
         }
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
-        home.join(".local/share/strata")
+        (
+            home.join(".local/share/strata"),
+            "the default ($HOME/.local/share)",
+        )
     }
 
     /// Opens (creating it 0700 if need be) the store at `root` for the user running strata:

@@ -81,20 +81,21 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// Cuts `text` to at most `max_width` display columns, ending in `…` when cut (docker's
-/// `formatter.Ellipsis`; East Asian wide characters count two).
+/// Cuts `text` to at most `max_width` columns as docker's `formatter.Ellipsis` counts them,
+/// ending in `…` when cut: East Asian wide and fullwidth characters count two, every other
+/// character one (a combining mark too, though a terminal draws it in no column of its own).
 pub fn ellipsis(text: &str, max_width: usize) -> String {
-    if super::display_width(text) <= max_width {
+    let width = |c: char| if c.width() == Some(2) { 2 } else { 1 };
+    if text.chars().map(width).sum::<usize>() <= max_width {
         return text.to_string();
     }
     let mut out = String::new();
-    let mut width = 0;
+    let mut used = 0;
     for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if width + w > max_width.saturating_sub(1) {
+        if used + width(c) > max_width.saturating_sub(1) {
             break;
         }
-        width += w;
+        used += width(c);
         out.push(c);
     }
     out.push('…');
@@ -167,5 +168,10 @@ mod tests {
         // Wide characters take two columns each: 22 of them fill 44 columns, then the ellipsis.
         let wide = "日".repeat(30);
         assert_eq!(ellipsis(&wide, 45), format!("{}…", "日".repeat(22)));
+        // A combining mark counts one, as docker counts it: 30 accented letters are 60.
+        let accents = "e\u{301}".repeat(30);
+        let cut = ellipsis(&accents, 45);
+        assert_eq!(cut.chars().count(), 45);
+        assert_eq!(cut, format!("{}…", "e\u{301}".repeat(22)));
     }
 }

@@ -1,11 +1,22 @@
 //! Output helpers shared by the commands: docker-style sizes and durations, text escaping,
 //! aligned tables.
 
+pub mod color;
+mod config;
+pub mod fit;
 mod human;
 mod table;
+pub mod template;
 
+pub use config::config_block;
 pub use human::{ellipsis, human_duration, human_size};
-pub use table::{aligned_table, display_width};
+pub use table::{aligned_table, display_width, tabwriter};
+
+/// `1 layer`, `3 layers`: a count with its noun in the number it needs.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
 pub fn escape_for_message(text: &str, max_chars: usize) -> String {
@@ -26,9 +37,44 @@ pub fn escape_for_message(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// A `caused by:` line from a parser's message: the tar parser quotes the raw header bytes it
+/// choked on (`… when getting cksum for <raw name>`), so what follows such a quote is dropped,
+/// and the rest is escaped and capped (our own causes can be long: paths and figures).
+pub fn cause_excerpt(text: &str) -> String {
+    let text = match text.find(" when getting cksum for ") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    // `numeric field was not a number: <raw bytes>`: keep the complaint, not the bytes.
+    let text = match text.split_once(" field was not a number: ") {
+        Some((head, _)) => format!("{head} field was not a number"),
+        None => match text.split_once(" field did not have utf-8 text: ") {
+            Some((head, _)) => format!("{head} field did not have utf-8 text"),
+            None => text.to_string(),
+        },
+    };
+    escape_for_message(&text, 300)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_right_noun() {
+        assert_eq!(count(1u64, "layer", "layers"), "1 layer");
+        assert_eq!(count(0u64, "layer", "layers"), "0 layers");
+        assert_eq!(count(2u32, "entry", "entries"), "2 entries");
+    }
+
+    #[test]
+    fn causes_quote_no_raw_header_bytes() {
+        let raw =
+            "numeric field was not a number: login\nsy when getting cksum for root:x:0:0:root";
+        assert_eq!(cause_excerpt(raw), "numeric field was not a number");
+        assert_eq!(cause_excerpt("short"), "short");
+        assert_eq!(cause_excerpt(&"x".repeat(500)).chars().count(), 301);
+    }
 
     #[test]
     fn escapes_control_characters_and_caps_length() {

@@ -39,7 +39,8 @@ pub fn select_args(archive: &Path, n_images: usize, i: usize, img: &Value) -> Ve
     let mut a = vec![archive.to_string_lossy().into_owned()];
     if n_images > 1 {
         a.push("--image".into());
-        a.push((super::FIRST_IMAGE_NUMBER + i).to_string());
+        // `#N`: a bare number would pick an image tagged N first (ggcr test_index has tags 1-4).
+        a.push(format!("#{}", super::FIRST_IMAGE_NUMBER + i));
     }
     if let (Some(os), Some(arch)) = (
         img["platform"]["os"].as_str(),

@@ -61,11 +61,12 @@ pub fn truncated() -> Fixture {
     Fixture::new_file("truncated.tar", &tar[..cut], "", vec![])
 }
 
-/// A tar with layer folders and a config but neither manifest.json nor index.json.
+/// A tar with layer folders and a config but neither manifest.json nor index.json (nor the
+/// `repositories` of a pre-1.10 docker save).
 pub fn no_manifest() -> Fixture {
     let items: Vec<Item> = docker_legacy_items(&[std_image("nomanifest:1")], LegacyOpts::default())
         .into_iter()
-        .filter(|i| i.path() != "manifest.json")
+        .filter(|i| i.path() != "manifest.json" && i.path() != "repositories")
         .collect();
     Fixture::new_file("no-manifest.tar", &items_to_tar(&items), "", vec![])
 }

@@ -20,6 +20,7 @@ pub mod layer;
 pub mod layouts;
 pub mod malformed;
 pub mod overlay;
+pub mod quirks;
 pub mod rawnames;
 pub mod rootfs;
 pub mod sandbox;

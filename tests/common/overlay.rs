@@ -221,9 +221,18 @@ impl MountEnv {
         run_strata(&a, &Opts::default())
     }
 
-    /// `store ls --json`, parsed.
+    /// The layers of `store ls --json`, parsed (its kept upper dirs left out).
     #[track_caller]
     pub fn store_ls(&self) -> Vec<Value> {
+        self.store_ls_all()
+            .into_iter()
+            .filter(|e| e["kind"] == "layer")
+            .collect()
+    }
+
+    /// Every entry of `store ls --json`: layers, then kept upper dirs.
+    #[track_caller]
+    pub fn store_ls_all(&self) -> Vec<Value> {
         let out = self.store_cmd(&["ls", "--json"]);
         out.assert_ok("store ls --json");
         let v: Value = serde_json::from_slice(&out.stdout)

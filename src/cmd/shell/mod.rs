@@ -51,8 +51,7 @@ pub fn run(args: ShellArgs) -> Result<ExitCode> {
     let rootless = !rustix::process::geteuid().is_root();
     let limits = super::limits_of(&args.limits, false);
     let (image, top) = super::open_layered(&args.select, args.layer, "run", &limits)?;
-    let store = Store::open(Store::locate(args.store.as_deref()), rootless)
-        .context("opening the layer store")?;
+    let store = super::open_store(args.store.as_deref(), rootless)?;
     let mounts = store.root.join("mounts");
     session::remove_dead(&mounts);
     let ensured = ensure_layers(&image, &store, top, &limits)?;
