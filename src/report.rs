@@ -51,6 +51,31 @@ pub struct LayerInfo {
     pub created_by: Option<String>,
 }
 
+/// The history rows alone, from layer sizes already known (a Docker data root records them), with
+/// the warnings of the alignment. Rows take the IDs of the image and its recorded parents, newest
+/// first, as `docker history` does.
+pub fn history_of(image: &Image, sizes: &[u64]) -> (Vec<HistoryRow>, Vec<String>) {
+    let empty = Vec::new();
+    let mut aligned = history::align(
+        image.config.history().as_ref().unwrap_or(&empty),
+        sizes,
+        &image.config_digest,
+    );
+    if let Some(recorded) = &image.recorded {
+        for (row, parent) in aligned.rows.iter_mut().skip(1).zip(&recorded.lineage) {
+            row.id = Some(parent.clone());
+        }
+    }
+    let mut warnings = image.warnings.clone();
+    warnings.extend(
+        aligned
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {w}", image.source_path)),
+    );
+    (aligned.rows, warnings)
+}
+
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
         let sizes: Vec<u64> = stats.iter().map(|s| s.size).collect();

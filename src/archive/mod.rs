@@ -4,11 +4,13 @@
 
 pub mod container;
 pub mod docker;
+pub mod dockerroot;
 pub mod oci;
 pub mod paths;
 mod select;
 mod stream;
 mod tarfile;
+pub mod tarsplit;
 
 use std::path::Path;
 
@@ -28,6 +30,8 @@ pub enum Format {
     /// Docker 25+: an OCI layout plus `manifest.json`.
     DockerSaveOci,
     OciLayout,
+    /// A Docker data root (overlay2): `docker-root:REF`.
+    DockerRoot,
 }
 
 impl Format {
@@ -36,6 +40,7 @@ impl Format {
             Format::DockerSave => "docker-save",
             Format::DockerSaveOci => "docker-save+oci",
             Format::OciLayout => "oci-layout",
+            Format::DockerRoot => "docker-root",
         }
     }
 }
@@ -102,6 +107,11 @@ pub enum Location {
     },
     Oci {
         descriptor: Box<Descriptor>,
+    },
+    /// An image of a Docker data root: its config and the layerdb directory of each layer.
+    DockerRoot {
+        config_path: String,
+        layer_paths: Vec<String>,
     },
     /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
     /// if this is the image the user picks.
