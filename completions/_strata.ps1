@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;inspect' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (the stable contract) instead of tables')
@@ -54,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;history' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)')
@@ -70,6 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;chainid' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead')
             [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'With --image: which image of several (tag, digest or index number)')
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'With --image docker-root:REF: the Docker data root (default /var/lib/docker)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'With --image: os/arch[/variant] from a multi-platform index')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: [{"index", "diff_id", "chain_id"}]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -77,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;verify' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--expect-chainid', '--expect-chainid', [CompletionResultType]::ParameterName, 'Also require the top layer''s chainID to be this one')
@@ -86,6 +90,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;extract' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Stop after layer N (0-based, as `inspect` numbers them)')
@@ -101,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;mount' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
@@ -171,6 +177,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;ls' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)')
@@ -190,6 +197,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;diff' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--other-image', '--other-image', [CompletionResultType]::ParameterName, 'The second image: inside OTHER, or (without OTHER) inside IMAGE')
@@ -205,6 +213,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;cat' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The file as of layer N (default: the top)')
@@ -216,6 +225,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;waste' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--ci-config', '--ci-config', [CompletionResultType]::ParameterName, 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any')
@@ -233,6 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;shell' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only layers 0..=N')

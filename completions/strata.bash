@@ -224,12 +224,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__cat)
-            opts="-h --image --platform --layer --max-layers --max-files --max-size --help"
+            opts="-h --docker-root --image --platform --layer --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -262,7 +266,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__chainid)
-            opts="-h --image --ref --platform --json --help"
+            opts="-h --image --ref --docker-root --platform --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,6 +277,10 @@ _strata() {
                     return 0
                     ;;
                 --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -302,12 +310,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-h --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --help"
+            opts="-h --docker-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -348,12 +360,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --help"
+            opts="-h --docker-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -680,12 +696,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --help"
+            opts="-H -q -h --docker-root --image --platform --no-trunc --human --quiet --format --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -714,12 +734,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --image --platform --json --no-trunc --help"
+            opts="-h --docker-root --image --platform --json --no-trunc --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -736,12 +760,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -H -h --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --help"
+            opts="-l -H -h --docker-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -782,12 +810,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --help"
+            opts="-h --docker-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -824,12 +856,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --help"
+            opts="-h --docker-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1026,12 +1062,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --image --platform --expect-chainid --json --help"
+            opts="-h --docker-root --image --platform --expect-chainid --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1052,12 +1092,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__waste)
-            opts="-h --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --help"
+            opts="-h --docker-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

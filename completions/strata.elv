@@ -41,6 +41,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;inspect'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --json 'Print one JSON object (the stable contract) instead of tables'
@@ -49,6 +50,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;history'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
@@ -64,12 +66,14 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;chainid'= {
             cand --image 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead'
             cand --ref 'With --image: which image of several (tag, digest or index number)'
+            cand --docker-root 'With --image docker-root:REF: the Docker data root (default /var/lib/docker)'
             cand --platform 'With --image: os/arch[/variant] from a multi-platform index'
             cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;verify'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
@@ -78,6 +82,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;extract'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
@@ -92,6 +97,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;mount'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
@@ -151,6 +157,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;store;help;help'= {
         }
         &'strata;ls'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
@@ -169,6 +176,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;diff'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
@@ -183,6 +191,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;cat'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The file as of layer N (default: the top)'
@@ -193,6 +202,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;waste'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
@@ -209,6 +219,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;shell'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'

@@ -43,11 +43,13 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "__enter" -d '(interna
 complete -c strata -n "__fish_strata_needs_command" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
 complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print one JSON object (the stable contract) instead of tables'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand history" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
@@ -59,14 +61,17 @@ complete -c strata -n "__fish_strata_using_subcommand history" -l json -d 'Print
 complete -c strata -n "__fish_strata_using_subcommand history" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l image -d 'Print the chain of this image archive\'s config (`rootfs.diff_ids`) instead' -r -F
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l ref -d 'With --image: which image of several (tag, digest or index number)' -r
+complete -c strata -n "__fish_strata_using_subcommand chainid" -l docker-root -d 'With --image docker-root:REF: the Docker data root (default /var/lib/docker)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l platform -d 'With --image: os/arch[/variant] from a multi-platform index' -r
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand verify" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print {"ok", "checks": [...]} instead of one line per check'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand extract" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
@@ -78,6 +83,7 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l force -d 'Extr
 complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print a JSON summary'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l no-devices -d 'Leave character and block device nodes out (one warning, with their count)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand mount" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
@@ -109,6 +115,7 @@ complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_sub
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers (by chainID) that no mount uses'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand ls" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l layer -d 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)' -r
@@ -123,6 +130,7 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -s H -l human -d 'Size
 complete -c strata -n "__fish_strata_using_subcommand ls" -l tree -d 'Draw the hierarchy, with the total size of each directory'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}]'
 complete -c strata -n "__fish_strata_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand diff" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand diff" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l other-image -d 'The second image: inside OTHER, or (without OTHER) inside IMAGE' -r
@@ -134,6 +142,7 @@ complete -c strata -n "__fish_strata_using_subcommand diff" -l max-size -d 'Refu
 complete -c strata -n "__fish_strata_using_subcommand diff" -l bytes -d 'Sizes in bytes instead of kB, MB, GB'
 complete -c strata -n "__fish_strata_using_subcommand diff" -l json -d 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images'
 complete -c strata -n "__fish_strata_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand cat" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand cat" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l layer -d 'The file as of layer N (default: the top)' -r
@@ -141,6 +150,7 @@ complete -c strata -n "__fish_strata_using_subcommand cat" -l max-layers -d 'Ref
 complete -c strata -n "__fish_strata_using_subcommand cat" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand waste" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand waste" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci-config -d 'dive\'s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any' -r -F
@@ -154,6 +164,7 @@ complete -c strata -n "__fish_strata_using_subcommand waste" -l max-size -d 'Ref
 complete -c strata -n "__fish_strata_using_subcommand waste" -l json -d 'Print one JSON object (the stable contract) instead of text'
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci -d 'Evaluate dive\'s CI rules; exit 1 when one fails, 2 when one is misconfigured'
 complete -c strata -n "__fish_strata_using_subcommand waste" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand shell" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or an index number' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r

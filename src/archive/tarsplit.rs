@@ -347,7 +347,7 @@ impl TarSplitReader {
             return Ok(());
         };
         let mut probe = [0u8; 1];
-        let extra = file.read(&mut probe).map_err(io::Error::from)?;
+        let extra = file.read(&mut probe)?;
         let (name, size, found, want) = (name.clone(), *size, crc.value(), *want);
         if extra > 0 {
             return Err(self.file_fault(
