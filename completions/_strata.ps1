@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;inspect' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …')
@@ -67,6 +68,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;history' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)')
@@ -87,6 +89,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)')
             [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)')
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'With --archive docker-root:REF: the Docker data root (default /var/lib/docker)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'With --archive: os/arch[/variant] from a multi-platform index')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON: [{"index", "diff_id", "chain_id"}]')
@@ -95,6 +98,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;verify' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--expect-chainid', '--expect-chainid', [CompletionResultType]::ParameterName, 'Also require the top layer''s chainID to be this one')
@@ -107,6 +111,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;extract' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Stop after layer N (0-based, as `inspect` numbers them)')
@@ -123,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;mount' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
@@ -201,6 +207,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;ls' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)')
@@ -221,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;diff' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--other-image', '--other-image', [CompletionResultType]::ParameterName, 'The second image: inside OTHER, or (without OTHER) inside IMAGE')
@@ -237,6 +245,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;cat' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The file as of layer N (default: the top)')
@@ -249,6 +258,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;waste' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--ci-config', '--ci-config', [CompletionResultType]::ParameterName, 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any')
@@ -267,6 +277,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;shell' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only layers 0..=N')

@@ -248,12 +248,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__cat)
-            opts="-h --image --platform --layer --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --image --platform --layer --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -290,7 +294,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__chainid)
-            opts="-h --archive --ref --image --platform --json --color --help"
+            opts="-h --archive --ref --image --docker-root --platform --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +309,10 @@ _strata() {
                     return 0
                     ;;
                 --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --docker-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -342,12 +350,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-h --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -392,12 +404,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -756,12 +772,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
+            opts="-H -q -h --docker-root --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -816,12 +836,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --image --platform --json --no-trunc --format --color --help"
+            opts="-h --docker-root --image --platform --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -846,12 +870,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -H -h --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
+            opts="-l -H -h --docker-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -914,12 +942,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -960,12 +992,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
+            opts="-h --docker-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1190,12 +1226,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --image --platform --expect-chainid --json --no-trunc --format --color --help"
+            opts="-h --docker-root --image --platform --expect-chainid --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1224,12 +1264,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__waste)
-            opts="-h --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -44,6 +44,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;inspect'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --format 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …'
@@ -61,6 +62,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;history'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
@@ -80,6 +82,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --archive 'Print the chain of this image archive''s config (`rootfs.diff_ids`) instead: a docker-save tar, an OCI layout dir or tar, optionally .gz/.zst; `-` for stdin'
             cand --image 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
             cand --ref 'With --archive: which image of several, as everywhere else (a tag, a digest, `#N`)'
+            cand --docker-root 'With --archive docker-root:REF: the Docker data root (default /var/lib/docker)'
             cand --platform 'With --archive: os/arch[/variant] from a multi-platform index'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print JSON: [{"index", "diff_id", "chain_id"}]'
@@ -87,6 +90,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;verify'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
@@ -98,6 +102,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;extract'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
@@ -113,6 +118,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;mount'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
@@ -180,6 +186,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;store;help;help'= {
         }
         &'strata;ls'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
@@ -199,6 +206,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;diff'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
@@ -214,6 +222,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;cat'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The file as of layer N (default: the top)'
@@ -225,6 +234,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;waste'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
@@ -242,6 +252,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;shell'= {
+            cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'

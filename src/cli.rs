@@ -8,7 +8,9 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// Open container image archives and show what is inside them, layer by layer.
 ///
 /// IMAGE is a `docker save` tarball (legacy or Docker 25+ layout), an OCI image layout (directory or
-/// tar), either of them gzip- or zstd-compressed, or `-` for standard input.
+/// tar), either of them gzip- or zstd-compressed, `-` for standard input, or `docker-root:REF`
+/// for an image in a Docker data root, read without the daemon (`--docker-root DIR`, default
+/// /var/lib/docker).
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, max_term_width = 100)]
 pub struct Cli {
@@ -248,9 +250,14 @@ figure) also counts each symlink's target length.")]
 /// How to find the image inside an archive.
 #[derive(Debug, Args, Clone)]
 pub struct ImageSelect {
-    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin;
+    /// `docker-root:REF` for an image of a Docker data root (REF: tag, name@digest, ID or prefix).
     #[arg(value_name = "IMAGE")]
     pub archive: PathBuf,
+
+    /// The Docker data root `docker-root:REF` reads (read-only, links not followed).
+    #[arg(long, value_name = "DIR")]
+    pub docker_root: Option<PathBuf>,
 
     /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for
     /// the N-th (as `strata images` numbers them; a bare N works when no image is tagged N).
@@ -390,6 +397,10 @@ pub struct ChainidArgs {
         requires = "archive"
     )]
     pub image_ref: Option<String>,
+
+    /// With --archive docker-root:REF: the Docker data root (default /var/lib/docker).
+    #[arg(long, value_name = "DIR", requires = "archive")]
+    pub docker_root: Option<PathBuf>,
 
     /// With --archive: os/arch[/variant] from a multi-platform index.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "archive")]

@@ -90,6 +90,13 @@ pub enum Problem {
     Limit(#[from] crate::extract::limits::LimitReached),
     #[error("path points outside the archive")]
     PathEscapes,
+    #[error("does not exist")]
+    Absent,
+    #[error("is a symlink or lies under one; links in a data root are not followed")]
+    Symlink,
+    /// The data root's files are not what its records say (see `archive::tarsplit`).
+    #[error("{0}")]
+    DataRoot(crate::archive::tarsplit::Fault),
     #[error("not a regular file")]
     NotAFile,
     #[error("too many levels of links inside the archive")]
@@ -110,6 +117,8 @@ pub enum Problem {
     },
     #[error("no image matches `{wanted}`; the archive holds:\n{listing}")]
     NoMatch { wanted: String, listing: String },
+    #[error("no image `{wanted}` in this data root; its tags:\n{listing}")]
+    NotInDataRoot { wanted: String, listing: String },
     #[error("no image for platform {wanted}; available: {available}")]
     NoPlatform { wanted: String, available: String },
     #[error(transparent)]

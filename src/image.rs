@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use oci_spec::image::{ImageConfiguration, ImageManifest, MediaType};
 use rayon::prelude::*;
 
+use crate::archive::dockerroot::{DockerRoot, Recorded};
 use crate::archive::{
     oci, Archive, Candidate, Container, Format, Location, Packaging, PlatformWanted,
 };
@@ -92,6 +93,8 @@ pub struct Image {
     pub checks: Vec<Check>,
     pub warnings: Vec<String>,
     pub container: Container,
+    /// What a Docker data root records about the image (layer sizes, parent images).
+    pub recorded: Option<Recorded>,
 }
 
 impl Image {
@@ -145,6 +148,24 @@ impl Image {
                 available,
             },
         ))
+    }
+
+    /// Opens the image `reference` of the Docker data root `dir` (see
+    /// [`crate::archive::dockerroot`]). Its layers are read from the files on disk, rebuilt into
+    /// their original tars, so every reader and check works on them unchanged.
+    pub fn open_docker_root(dir: &std::path::Path, reference: &str) -> Result<Image, ArchiveError> {
+        let root = DockerRoot::open(dir)?;
+        let id = root.resolve(reference)?;
+        let tags = root.tags_of(&id)?;
+        let (candidate, recorded) = root.candidate(&id, tags)?;
+        let archive = Archive {
+            container: Container::docker_root(root),
+            format: Format::DockerRoot,
+            candidates: Vec::new(),
+        };
+        let mut image = load(archive, candidate)?;
+        image.recorded = Some(recorded);
+        Ok(image)
     }
 
     pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {
@@ -421,6 +442,25 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
                 .collect();
             (None, config_path, layers)
         }
+        Location::DockerRoot {
+            config_path,
+            layer_paths,
+        } => {
+            // No compressed blob is kept: nothing to claim but the diffID, from the config.
+            let layers = layer_paths
+                .into_iter()
+                .enumerate()
+                .map(|(index, path)| LayerRef {
+                    index,
+                    path,
+                    media_type: None,
+                    claimed_digest: None,
+                    claimed_size: None,
+                    config_diff_id: None,
+                })
+                .collect();
+            (None, config_path, layers)
+        }
     };
 
     let (config_bytes, v1_parents) = match synthesized {
@@ -530,6 +570,7 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         checks,
         warnings,
         container,
+        recorded: None,
     })
 }
 

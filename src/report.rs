@@ -89,6 +89,36 @@ pub struct LayerInfo {
     pub created_by: Option<String>,
 }
 
+/// The history rows alone, from layer sizes already known (a Docker data root records them), with
+/// the warnings of the alignment. Rows take the IDs of the image and its recorded parents, newest
+/// first, as `docker history` does.
+pub fn history_of(
+    image: &Image,
+    sizes: &[u64],
+    view: HistoryView,
+) -> (Vec<HistoryRow>, Vec<String>) {
+    let empty = Vec::new();
+    // The image and then its parents, as the data root links them.
+    let mut ids = vec![image.config_digest.clone()];
+    if let Some(recorded) = &image.recorded {
+        ids.extend(recorded.lineage.iter().cloned());
+    }
+    let aligned = history::align(
+        image.config.history().as_ref().unwrap_or(&empty),
+        sizes,
+        &ids,
+        view.unrecorded_rows,
+    );
+    let mut warnings = image.warnings.clone();
+    warnings.extend(
+        aligned
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {w}", image.source_path)),
+    );
+    (aligned.rows, warnings)
+}
+
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
         Report::build_with(image, stats, HistoryView::default())

@@ -9,9 +9,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::dockerroot::DockerRoot;
 use super::paths::{normalize, resolve_links};
 use super::stream::{clone_layer_error, outer_decoder, read_stream, Streamed};
 use super::tarfile::{index_tar, resolve_tar, Member, Section};
+use super::tarsplit::Fault;
 use crate::error::{ArchiveError, Problem};
 use crate::layer::{self, LayerStats, Sniffed};
 use crate::progress::{CountingReader, Progress};
@@ -26,6 +28,8 @@ pub enum Packaging {
     Tar,
     TarGzip,
     TarZstd,
+    /// A Docker data root: layers rebuilt from `tar-split.json.gz` and the files on disk.
+    DataRoot,
 }
 
 impl Packaging {
@@ -35,6 +39,7 @@ impl Packaging {
             Packaging::Tar => "tar",
             Packaging::TarGzip => "tar+gzip",
             Packaging::TarZstd => "tar+zstd",
+            Packaging::DataRoot => "data-root",
         }
     }
 }
@@ -52,6 +57,7 @@ enum Kind {
         members: HashMap<String, Member>,
     },
     Streamed(Streamed),
+    DockerRoot(DockerRoot),
 }
 
 impl Container {
@@ -93,6 +99,15 @@ impl Container {
         }
     }
 
+    /// A Docker data root; its blobs are the layerdb directories of its layers.
+    pub fn docker_root(root: DockerRoot) -> Container {
+        Container {
+            display: root.display(),
+            packaging: Packaging::DataRoot,
+            kind: Kind::DockerRoot(root),
+        }
+    }
+
     /// Layers can be read independently (and so in parallel).
     pub fn random_access(&self) -> bool {
         !matches!(self.kind, Kind::Streamed(_))
@@ -118,6 +133,7 @@ impl Container {
                     || s.scanned.contains_key(&path)
                     || s.links.contains_key(&path)
             }
+            Kind::DockerRoot(root) => root.exists(&path),
         }
     }
 
@@ -128,7 +144,7 @@ impl Container {
             return false;
         };
         match &self.kind {
-            Kind::Dir(_) => false,
+            Kind::Dir(_) | Kind::DockerRoot(_) => false,
             Kind::Tar { members, .. } => matches!(members.get(&path), Some(Member::Link(_))),
             Kind::Streamed(s) => s.links.contains_key(&path),
         }
@@ -169,6 +185,7 @@ impl Container {
                     None => Err(fail(Problem::Missing(what.into()))),
                 }
             }
+            Kind::DockerRoot(root) => root.read(&norm, what, JSON_LIMIT),
         }
     }
 
@@ -178,7 +195,7 @@ impl Container {
         match &self.kind {
             Kind::Dir(root) => std::fs::metadata(root.join(norm)).ok().map(|m| m.len()),
             Kind::Tar { members, .. } => resolve_tar(members, &norm).ok().map(|(_, size)| size),
-            Kind::Streamed(_) => None,
+            Kind::Streamed(_) | Kind::DockerRoot(_) => None,
         }
     }
 
@@ -206,6 +223,7 @@ impl Container {
                 what: "archive",
                 detail: "a streamed archive cannot be read twice; open it spooled".into(),
             })),
+            Kind::DockerRoot(root) => Ok(Box::new(root.open_layer(&norm)?)),
         }
     }
 
@@ -285,6 +303,21 @@ impl Container {
                     }
                     None => Err(fail(Problem::Missing("layer blob".into()))),
                 }
+            }
+            Kind::DockerRoot(root) => {
+                let reader = root.open_layer(&norm)?;
+                layer::scan_layer(reader, progress).map_err(|e| {
+                    // A fault of the data root names its own file: report it as the error.
+                    let fault = match &e.kind {
+                        layer::LayerErrorKind::Read(io)
+                        | layer::LayerErrorKind::Tar { source: io, .. } => Fault::of(io).cloned(),
+                        _ => None,
+                    };
+                    match fault {
+                        Some(f) => ArchiveError::new(&self.display, None, Problem::DataRoot(f)),
+                        None => fail(e.into()),
+                    }
+                })
             }
         }
     }

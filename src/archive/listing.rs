@@ -62,6 +62,14 @@ fn summary(archive: &Archive, c: &Candidate) -> ImageSummary {
                 .sum::<Option<u64>>();
             Some(config_path.clone())
         }
+        Location::DockerRoot {
+            config_path,
+            layer_paths,
+        } => {
+            // Layers of a data root are unpacked directories: no stored size to add up.
+            s.layers = Some(layer_paths.len());
+            Some(config_path.clone())
+        }
         Location::Oci { descriptor } => {
             let manifest =
                 oci::descriptor_digest(container, descriptor, "index.json").and_then(|d| {

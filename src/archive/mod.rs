@@ -4,6 +4,7 @@
 
 pub mod container;
 pub mod docker;
+pub mod dockerroot;
 pub mod legacy_v1;
 pub mod listing;
 pub mod oci;
@@ -11,6 +12,7 @@ pub mod paths;
 mod select;
 mod stream;
 mod tarfile;
+pub mod tarsplit;
 mod v1_config;
 
 use std::path::Path;
@@ -33,6 +35,8 @@ pub enum Format {
     /// Before docker 1.10: `repositories` + `<id>/json` + `<id>/layer.tar`, no manifest.json.
     DockerSaveV1,
     OciLayout,
+    /// A Docker data root (overlay2): `docker-root:REF`.
+    DockerRoot,
 }
 
 impl Format {
@@ -42,6 +46,7 @@ impl Format {
             Format::DockerSaveOci => "docker-save+oci",
             Format::DockerSaveV1 => "docker-save-v1",
             Format::OciLayout => "oci-layout",
+            Format::DockerRoot => "docker-root",
         }
     }
 }
@@ -115,6 +120,11 @@ pub enum Location {
     /// A pre-1.10 docker save: the v1 ID of the tagged (top) level.
     DockerV1 {
         top: String,
+    },
+    /// An image of a Docker data root: its config and the layerdb directory of each layer.
+    DockerRoot {
+        config_path: String,
+        layer_paths: Vec<String>,
     },
     /// Listed, but cannot be loaded (missing blob, bad nested index): the error is reported only
     /// if this is the image the user picks.

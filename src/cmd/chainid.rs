@@ -10,8 +10,13 @@ use crate::cli::ChainidArgs;
 
 pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
     let diff_ids = if let Some(path) = &args.archive {
-        let platform = super::platform_arg(args.platform.as_deref())?;
-        let image = strata::image::Image::open(path, args.image_ref.as_deref(), platform.as_ref())?;
+        let image = super::open_source(
+            path,
+            args.image_ref.as_deref(),
+            args.platform.as_deref(),
+            args.docker_root.as_deref(),
+            false,
+        )?;
         image.diff_ids_from_config()?
     } else if !args.diff_ids.is_empty() {
         parse_all(

@@ -198,6 +198,16 @@ fn two_images(
             .unwrap_or_else(|| args.select.archive.clone()),
         image: args.other_image.clone(),
         platform: args.other_platform.clone(),
+        docker_root: None,
+    };
+    // The data root is shared when the other image is one of it too.
+    let other = ImageSelect {
+        docker_root: args
+            .select
+            .docker_root
+            .clone()
+            .filter(|_| other.archive.to_string_lossy().starts_with("docker-root:")),
+        ..other
     };
     if args.other.is_none() && args.select.archive.as_os_str() == "-" {
         bail!("--other-image: standard input can be read only once; save it to a file first");

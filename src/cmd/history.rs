@@ -8,19 +8,25 @@ use chrono::{Local, SecondsFormat};
 use strata::digest::Digest;
 use strata::history::{meaningful_time, HistoryRow};
 use strata::render::{aligned_table, ellipsis, human_duration, human_size, tabwriter};
-use strata::report::{HistoryView, Report};
+use strata::report::{history_of, HistoryView, Report};
 
 use crate::cli::{HistoryArgs, ImageStore};
 
 pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
     let image = super::open_image(&args.select)?;
-    let stats = image.scan_layers()?;
     let view = HistoryView {
         unrecorded_rows: args.all_layers,
         containerd_store: args.image_store == ImageStore::Containerd,
     };
-    let report = Report::build_with(&image, &stats, view);
-    for w in &report.warnings {
+    // A Docker data root records each layer's size: no layer needs reading.
+    let (history, warnings) = match &image.recorded {
+        Some(recorded) => history_of(&image, &recorded.layer_sizes, view),
+        None => {
+            let report = Report::build_with(&image, &image.scan_layers()?, view);
+            (report.history, report.warnings)
+        }
+    };
+    for w in &warnings {
         super::warn(w);
     }
     let style = Style {
@@ -28,12 +34,12 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         human: args.human,
     };
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report.history)?;
+        serde_json::to_writer_pretty(&mut *out, &history)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.quiet {
-        for row in &report.history {
+        for row in &history {
             writeln!(out, "{}", style.id(row))?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -48,7 +54,7 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
                 "COMMENT",
             ];
             let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-            for row in &report.history {
+            for row in &history {
                 rows.push(vec![
                     style.id(row),
                     style.created_since(row),
@@ -60,7 +66,7 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
             out.write_all(aligned_table(&rows).as_bytes())?;
         }
         Some("json") => {
-            for row in &report.history {
+            for row in &history {
                 writeln!(out, "{}", go_json(&style.docker_json(row)))?;
             }
         }
@@ -70,7 +76,7 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
             if template.table {
                 lines.push(template.header());
             }
-            for row in &report.history {
+            for row in &history {
                 lines.push(template.render(&style, row));
             }
             if template.table {

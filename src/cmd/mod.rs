@@ -20,7 +20,9 @@ mod waste;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 use strata::archive::{parse_platform, PlatformWanted};
 use strata::extract::limits::Limits;
 use strata::image::Image;
@@ -67,13 +69,56 @@ pub fn platform_arg(text: Option<&str>) -> Result<Option<PlatformWanted>> {
 
 pub fn open_image(select: &ImageSelect) -> Result<Image> {
     note_terminal_stdin(&select.archive);
-    let platform = platform_arg(select.platform.as_deref())?;
-    Ok(Image::open(
+    open_source(
         &select.archive,
         select.image.as_deref(),
-        platform.as_ref(),
-    )?)
+        select.platform.as_deref(),
+        select.docker_root.as_deref(),
+        false,
+    )
 }
+
+/// Opens IMAGE: an archive (spooled first when `random_access` and it is a stream), or
+/// `docker-root:REF` from the Docker data root `docker_root` (default /var/lib/docker).
+pub fn open_source(
+    archive: &Path,
+    image: Option<&str>,
+    platform: Option<&str>,
+    docker_root: Option<&Path>,
+    random_access: bool,
+) -> Result<Image> {
+    let docker_ref = archive.to_str().and_then(|s| s.strip_prefix(DOCKER_ROOT));
+    let Some(reference) = docker_ref else {
+        if docker_root.is_some() {
+            bail!(
+                "--docker-root: applies to `{DOCKER_ROOT}REF` sources, and {} is not one",
+                archive.display()
+            );
+        }
+        let platform = platform_arg(platform)?;
+        return Ok(if random_access {
+            Image::open_random_access(archive, image, platform.as_ref())?
+        } else {
+            Image::open(archive, image, platform.as_ref())?
+        });
+    };
+    if platform.is_some() {
+        bail!("--platform: an image of a Docker data root has one platform; leave --platform out");
+    }
+    let reference = match (reference, image) {
+        ("", Some(r)) => r,
+        ("", None) => bail!("{DOCKER_ROOT}: name the image, as in {DOCKER_ROOT}busybox:latest"),
+        (r, None) => r,
+        (_, Some(_)) => bail!(
+            "--image: the image is already named by {}",
+            archive.display()
+        ),
+    };
+    let root = docker_root.unwrap_or(Path::new(strata::archive::dockerroot::DEFAULT_ROOT));
+    Ok(Image::open_docker_root(root, reference)?)
+}
+
+const DOCKER_ROOT: &str = "docker-root:";
 
 /// The plain limits of the `--max-*` flags (and `--no-devices` where a command has it).
 pub fn limits_of(args: &LimitArgs, no_devices: bool) -> Limits {
@@ -91,9 +136,13 @@ pub fn open_layered(
     limits: &Limits,
 ) -> Result<(Image, usize)> {
     note_terminal_stdin(&select.archive);
-    let platform = platform_arg(select.platform.as_deref())?;
-    let image =
-        Image::open_random_access(&select.archive, select.image.as_deref(), platform.as_ref())?;
+    let image = open_source(
+        &select.archive,
+        select.image.as_deref(),
+        select.platform.as_deref(),
+        select.docker_root.as_deref(),
+        true,
+    )?;
     image.require_intact()?;
     for w in &image.warnings {
         warn(w);

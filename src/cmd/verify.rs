@@ -39,9 +39,13 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
             }
             Err(e) => {
                 let layer_checks = layer.checks_failed(&e);
-                let explained = layer_checks
-                    .iter()
-                    .any(|c| c.what == "blob_digest" && !c.ok && c.found.starts_with("sha256:"));
+                // A data root's file that differs from its record is a finding too.
+                let changed_on_disk =
+                    matches!(&e.problem, strata::error::Problem::DataRoot(f) if f.changed);
+                let explained = changed_on_disk
+                    || layer_checks.iter().any(|c| {
+                        c.what == "blob_digest" && !c.ok && c.found.starts_with("sha256:")
+                    });
                 checks.extend(layer_checks);
                 if explained {
                     super::warn(&e.to_string());

@@ -1,0 +1,643 @@
+//! `docker-root:REF` against the real thing: a private `dockerd` (one per test binary, started on
+//! first use) loads testdata/hello.tar, a fixture built from `rootfs_layers()` and a few corpus
+//! docker-save archives, answers `docker history` for each, and is stopped; then strata reads the
+//! quiet data root and must agree with the archives (inspect, ls, extract, cat, waste, chainid),
+//! with `docker history`, and must name a file changed on disk. Without dockerd or root, each
+//! test says why on stderr and passes.
+
+#[macro_use]
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::corpus::CORPUS;
+use common::layer::Compression;
+use common::rootfs::read_tree;
+use common::sandbox::{image_of_entries, is_root, Format};
+use common::tarball::Entry;
+use common::{assert_clean_error, run, Fixture, Run};
+use serde_json::Value;
+
+/// One image `docker load` put in the data root, with what the daemon said about it.
+struct Loaded {
+    /// The name docker load printed (a tag, or the image ID when untagged).
+    reference: String,
+    archive: PathBuf,
+    id: String,
+    /// `docker history` output for each of [`HISTORY_FLAGS`].
+    history: Vec<String>,
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    images: Vec<Loaded>,
+    _fixtures: Vec<Fixture>,
+}
+
+const HISTORY_FLAGS: [&[&str]; 3] = [
+    &[],
+    &["--no-trunc", "-H=false"],
+    &["--format", "json", "--no-trunc"],
+];
+
+static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
+/// The data root's temporary directory: statics are never dropped, so it is removed at exit.
+static TO_REMOVE: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_at_exit() {
+    if let Some(dir) = TO_REMOVE.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The loaded data root, or why it cannot be had here (printed, and the test returns).
+fn setup() -> Option<&'static Setup> {
+    match SETUP.get_or_init(start) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+/// Kills the daemon when dropped, so a failed setup never leaves it running.
+struct DaemonGuard(std::process::Child);
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        let pid = self.0.id() as i32;
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn docker(sock: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("docker: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn which(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn start() -> Result<Setup, String> {
+    if !is_root() {
+        return Err("not root: dockerd needs root".into());
+    }
+    if !which("dockerd") || !which("docker") {
+        return Err("dockerd or docker is not installed (Debian's docker.io)".into());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
+        unsafe { libc::atexit(remove_at_exit) };
+    }
+    let root = dir.path().join("root");
+    let exec = dir.path().join("exec");
+    let sock = dir.path().join("docker.sock");
+    let child = Command::new("dockerd")
+        .arg("--data-root")
+        .arg(&root)
+        .arg("--exec-root")
+        .arg(&exec)
+        .arg("--host")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--pidfile")
+        .arg(dir.path().join("pid"))
+        .args([
+            "--storage-driver",
+            "overlay2",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            "--ip-masq=false",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("dockerd: {e}"))?;
+    let mut guard = DaemonGuard(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while docker(&sock, &["version"]).is_err() {
+        if Instant::now() > deadline || guard.0.try_wait().ok().flatten().is_some() {
+            let log = std::fs::read_to_string(dir.path().join("dockerd.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            return Err(format!("dockerd did not start: {tail:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // rootfs_layers() is too adversarial for docker load (GNU sparse entries, hardlinks to a
+    // lower layer's file, a device over an existing file): this covers what docker keeps on disk
+    // in its own way (whiteouts as devices, opaque dirs as xattrs, links, long names, modes).
+    let long = format!("usr/share/{}long.txt", "long-name-segment-".repeat(7));
+    let layers = vec![
+        vec![
+            Entry::dir("etc"),
+            Entry::file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+            Entry::file("etc/shadow", "root:*:19000::::::\n")
+                .with_mode(0o640)
+                .with_owner(0, 42),
+            Entry::dir("usr"),
+            Entry::dir("usr/share"),
+            Entry::file(&long, vec![b'l'; 3000]),
+            Entry::dir("usr/lib"),
+            Entry::file("usr/lib/libc.so", vec![7u8; 70_000]),
+            Entry::hardlink("usr/lib/libc.so.6", "usr/lib/libc.so"),
+            Entry::symlink("usr/lib/libc.link", "libc.so"),
+            Entry::dir("var"),
+            Entry::dir("var/cache"),
+            Entry::file("var/cache/a", "a"),
+            Entry::file("var/cache/b", "b"),
+            Entry::file("empty", ""),
+        ],
+        vec![
+            Entry::dir("etc"),
+            Entry::whiteout("etc", "shadow"),
+            Entry::file("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n").with_pax(),
+            Entry::dir("var"),
+            Entry::dir("var/cache"),
+            Entry::opaque("var/cache"),
+            Entry::file("var/cache/c", "c"),
+            Entry::fifo("var/fifo"),
+        ],
+    ];
+    let rootfs = image_of_entries("rootfs.tar", &layers, Compression::None, Format::Docker);
+    let mut archives = vec![
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar")),
+        rootfs.path.clone(),
+    ];
+    for (entry, file) in [
+        ("dive.test-docker-image", "test-docker-image.tar"),
+        ("ggcr.mutate.whiteout_image", "whiteout_image.tar"),
+        // (umoci-small.docker is left out: docker load itself fails on it, a whiteout over a
+        // file whose parent is not a directory.)
+    ] {
+        let p = Path::new(CORPUS).join(entry).join(file);
+        if p.exists() {
+            archives.push(p);
+        }
+    }
+    let mut images = Vec::new();
+    for archive in archives {
+        // The daemon runs: from here on a failure is the test's, not the machine's.
+        let said = docker(&sock, &["load", "-q", "-i", archive.to_str().unwrap()])
+            .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
+        let reference = said
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Loaded image: ")
+                    .or_else(|| l.strip_prefix("Loaded image ID: "))
+            })
+            .unwrap_or_else(|| panic!("docker load said {said:?}"))
+            .trim()
+            .to_string();
+        let id = docker(
+            &sock,
+            &["image", "inspect", "--format", "{{.Id}}", &reference],
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let mut history = Vec::new();
+        for flags in HISTORY_FLAGS {
+            let mut args = vec!["history"];
+            args.extend_from_slice(flags);
+            args.push(&reference);
+            history.push(docker(&sock, &args).unwrap());
+        }
+        images.push(Loaded {
+            reference,
+            archive,
+            id,
+            history,
+        });
+    }
+    drop(guard);
+    Ok(Setup {
+        _dir: dir,
+        root,
+        images,
+        _fixtures: vec![rootfs],
+    })
+}
+
+impl Setup {
+    fn source(&self, reference: &str) -> Vec<String> {
+        vec![
+            format!("docker-root:{reference}"),
+            "--docker-root".into(),
+            self.root.to_string_lossy().into_owned(),
+        ]
+    }
+}
+
+fn strata(args: &[String]) -> Run {
+    let os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run(&os)
+}
+
+fn json_of(args: &[String]) -> Value {
+    let r = strata(args);
+    assert_eq!(r.code, 0, "strata {args:?}:\n{r}");
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"))
+}
+
+/// The archive side: picked by image ID, since some archives hold several images.
+fn archive_args(l: &Loaded) -> Vec<String> {
+    vec![
+        l.archive.to_string_lossy().into_owned(),
+        "--image".into(),
+        l.id.clone(),
+    ]
+}
+
+fn with(mut head: Vec<String>, source: Vec<String>, tail: &[&str]) -> Vec<String> {
+    head.extend(source);
+    head.extend(tail.iter().map(|s| s.to_string()));
+    head
+}
+
+#[test]
+fn inspect_gives_the_archives_ids_diff_ids_and_chain_ids() {
+    let Some(s) = setup() else { return };
+    assert!(
+        s.images.len() >= 2,
+        "hello.tar and the rootfs fixture are loaded"
+    );
+    for l in &s.images {
+        let ours = json_of(&with(
+            vec!["inspect".into()],
+            s.source(&l.reference),
+            &["--json"],
+        ));
+        let theirs = json_of(&with(vec!["inspect".into()], archive_args(l), &["--json"]));
+        assert_eq!(
+            ours["image"]["id"],
+            Value::from(l.id.clone()),
+            "{}",
+            l.reference
+        );
+        assert_eq!(ours["image"]["id"], theirs["image"]["id"]);
+        assert_eq!(ours["source"]["format"], "docker-root");
+        let pick = |v: &Value, k: &str| -> Vec<Value> {
+            v["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l[k].clone())
+                .collect()
+        };
+        for key in ["diff_id", "chain_id", "size", "files"] {
+            assert_eq!(
+                pick(&ours, key),
+                pick(&theirs, key),
+                "{key} of {}",
+                l.reference
+            );
+        }
+        // The rebuilt blob is the layer's tar itself.
+        assert_eq!(pick(&ours, "digest"), pick(&ours, "diff_id"));
+        assert_eq!(ours["history"], theirs["history"], "{}", l.reference);
+    }
+}
+
+#[test]
+fn history_prints_what_docker_history_printed() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        for (flags, docker_said) in HISTORY_FLAGS.iter().zip(&l.history) {
+            let r = strata(&with(vec!["history".into()], s.source(&l.reference), flags));
+            assert_eq!(r.code, 0, "{r}");
+            assert_eq!(
+                &r.stdout, docker_said,
+                "history {flags:?} of {}",
+                l.reference
+            );
+        }
+    }
+}
+
+#[test]
+fn references_resolve_like_docker() {
+    let Some(s) = setup() else { return };
+    let hello = s
+        .images
+        .iter()
+        .find(|l| l.reference == "hello:latest")
+        .unwrap();
+    let hex = hello.id.strip_prefix("sha256:").unwrap();
+    for reference in [
+        "hello",
+        "hello:latest",
+        "docker.io/library/hello:latest",
+        hello.id.as_str(),
+        hex,
+        &hex[..12],
+        &format!("sha256:{}", &hex[..8]),
+    ] {
+        let v = json_of(&with(
+            vec!["inspect".into()],
+            s.source(reference),
+            &["--json"],
+        ));
+        assert_eq!(
+            v["image"]["id"],
+            Value::from(hello.id.clone()),
+            "{reference}"
+        );
+        assert_eq!(v["image"]["tags"], serde_json::json!(["hello:latest"]));
+    }
+    let r = strata(&with(vec!["inspect".into()], s.source("nope:1"), &[]));
+    assert_clean_error(&r, &s.root.to_string_lossy());
+    assert!(r.stderr.contains("hello:latest"), "lists the tags:\n{r}");
+    // chainid's --archive takes the source too.
+    let mut args = vec!["chainid".into(), "--archive".into()];
+    args.extend(s.source("hello"));
+    let ours = strata(&args);
+    let theirs = strata(&[
+        "chainid".into(),
+        "--archive".into(),
+        hello.archive.to_string_lossy().into_owned(),
+    ]);
+    assert_eq!(ours.code, 0, "{ours}");
+    assert_eq!(ours.stdout, theirs.stdout);
+}
+
+#[test]
+fn ls_extract_cat_and_waste_agree_with_the_archive() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let ours = json_of(&with(
+            vec!["ls".into()],
+            s.source(&l.reference),
+            &["--json"],
+        ));
+        let theirs = json_of(&with(vec!["ls".into()], archive_args(l), &["--json"]));
+        assert_eq!(ours, theirs, "ls of {}", l.reference);
+
+        let out = tempfile::tempdir().unwrap();
+        let (a, b) = (out.path().join("a"), out.path().join("b"));
+        let mut args = vec!["extract".to_string()];
+        args.extend(s.source(&l.reference));
+        args.push(a.to_string_lossy().into_owned());
+        let r = strata(&args);
+        assert_eq!(r.code, 0, "{r}");
+        let mut args = vec!["extract".to_string()];
+        args.extend(archive_args(l));
+        args.push(b.to_string_lossy().into_owned());
+        let r = strata(&args);
+        assert_eq!(r.code, 0, "{r}");
+        assert_eq!(read_tree(&a), read_tree(&b), "extract of {}", l.reference);
+
+        let mut ours = json_of(&with(
+            vec!["waste".into()],
+            s.source(&l.reference),
+            &["--json"],
+        ));
+        let mut theirs = json_of(&with(vec!["waste".into()], archive_args(l), &["--json"]));
+        // Everything but where it was read from.
+        ours["source"] = Value::Null;
+        theirs["source"] = Value::Null;
+        assert_eq!(ours, theirs, "waste of {}", l.reference);
+    }
+    let hello = s
+        .images
+        .iter()
+        .find(|l| l.reference == "hello:latest")
+        .unwrap();
+    let ours = strata(&with(
+        vec!["cat".into()],
+        s.source("hello"),
+        &["/usr/share/greeting.txt"],
+    ));
+    let theirs = strata(&with(
+        vec!["cat".into()],
+        archive_args(hello),
+        &["/usr/share/greeting.txt"],
+    ));
+    assert_eq!(ours.code, 0, "{ours}");
+    assert_eq!(ours.stdout, theirs.stdout);
+}
+
+/// A copy of the data root to damage (cp -a keeps the overlay2 whiteout devices and xattrs).
+fn copy_of(root: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(root)
+        .arg(dir.path().join("root"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    dir
+}
+
+/// The `diff/` file holding `name` in the layers of the data root at `root`.
+fn find_in_layers(root: &Path, name: &str) -> PathBuf {
+    let out = Command::new("find")
+        .arg(root.join("overlay2"))
+        .args(["-path", &format!("*/diff/{name}"), "-type", "f"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    PathBuf::from(
+        text.lines()
+            .next()
+            .unwrap_or_else(|| panic!("{name} in no layer")),
+    )
+}
+
+fn verify(root: &Path, reference: &str) -> Run {
+    strata(&[
+        "verify".into(),
+        format!("docker-root:{reference}"),
+        "--docker-root".into(),
+        root.to_string_lossy().into_owned(),
+    ])
+}
+
+#[test]
+fn verify_proves_the_files_on_disk_and_names_a_changed_one() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let r = verify(&s.root, &l.reference);
+        assert_eq!(r.code, 0, "{r}");
+        assert!(r.stdout.contains("all ok"), "{r}");
+    }
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    let file = find_in_layers(&root, "usr/share/greeting.txt");
+    let shown = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&file, &bytes).unwrap();
+    let r = verify(&root, "hello");
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stdout.contains("MISMATCH  layer 1 diff_id"), "{r}");
+    assert!(
+        r.stdout.contains(&format!("{shown}: changed on disk")),
+        "{r}"
+    );
+    // Reading it is refused with one line naming the file.
+    let r = strata(&[
+        "cat".into(),
+        "docker-root:hello".into(),
+        "--docker-root".into(),
+        root.to_string_lossy().into_owned(),
+        "/usr/share/greeting.txt".into(),
+    ]);
+    assert_clean_error(&r, &root.to_string_lossy());
+    assert!(r.stderr.contains(&shown), "{r}");
+
+    // Resized, gone, or replaced by a symlink (never followed): each named.
+    bytes[0] ^= 0x20;
+    bytes.push(b'!');
+    std::fs::write(&file, &bytes).unwrap();
+    let r = verify(&root, "hello");
+    assert_eq!(r.code, 1, "{r}");
+    assert!(r.stdout.contains("larger than the 12 bytes"), "{r}");
+    std::fs::remove_file(&file).unwrap();
+    let r = verify(&root, "hello");
+    assert!(
+        r.code == 1 && r.stdout.contains(&format!("{shown}: missing")),
+        "{r}"
+    );
+    std::os::unix::fs::symlink("/etc/hostname", &file).unwrap();
+    let r = verify(&root, "hello");
+    assert!(
+        r.code == 1 && r.stdout.contains("links in a data root are not followed"),
+        "{r}"
+    );
+}
+
+fn layer_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("image/overlay2/layerdb/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn a_malformed_data_root_is_one_clean_error() {
+    let Some(s) = setup() else { return };
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    let root_s = root.to_string_lossy().into_owned();
+    let hello = s
+        .images
+        .iter()
+        .find(|l| l.reference == "hello:latest")
+        .unwrap();
+    let top_layer = |root: &Path| -> PathBuf {
+        let chain = json_of(&[
+            "inspect".into(),
+            hello.archive.to_string_lossy().into_owned(),
+            "--json".into(),
+        ])["layers"][1]["chain_id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_string();
+        root.join("image/overlay2/layerdb/sha256").join(chain)
+    };
+    let layer = top_layer(&root);
+    assert!(layer_dirs(&root).contains(&layer));
+    let split = layer.join("tar-split.json.gz");
+    let original = std::fs::read(&split).unwrap();
+    for (bad, says) in [
+        (gzip("{\"type\":2,\"payload\":\"!!\",\"position\":0}\n"), "payload is not base64"),
+        (gzip("not json\n"), "not a tar-split entry"),
+        (
+            gzip("{\"type\":1,\"name\":\"../../../etc/passwd\",\"size\":3,\"payload\":\"AAAAAAAAAAA=\",\"position\":0}\n"),
+            "refused file name",
+        ),
+        (b"not gzip at all".to_vec(), "not a readable gzip stream"),
+    ] {
+        std::fs::write(&split, &bad).unwrap();
+        let r = verify(&root, "hello");
+        assert_clean_error(&r, &root_s);
+        assert!(r.stderr.contains("tar-split.json.gz") && r.stderr.contains(says), "{says}:\n{r}");
+    }
+    std::fs::write(&split, &original).unwrap();
+    // A symlink where a layerdb file should be is refused, not followed.
+    let cache = layer.join("cache-id");
+    let id = std::fs::read_to_string(&cache).unwrap();
+    std::fs::remove_file(&cache).unwrap();
+    std::fs::write(copy.path().join("elsewhere"), &id).unwrap();
+    std::os::unix::fs::symlink(copy.path().join("elsewhere"), &cache).unwrap();
+    let r = verify(&root, "hello");
+    assert_clean_error(&r, &root_s);
+    assert!(
+        r.stderr.contains("cache-id") && r.stderr.contains("symlink"),
+        "{r}"
+    );
+    std::fs::remove_file(&cache).unwrap();
+    std::fs::write(&cache, "../../etc").unwrap();
+    let r = verify(&root, "hello");
+    assert_clean_error(&r, &root_s);
+    assert!(r.stderr.contains("not a layer directory name"), "{r}");
+}
+
+/// Everything strata reads is left as it was: the data root is only ever read.
+#[test]
+fn the_data_root_is_never_written() {
+    let Some(s) = setup() else { return };
+    let listing = |root: &Path| {
+        let out = Command::new("find")
+            .arg(root)
+            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = listing(&s.root);
+    for l in &s.images {
+        let _ = verify(&s.root, &l.reference);
+        let _ = strata(&with(vec!["history".into()], s.source(&l.reference), &[]));
+    }
+    assert_eq!(before, listing(&s.root));
+}
