@@ -1200,3 +1200,69 @@ fn sparse_claims_are_bounded_per_image() {
     let sb = Sandbox::new();
     extract(fx.arg(), &sb.dest(), &[], &Opts::default()).assert_ok("one claim");
 }
+
+/// The summary counts the tree the image leaves, however it was written: `--force` over a
+/// non-empty DEST and the in-order extraction a write through a lower symlink needs apply layers
+/// in order and used to count every entry written, deleted ones included (hello.tar: "3 files,
+/// 5 directories" for a tree of 2 files and 4 directories).
+#[test]
+fn summary_counts_are_the_same_in_order_and_top_down() {
+    let layers = common::rootfs::rootfs_layers();
+    let fx = image_of_entries("counts.tar", &layers, Compression::Gzip, Format::Oci);
+    let sb = Sandbox::new();
+    let counts = |extra: &[&str], dest: &std::path::Path| -> serde_json::Value {
+        let mut args = vec!["--json"];
+        args.extend_from_slice(extra);
+        let out = extract(fx.arg(), dest, &args, &Opts::default());
+        out.assert_ok("extract --json");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+        let mut c = v["counts"].clone();
+        // What was hidden depends on the order by design; the tree's counts do not.
+        c.as_object_mut().unwrap().remove("hidden");
+        c
+    };
+    // The tree's own numbers, from the model: explicit directories (the model gives implied
+    // ones no mtime) but not the root, regular files and their bytes (a hardlink's bytes count
+    // at its file), symlinks, hardlinks, fifos and devices.
+    let tree = Model::of(&layers, As::Root);
+    let origins = Model::origins(&layers, As::Root);
+    let whiteouts = layers
+        .iter()
+        .flatten()
+        .filter(|e| {
+            e.path
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .starts_with(".wh.")
+        })
+        .count();
+    let mut want = serde_json::json!({"files": 0, "dirs": 0, "symlinks": 0, "hardlinks": 0,
+        "specials": 0, "bytes": 0, "whiteouts": whiteouts});
+    for (abs, node) in &tree {
+        let path = abs.trim_start_matches('/');
+        let key = match (&node.kind, origins.get(path).and_then(|o| o.1.as_ref())) {
+            (_, Some(_)) => "hardlinks",
+            (common::rootfs::NodeKind::File(size, _), None) => {
+                want["bytes"] = (want["bytes"].as_u64().unwrap() + size).into();
+                "files"
+            }
+            (common::rootfs::NodeKind::Dir, _) if path.is_empty() || node.mtime.is_none() => {
+                continue
+            }
+            (common::rootfs::NodeKind::Dir, _) => "dirs",
+            (common::rootfs::NodeKind::Symlink(_), _) => "symlinks",
+            _ => "specials",
+        };
+        want[key] = (want[key].as_u64().unwrap() + 1).into();
+    }
+    let top_down = counts(&[], &sb.dest());
+    assert_eq!(top_down, want, "top-down counts against the model's tree");
+    let busy = sb.dest().with_file_name("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("stray"), "already here\n").unwrap();
+    let in_order = counts(&["--force"], &busy);
+    assert_eq!(in_order, top_down, "--force over a non-empty DEST");
+    assert!(top_down["files"].as_u64().unwrap() > 5, "{top_down}");
+}

@@ -11,6 +11,7 @@ use super::fs::Meta;
 use super::limits::{LimitReached, Limits};
 use super::pipe::Pipelined;
 use super::rules::{classify, clean_path, is_aufs_meta, EntryKind, Settled, TopDown, Verdict};
+use super::tally::Counted;
 use crate::entries::{bad_name, check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::Image;
@@ -159,8 +160,12 @@ pub fn merge_sharing(
     let mut own = OwnPaths::default();
     // Overlay-layer mode: directories the layer first made non-directories.
     let mut retyped_dirs: Vec<String> = Vec::new();
+    // In order: the tree the entries leave, for the summary's counts.
+    let mut tally = (order == Order::InOrder).then(super::tally::Tally::default);
+    let mut recount = super::tally::Recount::default();
     for layer in layers {
         state.next_layer();
+        recount.next_layer();
         own.clear();
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
@@ -210,6 +215,9 @@ pub fn merge_sharing(
                         let keep = |q: &str| own.keeps(q);
                         sink.delete(&p, &keep).map_err(|e| at(problem_of(e)))?;
                     }
+                    if let Some(t) = &mut tally {
+                        t.whiteout(&p);
+                    }
                     continue;
                 }
                 EntryKind::Opaque(d) => {
@@ -223,11 +231,16 @@ pub fn merge_sharing(
                         let keep = |q: &str| own.keeps(q);
                         sink.clear_dir(&d, &keep).map_err(|e| at(problem_of(e)))?;
                     }
+                    if let Some(t) = &mut tally {
+                        t.opaque(&d);
+                    }
                     continue;
                 }
                 EntryKind::Content(p) => p,
             };
             let header_type = entry.header().entry_type();
+            let tally_path = tally.is_some().then(|| path.clone());
+            let recount_key = tally.is_none().then(|| recount.key(&path));
             let settled = if header_type.is_dir() {
                 Settled::Dir
             } else {
@@ -275,9 +288,14 @@ pub fn merge_sharing(
                 }
             }
             let meta = meta_of(&mut entry).map_err(|e| at(Problem::CorruptTar(e)))?;
+            let mut counted = None;
             let written = match header_type {
                 tar::EntryType::Directory => {
-                    counts.dirs += 1;
+                    // The root's own entry is its metadata, not a directory of the tree.
+                    if !path.is_empty() {
+                        counts.dirs += 1;
+                        counted = Some(Counted::Dir);
+                    }
                     sink.dir(&path, &meta, replace)
                 }
                 tar::EntryType::Regular
@@ -294,10 +312,12 @@ pub fn merge_sharing(
                     let sparse = header_type == tar::EntryType::GNUSparse;
                     let r = sink.file(&path, &meta, size, sparse, &mut exact, replace);
                     counts.bytes += exact.n;
+                    counted = Some(Counted::File(exact.n));
                     r
                 }
                 tar::EntryType::Symlink => {
                     counts.symlinks += 1;
+                    counted = Some(Counted::Symlink);
                     let target = entry
                         .link_name_bytes()
                         .map(|t| t.into_owned())
@@ -333,6 +353,7 @@ pub fn merge_sharing(
                         continue;
                     }
                     counts.hardlinks += 1;
+                    counted = Some(Counted::Hardlink);
                     if order != Order::TopDown {
                         sink.hardlink(&path, &target, replace)
                     } else {
@@ -376,6 +397,7 @@ pub fn merge_sharing(
                 }
                 tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                     counts.specials += 1;
+                    counted = Some(Counted::Special);
                     let kind = special_of(&entry).unwrap_or(Special::Fifo);
                     if let Special::Char(0, 0) = kind {
                         return Err(at(Problem::BadContent {
@@ -398,6 +420,15 @@ pub fn merge_sharing(
                 }
             };
             written.map_err(|e| at(problem_of(e)))?;
+            if let (Some(t), Some(p)) = (&mut tally, &tally_path) {
+                tally_entry(t, &mut entry, p, &skipped_devices);
+            }
+            if let (Some(what), Some(key)) = (counted, recount_key) {
+                recount.written(&mut counts, key, what, replace);
+            }
+        }
+        if let Some(t) = &mut tally {
+            t.end_layer(layer.index);
         }
         for dir in retyped_dirs.drain(..) {
             if state.settled_by(&dir) == Some((layer.index, Settled::Dir)) {
@@ -467,7 +498,36 @@ pub fn merge_sharing(
     }
     sink.finish()
         .map_err(|e| ArchiveError::new(&image.source_path, None, problem_of(e)))?;
+    if let Some(t) = tally {
+        counts = t.into_counts(counts);
+    }
     Ok(Outcome { counts, warnings })
+}
+
+/// Tells the tally what an entry the in-order extraction just wrote was.
+fn tally_entry<R: Read>(
+    tally: &mut super::tally::Tally,
+    entry: &mut tar::Entry<'_, R>,
+    path: &str,
+    skipped_devices: &HashSet<String>,
+) {
+    use crate::explore::node::NodeType;
+    let Some(kind) = crate::explore::apply::node_type_of(entry.header().entry_type()) else {
+        return;
+    };
+    if skipped_devices.contains(path) {
+        return;
+    }
+    let link = match kind {
+        NodeType::Hardlink => entry
+            .link_name_bytes()
+            .and_then(|t| clean_path(&crate::rawname::from_bytes(&t)).ok()),
+        _ => None,
+    };
+    if link.as_ref().is_some_and(|t| skipped_devices.contains(t)) {
+        return;
+    }
+    tally.content(path, kind, entry.size(), link.as_deref());
 }
 
 /// Hardlinks whose target was replaced or deleted by a higher layer keep the content the target

@@ -12,4 +12,5 @@ pub mod retar;
 pub mod rules;
 pub mod space;
 pub mod spill;
+pub mod tally;
 pub mod tar_sink;
