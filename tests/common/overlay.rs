@@ -36,7 +36,7 @@ pub fn skip_reason() -> Option<String> {
 pub fn ready() -> bool {
     match skip_reason() {
         Some(r) => {
-            super::skipped(format!("{r}"));
+            super::skipped(r);
             false
         }
         None => true,
