@@ -25,7 +25,7 @@ use common::Fixture;
 fn can_run() -> bool {
     match common::overlay::skip_reason() {
         Some(r) => {
-            common::skipped(format!("{r}"));
+            common::skipped(r);
             false
         }
         None if Command::new("setpriv").arg("--version").output().is_err() => {
