@@ -156,3 +156,49 @@ fn a_layer_replacing_its_own_filled_directory_drops_what_it_wrote_below() {
         );
     }
 }
+
+/// rule_engine (reduced): the in-order extraction applied a layer's entries in tar order, its
+/// opaque marker included. Layer 1 writes `a/x/q/` and then makes the root opaque; the marker
+/// acts on the layers below only, wherever it stands, so layer 0's symlink `a/x -> /etc` is gone
+/// before `a/x/q/` is made: the tree is `a/x/q/`, not `/etc/q` written through the symlink.
+/// (Layer 2 replaces its own filled directory `z` with a file, which is what sends the image to
+/// the in-order extraction.) Now each layer's whiteouts and opaque markers are carried out
+/// first, in a pass of their own.
+#[test]
+fn in_order_whiteouts_act_before_the_layers_own_entries() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("a/x/q")
+                .with_mode(0o555)
+                .with_mtime(1_600_000_000),
+            Entry::symlink("a/x", "/etc").with_mtime(1_600_000_004),
+        ],
+        vec![
+            Entry::dir("a/x/q")
+                .with_mode(0o700)
+                .with_mtime(1_600_001_001),
+            Entry::opaque("").with_mtime(1_600_001_013),
+        ],
+        // Fills its own directory `z` and replaces it with a file: in order from here.
+        vec![
+            Entry::dir("z/y").with_mtime(1_600_002_000),
+            Entry::file("z", "z\n").with_mtime(1_600_002_001),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("opaque-after-write", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "an opaque marker after the layer's own entries",
+        );
+    }
+}

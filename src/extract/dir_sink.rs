@@ -12,7 +12,7 @@ mod layer;
 use super::budget::Budget;
 use super::fs::{Meta, Root};
 use super::lowers::Lowers;
-use super::merge::{Kept, Sink, Special};
+use super::merge::{Sink, Special};
 use super::rules::{file_name, parent};
 use super::space::SpaceGuard;
 use super::spill::PathSpill;
@@ -344,12 +344,12 @@ impl Sink for DirSink {
         }
     }
 
-    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
-        self.delete_path(path, keep)
+    fn delete(&mut self, path: &str) -> io::Result<()> {
+        self.delete_path(path)
     }
 
-    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
-        self.clear_below(dir, keep)
+    fn clear_dir(&mut self, dir: &str) -> io::Result<()> {
+        self.clear_below(dir)
     }
 
     fn whiteout(&mut self, path: &str) -> io::Result<()> {
@@ -442,57 +442,26 @@ fn conflict(e: io::Error) -> io::Error {
 }
 
 impl DirSink {
-    /// Deletes `path` (a whiteout in in-order mode), keeping whatever `keep` names: the entries
-    /// the current layer itself wrote.
-    fn delete_path(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
+    /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
+    /// the layer writes anything).
+    fn delete_path(&mut self, path: &str) -> io::Result<()> {
         self.last_dir = None;
         let dir = match self.root.open_dir_nofollow(parent(path)) {
             Ok(fd) => fd,
             Err(e) if matches!(e.raw_os_error(), Some(2) | Some(20) | Some(40)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        self.delete_in(&dir, path, keep)
+        self.delete_in(&dir, path)
     }
 
-    fn delete_in(
-        &mut self,
-        dir: &OwnedFd,
-        path: &str,
-        keep: &dyn Fn(&str) -> Kept,
-    ) -> io::Result<()> {
-        let name = file_name(path);
-        let kept = keep(path);
-        if kept == Kept::No {
-            self.dirs.remove(path);
-            remove_below(&mut self.dirs, path);
-            return Root::remove(dir, name);
-        }
-        // Something below is the current layer's own: descend and delete around it.
-        let Ok(child) = self.root.open_dir_nofollow(path) else {
-            return Ok(());
-        };
-        if kept == Kept::Above {
-            // The lower layers' directory is deleted; the one that stays is only the parent of
-            // the layer's own entries, with a left-out parent's metadata and no xattrs.
-            for (xattr, _) in Root::xattrs_of(&child)? {
-                rustix::fs::fremovexattr(&child, xattr.as_str())?;
-            }
-            self.dirs.insert(
-                path.to_string(),
-                Meta {
-                    mode: 0o755,
-                    ..Meta::default()
-                },
-            );
-        }
-        for entry in Root::list(&child)? {
-            self.delete_in(&child, &format!("{path}/{entry}"), keep)?;
-        }
-        Ok(())
+    fn delete_in(&mut self, dir: &OwnedFd, path: &str) -> io::Result<()> {
+        self.dirs.remove(path);
+        remove_below(&mut self.dirs, path);
+        Root::remove(dir, file_name(path))
     }
 
-    /// Deletes everything below `dir` except what `keep` names (an opaque marker in order).
-    fn clear_below(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
+    /// Deletes everything below `dir` (an opaque marker in order).
+    fn clear_below(&mut self, dir: &str) -> io::Result<()> {
         self.last_dir = None;
         let Ok(fd) = self.root.open_dir_nofollow(dir) else {
             return Ok(());
@@ -503,7 +472,7 @@ impl DirSink {
             } else {
                 format!("{dir}/{entry}")
             };
-            self.delete_in(&fd, &child, keep)?;
+            self.delete_in(&fd, &child)?;
         }
         Ok(())
     }

@@ -48,10 +48,10 @@ pub trait Sink {
     fn implied_dir(&mut self, path: &str) -> io::Result<()>;
     /// Called once at the end: directory metadata and anything else deferred.
     fn finish(&mut self) -> io::Result<()>;
-    /// In-order mode only: deletes `path` except what `keep` keeps.
-    fn delete(&mut self, path: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()>;
-    /// In-order mode only: deletes everything below `dir` except what `keep` keeps.
-    fn clear_dir(&mut self, dir: &str, keep: &dyn Fn(&str) -> Kept) -> io::Result<()>;
+    /// In-order mode only: deletes `path` and what lies below it.
+    fn delete(&mut self, path: &str) -> io::Result<()>;
+    /// In-order mode only: deletes everything below `dir`.
+    fn clear_dir(&mut self, dir: &str) -> io::Result<()>;
     /// Overlay-layer mode only: an overlayfs whiteout at `path`.
     fn whiteout(&mut self, _path: &str) -> io::Result<()> {
         Err(io::Error::other(
@@ -64,18 +64,6 @@ pub trait Sink {
             "this output cannot mark directories opaque",
         ))
     }
-}
-
-/// What an in-order deletion does with a path the current layer may have written already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kept {
-    /// Not the layer's: deleted.
-    No,
-    /// The layer's own entry: kept as it is.
-    Own,
-    /// Only a directory above the layer's own entries: it stays, but what the layers below had
-    /// there (its metadata) is deleted, so it becomes a directory the layer left out.
-    Above,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -156,8 +144,6 @@ pub fn merge_sharing(
         Order::InOrder => image.layers[..=top].iter().collect(),
         Order::OverlayLayer(i) => vec![&image.layers[i]],
     };
-    // In order: what the current layer wrote, which its own whiteouts must not delete.
-    let mut own = OwnPaths::default();
     // Overlay-layer mode: directories the layer first made non-directories.
     let mut retyped_dirs: Vec<String> = Vec::new();
     // In order: the tree the entries leave, for the summary's counts.
@@ -166,9 +152,15 @@ pub fn merge_sharing(
     for layer in layers {
         state.next_layer();
         recount.next_layer();
-        own.clear();
         let entry_name = format!("layer {} ({})", layer.index, layer.path);
         let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
+        if order == Order::InOrder {
+            // A layer's whiteouts and opaque markers act on the layers below only, wherever
+            // they stand in its tar: carried out first, before any entry of the layer exists,
+            // they can delete nothing of it (and a write through a lower symlink they delete
+            // lands where the image means).
+            delete_first(image, layer, sink, &entry_name)?;
+        }
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
         let blob_digest = !matches!(order, Order::OverlayLayer(_));
         let mut archive = tar::Archive::new(TarGuard::expanding(
@@ -198,7 +190,7 @@ pub fn merge_sharing(
                 EntryKind::Whiteout(p) => {
                     counts.whiteouts += 1;
                     state.whiteout(&p).map_err(|e| at(bad_name(e)))?;
-                    check_tracked(&state, &own).map_err(at)?;
+                    check_tracked(&state).map_err(at)?;
                     // Below a path this layer made a non-directory, a whiteout has nothing left
                     // to hide (the type change already replaced the old subtree).
                     let under_non_dir =
@@ -211,10 +203,6 @@ pub fn merge_sharing(
                     if let (Order::OverlayLayer(_), false) = (order, under_non_dir) {
                         sink.whiteout(&p).map_err(|e| at(problem_of(e)))?;
                     }
-                    if order == Order::InOrder {
-                        let keep = |q: &str| own.keeps(q);
-                        sink.delete(&p, &keep).map_err(|e| at(problem_of(e)))?;
-                    }
                     if let Some(t) = &mut tally {
                         t.whiteout(&p);
                     }
@@ -223,13 +211,9 @@ pub fn merge_sharing(
                 EntryKind::Opaque(d) => {
                     counts.whiteouts += 1;
                     state.opaque(&d);
-                    check_tracked(&state, &own).map_err(at)?;
+                    check_tracked(&state).map_err(at)?;
                     if let Order::OverlayLayer(_) = order {
                         sink.mark_opaque(&d).map_err(|e| at(problem_of(e)))?;
-                    }
-                    if order == Order::InOrder {
-                        let keep = |q: &str| own.keeps(q);
-                        sink.clear_dir(&d, &keep).map_err(|e| at(problem_of(e)))?;
                     }
                     if let Some(t) = &mut tally {
                         t.opaque(&d);
@@ -248,10 +232,7 @@ pub fn merge_sharing(
             };
             let verdict = match order {
                 Order::TopDown => state.decide(&path, layer.index, settled),
-                Order::InOrder => {
-                    own.insert(&path);
-                    Verdict::Replace
-                }
+                Order::InOrder => Verdict::Replace,
                 Order::OverlayLayer(_) => {
                     // Only this layer is applied, so nothing is hidden: the state tells a
                     // duplicate from a first entry and remembers which paths the layer made
@@ -271,7 +252,7 @@ pub fn merge_sharing(
             if verdict == Verdict::WritesThrough {
                 return Err(at(Problem::WritesThrough));
             }
-            check_tracked(&state, &own).map_err(at)?;
+            check_tracked(&state).map_err(at)?;
             if verdict == Verdict::Skip {
                 counts.hidden += 1;
                 if order == Order::TopDown {
@@ -504,6 +485,47 @@ pub fn merge_sharing(
     Ok(Outcome { counts, warnings })
 }
 
+/// The in-order extraction's first pass over a layer: its whiteouts and opaque markers,
+/// carried out on what the layers below left. The names are checked again, and the digests, by
+/// the pass that follows.
+fn delete_first(
+    image: &Image,
+    layer: &crate::image::LayerRef,
+    sink: &mut dyn Sink,
+    entry_name: &str,
+) -> Result<(), ArchiveError> {
+    let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
+    let blob = image.container.open_blob(&layer.path, entry_name)?;
+    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, false)));
+    let entries = archive
+        .entries()
+        .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
+        let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+        let at = |p: Problem| {
+            fail(
+                format!(
+                    "{entry_name}: entry `{}`",
+                    crate::render::escape_for_message(&name, 200)
+                ),
+                p,
+            )
+        };
+        match classify(&name).map_err(|e| at(bad_name(e)))? {
+            EntryKind::Whiteout(p) => {
+                if p.is_empty() {
+                    return Err(at(bad_name(super::rules::BadName::WhiteoutOfRoot)));
+                }
+                sink.delete(&p).map_err(|e| at(problem_of(e)))?;
+            }
+            EntryKind::Opaque(d) => sink.clear_dir(&d).map_err(|e| at(problem_of(e)))?,
+            EntryKind::Content(_) | EntryKind::AufsMeta => {}
+        }
+    }
+    Ok(())
+}
+
 /// Tells the tally what an entry the in-order extraction just wrote was.
 fn tally_entry<R: Read>(
     tally: &mut super::tally::Tally,
@@ -712,64 +734,15 @@ pub const WHITEOUT_DEVICE: &str = "refused: a 0/0 character device is what overl
 /// Entries of unsupported types are named one by one up to here, then counted.
 const MAX_WARNINGS: u64 = 100;
 
-/// Refuses to remember more paths than [`MAX_TRACKED_PATHS`] (or their bytes in order mode).
-fn check_tracked(state: &TopDown, own: &OwnPaths) -> Result<(), Problem> {
-    if state.tracked().max(own.len()) > MAX_TRACKED_PATHS {
+/// Refuses to remember more paths than [`MAX_TRACKED_PATHS`].
+fn check_tracked(state: &TopDown) -> Result<(), Problem> {
+    if state.tracked() > MAX_TRACKED_PATHS {
         return Err(Problem::OverLimit(OverLimit {
             what: "paths",
             limit: format!("{MAX_TRACKED_PATHS}"),
         }));
     }
-    if own.bytes > super::budget::MAX_KEPT_BYTES {
-        return Err(Problem::OverLimit(OverLimit {
-            what: "path names of one layer",
-            limit: format!("{} MiB of", super::budget::MAX_KEPT_BYTES >> 20),
-        }));
-    }
     Ok(())
-}
-
-/// In order: the paths the current layer wrote and the directories above them, which the
-/// layer's own whiteouts and opaque markers must spare (looked up per path deleted).
-#[derive(Default)]
-struct OwnPaths {
-    paths: HashSet<String>,
-    above: HashSet<String>,
-    bytes: u64,
-}
-
-impl OwnPaths {
-    fn insert(&mut self, path: &str) {
-        let mut dir = super::rules::parent(path);
-        while !dir.is_empty() && self.above.insert(dir.to_string()) {
-            self.bytes += dir.len() as u64 + 32;
-            dir = super::rules::parent(dir);
-        }
-        if self.paths.insert(path.to_string()) {
-            self.bytes += path.len() as u64 + 32;
-        }
-    }
-
-    /// Is `path` one of the layer's own, or above one?
-    fn keeps(&self, path: &str) -> Kept {
-        if self.paths.contains(path) {
-            Kept::Own
-        } else if self.above.contains(path) {
-            Kept::Above
-        } else {
-            Kept::No
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.paths.len() + self.above.len()
-    }
-
-    fn clear(&mut self) {
-        self.paths.clear();
-        self.above.clear();
-        self.bytes = 0;
-    }
 }
 
 struct PendingLink {

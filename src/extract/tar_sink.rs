@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 use super::fs::Meta;
-use super::merge::{Kept, Sink, Special};
+use super::merge::{Sink, Special};
 use crate::rawname::to_path;
 use std::os::unix::ffi::OsStrExt;
 
@@ -213,13 +213,13 @@ impl<W: Write> Sink for TarSink<W> {
         Ok(())
     }
 
-    fn delete(&mut self, _path: &str, _keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
+    fn delete(&mut self, _path: &str) -> io::Result<()> {
         Err(io::Error::other(
             "a tar stream cannot delete what it has written",
         ))
     }
 
-    fn clear_dir(&mut self, _dir: &str, _keep: &dyn Fn(&str) -> Kept) -> io::Result<()> {
+    fn clear_dir(&mut self, _dir: &str) -> io::Result<()> {
         Err(io::Error::other(
             "a tar stream cannot delete what it has written",
         ))
