@@ -162,3 +162,36 @@ fn pty() -> (OwnedFd, String) {
         (OwnedFd::from_raw_fd(master), name)
     }
 }
+
+/// The extract summary fits the width it is given: at `COLUMNS=60` its counts go below the
+/// first line, none wider than 60; with no width it stays one line.
+#[test]
+fn extract_summary_fits_columns() {
+    let hello = committed_hello_path();
+    let dir = tempfile::tempdir().unwrap();
+    let run_with = |columns: Option<&str>, dest: &str| {
+        let mut c = strata();
+        c.env_remove("COLUMNS");
+        if let Some(c_) = columns {
+            c.env("COLUMNS", c_);
+        }
+        let out = c
+            .args(["extract"])
+            .arg(&hello)
+            .arg(dir.path().join(dest))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let narrow = run_with(Some("60"), "a");
+    assert!(widest(&narrow) <= 60, "{narrow}");
+    assert!(narrow.lines().count() > 1, "{narrow}");
+    assert!(narrow.contains("2 files (47 bytes)"), "{narrow}");
+    let wide = run_with(None, "b");
+    assert_eq!(wide.lines().count(), 1, "{wide}");
+}

@@ -53,18 +53,37 @@ pub fn run(args: ExtractArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
     } else {
         use strata::render::count;
-        let summary = format!(
-            "extracted layers 0-{top} of {} into {}: {} ({}), {}, {}, {}, {}; {} hidden by upper layers",
+        let head = format!(
+            "extracted layers 0-{top} of {} into {}:",
             image.source_path,
-            args.dest.display(),
-            count(c.files, "file", "files"),
-            count(c.bytes, "byte", "bytes"),
+            args.dest.display()
+        );
+        let items = vec![
+            format!(
+                "{} ({})",
+                count(c.files, "file", "files"),
+                count(c.bytes, "byte", "bytes")
+            ),
             count(c.dirs, "directory", "directories"),
             count(c.symlinks, "symlink", "symlinks"),
             count(c.hardlinks, "hardlink", "hardlinks"),
             count(c.specials, "special file", "special files"),
-            count(c.hidden, "lower-layer entry was", "lower-layer entries were"),
-        );
+            format!(
+                "{} hidden by upper layers",
+                count(
+                    c.hidden,
+                    "lower-layer entry was",
+                    "lower-layer entries were"
+                )
+            ),
+        ];
+        // The summary goes to stderr when the tar goes to stdout.
+        let width = if to_stdout {
+            None
+        } else {
+            strata::render::fit::Target::stdout().width
+        };
+        let summary = strata::render::fit::wrap_summary(&head, &items, width);
         if to_stdout {
             eprintln!("{summary}");
         } else {

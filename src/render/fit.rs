@@ -41,6 +41,43 @@ impl Target {
     }
 }
 
+/// A one-line summary `HEAD ITEM, ITEM, …` that fits `width`: as it is when it fits (or no width
+/// is known), else HEAD alone and the items below it, indented, as many on a line as fit.
+pub fn wrap_summary(head: &str, items: &[String], width: Option<usize>) -> String {
+    let line = format!("{head} {}", items.join(", "));
+    let Some(width) = width else {
+        return line;
+    };
+    if display_width(&line) <= width {
+        return line;
+    }
+    let mut out = head.to_string();
+    let mut current = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        if !current.is_empty() && display_width(&current) + 1 + display_width(&piece) > width {
+            out.push('\n');
+            out.push_str(&current);
+            current.clear();
+        }
+        if current.is_empty() {
+            current.push_str("  ");
+        } else {
+            current.push(' ');
+        }
+        current.push_str(&piece);
+    }
+    if !current.is_empty() {
+        out.push('\n');
+        out.push_str(&current);
+    }
+    out
+}
+
 fn terminal_width() -> Option<usize> {
     // SAFETY: TIOCGWINSZ fills the winsize struct we pass; fd 1 is only queried.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
@@ -182,6 +219,28 @@ fn table_width(columns: &[Column], keep: &[usize], cells: &[Vec<String>], boxed:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_wrap_below_their_head_when_too_wide() {
+        let items: Vec<String> = ["2 files (47 bytes)", "4 directories", "1 symlink"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            wrap_summary("extracted into x:", &items, None),
+            "extracted into x: 2 files (47 bytes), 4 directories, 1 symlink"
+        );
+        assert_eq!(
+            wrap_summary("extracted into x:", &items, Some(200)),
+            "extracted into x: 2 files (47 bytes), 4 directories, 1 symlink"
+        );
+        let wrapped = wrap_summary("extracted into x:", &items, Some(38));
+        assert_eq!(
+            wrapped,
+            "extracted into x:\n  2 files (47 bytes), 4 directories,\n  1 symlink"
+        );
+        assert!(wrapped.lines().all(|l| display_width(l) <= 38));
+    }
 
     fn cols() -> Vec<Column> {
         vec![
