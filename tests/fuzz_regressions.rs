@@ -202,3 +202,38 @@ fn in_order_whiteouts_act_before_the_layers_own_entries() {
         );
     }
 }
+
+/// rule_engine (reduced): a hardlink `l` to `t` in layer 2, whose own later entry replaces `t`,
+/// needs `t` as the layers below left it: layer 1 wrote `t` as a file and then, last, as a
+/// symlink. A hardlink to a symlink is that symlink; strata's re-read of the lower layers took
+/// the file (the last entry it could copy) and gave `l` the file's content.
+#[test]
+fn a_hardlink_to_a_target_last_made_a_symlink_is_that_symlink() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("t", "layer 0\n").with_mtime(1_600_000_000)],
+        vec![
+            Entry::file("t", "layer 1 file\n").with_mtime(1_600_001_000),
+            Entry::symlink("t", "/etc").with_mtime(1_600_001_001),
+        ],
+        vec![
+            Entry::hardlink("l", "t").with_mtime(1_600_002_000),
+            Entry::symlink("t", "../a").with_mtime(1_600_002_001),
+        ],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("link-to-symlink", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "a hardlink to a target last made a symlink",
+        );
+    }
+}

@@ -431,6 +431,20 @@ fn disagreements_between_mount_and_extract() {
                 ],
             ],
         ),
+        (
+            "link-to-lower-symlink",
+            vec![
+                vec![Entry::file("t", "layer 0\n").with_mtime(1_600_000_000)],
+                vec![
+                    Entry::file("t", "layer 1 file\n").with_mtime(1_600_001_000),
+                    Entry::symlink("t", "/etc").with_mtime(1_600_001_001),
+                ],
+                vec![
+                    Entry::hardlink("l", "t").with_mtime(1_600_002_000),
+                    Entry::symlink("t", "../a").with_mtime(1_600_002_001),
+                ],
+            ],
+        ),
     ];
     for (name, layers) in cases {
         let fx = image_of_entries(

@@ -645,15 +645,23 @@ fn copy_old_targets(
             let special = special_of(&entry).filter(|s| {
                 !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..)))
             });
+            // A hardlink to a symlink is that symlink (linkat does not follow it).
+            let symlink = (entry_type == tar::EntryType::Symlink).then(|| {
+                entry
+                    .link_name_bytes()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default()
+            });
+            let linkable = is_file || special.is_some() || symlink.is_some();
             // Anything else at the target, or a non-directory above it, replaced it.
-            if !is_file && special.is_none() {
+            if !linkable {
                 hidden.extend(at_target(&path));
             }
             if !path.is_empty() && !entry_type.is_dir() {
                 hidden.extend(below(&path));
             }
             let hits: Vec<usize> = at_target(&path).copied().collect();
-            if hits.is_empty() || (!is_file && special.is_none()) {
+            if hits.is_empty() || !linkable {
                 continue;
             }
             let at = |p: Problem| {
@@ -679,9 +687,12 @@ fn copy_old_targets(
                 limits,
             };
             let replace = links[first].replace || written.contains(&first);
-            match special {
-                Some(kind) => sink.special(&links[first].path, kind, &meta, replace),
-                None => sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace),
+            match (special, &symlink) {
+                (Some(kind), _) => sink.special(&links[first].path, kind, &meta, replace),
+                (None, Some(target)) => sink.symlink(&links[first].path, target, &meta, replace),
+                (None, None) => {
+                    sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace)
+                }
             }
             .map_err(|e| at(problem_of(e)))?;
             for &other in &hits[1..] {

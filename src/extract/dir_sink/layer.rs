@@ -304,9 +304,10 @@ impl DirSink {
         name: &str,
         target: &str,
     ) -> io::Result<()> {
+        // Any non-directory can be hardlinked; a link to a symlink is that symlink.
         let Some((parent_fd, st)) = self
             .visible_in_lower(target)?
-            .filter(|(_, st)| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+            .filter(|(_, st)| FileType::from_raw_mode(st.st_mode) != FileType::Directory)
         else {
             return Err(no_target(target));
         };
@@ -314,6 +315,14 @@ impl DirSink {
         // hardlink group; copy only when that is impossible.
         if Root::link_at(&parent_fd, file_name(target), dir, name).is_ok() {
             return Ok(());
+        }
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => {}
+            FileType::Symlink => {
+                let link = Root::read_link(&parent_fd, file_name(target))?;
+                return Root::symlink(dir, name, &link).map_err(super::conflict);
+            }
+            _ => return Err(no_target(target)),
         }
         let mut src = Root::open_read(&parent_fd, file_name(target))?;
         let mut dst = Root::create_file(dir, name).map_err(super::conflict)?;
