@@ -28,8 +28,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0
 for t in rule_engine extract_image archive_readers targuard history; do
-  bin=target/x86_64-unknown-linux-gnu/release/$t
-  [ -x "$bin" ] || bin=$(find target -path "*/release/$t" -type f | head -1)
+  # cargo fuzz builds under CARGO_TARGET_DIR when it is set (an absolute path), else fuzz/target.
+  tdir=${CARGO_TARGET_DIR:-target}
+  bin=$tdir/x86_64-unknown-linux-gnu/release/$t
+  [ -x "$bin" ] || bin=$(find "$tdir" -path "*/release/$t" -type f | head -1)
   mkdir -p "corpus/$t" "$scratch/$t" "$scratch/artifacts-$t"
   # Leaks off, as in run.sh.
   common=(-artifact_prefix="$scratch/artifacts-$t/" -rss_limit_mb=2048 -timeout=20 -detect_leaks=0)
