@@ -13,6 +13,7 @@ mod ls;
 mod man;
 mod mount;
 mod shell;
+mod storage;
 mod store;
 mod verify;
 mod waste;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mount(args) => mount::mount(args, &mut out)?,
         Command::Umount(args) => mount::umount(args, &mut out)?,
         Command::Store(args) => store::run(args, &mut out)?,
+        Command::Storage(args) => storage::run(args, &mut out)?,
         Command::Ls(args) => ls::run(args, &mut out)?,
         Command::Diff(args) => diff::run(args, &mut out)?,
         Command::Cat(args) => cat::run(args, &mut out)?,
