@@ -61,6 +61,9 @@ _strata() {
             strata,shell)
                 cmd="strata__subcmd__shell"
                 ;;
+            strata,storage)
+                cmd="strata__subcmd__storage"
+                ;;
             strata,store)
                 cmd="strata__subcmd__store"
                 ;;
@@ -118,6 +121,9 @@ _strata() {
             strata__subcmd__help,shell)
                 cmd="strata__subcmd__help__subcmd__shell"
                 ;;
+            strata__subcmd__help,storage)
+                cmd="strata__subcmd__help__subcmd__storage"
+                ;;
             strata__subcmd__help,store)
                 cmd="strata__subcmd__help__subcmd__store"
                 ;;
@@ -130,6 +136,9 @@ _strata() {
             strata__subcmd__help,waste)
                 cmd="strata__subcmd__help__subcmd__waste"
                 ;;
+            strata__subcmd__help__subcmd__storage,check)
+                cmd="strata__subcmd__help__subcmd__storage__subcmd__check"
+                ;;
             strata__subcmd__help__subcmd__store,ls)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__ls"
                 ;;
@@ -138,6 +147,18 @@ _strata() {
                 ;;
             strata__subcmd__help__subcmd__store,rm)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__rm"
+                ;;
+            strata__subcmd__storage,check)
+                cmd="strata__subcmd__storage__subcmd__check"
+                ;;
+            strata__subcmd__storage,help)
+                cmd="strata__subcmd__storage__subcmd__help"
+                ;;
+            strata__subcmd__storage__subcmd__help,check)
+                cmd="strata__subcmd__storage__subcmd__help__subcmd__check"
+                ;;
+            strata__subcmd__storage__subcmd__help,help)
+                cmd="strata__subcmd__storage__subcmd__help__subcmd__help"
                 ;;
             strata__subcmd__store,help)
                 cmd="strata__subcmd__store__subcmd__help"
@@ -170,7 +191,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
+            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -450,7 +471,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
+            opts="inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +694,34 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__help__subcmd__storage)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__storage__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help__subcmd__store)
             opts="ls rm prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -818,12 +867,16 @@ _strata() {
             return 0
             ;;
         strata__subcmd__images)
-            opts="-h --json --no-trunc --color --help"
+            opts="-h --docker-root --json --no-trunc --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1034,6 +1087,88 @@ _strata() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage)
+            opts="-h --color --help check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__check)
+            opts="-h --docker-root --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -24,7 +24,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
-            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
+            cand images 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -32,6 +32,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand storage 'Check where images live: a Docker data root''s records against its files, and leftovers'
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
@@ -55,6 +56,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;images'= {
+            cand --docker-root 'With `docker-root:`: the Docker data root (default /var/lib/docker)'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON array (the stable contract) instead of a table'
             cand --no-trunc 'Show full digests instead of shortened ones'
@@ -185,6 +187,28 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;store;help;help'= {
         }
+        &'strata;storage'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;storage;check'= {
+            cand --docker-root 'The Docker data root (default /var/lib/docker; read-only, links not followed)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand --json 'Print a JSON object (the stable contract): counts and each finding''s kind, path, detail and, for leftovers, size'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;storage;help'= {
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;storage;help;check'= {
+        }
+        &'strata;storage;help;help'= {
+        }
         &'strata;ls'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
@@ -295,7 +319,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;help'= {
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
-            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
+            cand images 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -303,6 +327,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand storage 'Check where images live: a Docker data root''s records against its files, and leftovers'
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
@@ -340,6 +365,11 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;store;rm'= {
         }
         &'strata;help;store;prune'= {
+        }
+        &'strata;help;storage'= {
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+        }
+        &'strata;help;storage;check'= {
         }
         &'strata;help;ls'= {
         }

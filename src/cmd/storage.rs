@@ -21,7 +21,7 @@ pub fn run(args: StorageArgs, out: &mut impl Write) -> Result<ExitCode> {
 
 /// Opens the data root `docker-root:` (with `--docker-root`) names, refusing a directory that
 /// is not one with one line.
-pub fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
+pub(crate) fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
     match source.strip_prefix("docker-root:") {
         Some("") => {}
         Some(r) => bail!(

@@ -2,4 +2,5 @@
 //! ([`check`]), and the space a directory tree takes there ([`usage`]).
 
 pub mod check;
+pub mod images;
 pub mod usage;
