@@ -768,3 +768,20 @@ pub fn check_docker_root(root: &DockerRoot) -> Result<Report, ArchiveError> {
         findings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::KINDS;
+
+    /// The JSON contract lists every kind a finding can have.
+    #[test]
+    fn every_kind_is_documented() {
+        let readme = include_str!("../../README.md");
+        for (kind, _) in KINDS {
+            assert!(
+                readme.contains(&format!("`{kind}`")),
+                "README lacks `{kind}`"
+            );
+        }
+    }
+}
