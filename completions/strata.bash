@@ -269,13 +269,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__cat)
-            opts="-h --docker-root --image --platform --layer --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -371,13 +375,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-h --docker-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,13 +433,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --docker-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -821,13 +833,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --docker-root --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
+            opts="-H -q -h --docker-root --storage-root --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -889,13 +905,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --docker-root --image --platform --json --no-trunc --format --color --help"
+            opts="-h --docker-root --storage-root --image --platform --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -923,13 +943,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -H -h --docker-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
+            opts="-l -H -h --docker-root --storage-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -995,13 +1019,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --docker-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1045,13 +1073,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --docker-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1361,13 +1393,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --docker-root --image --platform --expect-chainid --json --no-trunc --format --color --help"
+            opts="-h --docker-root --storage-root --image --platform --expect-chainid --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1399,13 +1435,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__waste)
-            opts="-h --docker-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

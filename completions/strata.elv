@@ -46,6 +46,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;inspect'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --format 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …'
@@ -65,6 +66,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;history'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
@@ -93,6 +95,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;verify'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
@@ -105,6 +108,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;extract'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
@@ -121,6 +125,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;mount'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
@@ -211,6 +216,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;ls'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
@@ -231,6 +237,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;diff'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
@@ -247,6 +254,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;cat'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The file as of layer N (default: the top)'
@@ -259,6 +267,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;waste'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
@@ -277,6 +286,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;shell'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'

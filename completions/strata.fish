@@ -50,6 +50,7 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Prin
 complete -c strata -n "__fish_strata_needs_command" -f -a "man" -d 'Print the man page (roff) of strata or of one of its commands'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l format -d 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …' -r
@@ -67,6 +68,7 @@ complete -c strata -n "__fish_strata_using_subcommand images" -l json -d 'Print 
 complete -c strata -n "__fish_strata_using_subcommand images" -l no-trunc -d 'Show full digests instead of shortened ones'
 complete -c strata -n "__fish_strata_using_subcommand images" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand history" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand history" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
@@ -92,6 +94,7 @@ never\t''"
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand verify" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand verify" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
@@ -103,6 +106,7 @@ complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print 
 complete -c strata -n "__fish_strata_using_subcommand verify" -l no-trunc -d 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal\'s width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand extract" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
@@ -118,6 +122,7 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print
 complete -c strata -n "__fish_strata_using_subcommand extract" -l no-devices -d 'Leave character and block device nodes out (one warning, with their count)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
@@ -184,6 +189,7 @@ complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_s
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l layer -d 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)' -r
@@ -202,6 +208,7 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -l tree -d 'Draw the h
 complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}]'
 complete -c strata -n "__fish_strata_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand diff" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand diff" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l other-image -d 'The second image: inside OTHER, or (without OTHER) inside IMAGE' -r
@@ -217,6 +224,7 @@ complete -c strata -n "__fish_strata_using_subcommand diff" -l bytes -d 'Sizes i
 complete -c strata -n "__fish_strata_using_subcommand diff" -l json -d 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images'
 complete -c strata -n "__fish_strata_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand cat" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand cat" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand cat" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l layer -d 'The file as of layer N (default: the top)' -r
@@ -228,6 +236,7 @@ always\t''
 never\t''"
 complete -c strata -n "__fish_strata_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand waste" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand waste" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand waste" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci-config -d 'dive\'s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any' -r -F
@@ -245,6 +254,7 @@ complete -c strata -n "__fish_strata_using_subcommand waste" -l json -d 'Print o
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci -d 'Evaluate dive\'s CI rules; exit 1 when one fails, 2 when one is misconfigured'
 complete -c strata -n "__fish_strata_using_subcommand waste" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand shell" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand shell" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r

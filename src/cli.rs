@@ -8,9 +8,10 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// Open container image archives and show what is inside them, layer by layer.
 ///
 /// IMAGE is a `docker save` tarball (legacy or Docker 25+ layout), an OCI image layout (directory or
-/// tar), either of them gzip- or zstd-compressed, `-` for standard input, or `docker-root:REF`
+/// tar), either of them gzip- or zstd-compressed, `-` for standard input, `docker-root:REF`
 /// for an image in a Docker data root, read without the daemon (`--docker-root DIR`, default
-/// /var/lib/docker).
+/// /var/lib/docker), or `containers-storage:REF` for one of podman's or buildah's
+/// (`--storage-root DIR`, default /var/lib/containers/storage).
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, max_term_width = 100)]
 pub struct Cli {
@@ -294,13 +295,19 @@ figure) also counts each symlink's target length.")]
 #[derive(Debug, Args, Clone)]
 pub struct ImageSelect {
     /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin;
-    /// `docker-root:REF` for an image of a Docker data root (REF: tag, name@digest, ID or prefix).
+    /// `docker-root:REF` for an image of a Docker data root (REF: tag, name@digest, ID or prefix);
+    /// `containers-storage:REF` for one of podman's or buildah's.
     #[arg(value_name = "IMAGE")]
     pub archive: PathBuf,
 
     /// The Docker data root `docker-root:REF` reads (read-only, links not followed).
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
+
+    /// The containers-storage root `containers-storage:REF` reads (podman's, default
+    /// /var/lib/containers/storage; read-only, links not followed).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
 
     /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for
     /// the N-th (as `strata images` numbers them; a bare N works when no image is tagged N).

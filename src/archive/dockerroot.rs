@@ -446,7 +446,20 @@ impl DockerRoot {
     }
 
     /// The layer at `layer_dir` (a layerdb directory) as its original tar.
+    /// A containers-storage layer (`overlay-layers/<ID>`) is read from
+    /// `overlay-layers/<ID>.tar-split.gz` and `overlay/<ID>/diff/`.
     pub fn open_layer(&self, layer_dir: &str) -> Result<TarSplitReader, ArchiveError> {
+        use super::containers_storage::LAYER_PREFIX;
+        if let Some(id) = layer_dir.strip_prefix(LAYER_PREFIX) {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(self.error(layer_dir, Problem::PathEscapes));
+            }
+            let split_path = format!("{layer_dir}.tar-split.gz");
+            let split = self.open_file(&split_path)?;
+            let diff_path = format!("overlay/{id}/diff");
+            let diff = self.open_dir(&diff_path)?;
+            return Ok(TarSplitReader::new(split, split_path, diff, diff_path));
+        }
         let cache_id = self.cache_id(layer_dir)?;
         let split_path = format!("{layer_dir}/tar-split.json.gz");
         let split = self.open_file(&split_path)?;
