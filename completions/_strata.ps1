@@ -63,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;images' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'With `docker-root:`: the Docker data root (default /var/lib/docker)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'With `containers-storage:`: podman''s storage root (default /var/lib/containers/storage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array (the stable contract) instead of a table')
             [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Show full digests instead of shortened ones')

@@ -883,13 +883,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__images)
-            opts="-h --docker-root --json --no-trunc --color --help"
+            opts="-h --docker-root --storage-root --json --no-trunc --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

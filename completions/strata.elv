@@ -58,6 +58,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;images'= {
             cand --docker-root 'With `docker-root:`: the Docker data root (default /var/lib/docker)'
+            cand --storage-root 'With `containers-storage:`: podman''s storage root (default /var/lib/containers/storage)'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON array (the stable contract) instead of a table'
             cand --no-trunc 'Show full digests instead of shortened ones'

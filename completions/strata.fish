@@ -61,6 +61,7 @@ complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand images" -l docker-root -d 'With `docker-root:`: the Docker data root (default /var/lib/docker)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand images" -l storage-root -d 'With `containers-storage:`: podman\'s storage root (default /var/lib/containers/storage)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand images" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -348,16 +348,22 @@ pub struct InspectArgs {
   strata images images.tar
   strata images --json oci-dir/ | jq '.[].tags'
   strata history --image '#1' images.tar
-  sudo strata images docker-root: --docker-root /mnt/disk/var/lib/docker")]
+  sudo strata images docker-root: --docker-root /mnt/disk/var/lib/docker
+  sudo strata images containers-storage:")]
 pub struct ImagesArgs {
     /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin;
-    /// or `docker-root:` for the images of a Docker data root, listed as `docker images` does.
+    /// `docker-root:` or `containers-storage:` for the images of a data root, listed as
+    /// `docker images` does.
     #[arg(value_name = "ARCHIVE")]
     pub archive: PathBuf,
 
     /// With `docker-root:`: the Docker data root (default /var/lib/docker).
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
+
+    /// With `containers-storage:`: podman's storage root (default /var/lib/containers/storage).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
 
     /// Print a JSON array (the stable contract) instead of a table.
     #[arg(long)]

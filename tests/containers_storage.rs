@@ -32,6 +32,8 @@ struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
     images: Vec<Loaded>,
+    /// `podman images --format json`.
+    podman_images: Value,
     _fixtures: Vec<Fixture>,
 }
 
@@ -167,7 +169,11 @@ fn start() -> Result<Setup, String> {
             history,
         });
     }
+    let podman_images =
+        serde_json::from_str(&podman(dir.path(), &["images", "--format", "json"]).unwrap())
+            .unwrap();
     Ok(Setup {
+        podman_images,
         root: dir.path().join("root"),
         _dir: dir,
         images,
@@ -372,4 +378,48 @@ fn verify_proves_the_files_and_names_a_changed_one_without_writing() {
         r.stdout.contains(&format!("{shown}: changed on disk")),
         "{r}"
     );
+}
+
+#[test]
+fn images_lists_podmans_names_ids_and_sizes() {
+    let Some(s) = setup() else { return };
+    let ours = json_of(&with(vec!["images".into()], s.source(""), &["--json"]));
+    let mut ours: Vec<(String, String, u64)> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{}:{}",
+                    r["repository"].as_str().unwrap(),
+                    r["tag"].as_str().unwrap()
+                ),
+                r["id"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:")
+                    .to_string(),
+                r["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut theirs: Vec<(String, String, u64)> = Vec::new();
+    for i in s.podman_images.as_array().unwrap() {
+        for name in i["Names"].as_array().unwrap() {
+            theirs.push((
+                name.as_str().unwrap().to_string(),
+                i["Id"].as_str().unwrap().to_string(),
+                i["Size"].as_u64().unwrap(),
+            ));
+        }
+    }
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), s.images.len());
+    let table = strata(&with(vec!["images".into()], s.source(""), &[]));
+    assert_eq!(table.code, 0, "{table}");
+    assert!(table.stdout.starts_with("REPOSITORY"), "{table}");
+    assert!(table.stdout.contains("localhost/hello"), "{table}");
 }

@@ -33,6 +33,10 @@ pub struct StoredImage {
     pub layer: Option<String>,
     #[serde(default)]
     pub created: Option<String>,
+    /// Sizes of the image's big-data items (config, manifests, signatures): podman counts them
+    /// in the image's size.
+    #[serde(rename = "big-data-sizes", default)]
+    pub big_data_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -211,17 +215,12 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// The candidate for `image`: its config (the big-data item named `sha256:<ID>`) and its
-/// layers from the top layer down the `parent` links, each claimed to carry the diff its
-/// `diff-digest` records.
-pub fn candidate(
+/// The layers of `image`, base first, down the `parent` links from its top layer.
+pub fn layer_chain(
     root: &DockerRoot,
     image: &StoredImage,
-) -> Result<(Candidate, Recorded), ArchiveError> {
-    let id = Digest::parse(&format!("sha256:{}", image.id))
-        .map_err(|e| ArchiveError::new(&root.display(), Some(IMAGES_JSON.into()), e.into()))?;
-    let config_path = big_data_path(&image.id, id.as_str());
-    let all = layers(root)?;
+    all: &HashMap<String, StoredLayer>,
+) -> Result<Vec<StoredLayer>, ArchiveError> {
     let mut chain = Vec::new();
     let mut at = image.layer.clone();
     while let Some(layer_id) = at {
@@ -248,6 +247,21 @@ pub fn candidate(
         at = layer.parent.clone();
     }
     chain.reverse();
+    Ok(chain)
+}
+
+/// The candidate for `image`: its config (the big-data item named `sha256:<ID>`) and its
+/// layers from the top layer down the `parent` links, each claimed to carry the diff its
+/// `diff-digest` records.
+pub fn candidate(
+    root: &DockerRoot,
+    image: &StoredImage,
+) -> Result<(Candidate, Recorded), ArchiveError> {
+    let id = Digest::parse(&format!("sha256:{}", image.id))
+        .map_err(|e| ArchiveError::new(&root.display(), Some(IMAGES_JSON.into()), e.into()))?;
+    let config_path = big_data_path(&image.id, id.as_str());
+    let all = layers(root)?;
+    let chain = layer_chain(root, image, &all)?;
     let diff_ids = config_diff_ids(root, &config_path)?;
     if diff_ids.len() != chain.len() {
         return Err(bad(

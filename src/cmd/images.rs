@@ -8,7 +8,7 @@ use strata::archive::listing::{summarize, ImageSummary};
 use strata::archive::Archive;
 use strata::digest::Digest;
 use strata::render::{aligned_table, human_duration, human_size, tabwriter};
-use strata::storage::images::list_images;
+use strata::storage::images::{list_containers_storage_images, list_images};
 
 use crate::cli::ImagesArgs;
 
@@ -16,9 +16,15 @@ pub fn run(args: ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
     if let Some(source) = args
         .archive
         .to_str()
-        .filter(|s| s.starts_with("docker-root:"))
+        .filter(|s| s.starts_with("docker-root:") || s.starts_with("containers-storage:"))
     {
-        return docker_root(source, &args, out);
+        return data_root(source, &args, out);
+    }
+    if args.storage_root.is_some() {
+        anyhow::bail!(
+            "--storage-root: applies to the `containers-storage:` source, and {} is not one",
+            args.archive.display()
+        );
     }
     if args.docker_root.is_some() {
         anyhow::bail!(
@@ -73,10 +79,21 @@ fn tags(i: &ImageSummary) -> String {
 }
 
 /// `docker images` of a data root: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, aligned as docker
-/// aligns them.
-fn docker_root(source: &str, args: &ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let root = super::storage::open_docker_root(source, args.docker_root.as_deref())?;
-    let rows = list_images(&root)?;
+/// aligns them (a containers-storage root in the same table, with podman's sizes).
+fn data_root(source: &str, args: &ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let rows = if source.starts_with("docker-root:") {
+        if args.storage_root.is_some() {
+            anyhow::bail!("--storage-root: applies to `containers-storage:`; use --docker-root");
+        }
+        let root = super::storage::open_docker_root(source, args.docker_root.as_deref())?;
+        list_images(&root)?
+    } else {
+        if args.docker_root.is_some() {
+            anyhow::bail!("--docker-root: applies to `docker-root:`; use --storage-root");
+        }
+        let root = super::storage::open_containers_storage(source, args.storage_root.as_deref())?;
+        list_containers_storage_images(&root)?
+    };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &rows)?;
         writeln!(out)?;

@@ -47,6 +47,31 @@ pub(crate) fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<Docke
     Ok(root)
 }
 
+/// Opens the containers-storage root `containers-storage:` (with `--storage-root`) names.
+pub(crate) fn open_containers_storage(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
+    use strata::archive::containers_storage::{DEFAULT_ROOT, IMAGES_JSON};
+    match source.strip_prefix("containers-storage:") {
+        Some("") => {}
+        Some(r) => bail!(
+            "{source}: name the storage only (`containers-storage:`), not an image (`{}`)",
+            escape_for_message(r, 80)
+        ),
+        None => bail!(
+            "{}: not a containers-storage source; use `containers-storage:`",
+            escape_for_message(source, 200)
+        ),
+    }
+    let dir = dir.unwrap_or(Path::new(DEFAULT_ROOT));
+    let root = DockerRoot::open(dir)?;
+    if root.kind_of(IMAGES_JSON)?.is_none() {
+        bail!(
+            "{}: not a containers-storage root with the overlay driver ({IMAGES_JSON} does not exist)",
+            dir.display()
+        );
+    }
+    Ok(root)
+}
+
 fn check(args: StorageCheckArgs, out: &mut impl Write) -> Result<ExitCode> {
     let root = open_docker_root(&args.source, args.docker_root.as_deref())?;
     let report = check_docker_root(&root)?;

@@ -102,13 +102,56 @@ pub fn list_images(root: &DockerRoot) -> Result<Vec<ImageRow>, ArchiveError> {
         }
     }
     // Newest first, as the daemon sorts them.
+    sort_newest_first(&mut rows);
+    Ok(rows)
+}
+
+/// The images of a containers-storage root, one row per name, as podman counts their size
+/// (the layers' `diff-size` plus the image's big-data items).
+pub fn list_containers_storage_images(root: &DockerRoot) -> Result<Vec<ImageRow>, ArchiveError> {
+    use crate::archive::containers_storage as cs;
+    let layers = cs::layers(root)?;
+    let mut rows = Vec::new();
+    for image in cs::images(root)? {
+        let chain = cs::layer_chain(root, &image, &layers)?;
+        let size = chain.iter().filter_map(|l| l.diff_size).sum::<u64>()
+            + image.big_data_sizes.values().sum::<u64>();
+        let id = Digest::parse(&format!("sha256:{}", image.id)).map_err(|e| {
+            ArchiveError::new(&root.display(), Some(cs::IMAGES_JSON.into()), e.into())
+        })?;
+        let row = |repository: String, tag: String| ImageRow {
+            repository,
+            tag,
+            id: id.clone(),
+            created: image.created.clone(),
+            size,
+        };
+        let mut names: Vec<(String, String)> = image
+            .names
+            .iter()
+            .filter(|n| !n.contains('@'))
+            .map(|n| {
+                let (r, t) = split_tag(n);
+                (r.to_string(), t.to_string())
+            })
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            rows.push(row("<none>".into(), "<none>".into()));
+        }
+        rows.extend(names.into_iter().map(|(r, t)| row(r, t)));
+    }
+    sort_newest_first(&mut rows);
+    Ok(rows)
+}
+
+fn sort_newest_first(rows: &mut [ImageRow]) {
     rows.sort_by(|a, b| {
         let (ta, tb) = (a.created_time(), b.created_time());
         tb.cmp(&ta)
             .then_with(|| a.repository.cmp(&b.repository))
             .then_with(|| a.tag.cmp(&b.tag))
     });
-    Ok(rows)
 }
 
 fn created_and_size(root: &DockerRoot, id: &Digest) -> Result<(Option<String>, u64), ArchiveError> {
