@@ -224,6 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;storage;check' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root (default /var/lib/docker; read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root (default /var/lib/containers/storage; read-only)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON object (the stable contract): counts and each finding''s kind, path, detail and, for leftovers, size')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

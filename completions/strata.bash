@@ -1149,13 +1149,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__storage__subcmd__check)
-            opts="-h --docker-root --json --color --help"
+            opts="-h --docker-root --storage-root --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

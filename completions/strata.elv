@@ -202,6 +202,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;storage;check'= {
             cand --docker-root 'The Docker data root (default /var/lib/docker; read-only, links not followed)'
+            cand --storage-root 'The containers-storage root (default /var/lib/containers/storage; read-only)'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON object (the stable contract): counts and each finding''s kind, path, detail and, for leftovers, size'
             cand -h 'Print help'

@@ -182,6 +182,7 @@ complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_se
 complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
 complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l docker-root -d 'The Docker data root (default /var/lib/docker; read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l storage-root -d 'The containers-storage root (default /var/lib/containers/storage; read-only)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -197,7 +197,8 @@ pub struct UmountArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sudo strata storage check
-  sudo strata storage check docker-root: --docker-root /mnt/disk/var/lib/docker --json")]
+  sudo strata storage check docker-root: --docker-root /mnt/disk/var/lib/docker --json
+  sudo strata storage check containers-storage: --storage-root ~/.local/share/containers/storage")]
 pub struct StorageArgs {
     #[command(subcommand)]
     pub action: StorageAction,
@@ -211,6 +212,7 @@ pub enum StorageAction {
   sudo strata storage check
   sudo strata storage check docker-root: --docker-root /mnt/disk/var/lib/docker
   sudo strata storage check --json | jq '.findings[] | select(.kind == \"file-changed\") | .path'
+  sudo strata storage check containers-storage:
 
 Read-only: nothing under the data root is written, and no symlink in it is followed.
 Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be read.")]
@@ -220,13 +222,17 @@ Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be r
 #[derive(Debug, Args)]
 pub struct StorageCheckArgs {
     /// What to check: `docker-root:` (the default) for the Docker data root `--docker-root`
-    /// names.
+    /// names, `containers-storage:` for the podman storage `--storage-root` names.
     #[arg(value_name = "SOURCE", default_value = "docker-root:")]
     pub source: String,
 
     /// The Docker data root (default /var/lib/docker; read-only, links not followed).
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
+
+    /// The containers-storage root (default /var/lib/containers/storage; read-only).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
 
     /// Print a JSON object (the stable contract): counts and each finding's kind, path, detail
     /// and, for leftovers, size.

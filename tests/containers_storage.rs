@@ -423,3 +423,84 @@ fn images_lists_podmans_names_ids_and_sizes() {
     assert!(table.stdout.starts_with("REPOSITORY"), "{table}");
     assert!(table.stdout.contains("localhost/hello"), "{table}");
 }
+
+fn storage_check(root: &Path) -> (Run, Vec<(String, String)>) {
+    let r = strata(&[
+        "storage".into(),
+        "check".into(),
+        "containers-storage:".into(),
+        "--storage-root".into(),
+        root.to_string_lossy().into_owned(),
+        "--json".into(),
+    ]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"));
+    let list = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (r, list)
+}
+
+#[test]
+fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_link() {
+    let Some(s) = setup() else { return };
+    let (r, list) = storage_check(&s.root);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(list.is_empty(), "{list:?}");
+
+    let copy = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(&s.root)
+        .arg(copy.path().join("root"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let root = copy.path().join("root");
+    let out = Command::new("find")
+        .arg(root.join("overlay"))
+        .args(["-path", "*/diff/usr/share/greeting.txt", "-type", "f"])
+        .output()
+        .unwrap();
+    let file = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let shown = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[2] ^= 0x04;
+    std::fs::write(&file, &bytes).unwrap();
+    std::fs::create_dir_all(root.join("overlay/planted-orphan/diff")).unwrap();
+    std::fs::write(root.join("overlay/planted-orphan/diff/f"), "xyz").unwrap();
+    std::os::unix::fs::symlink(
+        "../gone/diff",
+        root.join("overlay/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    )
+    .unwrap();
+    let (r, list) = storage_check(&root);
+    assert_eq!(r.code, 1, "{r}");
+    let has = |kind: &str, path: &str| list.iter().any(|(k, p)| k == kind && p == path);
+    for (kind, path) in [
+        ("file-changed", shown.as_str()),
+        ("diff-id", "overlay-layers/layers.json"),
+        ("orphan-dir", "overlay/planted-orphan"),
+        ("dangling-link", "overlay/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    ] {
+        assert!(has(kind, path), "no {kind} finding for {path}: {list:#?}");
+    }
+    assert_eq!(list.len(), 4, "{list:#?}");
+}

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use strata::archive::dockerroot::{DockerRoot, DEFAULT_ROOT, IMAGE_DIR};
 use strata::render::{count, escape_for_message, human_size};
 use strata::storage::check::{check_docker_root, Report};
+use strata::storage::check_cs::check_containers_storage;
 
 use crate::cli::{StorageAction, StorageArgs, StorageCheckArgs};
 
@@ -73,8 +74,19 @@ pub(crate) fn open_containers_storage(source: &str, dir: Option<&Path>) -> Resul
 }
 
 fn check(args: StorageCheckArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let root = open_docker_root(&args.source, args.docker_root.as_deref())?;
-    let report = check_docker_root(&root)?;
+    let report = if args.source.starts_with("containers-storage:") {
+        if args.docker_root.is_some() {
+            bail!("--docker-root: applies to `docker-root:`; use --storage-root");
+        }
+        let root = open_containers_storage(&args.source, args.storage_root.as_deref())?;
+        check_containers_storage(&root)?
+    } else {
+        if args.storage_root.is_some() {
+            bail!("--storage-root: applies to `containers-storage:`; use --docker-root");
+        }
+        let root = open_docker_root(&args.source, args.docker_root.as_deref())?;
+        check_docker_root(&root)?
+    };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;

@@ -119,18 +119,22 @@ impl Report {
 
 /// A layerdb entry as recorded.
 #[derive(Default)]
-struct Layer {
-    diff: Option<Digest>,
-    parent: Option<Digest>,
-    cache: Option<String>,
-    size: Option<u64>,
+pub(super) struct Layer {
+    pub(super) diff: Option<Digest>,
+    pub(super) parent: Option<Digest>,
+    pub(super) cache: Option<String>,
+    pub(super) size: Option<u64>,
     /// `overlay2/<cache>/link`, when the directory and that file are there.
-    link: Option<String>,
+    pub(super) link: Option<String>,
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     root: &'a DockerRoot,
     findings: Vec<Finding>,
+    /// `overlay2` (Docker) or `overlay` (containers-storage): where layer directories are.
+    graph: &'static str,
+    /// Layers are recorded in containers-storage's `overlay-layers/` rather than layerdb.
+    containers: bool,
 }
 
 const LAYERDB: &str = "image/overlay2/layerdb/sha256";
@@ -140,8 +144,58 @@ fn is_hex64(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-impl Checker<'_> {
-    fn add(&mut self, kind: &'static str, path: &str, detail: impl Into<String>) {
+impl<'a> Checker<'a> {
+    /// Where a layer is recorded (its layerdb dir, or its containers-storage ID's prefix).
+    fn record(&self, chain: &Digest) -> String {
+        if self.containers {
+            format!(
+                "{}{}",
+                crate::archive::containers_storage::LAYER_PREFIX,
+                chain.hex()
+            )
+        } else {
+            format!("{LAYERDB}/{}", chain.hex())
+        }
+    }
+
+    fn split_path(&self, chain: &Digest) -> String {
+        if self.containers {
+            format!("{}.tar-split.gz", self.record(chain))
+        } else {
+            format!("{}/tar-split.json.gz", self.record(chain))
+        }
+    }
+
+    pub(super) fn new(root: &'a DockerRoot, graph: &'static str, containers: bool) -> Checker<'a> {
+        Checker {
+            root,
+            findings: Vec::new(),
+            graph,
+            containers,
+        }
+    }
+
+    /// The report, findings in path order.
+    pub(super) fn finish(
+        self,
+        images: usize,
+        layers: usize,
+        containers: usize,
+        bytes_checked: u64,
+    ) -> Report {
+        let mut findings = self.findings;
+        findings.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(b.kind)));
+        Report {
+            root: self.root.display(),
+            images,
+            layers,
+            containers,
+            bytes_checked,
+            findings,
+        }
+    }
+
+    pub(super) fn add(&mut self, kind: &'static str, path: &str, detail: impl Into<String>) {
         self.findings.push(Finding {
             kind,
             path: path.to_string(),
@@ -161,7 +215,7 @@ impl Checker<'_> {
 
     /// A record that could not be had: `kind` when the data root's content is at fault,
     /// `unreadable` when the system refused.
-    fn failed(&mut self, kind: &'static str, e: ArchiveError) {
+    pub(super) fn failed(&mut self, kind: &'static str, e: ArchiveError) {
         let kind = if matches!(e.problem, Problem::Io(_)) {
             "unreadable"
         } else {
@@ -183,7 +237,7 @@ impl Checker<'_> {
         }
     }
 
-    fn required<T>(&mut self, got: Result<T, ArchiveError>) -> Option<T> {
+    pub(super) fn required<T>(&mut self, got: Result<T, ArchiveError>) -> Option<T> {
         match got {
             Ok(v) => Some(v),
             Err(e) => {
@@ -279,22 +333,33 @@ impl Checker<'_> {
     }
 
     /// Parents exist, and each layer's `link` and `lower` agree with `l/` and the parent chain.
-    fn check_links(&mut self, layers: &BTreeMap<Digest, Layer>) {
+    pub(super) fn check_links(&mut self, layers: &BTreeMap<Digest, Layer>) {
         for (chain, layer) in layers {
-            let dir = format!("{LAYERDB}/{}", chain.hex());
             if let Some(p) = &layer.parent {
                 if !layers.contains_key(p) {
-                    self.add(
-                        "parent-missing",
-                        &format!("{dir}/parent"),
-                        format!("names {p}, which is not in layerdb"),
-                    );
+                    let (path, detail) = if self.containers {
+                        (
+                            crate::archive::containers_storage::LAYERS_JSON.to_string(),
+                            format!(
+                                "layer {} has parent {}, which is not listed",
+                                chain.hex(),
+                                p.hex()
+                            ),
+                        )
+                    } else {
+                        (
+                            format!("{}/parent", self.record(chain)),
+                            format!("names {p}, which is not in layerdb"),
+                        )
+                    };
+                    self.add("parent-missing", &path, detail);
                 }
             }
+            let graph = self.graph;
             let (Some(cache), Some(link)) = (&layer.cache, &layer.link) else {
                 continue;
             };
-            let link_rel = format!("overlay2/l/{link}");
+            let link_rel = format!("{graph}/l/{link}");
             let want = format!("../{cache}/diff");
             match self.root.read_link(&link_rel) {
                 Ok(target) if target == want.as_bytes() => {}
@@ -302,14 +367,14 @@ impl Checker<'_> {
                     "link",
                     &link_rel,
                     format!(
-                        "leads to `{}`, not {want} (overlay2/{cache}/link names it)",
+                        "leads to `{}`, not {want} ({graph}/{cache}/link names it)",
                         String::from_utf8_lossy(&target)
                     ),
                 ),
                 Err(e) => self.add(
                     "link",
                     &link_rel,
-                    format!("overlay2/{cache}/link names it, but it {}", e.problem),
+                    format!("{graph}/{cache}/link names it, but it {}", e.problem),
                 ),
             }
             // The lower chain: the parent's link, its parent's…, nearest first.
@@ -332,7 +397,7 @@ impl Checker<'_> {
             if !known {
                 continue;
             }
-            let lower_rel = format!("overlay2/{cache}/lower");
+            let lower_rel = format!("{graph}/{cache}/lower");
             let found = match self.root.read(&lower_rel, "lower", JSON_LIMIT) {
                 Ok(b) => Some(String::from_utf8_lossy(&b).trim().to_string()),
                 Err(e) if matches!(e.problem, Problem::Absent) => None,
@@ -359,14 +424,14 @@ impl Checker<'_> {
 
     /// Rebuilds each layer's tar and compares its sha256 with the recorded diff, naming every
     /// changed file. Returns the bytes hashed.
-    fn check_contents(&mut self, layers: &BTreeMap<Digest, Layer>) -> u64 {
+    pub(super) fn check_contents(&mut self, layers: &BTreeMap<Digest, Layer>) -> u64 {
         let mut total = 0;
         for (chain, layer) in layers {
             let (Some(diff), Some(_), Some(_)) = (&layer.diff, &layer.cache, &layer.link) else {
                 continue;
             };
-            let dir = format!("{LAYERDB}/{}", chain.hex());
-            if !self.root.exists(&format!("{dir}/tar-split.json.gz")) {
+            let dir = self.record(chain);
+            if !self.root.exists(&self.split_path(chain)) {
                 continue;
             }
             let mut reader = match self.root.open_layer(&dir) {
@@ -402,9 +467,14 @@ impl Checker<'_> {
                 },
                 Ok(()) if found != *diff => self.add(
                     "diff-id",
-                    &format!("{dir}/diff"),
+                    &if self.containers {
+                        crate::archive::containers_storage::LAYERS_JSON.to_string()
+                    } else {
+                        format!("{dir}/diff")
+                    },
                     format!(
-                        "the layer's files rebuild into a tar whose digest is {found}, not the diffID {diff}"
+                        "{}the layer's files rebuild into a tar whose digest is {found}, not the diffID {diff}",
+                        if self.containers { format!("layer {}: ", chain.hex()) } else { String::new() }
                     ),
                 ),
                 Ok(()) => {}
@@ -415,9 +485,9 @@ impl Checker<'_> {
 }
 
 /// An image as recorded in imagedb.
-struct Image {
-    chains: Vec<Digest>,
-    parent: Option<Digest>,
+pub(super) struct Image {
+    pub(super) chains: Vec<Digest>,
+    pub(super) parent: Option<Digest>,
 }
 
 impl Checker<'_> {
@@ -521,9 +591,9 @@ impl Checker<'_> {
 }
 
 /// A container's layers: its own directories and the image layer it stands on.
-struct Mount {
-    dirs: Vec<String>,
-    parent: Option<Digest>,
+pub(super) struct Mount {
+    pub(super) dirs: Vec<String>,
+    pub(super) parent: Option<Digest>,
 }
 
 impl Checker<'_> {
@@ -592,12 +662,14 @@ impl Checker<'_> {
     }
 
     /// Overlay2 dirs, layers, links and images nothing uses.
-    fn check_leaks(
+    pub(super) fn check_leaks(
         &mut self,
         layers: &BTreeMap<Digest, Layer>,
         images: &BTreeMap<Digest, Image>,
         mounts: &[Mount],
+        named_images: Option<HashSet<Digest>>,
     ) -> Result<(), ArchiveError> {
+        let graph = self.graph;
         // Layers in use: every image's and container's chain, down to the base.
         let mut used: HashSet<Digest> = HashSet::new();
         let tops = images
@@ -618,12 +690,13 @@ impl Checker<'_> {
                 continue;
             }
             let size = match &layer.cache {
-                Some(c) => self.tree_size(&format!("overlay2/{c}")),
+                Some(c) => self.tree_size(&format!("{graph}/{c}")),
                 None => 0,
             };
+            let record = self.record(chain);
             self.leak(
                 "unused-layer",
-                &format!("{LAYERDB}/{}", chain.hex()),
+                &record,
                 "no image or container uses this layer",
                 size,
             );
@@ -639,17 +712,19 @@ impl Checker<'_> {
                     .flat_map(|m| m.dirs.iter().map(String::as_str)),
             )
             .collect();
-        let mut entries = match self.root.list("overlay2") {
+        let mut entries = match self.root.list(graph) {
             Ok(e) => e,
             Err(e) if matches!(e.problem, Problem::Absent) => Vec::new(),
             Err(e) => return Err(e),
         };
         entries.sort();
         for name in &entries {
-            if name == "l" || named.contains(name.as_str()) {
+            // containers-storage keeps marker files (`.has-mount-program`) beside the layers.
+            let marker = self.containers && name.starts_with('.');
+            if name == "l" || marker || named.contains(name.as_str()) {
                 continue;
             }
-            let rel = format!("overlay2/{name}");
+            let rel = format!("{graph}/{name}");
             let size = self.tree_size(&rel);
             self.leak(
                 "orphan-dir",
@@ -660,7 +735,7 @@ impl Checker<'_> {
         }
 
         // Short links that lead nowhere.
-        let links = match self.root.list("overlay2/l") {
+        let links = match self.root.list(&format!("{graph}/l")) {
             Ok(l) => l,
             Err(e) if matches!(e.problem, Problem::Absent) => Vec::new(),
             Err(e) => return Err(e),
@@ -668,7 +743,7 @@ impl Checker<'_> {
         let mut links = links;
         links.sort();
         for link in links {
-            let rel = format!("overlay2/l/{link}");
+            let rel = format!("{graph}/l/{link}");
             let target = match self.root.read_link(&rel) {
                 Ok(t) => String::from_utf8_lossy(&t).into_owned(),
                 Err(_) => {
@@ -682,7 +757,7 @@ impl Checker<'_> {
                 .filter(|c| !c.is_empty() && !c.contains('/') && *c != "..");
             let alive = cache.is_some_and(|c| {
                 matches!(
-                    self.root.kind_of(&format!("overlay2/{c}/diff")),
+                    self.root.kind_of(&format!("{graph}/{c}/diff")),
                     Ok(Some(rustix::fs::FileType::Directory))
                 )
             });
@@ -696,11 +771,14 @@ impl Checker<'_> {
         }
 
         // Images with no tag, no child image and no container.
-        let tagged: HashSet<Digest> = match self.root.repositories() {
+        let tagged: HashSet<Digest> = match named_images.map_or_else(
+            || self.root.repositories(),
+            |n| Ok(n.into_iter().map(|d| (String::new(), d)).collect()),
+        ) {
             Ok(refs) => {
                 let rel = format!("{IMAGE_DIR}/repositories.json");
                 for (name, id) in &refs {
-                    if !images.contains_key(id) {
+                    if !name.is_empty() && !images.contains_key(id) {
                         self.add(
                             "tag-dangling",
                             &rel,
@@ -747,26 +825,14 @@ impl Checker<'_> {
 /// Checks the data root. An error is returned only when it is not one at all (no layerdb);
 /// everything else becomes a finding.
 pub fn check_docker_root(root: &DockerRoot) -> Result<Report, ArchiveError> {
-    let mut c = Checker {
-        root,
-        findings: Vec::new(),
-    };
+    let mut c = Checker::new(root, "overlay2", false);
     let layers = c.read_layers()?;
     c.check_links(&layers);
     let images = c.read_images(&layers);
     let mounts = c.read_mounts(&layers);
-    c.check_leaks(&layers, &images, &mounts)?;
+    c.check_leaks(&layers, &images, &mounts, None)?;
     let bytes_checked = c.check_contents(&layers);
-    let mut findings = c.findings;
-    findings.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(b.kind)));
-    Ok(Report {
-        root: root.display(),
-        images: images.len(),
-        layers: layers.len(),
-        containers: mounts.len(),
-        bytes_checked,
-        findings,
-    })
+    Ok(c.finish(images.len(), layers.len(), mounts.len(), bytes_checked))
 }
 
 #[cfg(test)]

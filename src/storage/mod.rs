@@ -2,5 +2,6 @@
 //! ([`check`]), and the space a directory tree takes there ([`usage`]).
 
 pub mod check;
+pub mod check_cs;
 pub mod images;
 pub mod usage;
