@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID')
-            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds: number, tags, platform, digests, layers, size')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
+            [CompletionResult]::new('storage', 'storage', [CompletionResultType]::ParameterValue, 'Check where images live: a Docker data root''s records against its files, and leftovers')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
@@ -49,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;inspect' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …')
@@ -60,6 +62,8 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;images' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'With `docker-root:`: the Docker data root (default /var/lib/docker)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'With `containers-storage:`: podman''s storage root (default /var/lib/containers/storage)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON array (the stable contract) instead of a table')
             [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Show full digests instead of shortened ones')
@@ -69,6 +73,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;history' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)')
@@ -99,6 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;verify' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--expect-chainid', '--expect-chainid', [CompletionResultType]::ParameterName, 'Also require the top layer''s chainID to be this one')
@@ -112,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;extract' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Stop after layer N (0-based, as `inspect` numbers them)')
@@ -129,6 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;mount' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Mount only layers 0..=N')
@@ -206,8 +214,37 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;store;help;help' {
             break
         }
+        'strata;storage' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'strata;storage;check' {
+            [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root (default /var/lib/docker; read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root (default /var/lib/containers/storage; read-only)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON object (the stable contract): counts and each finding''s kind, path, detail and, for leftovers, size')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'strata;storage;help' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'strata;storage;help;check' {
+            break
+        }
+        'strata;storage;help;help' {
+            break
+        }
         'strata;ls' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)')
@@ -229,6 +266,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;diff' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--other-image', '--other-image', [CompletionResultType]::ParameterName, 'The second image: inside OTHER, or (without OTHER) inside IMAGE')
@@ -246,6 +284,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;cat' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'The file as of layer N (default: the top)')
@@ -259,6 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;waste' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--ci-config', '--ci-config', [CompletionResultType]::ParameterName, 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any')
@@ -278,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;shell' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root `docker-root:REF` reads (read-only, links not followed)')
+            [CompletionResult]::new('--storage-root', '--storage-root', [CompletionResultType]::ParameterName, 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)')
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)')
             [CompletionResult]::new('--platform', '--platform', [CompletionResultType]::ParameterName, 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)')
             [CompletionResult]::new('--layer', '--layer', [CompletionResultType]::ParameterName, 'Only layers 0..=N')
@@ -325,7 +366,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;help' {
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID')
-            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds: number, tags, platform, digests, layers, size')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the image''s build history, like `docker history`')
             [CompletionResult]::new('chainid', 'chainid', [CompletionResultType]::ParameterValue, 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Recompute every digest, size and diffID from the bytes and compare with manifest and config')
@@ -333,6 +374,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('mount', 'mount', [CompletionResultType]::ParameterValue, 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir')
             [CompletionResult]::new('umount', 'umount', [CompletionResultType]::ParameterValue, 'Unmount what `strata mount` mounted and remove its upper and work dirs')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Look after the layer store: list layers, remove them, prune unused ones')
+            [CompletionResult]::new('storage', 'storage', [CompletionResultType]::ParameterValue, 'Check where images live: a Docker data root''s records against its files, and leftovers')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the merged tree (as of layer N) with the layer each path comes from')
             [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show what each layer added, modified and deleted, or compare two images by content')
             [CompletionResult]::new('cat', 'cat', [CompletionResultType]::ParameterValue, 'Print one file of the image (as of layer N); symlinks are resolved inside the image')
@@ -382,6 +424,13 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             break
         }
         'strata;help;store;prune' {
+            break
+        }
+        'strata;help;storage' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
+            break
+        }
+        'strata;help;storage;check' {
             break
         }
         'strata;help;ls' {

@@ -61,6 +61,9 @@ _strata() {
             strata,shell)
                 cmd="strata__subcmd__shell"
                 ;;
+            strata,storage)
+                cmd="strata__subcmd__storage"
+                ;;
             strata,store)
                 cmd="strata__subcmd__store"
                 ;;
@@ -118,6 +121,9 @@ _strata() {
             strata__subcmd__help,shell)
                 cmd="strata__subcmd__help__subcmd__shell"
                 ;;
+            strata__subcmd__help,storage)
+                cmd="strata__subcmd__help__subcmd__storage"
+                ;;
             strata__subcmd__help,store)
                 cmd="strata__subcmd__help__subcmd__store"
                 ;;
@@ -130,6 +136,9 @@ _strata() {
             strata__subcmd__help,waste)
                 cmd="strata__subcmd__help__subcmd__waste"
                 ;;
+            strata__subcmd__help__subcmd__storage,check)
+                cmd="strata__subcmd__help__subcmd__storage__subcmd__check"
+                ;;
             strata__subcmd__help__subcmd__store,ls)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__ls"
                 ;;
@@ -138,6 +147,18 @@ _strata() {
                 ;;
             strata__subcmd__help__subcmd__store,rm)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__rm"
+                ;;
+            strata__subcmd__storage,check)
+                cmd="strata__subcmd__storage__subcmd__check"
+                ;;
+            strata__subcmd__storage,help)
+                cmd="strata__subcmd__storage__subcmd__help"
+                ;;
+            strata__subcmd__storage__subcmd__help,check)
+                cmd="strata__subcmd__storage__subcmd__help__subcmd__check"
+                ;;
+            strata__subcmd__storage__subcmd__help,help)
+                cmd="strata__subcmd__storage__subcmd__help__subcmd__help"
                 ;;
             strata__subcmd__store,help)
                 cmd="strata__subcmd__store__subcmd__help"
@@ -170,7 +191,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
+            opts="-h -V --color --help --version inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,13 +269,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__cat)
-            opts="-h --docker-root --image --platform --layer --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -350,13 +375,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-h --docker-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --other-image --other-platform --layer --bytes --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -404,13 +433,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__extract)
-            opts="-h --docker-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --tar --force --json --no-devices --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -450,7 +483,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help"
+            opts="inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +706,34 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__help__subcmd__storage)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__storage__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help__subcmd__store)
             opts="ls rm prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -772,13 +833,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__history)
-            opts="-H -q -h --docker-root --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
+            opts="-H -q -h --docker-root --storage-root --image --platform --no-trunc --human --quiet --format --json --all-layers --image-store --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -818,12 +883,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__images)
-            opts="-h --json --no-trunc --color --help"
+            opts="-h --docker-root --storage-root --json --no-trunc --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -836,13 +909,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__inspect)
-            opts="-h --docker-root --image --platform --json --no-trunc --format --color --help"
+            opts="-h --docker-root --storage-root --image --platform --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -870,13 +947,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -H -h --docker-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
+            opts="-l -H -h --docker-root --storage-root --image --platform --layer --long --human --tree --depth --sort --json --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -942,13 +1023,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-h --docker-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --read-only --suid --dev --store --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -992,13 +1077,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__shell)
-            opts="-h --docker-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
+            opts="-h --docker-root --storage-root --image --platform --layer --store --max-layers --max-files --max-size --host-root --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1034,6 +1123,92 @@ _strata() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage)
+            opts="-h --color --help check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__check)
+            opts="-h --docker-root --storage-root --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -1226,13 +1401,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__verify)
-            opts="-h --docker-root --image --platform --expect-chainid --json --no-trunc --format --color --help"
+            opts="-h --docker-root --storage-root --image --platform --expect-chainid --json --no-trunc --format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1264,13 +1443,17 @@ _strata() {
             return 0
             ;;
         strata__subcmd__waste)
-            opts="-h --docker-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
+            opts="-h --docker-root --storage-root --image --platform --json --ci --ci-config --lowest-efficiency --highest-wasted-bytes --highest-user-wasted-percent --top --max-layers --max-files --max-size --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

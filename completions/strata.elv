@@ -24,7 +24,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
-            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
+            cand images 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -32,6 +32,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand storage 'Check where images live: a Docker data root''s records against its files, and leftovers'
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
@@ -45,6 +46,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;inspect'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --format 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …'
@@ -55,6 +57,8 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand --help 'Print help'
         }
         &'strata;images'= {
+            cand --docker-root 'With `docker-root:`: the Docker data root (default /var/lib/docker)'
+            cand --storage-root 'With `containers-storage:`: podman''s storage root (default /var/lib/containers/storage)'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
             cand --json 'Print a JSON array (the stable contract) instead of a table'
             cand --no-trunc 'Show full digests instead of shortened ones'
@@ -63,6 +67,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;history'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand -H 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)'
@@ -91,6 +96,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;verify'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --expect-chainid 'Also require the top layer''s chainID to be this one'
@@ -103,6 +109,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;extract'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Stop after layer N (0-based, as `inspect` numbers them)'
@@ -119,6 +126,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;mount'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Mount only layers 0..=N'
@@ -185,8 +193,32 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;store;help;help'= {
         }
+        &'strata;storage'= {
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;storage;check'= {
+            cand --docker-root 'The Docker data root (default /var/lib/docker; read-only, links not followed)'
+            cand --storage-root 'The containers-storage root (default /var/lib/containers/storage; read-only)'
+            cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
+            cand --json 'Print a JSON object (the stable contract): counts and each finding''s kind, path, detail and, for leftovers, size'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'strata;storage;help'= {
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'strata;storage;help;check'= {
+        }
+        &'strata;storage;help;help'= {
+        }
         &'strata;ls'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)'
@@ -207,6 +239,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;diff'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --other-image 'The second image: inside OTHER, or (without OTHER) inside IMAGE'
@@ -223,6 +256,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;cat'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'The file as of layer N (default: the top)'
@@ -235,6 +269,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;waste'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --ci-config 'dive''s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any'
@@ -253,6 +288,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;shell'= {
             cand --docker-root 'The Docker data root `docker-root:REF` reads (read-only, links not followed)'
+            cand --storage-root 'The containers-storage root `containers-storage:REF` reads (podman''s, default /var/lib/containers/storage; read-only, links not followed)'
             cand --image 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)'
             cand --platform 'Pick from a multi-platform index: os/arch[/variant] (default: this host''s)'
             cand --layer 'Only layers 0..=N'
@@ -295,7 +331,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;help'= {
             cand inspect 'Show the image''s metadata and every layer: digests, compression, sizes, diffID, chainID'
-            cand images 'List the images an archive holds: number, tags, platform, digests, layers, size'
+            cand images 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root''s as `docker images` does'
             cand history 'Show the image''s build history, like `docker history`'
             cand chainid 'Compute chainIDs from diffIDs (arguments, stdin, or an image''s config)'
             cand verify 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -303,6 +339,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand mount 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
             cand umount 'Unmount what `strata mount` mounted and remove its upper and work dirs'
             cand store 'Look after the layer store: list layers, remove them, prune unused ones'
+            cand storage 'Check where images live: a Docker data root''s records against its files, and leftovers'
             cand ls 'List the merged tree (as of layer N) with the layer each path comes from'
             cand diff 'Show what each layer added, modified and deleted, or compare two images by content'
             cand cat 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
@@ -340,6 +377,11 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;help;store;rm'= {
         }
         &'strata;help;store;prune'= {
+        }
+        &'strata;help;storage'= {
+            cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+        }
+        &'strata;help;storage;check'= {
         }
         &'strata;help;ls'= {
         }

@@ -30,7 +30,7 @@ never\t''"
 complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
 complete -c strata -n "__fish_strata_needs_command" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_needs_command" -f -a "images" -d 'List the images an archive holds: number, tags, platform, digests, layers, size'
+complete -c strata -n "__fish_strata_needs_command" -f -a "images" -d 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root\'s as `docker images` does'
 complete -c strata -n "__fish_strata_needs_command" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
 complete -c strata -n "__fish_strata_needs_command" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
@@ -38,6 +38,7 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "extract" -d 'Write th
 complete -c strata -n "__fish_strata_needs_command" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
 complete -c strata -n "__fish_strata_needs_command" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
 complete -c strata -n "__fish_strata_needs_command" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_needs_command" -f -a "storage" -d 'Check where images live: a Docker data root\'s records against its files, and leftovers'
 complete -c strata -n "__fish_strata_needs_command" -f -a "ls" -d 'List the merged tree (as of layer N) with the layer each path comes from'
 complete -c strata -n "__fish_strata_needs_command" -f -a "diff" -d 'Show what each layer added, modified and deleted, or compare two images by content'
 complete -c strata -n "__fish_strata_needs_command" -f -a "cat" -d 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
@@ -49,6 +50,7 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "completions" -d 'Prin
 complete -c strata -n "__fish_strata_needs_command" -f -a "man" -d 'Print the man page (roff) of strata or of one of its commands'
 complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand inspect" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l format -d 'Print a Go-style template of the JSON instead: `{{.image.id}}`, `{{json .layers}}`, …' -r
@@ -58,6 +60,8 @@ never\t''"
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l json -d 'Print one JSON object (the stable contract) instead of tables'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -l no-trunc -d 'Show full digests instead of shortened ones, and keep every column on a narrow terminal (the table is fitted to its width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand images" -l docker-root -d 'With `docker-root:`: the Docker data root (default /var/lib/docker)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand images" -l storage-root -d 'With `containers-storage:`: podman\'s storage root (default /var/lib/containers/storage)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand images" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -65,6 +69,7 @@ complete -c strata -n "__fish_strata_using_subcommand images" -l json -d 'Print 
 complete -c strata -n "__fish_strata_using_subcommand images" -l no-trunc -d 'Show full digests instead of shortened ones'
 complete -c strata -n "__fish_strata_using_subcommand images" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand history" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand history" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand history" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand history" -s H -l human -d 'Print sizes and dates in human readable format (`-H=false` or `--human=false`: raw)' -r -f -a "true\t''
@@ -90,6 +95,7 @@ never\t''"
 complete -c strata -n "__fish_strata_using_subcommand chainid" -l json -d 'Print JSON: [{"index", "diff_id", "chain_id"}]'
 complete -c strata -n "__fish_strata_using_subcommand chainid" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand verify" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand verify" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand verify" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand verify" -l expect-chainid -d 'Also require the top layer\'s chainID to be this one' -r
@@ -101,6 +107,7 @@ complete -c strata -n "__fish_strata_using_subcommand verify" -l json -d 'Print 
 complete -c strata -n "__fish_strata_using_subcommand verify" -l no-trunc -d 'Keep full digests and names on a terminal too narrow for them (lines are shortened to the terminal\'s width, or to $COLUMNS, otherwise)'
 complete -c strata -n "__fish_strata_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand extract" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand extract" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand extract" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
@@ -116,6 +123,7 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l json -d 'Print
 complete -c strata -n "__fish_strata_using_subcommand extract" -l no-devices -d 'Leave character and block device nodes out (one warning, with their count)'
 complete -c strata -n "__fish_strata_using_subcommand extract" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount only layers 0..=N' -r
@@ -167,7 +175,23 @@ complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_sub
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove layers that no mount uses, or kept upper dirs'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand store; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l docker-root -d 'The Docker data root (default /var/lib/docker; read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l storage-root -d 'The containers-storage root (default /var/lib/containers/storage; read-only)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l json -d 'Print a JSON object (the stable contract): counts and each finding\'s kind, path, detail and, for leftovers, size'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l layer -d 'The tree as of layer N (0-based, as `inspect` numbers them; default: the top)' -r
@@ -186,6 +210,7 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -l tree -d 'Draw the h
 complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print a JSON array: [{"path", "type", "size", "mode", "uid", "gid", "link", "layer"}]'
 complete -c strata -n "__fish_strata_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand diff" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand diff" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l other-image -d 'The second image: inside OTHER, or (without OTHER) inside IMAGE' -r
@@ -201,6 +226,7 @@ complete -c strata -n "__fish_strata_using_subcommand diff" -l bytes -d 'Sizes i
 complete -c strata -n "__fish_strata_using_subcommand diff" -l json -d 'Print JSON: [{"layer", "changes": [...]}], or {"added", "removed", "changed"} for two images'
 complete -c strata -n "__fish_strata_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand cat" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand cat" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand cat" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l layer -d 'The file as of layer N (default: the top)' -r
@@ -212,6 +238,7 @@ always\t''
 never\t''"
 complete -c strata -n "__fish_strata_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand waste" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand waste" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand waste" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci-config -d 'dive\'s CI file (YAML with `rules:`). Default: `.dive-ci` in the current directory, if any' -r -F
@@ -229,6 +256,7 @@ complete -c strata -n "__fish_strata_using_subcommand waste" -l json -d 'Print o
 complete -c strata -n "__fish_strata_using_subcommand waste" -l ci -d 'Evaluate dive\'s CI rules; exit 1 when one fails, 2 when one is misconfigured'
 complete -c strata -n "__fish_strata_using_subcommand waste" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand shell" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand shell" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand shell" -l image -d 'Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for the N-th (as `strata images` numbers them; a bare N works when no image is tagged N)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l platform -d 'Pick from a multi-platform index: os/arch[/variant] (default: this host\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only layers 0..=N' -r
@@ -265,25 +293,27 @@ always\t''
 never\t''"
 complete -c strata -n "__fish_strata_using_subcommand man" -l list -d 'List the commands that have a page, one per line, instead'
 complete -c strata -n "__fish_strata_using_subcommand man" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "images" -d 'List the images an archive holds: number, tags, platform, digests, layers, size'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "ls" -d 'List the merged tree (as of layer N) with the layer each path comes from'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "diff" -d 'Show what each layer added, modified and deleted, or compare two images by content'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "cat" -d 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "waste" -d 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive\'s rules'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "shell" -d 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "man" -d 'Print the man page (roff) of strata or of one of its commands'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store ls diff cat waste shell __enter __init completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "inspect" -d 'Show the image\'s metadata and every layer: digests, compression, sizes, diffID, chainID'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "images" -d 'List the images an archive holds (number, tags, platform, digests, layers, size), or a Docker data root\'s as `docker images` does'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "history" -d 'Show the image\'s build history, like `docker history`'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "chainid" -d 'Compute chainIDs from diffIDs (arguments, stdin, or an image\'s config)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "verify" -d 'Recompute every digest, size and diffID from the bytes and compare with manifest and config'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "extract" -d 'Write the merged root filesystem (all layers applied in order) to a directory or a tar'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "mount" -d 'Mount the image as a real overlayfs: layers from the layer store, plus an upper dir'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "umount" -d 'Unmount what `strata mount` mounted and remove its upper and work dirs'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "store" -d 'Look after the layer store: list layers, remove them, prune unused ones'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "storage" -d 'Check where images live: a Docker data root\'s records against its files, and leftovers'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "ls" -d 'List the merged tree (as of layer N) with the layer each path comes from'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "diff" -d 'Show what each layer added, modified and deleted, or compare two images by content'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "cat" -d 'Print one file of the image (as of layer N); symlinks are resolved inside the image'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "waste" -d 'Show the space the layers waste, as dive measures it (efficiency, wasted bytes, files), and what each layer ships that later layers shadow or delete; `--ci` applies dive\'s rules'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "shell" -d 'Run a shell (or CMD) inside the image: its root as `/`, with its Env, WorkingDir and User, in private mount and pid namespaces; works without root through a user namespace'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "__enter" -d '(internal) The namespace side of `shell`: runs in a fresh single-threaded process'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "__init" -d '(internal) pid 1 of a `shell` session: enters the image\'s root and runs the command'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "completions" -d 'Print a shell completion script generated from these definitions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "man" -d 'Print the man page (roff) of strata or of one of its commands'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from inspect images history chainid verify extract mount umount store storage ls diff cat waste shell __enter __init completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "ls" -d 'List the layers in the store, their sizes and the mounts using them, and the upper dirs `umount --keep-upper` kept'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers that no mount uses, or kept upper dirs'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from storage" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'

@@ -8,9 +8,10 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// Open container image archives and show what is inside them, layer by layer.
 ///
 /// IMAGE is a `docker save` tarball (legacy or Docker 25+ layout), an OCI image layout (directory or
-/// tar), either of them gzip- or zstd-compressed, `-` for standard input, or `docker-root:REF`
+/// tar), either of them gzip- or zstd-compressed, `-` for standard input, `docker-root:REF`
 /// for an image in a Docker data root, read without the daemon (`--docker-root DIR`, default
-/// /var/lib/docker).
+/// /var/lib/docker), or `containers-storage:REF` for one of podman's or buildah's
+/// (`--storage-root DIR`, default /var/lib/containers/storage).
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, max_term_width = 100)]
 pub struct Cli {
@@ -34,7 +35,8 @@ pub enum ColorWhen {
 pub enum Command {
     /// Show the image's metadata and every layer: digests, compression, sizes, diffID, chainID.
     Inspect(InspectArgs),
-    /// List the images an archive holds: number, tags, platform, digests, layers, size.
+    /// List the images an archive holds (number, tags, platform, digests, layers, size), or a
+    /// Docker data root's as `docker images` does.
     Images(ImagesArgs),
     /// Show the image's build history, like `docker history`.
     History(HistoryArgs),
@@ -50,6 +52,8 @@ pub enum Command {
     Umount(UmountArgs),
     /// Look after the layer store: list layers, remove them, prune unused ones.
     Store(StoreArgs),
+    /// Check where images live: a Docker data root's records against its files, and leftovers.
+    Storage(StorageArgs),
     /// List the merged tree (as of layer N) with the layer each path comes from.
     Ls(LsArgs),
     /// Show what each layer added, modified and deleted, or compare two images by content.
@@ -192,6 +196,52 @@ pub struct UmountArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
+  sudo strata storage check
+  sudo strata storage check docker-root: --docker-root /mnt/disk/var/lib/docker --json
+  sudo strata storage check containers-storage: --storage-root ~/.local/share/containers/storage")]
+pub struct StorageArgs {
+    #[command(subcommand)]
+    pub action: StorageAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageAction {
+    /// Is this data root what it claims? Every layer's records, links and files (rebuilt into
+    /// the layer tar and hashed against its diffID), every image and tag, and what nothing uses.
+    #[command(after_help = "Examples:
+  sudo strata storage check
+  sudo strata storage check docker-root: --docker-root /mnt/disk/var/lib/docker
+  sudo strata storage check --json | jq '.findings[] | select(.kind == \"file-changed\") | .path'
+  sudo strata storage check containers-storage:
+
+Read-only: nothing under the data root is written, and no symlink in it is followed.
+Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be read.")]
+    Check(StorageCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StorageCheckArgs {
+    /// What to check: `docker-root:` (the default) for the Docker data root `--docker-root`
+    /// names, `containers-storage:` for the podman storage `--storage-root` names.
+    #[arg(value_name = "SOURCE", default_value = "docker-root:")]
+    pub source: String,
+
+    /// The Docker data root (default /var/lib/docker; read-only, links not followed).
+    #[arg(long, value_name = "DIR")]
+    pub docker_root: Option<PathBuf>,
+
+    /// The containers-storage root (default /var/lib/containers/storage; read-only).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
+
+    /// Print a JSON object (the stable contract): counts and each finding's kind, path, detail
+    /// and, for leftovers, size.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
   strata store ls
   strata store rm 3f2a9c1b7d44
   strata store prune
@@ -251,13 +301,19 @@ figure) also counts each symlink's target length.")]
 #[derive(Debug, Args, Clone)]
 pub struct ImageSelect {
     /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin;
-    /// `docker-root:REF` for an image of a Docker data root (REF: tag, name@digest, ID or prefix).
+    /// `docker-root:REF` for an image of a Docker data root (REF: tag, name@digest, ID or prefix);
+    /// `containers-storage:REF` for one of podman's or buildah's.
     #[arg(value_name = "IMAGE")]
     pub archive: PathBuf,
 
     /// The Docker data root `docker-root:REF` reads (read-only, links not followed).
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
+
+    /// The containers-storage root `containers-storage:REF` reads (podman's, default
+    /// /var/lib/containers/storage; read-only, links not followed).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
 
     /// Pick one image of several: a tag (`name:tag`), `name@sha256:…`, a digest, or `#N` for
     /// the N-th (as `strata images` numbers them; a bare N works when no image is tagged N).
@@ -297,11 +353,23 @@ pub struct InspectArgs {
 #[command(after_help = "Examples:
   strata images images.tar
   strata images --json oci-dir/ | jq '.[].tags'
-  strata history --image '#1' images.tar")]
+  strata history --image '#1' images.tar
+  sudo strata images docker-root: --docker-root /mnt/disk/var/lib/docker
+  sudo strata images containers-storage:")]
 pub struct ImagesArgs {
-    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin.
+    /// Image archive: docker-save tar, OCI layout dir or tar, optionally .gz/.zst; `-` for stdin;
+    /// `docker-root:` or `containers-storage:` for the images of a data root, listed as
+    /// `docker images` does.
     #[arg(value_name = "ARCHIVE")]
     pub archive: PathBuf,
+
+    /// With `docker-root:`: the Docker data root (default /var/lib/docker).
+    #[arg(long, value_name = "DIR")]
+    pub docker_root: Option<PathBuf>,
+
+    /// With `containers-storage:`: podman's storage root (default /var/lib/containers/storage).
+    #[arg(long, value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
 
     /// Print a JSON array (the stable contract) instead of a table.
     #[arg(long)]

@@ -168,6 +168,26 @@ impl Image {
         Ok(image)
     }
 
+    /// Opens the image `reference` of the containers-storage root `dir` (see
+    /// [`crate::archive::containers_storage`]), its layers rebuilt into their original tars.
+    pub fn open_containers_storage(
+        dir: &std::path::Path,
+        reference: &str,
+    ) -> Result<Image, ArchiveError> {
+        use crate::archive::containers_storage as cs;
+        let root = DockerRoot::open(dir)?;
+        let stored = cs::resolve(&root, reference)?;
+        let (candidate, recorded) = cs::candidate(&root, &stored)?;
+        let archive = Archive {
+            container: Container::docker_root(root),
+            format: Format::ContainersStorage,
+            candidates: Vec::new(),
+        };
+        let mut image = load(archive, candidate)?;
+        image.recorded = Some(recorded);
+        Ok(image)
+    }
+
     pub fn diff_ids_from_config(&self) -> Result<Vec<Digest>, ArchiveError> {
         self.config
             .rootfs()

@@ -21,6 +21,7 @@ pub mod progress;
 pub mod rawname;
 pub mod render;
 pub mod report;
+pub mod storage;
 pub mod targuard;
 
 pub use error::{ArchiveError, Problem};

@@ -2,8 +2,9 @@
 //! first use) loads testdata/hello.tar, a fixture built from `rootfs_layers()` and a few corpus
 //! docker-save archives, answers `docker history` for each, and is stopped; then strata reads the
 //! quiet data root and must agree with the archives (inspect, ls, extract, cat, waste, chainid),
-//! with `docker history`, and must name a file changed on disk. Without dockerd or root, each
-//! test says why on stderr and passes.
+//! with `docker history`, and must name a file changed on disk. `storage check` must find the
+//! fresh data root clean and name each planted fault; `images docker-root:` must list what
+//! `docker images` listed. Without dockerd or root, each test says why on stderr and passes.
 
 #[macro_use]
 mod common;
@@ -36,6 +37,10 @@ struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
     images: Vec<Loaded>,
+    /// `docker images` output for each of [`IMAGES_FLAGS`], and when it was taken.
+    docker_images: Vec<String>,
+    /// The image `docker create` made a container of (so the data root has a container).
+    container_of: String,
     _fixtures: Vec<Fixture>,
 }
 
@@ -44,6 +49,8 @@ const HISTORY_FLAGS: [&[&str]; 3] = [
     &["--no-trunc", "-H=false"],
     &["--format", "json", "--no-trunc"],
 ];
+
+const IMAGES_FLAGS: [&[&str]; 2] = [&[], &["--no-trunc"]];
 
 static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
 /// The data root's temporary directory: statics are never dropped, so it is removed at exit.
@@ -60,7 +67,7 @@ fn setup() -> Option<&'static Setup> {
     match SETUP.get_or_init(start) {
         Ok(s) => Some(s),
         Err(why) => {
-            eprintln!("skipped: {why}");
+            common::skipped(why);
             None
         }
     }
@@ -236,6 +243,12 @@ fn start() -> Result<Setup, String> {
             args.push(&reference);
             history.push(docker(&sock, &args).unwrap());
         }
+        // An untagged image would be a dangling one, which `storage check` rightly reports:
+        // a tag keeps the fresh data root clean.
+        if reference.starts_with("sha256:") {
+            let tag = format!("strata-test/untagged:{}", images.len());
+            docker(&sock, &["tag", &reference, &tag]).unwrap();
+        }
         images.push(Loaded {
             reference,
             archive,
@@ -243,11 +256,24 @@ fn start() -> Result<Setup, String> {
             history,
         });
     }
+    // A container (never started): its directories and the layers it stands on are in use.
+    let container_of = "hello:latest".to_string();
+    docker(&sock, &["create", &container_of, "/greeting"]).unwrap();
+    let docker_images = IMAGES_FLAGS
+        .iter()
+        .map(|flags| {
+            let mut args = vec!["images"];
+            args.extend_from_slice(flags);
+            docker(&sock, &args).unwrap()
+        })
+        .collect();
     drop(guard);
     Ok(Setup {
         _dir: dir,
         root,
         images,
+        docker_images,
+        container_of,
         _fixtures: vec![rootfs],
     })
 }
@@ -639,5 +665,293 @@ fn the_data_root_is_never_written() {
         let _ = verify(&s.root, &l.reference);
         let _ = strata(&with(vec!["history".into()], s.source(&l.reference), &[]));
     }
+    let _ = storage_check(&s.root, &[]);
+    let _ = strata(&with(vec!["images".into()], s.source(""), &[]));
     assert_eq!(before, listing(&s.root));
+}
+
+fn storage_check(root: &Path, flags: &[&str]) -> Run {
+    let mut args = vec![
+        "storage".to_string(),
+        "check".into(),
+        "docker-root:".into(),
+        "--docker-root".into(),
+        root.to_string_lossy().into_owned(),
+    ];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    strata(&args)
+}
+
+/// (kind, path) of each finding of `storage check --json`, with the report.
+fn findings(root: &Path) -> (Run, Value, Vec<(String, String)>) {
+    let r = storage_check(root, &["--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"));
+    let list = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (r, v, list)
+}
+
+#[test]
+fn storage_check_is_clean_on_a_fresh_data_root() {
+    let Some(s) = setup() else { return };
+    let r = storage_check(&s.root, &[]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(r.stdout.contains("clean:"), "{r}");
+    let (r, v, list) = findings(&s.root);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(list.is_empty(), "{list:?}");
+    let ids: std::collections::BTreeSet<&str> = s.images.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(v["images"], Value::from(ids.len()));
+    assert_eq!(v["containers"], Value::from(1));
+    // Every layer's tar was rebuilt: at least the sizes of the loaded archives' layers.
+    assert!(v["bytes_checked"].as_u64().unwrap() > 70_000, "{v}");
+}
+
+/// The layerdb directory (relative to the root) whose cache-id is the overlay2 dir holding `file`.
+fn layer_of(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root.join("overlay2")).unwrap();
+    let cache = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    for dir in layer_dirs(root) {
+        if std::fs::read_to_string(dir.join("cache-id"))
+            .unwrap()
+            .trim()
+            == cache
+        {
+            return dir
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+    panic!("no layer has cache-id {cache}");
+}
+
+#[test]
+fn storage_check_names_a_changed_file_a_lost_parent_an_orphan_and_a_dangling_link() {
+    let Some(s) = setup() else { return };
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    // One byte of one file of a layer.
+    let file = find_in_layers(&root, "usr/share/greeting.txt");
+    let changed = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let changed_layer = layer_of(&root, &file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[3] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    // A layerdb `parent` deleted: the layer now claims to be a base, and its chainID says not.
+    let with_parent = layer_dirs(&root)
+        .into_iter()
+        .find(|d| d.join("parent").exists())
+        .expect("a layer with a parent");
+    std::fs::remove_file(with_parent.join("parent")).unwrap();
+    let orphaned = with_parent
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    // An overlay2 directory nothing names, and a short link to nothing.
+    std::fs::create_dir_all(root.join("overlay2/planted-orphan/diff")).unwrap();
+    std::fs::write(root.join("overlay2/planted-orphan/diff/f"), vec![1u8; 1234]).unwrap();
+    std::os::unix::fs::symlink(
+        "../no-such-layer/diff",
+        root.join("overlay2/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    )
+    .unwrap();
+
+    let (r, v, list) = findings(&root);
+    assert_eq!(r.code, 1, "{r}");
+    let has = |kind: &str, path: &str| list.iter().any(|(k, p)| k == kind && p == path);
+    for (kind, path) in [
+        ("file-changed", changed.as_str()),
+        ("diff-id", &format!("{changed_layer}/diff")),
+        ("chain-id", &orphaned),
+        ("orphan-dir", "overlay2/planted-orphan"),
+        ("dangling-link", "overlay2/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    ] {
+        assert!(has(kind, path), "no {kind} finding for {path}: {list:#?}");
+    }
+    let orphan = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "orphan-dir")
+        .unwrap();
+    assert_eq!(orphan["size"], Value::from(1234));
+    // Nothing else was touched, so nothing else is reported but what follows from these.
+    let expected_kinds = [
+        "file-changed",
+        "diff-id",
+        "chain-id",
+        "lower",
+        "orphan-dir",
+        "dangling-link",
+    ];
+    for (kind, path) in &list {
+        assert!(
+            expected_kinds.contains(&kind.as_str()),
+            "unexpected {kind} {path}: {list:#?}"
+        );
+    }
+    // The text names them too, one line each.
+    let text = storage_check(&root, &[]);
+    assert_eq!(text.code, 1, "{text}");
+    for path in [
+        &changed,
+        &orphaned,
+        "overlay2/planted-orphan",
+        "overlay2/l/PLANTEDLINKAAAAAAAAAAAAAAA",
+    ] {
+        assert!(text.stdout.contains(path), "{path} not named:\n{text}");
+    }
+}
+
+#[test]
+fn storage_check_names_a_missing_parent_layer_and_what_it_leaves() {
+    let Some(s) = setup() else { return };
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    // Remove the layerdb entry of a layer that is another's parent.
+    let child = layer_dirs(&root)
+        .into_iter()
+        .find(|d| d.join("parent").exists())
+        .unwrap();
+    let parent_hex = std::fs::read_to_string(child.join("parent"))
+        .unwrap()
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let parent_dir = root.join("image/overlay2/layerdb/sha256").join(&parent_hex);
+    let cache = std::fs::read_to_string(parent_dir.join("cache-id")).unwrap();
+    std::fs::remove_dir_all(&parent_dir).unwrap();
+    let child_rel = child
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let (r, _, list) = findings(&root);
+    assert_eq!(r.code, 1, "{r}");
+    let has = |kind: &str, path: &str| list.iter().any(|(k, p)| k == kind && p == path);
+    assert!(
+        has("parent-missing", &format!("{child_rel}/parent")),
+        "{list:#?}"
+    );
+    // Its files stay behind in overlay2, named by no layer any more.
+    assert!(
+        has("orphan-dir", &format!("overlay2/{}", cache.trim())),
+        "{list:#?}"
+    );
+    assert!(list.iter().any(|(k, _)| k == "image-layer"), "{list:#?}");
+}
+
+#[test]
+fn storage_check_refuses_what_is_not_a_data_root() {
+    let Some(s) = setup() else { return };
+    let empty = tempfile::tempdir().unwrap();
+    let r = storage_check(empty.path(), &[]);
+    assert_clean_error(&r, &empty.path().to_string_lossy());
+    assert!(r.stderr.contains("not a Docker data root"), "{r}");
+    let r = strata(&[
+        "storage".into(),
+        "check".into(),
+        "docker-root:hello".into(),
+        "--docker-root".into(),
+        s.root.to_string_lossy().into_owned(),
+    ]);
+    assert_clean_error(&r, "docker-root:hello");
+    // A malformed layer record is a finding naming the file (exit 1), not the end of the check.
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    let layer = layer_dirs(&root).remove(0);
+    std::fs::write(layer.join("diff"), "not a digest").unwrap();
+    let (r, _, list) = findings(&root);
+    assert_eq!(r.code, 1, "{r}");
+    let rel = layer
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        list.iter()
+            .any(|(k, p)| k == "layer-record" && *p == format!("{rel}/diff")),
+        "{list:#?}"
+    );
+}
+
+/// `docker images` lines with what is stable: a CREATED counted in seconds or minutes may have
+/// moved on since the daemon printed it. Sorted, since docker orders an image's tags at random.
+fn stable_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains("second") || l.contains("minute") {
+                l.split_whitespace()
+                    .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn images_lists_what_docker_images_listed() {
+    let Some(s) = setup() else { return };
+    for (flags, docker_said) in IMAGES_FLAGS.iter().zip(&s.docker_images) {
+        let r = strata(&with(vec!["images".into()], s.source(""), flags));
+        assert_eq!(r.code, 0, "{r}");
+        assert_eq!(
+            r.stdout.lines().next(),
+            docker_said.lines().next(),
+            "header"
+        );
+        assert_eq!(
+            stable_lines(&r.stdout),
+            stable_lines(docker_said),
+            "images {flags:?}"
+        );
+    }
+    // Every loaded image is there, with its tags, in the JSON too.
+    let v = json_of(&with(vec!["images".into()], s.source(""), &["--json"]));
+    let rows = v.as_array().unwrap();
+    for l in &s.images {
+        assert!(
+            rows.iter().any(|r| r["id"] == l.id.as_str()),
+            "{}",
+            l.reference
+        );
+    }
+    let hello = rows.iter().find(|r| r["repository"] == "hello").unwrap();
+    assert_eq!(hello["tag"], "latest");
+    assert!(s.container_of.starts_with("hello"));
+    // --docker-root belongs to docker-root: only.
+    let r = strata(&[
+        "images".into(),
+        "--docker-root".into(),
+        s.root.to_string_lossy().into_owned(),
+        s.images[0].archive.to_string_lossy().into_owned(),
+    ]);
+    assert_clean_error(&r, "--docker-root");
 }

@@ -126,7 +126,7 @@ impl DockerRoot {
     }
 
     /// A one-line metadata file (`diff`, `size`, `cache-id`, `parent`), trimmed.
-    fn read_line(&self, rel: &str, what: &'static str) -> Result<String, ArchiveError> {
+    pub fn read_line(&self, rel: &str, what: &'static str) -> Result<String, ArchiveError> {
         let bytes = self.read(rel, what, SMALL)?;
         String::from_utf8(bytes)
             .map(|s| s.trim().to_string())
@@ -141,13 +141,13 @@ impl DockerRoot {
             })
     }
 
-    fn read_digest(&self, rel: &str, what: &'static str) -> Result<Digest, ArchiveError> {
+    pub fn read_digest(&self, rel: &str, what: &'static str) -> Result<Digest, ArchiveError> {
         let text = self.read_line(rel, what)?;
         Digest::parse(&text).map_err(|e| self.error(rel, e.into()))
     }
 
     /// The names in a directory under the root.
-    fn list(&self, rel: &str) -> Result<Vec<String>, ArchiveError> {
+    pub fn list(&self, rel: &str) -> Result<Vec<String>, ArchiveError> {
         let fd = self
             .open_beneath(rel, OFlags::DIRECTORY)
             .map_err(|p| self.error(rel, p))?;
@@ -163,7 +163,8 @@ impl DockerRoot {
         Ok(names)
     }
 
-    fn repositories(&self) -> Result<Vec<(String, Digest)>, ArchiveError> {
+    /// Every reference of `repositories.json` (tags and `name@digest`) with its image ID.
+    pub fn repositories(&self) -> Result<Vec<(String, Digest)>, ArchiveError> {
         let rel = format!("{IMAGE_DIR}/repositories.json");
         let bytes = match self.read(&rel, "repositories.json", super::container::JSON_LIMIT) {
             Ok(b) => b,
@@ -194,7 +195,8 @@ impl DockerRoot {
         Ok(refs)
     }
 
-    fn image_ids(&self) -> Result<Vec<String>, ArchiveError> {
+    /// The image IDs (hex) of `imagedb/content/sha256`, sorted.
+    pub fn image_ids(&self) -> Result<Vec<String>, ArchiveError> {
         let rel = format!("{IMAGE_DIR}/imagedb/content/sha256");
         let mut ids = self.list(&rel)?;
         ids.retain(|n| n.len() == 64 && n.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
@@ -382,8 +384,45 @@ impl DockerRoot {
         Ok(chain)
     }
 
-    /// The layer at `layer_dir` (a layerdb directory) as its original tar.
-    pub fn open_layer(&self, layer_dir: &str) -> Result<TarSplitReader, ArchiveError> {
+    /// A directory under the root, opened (never through a symlink).
+    pub fn open_dir(&self, rel: &str) -> Result<OwnedFd, ArchiveError> {
+        self.open_beneath(rel, OFlags::DIRECTORY)
+            .map_err(|p| self.error(rel, p))
+    }
+
+    /// What is at `rel` (not following a final symlink): None when nothing is.
+    pub fn kind_of(&self, rel: &str) -> Result<Option<FileType>, ArchiveError> {
+        let (dir, name) = rel.rsplit_once('/').unwrap_or((".", rel));
+        let fd = match self.open_beneath(dir, OFlags::DIRECTORY) {
+            Ok(fd) => fd,
+            Err(Problem::Absent) => return Ok(None),
+            Err(p) => return Err(self.error(dir, p)),
+        };
+        match rfs::statat(&fd, name, rfs::AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(FileType::from_raw_mode(st.st_mode))),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(self.error(rel, Problem::Io(e.into()))),
+        }
+    }
+
+    /// The target of the symlink at `rel` (read, never followed).
+    pub fn read_link(&self, rel: &str) -> Result<Vec<u8>, ArchiveError> {
+        let (dir, name) = rel.rsplit_once('/').unwrap_or((".", rel));
+        let fd = self.open_dir(dir)?;
+        rfs::readlinkat(&fd, name, Vec::new())
+            .map(|t| t.into_bytes())
+            .map_err(|e| {
+                let problem = if e == Errno::NOENT {
+                    Problem::Absent
+                } else {
+                    Problem::Io(e.into())
+                };
+                self.error(rel, problem)
+            })
+    }
+
+    /// The layer's `cache-id`: its directory under `overlay2/`, checked to be a plain name.
+    pub fn cache_id(&self, layer_dir: &str) -> Result<String, ArchiveError> {
         let cache_path = format!("{layer_dir}/cache-id");
         let cache_id = self.read_line(&cache_path, "cache-id")?;
         let plain = !cache_id.is_empty()
@@ -403,6 +442,25 @@ impl DockerRoot {
                 },
             ));
         }
+        Ok(cache_id)
+    }
+
+    /// The layer at `layer_dir` (a layerdb directory) as its original tar.
+    /// A containers-storage layer (`overlay-layers/<ID>`) is read from
+    /// `overlay-layers/<ID>.tar-split.gz` and `overlay/<ID>/diff/`.
+    pub fn open_layer(&self, layer_dir: &str) -> Result<TarSplitReader, ArchiveError> {
+        use super::containers_storage::LAYER_PREFIX;
+        if let Some(id) = layer_dir.strip_prefix(LAYER_PREFIX) {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(self.error(layer_dir, Problem::PathEscapes));
+            }
+            let split_path = format!("{layer_dir}.tar-split.gz");
+            let split = self.open_file(&split_path)?;
+            let diff_path = format!("overlay/{id}/diff");
+            let diff = self.open_dir(&diff_path)?;
+            return Ok(TarSplitReader::new(split, split_path, diff, diff_path));
+        }
+        let cache_id = self.cache_id(layer_dir)?;
         let split_path = format!("{layer_dir}/tar-split.json.gz");
         let split = self.open_file(&split_path)?;
         let diff_path = format!("overlay2/{cache_id}/diff");

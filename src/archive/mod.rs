@@ -3,6 +3,7 @@
 //! image candidates, and one of them is loaded into the [`crate::image::Image`] model.
 
 pub mod container;
+pub mod containers_storage;
 pub mod docker;
 pub mod dockerroot;
 pub mod legacy_v1;
@@ -37,6 +38,8 @@ pub enum Format {
     OciLayout,
     /// A Docker data root (overlay2): `docker-root:REF`.
     DockerRoot,
+    /// containers-storage (podman, buildah): `containers-storage:REF`.
+    ContainersStorage,
 }
 
 impl Format {
@@ -47,6 +50,7 @@ impl Format {
             Format::DockerSaveV1 => "docker-save-v1",
             Format::OciLayout => "oci-layout",
             Format::DockerRoot => "docker-root",
+            Format::ContainersStorage => "containers-storage",
         }
     }
 }

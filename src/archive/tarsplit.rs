@@ -164,6 +164,11 @@ enum Current {
         crc: Crc64,
         want: u64,
     },
+    /// Zeros standing in for a file that is missing or short on disk (collecting mode only):
+    /// the stream keeps its shape, so the files after it are still checked.
+    Filler {
+        left: u64,
+    },
     Done,
 }
 
@@ -177,6 +182,9 @@ pub struct TarSplitReader {
     line_no: u64,
     line: Vec<u8>,
     current: Current,
+    /// When set, a file changed on disk is recorded here and the stream goes on (the diffID
+    /// will not match, and every changed file is named), instead of failing at the first.
+    collected: Option<Vec<Fault>>,
 }
 
 impl TarSplitReader {
@@ -195,6 +203,31 @@ impl TarSplitReader {
             line_no: 0,
             line: Vec::new(),
             current: Current::Idle,
+            collected: None,
+        }
+    }
+
+    /// Records files changed on disk instead of failing on the first; see [`Self::faults`].
+    pub fn collecting(mut self) -> TarSplitReader {
+        self.collected = Some(Vec::new());
+        self
+    }
+
+    /// The changed files found so far in collecting mode.
+    pub fn faults(&self) -> &[Fault] {
+        self.collected.as_deref().unwrap_or(&[])
+    }
+
+    /// In collecting mode a fault about changed content is kept and Ok(true) returned; any
+    /// other error is handed back.
+    fn tolerate(&mut self, err: io::Error) -> io::Result<bool> {
+        let changed = Fault::of(&err).filter(|f| f.changed).cloned();
+        match (&mut self.collected, changed) {
+            (Some(list), Some(fault)) => {
+                list.push(fault);
+                Ok(true)
+            }
+            _ => Err(err),
         }
     }
 
@@ -290,37 +323,46 @@ impl TarSplitReader {
                 return Err(self.split_fault(format!("file `{shown}` has no valid CRC-64 payload")))
             }
         };
-        let fd = match rfs::openat2(
+        let opened = rfs::openat2(
             &self.diff,
             rel.as_slice(),
             OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY,
             Mode::empty(),
             BENEATH,
-        ) {
+        );
+        let fd = match opened {
             Ok(fd) => fd,
             Err(Errno::NOENT) => {
-                return Err(self.file_fault(
-                    &shown,
-                    format!("missing (tar-split.json.gz records {size} bytes)"),
-                    true,
-                ))
+                return self.fill_in(
+                    size,
+                    self.file_fault(
+                        &shown,
+                        format!("missing (tar-split.json.gz records {size} bytes)"),
+                        true,
+                    ),
+                )
             }
             Err(Errno::LOOP) | Err(Errno::XDEV) => {
-                return Err(self.file_fault(
-                    &shown,
-                    "is a symlink or lies under one; links in a data root are not followed".into(),
-                    true,
-                ))
+                return self.fill_in(
+                    size,
+                    self.file_fault(
+                        &shown,
+                        "is a symlink or lies under one; links in a data root are not followed"
+                            .into(),
+                        true,
+                    ),
+                )
             }
             Err(e) => return Err(self.file_fault(&shown, format!("cannot open it ({e})"), false)),
         };
         let stat = rfs::fstat(&fd).map_err(io::Error::from)?;
         if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-            return Err(self.file_fault(
+            let fault = self.file_fault(
                 &shown,
                 "not a regular file (tar-split.json.gz records file content)".into(),
                 true,
-            ));
+            );
+            return self.fill_in(size, fault);
         }
         self.current = Current::File {
             file: File::from(fd),
@@ -330,6 +372,14 @@ impl TarSplitReader {
             crc: Crc64::new(),
             want,
         };
+        Ok(())
+    }
+
+    /// A file that cannot be read as recorded: fails the stream, or in collecting mode is
+    /// recorded and replaced by `left` zeros.
+    fn fill_in(&mut self, left: u64, fault: io::Error) -> io::Result<()> {
+        self.tolerate(fault)?;
+        self.current = Current::Filler { left };
         Ok(())
     }
 
@@ -349,23 +399,24 @@ impl TarSplitReader {
         let mut probe = [0u8; 1];
         let extra = file.read(&mut probe)?;
         let (name, size, found, want) = (name.clone(), *size, crc.value(), *want);
+        self.current = Current::Idle;
         if extra > 0 {
-            return Err(self.file_fault(
+            let fault = self.file_fault(
                 &name,
                 format!("changed on disk: larger than the {size} bytes tar-split.json.gz records"),
                 true,
-            ));
-        }
-        if found != want {
-            return Err(self.file_fault(
+            );
+            self.tolerate(fault)?;
+        } else if found != want {
+            let fault = self.file_fault(
                 &name,
                 format!(
                     "changed on disk: CRC-64 {found:016x}, tar-split.json.gz records {want:016x}"
                 ),
                 true,
-            ));
+            );
+            self.tolerate(fault)?;
         }
-        self.current = Current::Idle;
         Ok(())
     }
 }
@@ -398,6 +449,16 @@ impl Read for TarSplitReader {
         loop {
             match &mut self.current {
                 Current::Done => return Ok(0),
+                Current::Filler { left } => {
+                    if *left == 0 {
+                        self.current = Current::Idle;
+                        continue;
+                    }
+                    let n = out.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    out[..n].fill(0);
+                    *left -= n as u64;
+                    return Ok(n);
+                }
                 Current::Idle => self.advance()?,
                 Current::Bytes { buf, at } => {
                     if *at == buf.len() {
@@ -424,14 +485,17 @@ impl Read for TarSplitReader {
                     let cap = out.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
                     let n = file.read(&mut out[..cap])?;
                     if n == 0 {
-                        let (name, size, got) = (name.clone(), *size, *size - *left);
-                        return Err(self.file_fault(
+                        let (name, size, left) = (name.clone(), *size, *left);
+                        let got = size - left;
+                        let fault = self.file_fault(
                             &name,
                             format!(
                                 "changed on disk: {got} bytes, tar-split.json.gz records {size}"
                             ),
                             true,
-                        ));
+                        );
+                        self.fill_in(left, fault)?;
+                        continue;
                     }
                     crc.update(&out[..n]);
                     *left -= n as u64;

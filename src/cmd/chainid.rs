@@ -14,7 +14,10 @@ pub fn run(args: ChainidArgs, out: &mut impl Write) -> Result<ExitCode> {
             path,
             args.image_ref.as_deref(),
             args.platform.as_deref(),
-            args.docker_root.as_deref(),
+            super::Roots {
+                docker: args.docker_root.as_deref(),
+                storage: None,
+            },
             false,
         )?;
         image.diff_ids_from_config()?

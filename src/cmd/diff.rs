@@ -199,6 +199,7 @@ fn two_images(
         image: args.other_image.clone(),
         platform: args.other_platform.clone(),
         docker_root: None,
+        storage_root: None,
     };
     // The data root is shared when the other image is one of it too.
     let other = ImageSelect {
@@ -207,6 +208,12 @@ fn two_images(
             .docker_root
             .clone()
             .filter(|_| other.archive.to_string_lossy().starts_with("docker-root:")),
+        storage_root: args.select.storage_root.clone().filter(|_| {
+            other
+                .archive
+                .to_string_lossy()
+                .starts_with("containers-storage:")
+        }),
         ..other
     };
     if args.other.is_none() && args.select.archive.as_os_str() == "-" {

@@ -7,11 +7,31 @@ use anyhow::Result;
 use strata::archive::listing::{summarize, ImageSummary};
 use strata::archive::Archive;
 use strata::digest::Digest;
-use strata::render::{aligned_table, human_size};
+use strata::render::{aligned_table, human_duration, human_size, tabwriter};
+use strata::storage::images::{list_containers_storage_images, list_images};
 
 use crate::cli::ImagesArgs;
 
 pub fn run(args: ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
+    if let Some(source) = args
+        .archive
+        .to_str()
+        .filter(|s| s.starts_with("docker-root:") || s.starts_with("containers-storage:"))
+    {
+        return data_root(source, &args, out);
+    }
+    if args.storage_root.is_some() {
+        anyhow::bail!(
+            "--storage-root: applies to the `containers-storage:` source, and {} is not one",
+            args.archive.display()
+        );
+    }
+    if args.docker_root.is_some() {
+        anyhow::bail!(
+            "--docker-root: applies to the `docker-root:` source, and {} is not one",
+            args.archive.display()
+        );
+    }
     let archive = Archive::open(&args.archive)?;
     let images = summarize(&archive);
     if args.json {
@@ -56,4 +76,53 @@ fn tags(i: &ImageSummary) -> String {
     } else {
         strata::render::escape_for_message(&i.tags.join(", "), 200)
     }
+}
+
+/// `docker images` of a data root: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, aligned as docker
+/// aligns them (a containers-storage root in the same table, with podman's sizes).
+fn data_root(source: &str, args: &ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let rows = if source.starts_with("docker-root:") {
+        if args.storage_root.is_some() {
+            anyhow::bail!("--storage-root: applies to `containers-storage:`; use --docker-root");
+        }
+        let root = super::storage::open_docker_root(source, args.docker_root.as_deref())?;
+        list_images(&root)?
+    } else {
+        if args.docker_root.is_some() {
+            anyhow::bail!("--docker-root: applies to `docker-root:`; use --storage-root");
+        }
+        let root = super::storage::open_containers_storage(source, args.storage_root.as_deref())?;
+        list_containers_storage_images(&root)?
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &rows)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut text = String::from("REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\n");
+    let now = chrono::Utc::now();
+    for r in &rows {
+        let id = if args.no_trunc {
+            r.id.to_string()
+        } else {
+            r.id.short().to_string()
+        };
+        let created = match r.created_time() {
+            None => "N/A".to_string(),
+            Some(t) => {
+                // docker counts from whole seconds.
+                let secs = now.timestamp() - t.timestamp();
+                let age = std::time::Duration::from_secs(secs.max(0) as u64);
+                format!("{} ago", human_duration(age))
+            }
+        };
+        text.push_str(&format!(
+            "{}\t{}\t{id}\t{created}\t{}\n",
+            r.repository,
+            r.tag,
+            human_size(r.size)
+        ));
+    }
+    out.write_all(tabwriter(&text).as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

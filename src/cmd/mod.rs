@@ -13,6 +13,7 @@ mod ls;
 mod man;
 mod mount;
 mod shell;
+mod storage;
 mod store;
 mod verify;
 mod waste;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mount(args) => mount::mount(args, &mut out)?,
         Command::Umount(args) => mount::umount(args, &mut out)?,
         Command::Store(args) => store::run(args, &mut out)?,
+        Command::Storage(args) => storage::run(args, &mut out)?,
         Command::Ls(args) => ls::run(args, &mut out)?,
         Command::Diff(args) => diff::run(args, &mut out)?,
         Command::Cat(args) => cat::run(args, &mut out)?,
@@ -73,52 +75,100 @@ pub fn open_image(select: &ImageSelect) -> Result<Image> {
         &select.archive,
         select.image.as_deref(),
         select.platform.as_deref(),
-        select.docker_root.as_deref(),
+        Roots::of(select),
         false,
     )
 }
 
-/// Opens IMAGE: an archive (spooled first when `random_access` and it is a stream), or
-/// `docker-root:REF` from the Docker data root `docker_root` (default /var/lib/docker).
+/// Where `docker-root:` and `containers-storage:` sources live (defaults when None).
+#[derive(Clone, Copy, Default)]
+pub struct Roots<'a> {
+    pub docker: Option<&'a Path>,
+    pub storage: Option<&'a Path>,
+}
+
+impl<'a> Roots<'a> {
+    pub fn of(select: &'a ImageSelect) -> Roots<'a> {
+        Roots {
+            docker: select.docker_root.as_deref(),
+            storage: select.storage_root.as_deref(),
+        }
+    }
+}
+
+/// Opens IMAGE: an archive (spooled first when `random_access` and it is a stream),
+/// `docker-root:REF` from a Docker data root (default /var/lib/docker), or
+/// `containers-storage:REF` from podman's storage (default /var/lib/containers/storage).
 pub fn open_source(
     archive: &Path,
     image: Option<&str>,
     platform: Option<&str>,
-    docker_root: Option<&Path>,
+    roots: Roots,
     random_access: bool,
 ) -> Result<Image> {
-    let docker_ref = archive.to_str().and_then(|s| s.strip_prefix(DOCKER_ROOT));
-    let Some(reference) = docker_ref else {
-        if docker_root.is_some() {
-            bail!(
-                "--docker-root: applies to `{DOCKER_ROOT}REF` sources, and {} is not one",
-                archive.display()
-            );
+    let text = archive.to_str();
+    let (prefix, reference) = match (
+        text.and_then(|s| s.strip_prefix(DOCKER_ROOT)),
+        text.and_then(|s| s.strip_prefix(CONTAINERS_STORAGE)),
+    ) {
+        (Some(r), _) => (DOCKER_ROOT, r),
+        (_, Some(r)) => (CONTAINERS_STORAGE, r),
+        (None, None) => {
+            if roots.docker.is_some() {
+                bail!(
+                    "--docker-root: applies to `{DOCKER_ROOT}REF` sources, and {} is not one",
+                    archive.display()
+                );
+            }
+            if roots.storage.is_some() {
+                bail!(
+                    "--storage-root: applies to `{CONTAINERS_STORAGE}REF` sources, and {} is not one",
+                    archive.display()
+                );
+            }
+            let platform = platform_arg(platform)?;
+            return Ok(if random_access {
+                Image::open_random_access(archive, image, platform.as_ref())?
+            } else {
+                Image::open(archive, image, platform.as_ref())?
+            });
         }
-        let platform = platform_arg(platform)?;
-        return Ok(if random_access {
-            Image::open_random_access(archive, image, platform.as_ref())?
-        } else {
-            Image::open(archive, image, platform.as_ref())?
-        });
     };
     if platform.is_some() {
-        bail!("--platform: an image of a Docker data root has one platform; leave --platform out");
+        bail!("--platform: an image of {prefix} has one platform; leave --platform out");
     }
     let reference = match (reference, image) {
         ("", Some(r)) => r,
-        ("", None) => bail!("{DOCKER_ROOT}: name the image, as in {DOCKER_ROOT}busybox:latest"),
+        ("", None) => bail!("{prefix}: name the image, as in {prefix}busybox:latest"),
         (r, None) => r,
         (_, Some(_)) => bail!(
             "--image: the image is already named by {}",
             archive.display()
         ),
     };
-    let root = docker_root.unwrap_or(Path::new(strata::archive::dockerroot::DEFAULT_ROOT));
-    Ok(Image::open_docker_root(root, reference)?)
+    if prefix == DOCKER_ROOT {
+        if roots.storage.is_some() {
+            bail!(
+                "--storage-root: applies to `{CONTAINERS_STORAGE}REF` sources; use --docker-root"
+            );
+        }
+        let root = roots
+            .docker
+            .unwrap_or(Path::new(strata::archive::dockerroot::DEFAULT_ROOT));
+        Ok(Image::open_docker_root(root, reference)?)
+    } else {
+        if roots.docker.is_some() {
+            bail!("--docker-root: applies to `{DOCKER_ROOT}REF` sources; use --storage-root");
+        }
+        let root = roots
+            .storage
+            .unwrap_or(Path::new(strata::archive::containers_storage::DEFAULT_ROOT));
+        Ok(Image::open_containers_storage(root, reference)?)
+    }
 }
 
 const DOCKER_ROOT: &str = "docker-root:";
+const CONTAINERS_STORAGE: &str = "containers-storage:";
 
 /// The plain limits of the `--max-*` flags (and `--no-devices` where a command has it).
 pub fn limits_of(args: &LimitArgs, no_devices: bool) -> Limits {
@@ -140,7 +190,7 @@ pub fn open_layered(
         &select.archive,
         select.image.as_deref(),
         select.platform.as_deref(),
-        select.docker_root.as_deref(),
+        Roots::of(select),
         true,
     )?;
     image.require_intact()?;

@@ -1,0 +1,152 @@
+//! `strata storage check`: a data root's records against its files, and its leftovers.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use strata::archive::dockerroot::{DockerRoot, DEFAULT_ROOT, IMAGE_DIR};
+use strata::render::{count, escape_for_message, human_size};
+use strata::storage::check::{check_docker_root, Report};
+use strata::storage::check_cs::check_containers_storage;
+
+use crate::cli::{StorageAction, StorageArgs, StorageCheckArgs};
+
+use super::{EXIT_ERROR, EXIT_MISMATCH};
+
+pub fn run(args: StorageArgs, out: &mut impl Write) -> Result<ExitCode> {
+    match args.action {
+        StorageAction::Check(a) => check(a, out),
+    }
+}
+
+/// Opens the data root `docker-root:` (with `--docker-root`) names, refusing a directory that
+/// is not one with one line.
+pub(crate) fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
+    match source.strip_prefix("docker-root:") {
+        Some("") => {}
+        Some(r) => bail!(
+            "{source}: name the data root only (`docker-root:`), not an image (`{}`)",
+            escape_for_message(r, 80)
+        ),
+        None => bail!(
+            "{}: not a data root source; use `docker-root:` (with --docker-root DIR)",
+            escape_for_message(source, 200)
+        ),
+    }
+    let dir = dir.unwrap_or(Path::new(DEFAULT_ROOT));
+    let root = DockerRoot::open(dir)?;
+    if !matches!(
+        root.kind_of(IMAGE_DIR)?,
+        Some(rustix::fs::FileType::Directory)
+    ) {
+        bail!(
+            "{}: not a Docker data root with the overlay2 graphdriver ({IMAGE_DIR} does not exist)",
+            dir.display()
+        );
+    }
+    Ok(root)
+}
+
+/// Opens the containers-storage root `containers-storage:` (with `--storage-root`) names.
+pub(crate) fn open_containers_storage(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
+    use strata::archive::containers_storage::{DEFAULT_ROOT, IMAGES_JSON};
+    match source.strip_prefix("containers-storage:") {
+        Some("") => {}
+        Some(r) => bail!(
+            "{source}: name the storage only (`containers-storage:`), not an image (`{}`)",
+            escape_for_message(r, 80)
+        ),
+        None => bail!(
+            "{}: not a containers-storage source; use `containers-storage:`",
+            escape_for_message(source, 200)
+        ),
+    }
+    let dir = dir.unwrap_or(Path::new(DEFAULT_ROOT));
+    let root = DockerRoot::open(dir)?;
+    if root.kind_of(IMAGES_JSON)?.is_none() {
+        bail!(
+            "{}: not a containers-storage root with the overlay driver ({IMAGES_JSON} does not exist)",
+            dir.display()
+        );
+    }
+    Ok(root)
+}
+
+fn check(args: StorageCheckArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let report = if args.source.starts_with("containers-storage:") {
+        if args.docker_root.is_some() {
+            bail!("--docker-root: applies to `docker-root:`; use --storage-root");
+        }
+        let root = open_containers_storage(&args.source, args.storage_root.as_deref())?;
+        check_containers_storage(&root)?
+    } else {
+        if args.storage_root.is_some() {
+            bail!("--storage-root: applies to `containers-storage:`; use --docker-root");
+        }
+        let root = open_docker_root(&args.source, args.docker_root.as_deref())?;
+        check_docker_root(&root)?
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        write_text(&report, out)?;
+    }
+    Ok(if report.unreadable() {
+        ExitCode::from(EXIT_ERROR)
+    } else if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_MISMATCH)
+    })
+}
+
+fn write_text(report: &Report, out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "{}: {}, {}, {}; {} of layer tar rebuilt and hashed",
+        report.root,
+        count(report.images as u64, "image", "images"),
+        count(report.layers as u64, "layer", "layers"),
+        count(report.containers as u64, "container", "containers"),
+        human_size(report.bytes_checked),
+    )?;
+    let width = report
+        .findings
+        .iter()
+        .map(|f| f.kind.len())
+        .max()
+        .unwrap_or(0);
+    for f in &report.findings {
+        let size = f
+            .size
+            .map(|s| format!(" ({})", human_size(s)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<width$}  {}{size}: {}",
+            f.kind,
+            escape_for_message(&f.path, 400),
+            escape_for_message(&f.detail, 400)
+        )?;
+    }
+    let leftover: u64 = report.findings.iter().filter_map(|f| f.size).sum();
+    match report.findings.len() {
+        0 => writeln!(
+            out,
+            "clean: every record agrees with the files, nothing is left over"
+        )?,
+        n => writeln!(
+            out,
+            "{}{}",
+            count(n as u64, "finding", "findings"),
+            if leftover > 0 {
+                format!(", {} left over", human_size(leftover))
+            } else {
+                String::new()
+            }
+        )?,
+    }
+    Ok(())
+}

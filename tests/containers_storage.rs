@@ -1,0 +1,506 @@
+//! `containers-storage:REF` against the real thing: podman (with a private `--root`, overlay
+//! driver) loads testdata/hello.tar and a fixture with whiteouts, opaque dirs, links and long
+//! names; then strata reads that storage without podman and must agree with the archives
+//! (inspect, ls, extract), with `podman history`, and must name a file changed on disk.
+//! Without podman or root, each test says why (common::skipped) and passes.
+
+#[macro_use]
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use common::layer::Compression;
+use common::rootfs::read_tree;
+use common::sandbox::{image_of_entries, is_root, Format};
+use common::tarball::Entry;
+use common::{assert_clean_error, run, Fixture, Run};
+use serde_json::Value;
+
+struct Loaded {
+    /// The name podman load printed (`localhost/hello:latest`).
+    name: String,
+    archive: PathBuf,
+    id: String,
+    /// `podman history --format json --no-trunc`: (id, size) of each row.
+    history: Vec<(String, u64)>,
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    images: Vec<Loaded>,
+    /// `podman images --format json`.
+    podman_images: Value,
+    _fixtures: Vec<Fixture>,
+}
+
+static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
+static TO_REMOVE: OnceLock<PathBuf> = OnceLock::new();
+
+extern "C" fn remove_at_exit() {
+    if let Some(dir) = TO_REMOVE.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn setup() -> Option<&'static Setup> {
+    match SETUP.get_or_init(start) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            common::skipped(why);
+            None
+        }
+    }
+}
+
+fn podman(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("podman")
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--runroot")
+        .arg(dir.join("run"))
+        .args(["--storage-driver", "overlay", "--log-level", "error"])
+        .args(args)
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("podman: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn start() -> Result<Setup, String> {
+    if !is_root() {
+        return Err("not root: podman's overlay storage here needs root".into());
+    }
+    let found = Command::new("sh")
+        .args(["-c", "command -v podman"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        return Err("podman is not installed (Debian's podman)".into());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
+        unsafe { libc::atexit(remove_at_exit) };
+    }
+    let hello = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar"));
+    // podman itself may not work in this sandbox: then the machine, not strata, is at fault.
+    podman(dir.path(), &["load", "-q", "-i", hello.to_str().unwrap()])
+        .map_err(|e| format!("podman cannot load an image here: {e}"))?;
+    let layers = vec![
+        vec![
+            Entry::dir("etc"),
+            Entry::file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+            Entry::file("etc/shadow", "root:*:19000::::::\n").with_mode(0o640),
+            Entry::dir("usr"),
+            Entry::dir("usr/lib"),
+            Entry::file("usr/lib/libc.so", vec![7u8; 70_000]),
+            Entry::hardlink("usr/lib/libc.so.6", "usr/lib/libc.so"),
+            Entry::symlink("usr/lib/libc.link", "libc.so"),
+            Entry::file(
+                &format!("usr/{}long.txt", "long-name-segment-".repeat(7)),
+                vec![b'l'; 3000],
+            ),
+            Entry::dir("var"),
+            Entry::dir("var/cache"),
+            Entry::file("var/cache/a", "a"),
+        ],
+        vec![
+            Entry::dir("etc"),
+            Entry::whiteout("etc", "shadow"),
+            Entry::file("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n").with_pax(),
+            Entry::dir("var"),
+            Entry::dir("var/cache"),
+            Entry::opaque("var/cache"),
+            Entry::file("var/cache/c", "c"),
+        ],
+    ];
+    let rootfs = image_of_entries("rootfs.tar", &layers, Compression::None, Format::Docker);
+    let mut images = Vec::new();
+    for archive in [hello, rootfs.path.clone()] {
+        let said = podman(dir.path(), &["load", "-i", archive.to_str().unwrap()])
+            .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
+        let name = said
+            .lines()
+            .find_map(|l| l.strip_prefix("Loaded image: "))
+            .unwrap_or_else(|| panic!("podman load said {said:?}"))
+            .trim()
+            .to_string();
+        let id = podman(
+            dir.path(),
+            &["image", "inspect", "--format", "{{.Id}}", &name],
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let json: Value = serde_json::from_str(
+            &podman(
+                dir.path(),
+                &["history", "--no-trunc", "--format", "json", &name],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let history = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_string(),
+                    r["size"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        images.push(Loaded {
+            name,
+            archive,
+            id,
+            history,
+        });
+    }
+    let podman_images =
+        serde_json::from_str(&podman(dir.path(), &["images", "--format", "json"]).unwrap())
+            .unwrap();
+    Ok(Setup {
+        podman_images,
+        root: dir.path().join("root"),
+        _dir: dir,
+        images,
+        _fixtures: vec![rootfs],
+    })
+}
+
+impl Setup {
+    fn source(&self, reference: &str) -> Vec<String> {
+        vec![
+            format!("containers-storage:{reference}"),
+            "--storage-root".into(),
+            self.root.to_string_lossy().into_owned(),
+        ]
+    }
+}
+
+fn strata(args: &[String]) -> Run {
+    let os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    run(&os)
+}
+
+fn json_of(args: &[String]) -> Value {
+    let r = strata(args);
+    assert_eq!(r.code, 0, "strata {args:?}:\n{r}");
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"))
+}
+
+fn with(mut head: Vec<String>, source: Vec<String>, tail: &[&str]) -> Vec<String> {
+    head.extend(source);
+    head.extend(tail.iter().map(|s| s.to_string()));
+    head
+}
+
+fn archive_args(l: &Loaded) -> Vec<String> {
+    vec![l.archive.to_string_lossy().into_owned()]
+}
+
+#[test]
+fn inspect_ls_and_extract_agree_with_the_archive() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let ours = json_of(&with(
+            vec!["inspect".into()],
+            s.source(&l.name),
+            &["--json"],
+        ));
+        let theirs = json_of(&with(vec!["inspect".into()], archive_args(l), &["--json"]));
+        assert_eq!(ours["source"]["format"], "containers-storage");
+        assert_eq!(ours["image"]["id"], format!("sha256:{}", l.id).as_str());
+        assert_eq!(ours["image"]["id"], theirs["image"]["id"]);
+        let pick = |v: &Value, k: &str| -> Vec<Value> {
+            v["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l[k].clone())
+                .collect()
+        };
+        for key in ["diff_id", "chain_id", "size", "files"] {
+            assert_eq!(pick(&ours, key), pick(&theirs, key), "{key} of {}", l.name);
+        }
+        let ours = json_of(&with(vec!["ls".into()], s.source(&l.name), &["--json"]));
+        let theirs = json_of(&with(vec!["ls".into()], archive_args(l), &["--json"]));
+        assert_eq!(ours, theirs, "ls of {}", l.name);
+
+        let out = tempfile::tempdir().unwrap();
+        let (a, b) = (out.path().join("a"), out.path().join("b"));
+        let r = strata(&with(
+            vec!["extract".into()],
+            s.source(&l.name),
+            &[a.to_str().unwrap()],
+        ));
+        assert_eq!(r.code, 0, "{r}");
+        let r = strata(&with(
+            vec!["extract".into()],
+            archive_args(l),
+            &[b.to_str().unwrap()],
+        ));
+        assert_eq!(r.code, 0, "{r}");
+        assert_eq!(read_tree(&a), read_tree(&b), "extract of {}", l.name);
+    }
+}
+
+#[test]
+fn history_has_podmans_ids_and_sizes() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let r = strata(&with(
+            vec!["history".into()],
+            s.source(&l.name),
+            &["--no-trunc", "-H=false", "--format", "{{.ID}}\t{{.Size}}"],
+        ));
+        assert_eq!(r.code, 0, "{r}");
+        let ours: Vec<(String, u64)> = r
+            .stdout
+            .lines()
+            .map(|line| {
+                let (id, size) = line.split_once('\t').unwrap();
+                let id = id.strip_prefix("sha256:").unwrap_or(id).to_string();
+                (id, size.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(ours, l.history, "history of {}", l.name);
+    }
+}
+
+#[test]
+fn references_resolve_like_podman() {
+    let Some(s) = setup() else { return };
+    let hello = s.images.iter().find(|l| l.name.contains("hello")).unwrap();
+    for reference in [
+        "hello",
+        "hello:latest",
+        "localhost/hello:latest",
+        hello.id.as_str(),
+        &hello.id[..12],
+    ] {
+        let v = json_of(&with(
+            vec!["inspect".into()],
+            s.source(reference),
+            &["--json"],
+        ));
+        assert_eq!(
+            v["image"]["id"],
+            format!("sha256:{}", hello.id).as_str(),
+            "{reference}"
+        );
+    }
+    let r = strata(&with(vec!["inspect".into()], s.source("nope:1"), &[]));
+    assert_clean_error(&r, &s.root.to_string_lossy());
+    assert!(
+        r.stderr.contains("localhost/hello:latest"),
+        "lists the names:\n{r}"
+    );
+    // Each root flag belongs to its own source.
+    let r = strata(&[
+        "inspect".into(),
+        "containers-storage:hello".into(),
+        "--docker-root".into(),
+        s.root.to_string_lossy().into_owned(),
+    ]);
+    assert_clean_error(&r, "--docker-root");
+}
+
+#[test]
+fn verify_proves_the_files_and_names_a_changed_one_without_writing() {
+    let Some(s) = setup() else { return };
+    let listing = |root: &Path| {
+        let out = Command::new("find")
+            .arg(root)
+            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = listing(&s.root);
+    for l in &s.images {
+        let r = strata(&with(vec!["verify".into()], s.source(&l.name), &[]));
+        assert_eq!(r.code, 0, "{r}");
+        assert!(r.stdout.contains("all ok"), "{r}");
+    }
+    assert_eq!(before, listing(&s.root), "the storage was written");
+
+    let copy = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(&s.root)
+        .arg(copy.path().join("root"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let root = copy.path().join("root");
+    let out = Command::new("find")
+        .arg(root.join("overlay"))
+        .args(["-path", "*/diff/usr/share/greeting.txt", "-type", "f"])
+        .output()
+        .unwrap();
+    let file = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let shown = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&file, &bytes).unwrap();
+    let r = strata(&[
+        "verify".into(),
+        "containers-storage:hello".into(),
+        "--storage-root".into(),
+        root.to_string_lossy().into_owned(),
+    ]);
+    assert_eq!(r.code, 1, "{r}");
+    assert!(
+        r.stdout.contains(&format!("{shown}: changed on disk")),
+        "{r}"
+    );
+}
+
+#[test]
+fn images_lists_podmans_names_ids_and_sizes() {
+    let Some(s) = setup() else { return };
+    let ours = json_of(&with(vec!["images".into()], s.source(""), &["--json"]));
+    let mut ours: Vec<(String, String, u64)> = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{}:{}",
+                    r["repository"].as_str().unwrap(),
+                    r["tag"].as_str().unwrap()
+                ),
+                r["id"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:")
+                    .to_string(),
+                r["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut theirs: Vec<(String, String, u64)> = Vec::new();
+    for i in s.podman_images.as_array().unwrap() {
+        for name in i["Names"].as_array().unwrap() {
+            theirs.push((
+                name.as_str().unwrap().to_string(),
+                i["Id"].as_str().unwrap().to_string(),
+                i["Size"].as_u64().unwrap(),
+            ));
+        }
+    }
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), s.images.len());
+    let table = strata(&with(vec!["images".into()], s.source(""), &[]));
+    assert_eq!(table.code, 0, "{table}");
+    assert!(table.stdout.starts_with("REPOSITORY"), "{table}");
+    assert!(table.stdout.contains("localhost/hello"), "{table}");
+}
+
+fn storage_check(root: &Path) -> (Run, Vec<(String, String)>) {
+    let r = strata(&[
+        "storage".into(),
+        "check".into(),
+        "containers-storage:".into(),
+        "--storage-root".into(),
+        root.to_string_lossy().into_owned(),
+        "--json".into(),
+    ]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"));
+    let list = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (r, list)
+}
+
+#[test]
+fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_link() {
+    let Some(s) = setup() else { return };
+    let (r, list) = storage_check(&s.root);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(list.is_empty(), "{list:?}");
+
+    let copy = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(&s.root)
+        .arg(copy.path().join("root"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let root = copy.path().join("root");
+    let out = Command::new("find")
+        .arg(root.join("overlay"))
+        .args(["-path", "*/diff/usr/share/greeting.txt", "-type", "f"])
+        .output()
+        .unwrap();
+    let file = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let shown = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[2] ^= 0x04;
+    std::fs::write(&file, &bytes).unwrap();
+    std::fs::create_dir_all(root.join("overlay/planted-orphan/diff")).unwrap();
+    std::fs::write(root.join("overlay/planted-orphan/diff/f"), "xyz").unwrap();
+    std::os::unix::fs::symlink(
+        "../gone/diff",
+        root.join("overlay/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    )
+    .unwrap();
+    let (r, list) = storage_check(&root);
+    assert_eq!(r.code, 1, "{r}");
+    let has = |kind: &str, path: &str| list.iter().any(|(k, p)| k == kind && p == path);
+    for (kind, path) in [
+        ("file-changed", shown.as_str()),
+        ("diff-id", "overlay-layers/layers.json"),
+        ("orphan-dir", "overlay/planted-orphan"),
+        ("dangling-link", "overlay/l/PLANTEDLINKAAAAAAAAAAAAAAA"),
+    ] {
+        assert!(has(kind, path), "no {kind} finding for {path}: {list:#?}");
+    }
+    assert_eq!(list.len(), 4, "{list:#?}");
+}
