@@ -50,8 +50,9 @@ pub fn read_layer(
         Pipelined::start(blob, true),
         sparse.clone(),
     ));
+    // Entry data nobody reads is passed over in the stream's own buffers (see TarGuard's Seek).
     let entries = archive
-        .entries()
+        .entries_with_seek()
         .map_err(|e| fail(context.clone(), tar_problem(e)))?;
     for (position, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| fail(context.clone(), tar_problem(e)))?;

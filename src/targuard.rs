@@ -5,7 +5,7 @@
 //! read out ([`TarGuard::expanding`]), it also bounds what sparse entries may claim and refuses
 //! PAX sparse files, whose map the `tar` crate would hand out as the file's content.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 /// Largest pax extended header or GNU long name/link record accepted.
 pub const META_LIMIT: u64 = 1024 * 1024;
@@ -24,6 +24,13 @@ const BLOCK: u64 = 512;
 
 pub struct TarGuard<R> {
     inner: R,
+    watch: Watch,
+    /// Bytes passed through so far (the stream position the tar crate keeps in step with).
+    pos: u64,
+}
+
+/// What the guard knows of the tar structure so far.
+struct Watch {
     state: State,
     header: Box<[u8; 512]>,
     filled: usize,
@@ -55,29 +62,33 @@ impl<R: Read> TarGuard<R> {
     pub fn new(inner: R) -> TarGuard<R> {
         TarGuard {
             inner,
-            state: State::Header,
-            header: Box::new([0; 512]),
-            filled: 0,
-            next_size: None,
-            pending_size: 0,
-            sparse_blocks: 0,
-            sparse_total: None,
+            watch: Watch {
+                state: State::Header,
+                header: Box::new([0; 512]),
+                filled: 0,
+                next_size: None,
+                pending_size: 0,
+                sparse_blocks: 0,
+                sparse_total: None,
+            },
+            pos: 0,
         }
     }
 
     /// A guard for a layer whose entries will be read out: sparse entries count against
     /// `budget`, shared by the image's layers.
     pub fn expanding(inner: R, budget: SparseBudget) -> TarGuard<R> {
-        TarGuard {
-            sparse_total: Some(budget),
-            ..TarGuard::new(inner)
-        }
+        let mut guard = TarGuard::new(inner);
+        guard.watch.sparse_total = Some(budget);
+        guard
     }
 
     pub fn into_inner(self) -> R {
         self.inner
     }
+}
 
+impl Watch {
     fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             match &mut self.state {
@@ -202,8 +213,45 @@ impl<R: Read> TarGuard<R> {
 impl<R: Read> Read for TarGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.observe(&buf[..n])?;
+        self.watch.observe(&buf[..n])?;
+        self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// Forward seeks only, relative to the current position: the bytes passed over are read from
+/// the inner reader's buffer and observed exactly as a read would observe them, without being
+/// copied out. This is what lets the tar crate skip entry data (`Archive::entries_with_seek`)
+/// without its zeroed bounce buffer.
+impl<R: BufRead> Seek for TarGuard<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Current(delta) = to else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a layer stream only seeks forward from where it is",
+            ));
+        };
+        let mut left = u64::try_from(delta).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a layer stream cannot seek backward",
+            )
+        })?;
+        while left > 0 {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF during skip",
+                ));
+            }
+            let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.watch.observe(&chunk[..n])?;
+            self.inner.consume(n);
+            self.pos += n as u64;
+            left -= n as u64;
+        }
+        Ok(self.pos)
     }
 }
 

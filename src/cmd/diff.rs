@@ -152,35 +152,41 @@ fn write_layer_json(
 ) -> std::io::Result<()> {
     #[derive(serde::Serialize)]
     struct Row<'a> {
-        path: String,
+        path: std::borrow::Cow<'a, str>,
         change: ChangeKind,
         #[serde(rename = "type")]
         kind: &'a str,
         size: u64,
         size_before: u64,
     }
-    #[derive(serde::Serialize)]
-    struct Layer<'a> {
-        layer: usize,
-        changes: Vec<Row<'a>>,
+    // Written as serde_json writes `{"layer": N, "changes": [rows]}` compactly, a row at a
+    // time into a buffer handed to `out` in large writes (serde_json's many small writes would
+    // each go through `dyn Write`, and a layer's rows need not all be built first).
+    let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+    write!(buf, "{separator}{{\"layer\":{index},\"changes\":[")?;
+    for (i, c) in changes.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        let row = Row {
+            path: strata::rawname::display(&c.path),
+            change: c.kind,
+            kind: shown_kind(c).name(),
+            size: c.after.map_or(0, |s| s.size),
+            size_before: c.before.map_or(0, |s| s.size),
+        };
+        serde_json::to_writer(&mut buf, &row)?;
+        if buf.len() >= FLUSH_AT {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
     }
-    let layer = Layer {
-        layer: index,
-        changes: changes
-            .iter()
-            .map(|c| Row {
-                path: strata::rawname::display(&c.path).into_owned(),
-                change: c.kind,
-                kind: shown_kind(c).name(),
-                size: c.after.map_or(0, |s| s.size),
-                size_before: c.before.map_or(0, |s| s.size),
-            })
-            .collect(),
-    };
-    write!(out, "{separator}")?;
-    serde_json::to_writer(&mut *out, &layer)?;
-    Ok(())
+    buf.extend_from_slice(b"]}");
+    out.write_all(&buf)
 }
+
+/// How much serialized JSON is gathered before it is written out.
+const FLUSH_AT: usize = 64 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Two images.

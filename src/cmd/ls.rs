@@ -1,6 +1,7 @@
 //! `strata ls`: the merged tree as of a layer, each path with the layer its entry comes from;
 //! flat, long, as a drawn hierarchy with directory totals, or as JSON.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
@@ -187,17 +188,20 @@ impl Style {
 fn write_json(out: &mut dyn Write, tree: &Tree, roots: &[String]) -> Result<()> {
     #[derive(serde::Serialize)]
     struct Row<'a> {
-        path: String,
+        path: Cow<'a, str>,
         #[serde(rename = "type")]
         kind: &'a str,
         size: u64,
         mode: u32,
         uid: u64,
         gid: u64,
-        link: Option<String>,
+        link: Option<Cow<'a, str>>,
         layer: usize,
     }
-    write!(out, "[")?;
+    // Rows are serialized into a buffer handed to `out` in large writes: serde_json's many
+    // small writes would each go through `dyn Write`.
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 4096);
+    buf.push(b'[');
     let mut first = true;
     for root in roots {
         for (path, node) in rows_of(tree, root) {
@@ -205,26 +209,31 @@ fn write_json(out: &mut dyn Write, tree: &Tree, roots: &[String]) -> Result<()> 
                 continue;
             }
             let row = Row {
-                path: strata::rawname::display(path).into_owned(),
+                path: strata::rawname::display(path),
                 kind: node.kind.name(),
                 size: node.size(),
                 mode: node.mode,
                 uid: node.uid,
                 gid: node.gid,
-                link: node
-                    .link
-                    .as_deref()
-                    .map(|l| strata::rawname::display(l).into_owned()),
+                link: node.link.as_deref().map(strata::rawname::display),
                 layer: node.layer,
             };
-            out.write_all(if first { b"\n  " } else { b",\n  " })?;
+            buf.extend_from_slice(if first { b"\n  " } else { b",\n  " });
             first = false;
-            serde_json::to_writer(&mut *out, &row)?;
+            serde_json::to_writer(&mut buf, &row)?;
+            if buf.len() >= FLUSH_AT {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
         }
     }
+    out.write_all(&buf)?;
     writeln!(out, "{}]", if first { "" } else { "\n" })?;
     Ok(())
 }
+
+/// How much serialized JSON is gathered before it is written out.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// The hierarchy below `root`, drawn with `├──`/`└──`, sizes and layers in front.
 fn write_tree(

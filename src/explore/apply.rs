@@ -8,7 +8,7 @@
 //! made it again as a parent of its own entries) and deleted (every removed path, not only the
 //! top of a removed subtree).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::node::{Node, NodeType};
 use super::tree::{ResolveError, Tree};
@@ -72,10 +72,15 @@ pub struct ApplyError {
 pub struct Layering {
     pub tree: Tree,
     record: bool,
-    /// Paths the layer in progress changed, with what they were before it.
-    before: HashMap<String, Option<Node>>,
-    /// Paths the layer in progress has entries for.
-    touched: HashSet<String>,
+    /// Paths the layer in progress changed, with what they were before it and whether the
+    /// layer has an entry for them.
+    before: HashMap<String, Noted>,
+}
+
+/// What a path was before the layer in progress, and whether the layer has an entry for it.
+struct Noted {
+    old: Option<Node>,
+    touched: bool,
 }
 
 impl Layering {
@@ -85,7 +90,6 @@ impl Layering {
             tree: Tree::new(),
             record,
             before: HashMap::new(),
-            touched: HashSet::new(),
         }
     }
 
@@ -110,27 +114,57 @@ impl Layering {
                 hardlink,
             } = e
             {
-                self.content(&path, node, hardlink.as_deref(), layer)
-                    .map_err(|reason| ApplyError { path, reason })?;
+                self.content(path, node, hardlink.as_deref(), layer)
+                    .map_err(|(path, reason)| ApplyError { path, reason })?;
             }
         }
         Ok(self.changes())
     }
 
+    /// Applies one content entry at `path`; a failure comes back with the path.
     fn content(
         &mut self,
-        path: &str,
-        mut node: Node,
+        path: String,
+        node: Node,
         hardlink: Option<&str>,
         layer: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), (String, String)> {
         if path.is_empty() {
             if !node.is_dir() {
-                return Err("the root of the image is not a directory".into());
+                return Err((path, "the root of the image is not a directory".into()));
             }
-            return self.place("", node);
+            self.place(path, node);
+            return Ok(());
         }
-        let real = self.make_parents(path, layer)?;
+        let real = match self.make_parents(&path, layer) {
+            // The common case: the parent is a directory of the tree, the path lands as named.
+            Ok(None) => None,
+            Ok(Some(real)) => Some(real),
+            Err(reason) => return Err((path, reason)),
+        };
+        if hardlink.is_none() {
+            self.place(real.unwrap_or(path), node);
+            return Ok(());
+        }
+        let real = real.unwrap_or_else(|| path.clone());
+        match self.link(&real, node, hardlink) {
+            Ok(Some(node)) => {
+                self.place(real, node);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(reason) => Err((path, reason)),
+        }
+    }
+
+    /// A hardlink's node, taking what it names; `None` for a link to itself, which changes
+    /// nothing.
+    fn link(
+        &mut self,
+        real: &str,
+        mut node: Node,
+        hardlink: Option<&str>,
+    ) -> Result<Option<Node>, String> {
         if let Some(target) = hardlink {
             let target_real = self
                 .tree
@@ -154,43 +188,47 @@ impl Layering {
             node.link = Some(target.to_string());
             if target_real == real {
                 // A link to itself changes nothing.
-                return Ok(());
+                return Ok(None);
             }
         }
-        self.place(&real, node)
+        Ok(Some(node))
     }
 
     /// Puts `node` at `real`: over a directory a directory only takes its place's metadata.
-    fn place(&mut self, real: &str, node: Node) -> Result<(), String> {
-        self.touched_at(real);
-        match self.tree.get(real) {
-            Some(old) if old.is_dir() && node.is_dir() => {
-                let old = old.clone();
-                self.note(real, Some(old));
-                self.tree.insert(real.to_string(), node);
+    fn place(&mut self, real: String, node: Node) {
+        use std::collections::btree_map::Entry;
+        let replaced = match self.tree.slot(real) {
+            Entry::Vacant(v) => {
+                Self::note_in(self.record, &mut self.before, v.key(), None, true);
+                v.insert(node);
+                None
             }
-            Some(_) => {
-                self.remove_subtree(real);
-                self.note(real, None);
-                self.tree.insert(real.to_string(), node);
+            Entry::Occupied(mut o) if o.get().is_dir() && node.is_dir() => {
+                if self.record {
+                    let old = o.get().clone();
+                    Self::note_in(true, &mut self.before, o.key(), Some(old), true);
+                }
+                o.insert(node);
+                None
             }
-            None => {
-                self.note(real, None);
-                self.tree.insert(real.to_string(), node);
-            }
+            Entry::Occupied(o) => Some((o.key().clone(), node)),
+        };
+        if let Some((real, node)) = replaced {
+            self.remove_subtree(&real);
+            Self::note_in(self.record, &mut self.before, &real, None, true);
+            self.tree.insert(real, node);
         }
-        Ok(())
     }
 
     /// Resolves `path`'s parent inside the image, making the directories the layer leaves out;
-    /// returns where `path` itself lands.
-    fn make_parents(&mut self, path: &str, layer: usize) -> Result<String, String> {
+    /// returns where `path` itself lands when that is not `path`.
+    fn make_parents(&mut self, path: &str, layer: usize) -> Result<Option<String>, String> {
         let dir = parent(path);
         // A directory the tree holds has only directories above it (a path is placed through
         // its resolved parents, and replacing a parent removes the whole subtree): no
         // resolution needed, which is the common case.
         if self.tree.get(dir).is_some_and(Node::is_dir) {
-            return Ok(path.to_string());
+            return Ok(None);
         }
         // Each missing directory is made once; a path has at most PATH_MAX / 2 of them.
         for _ in 0..=crate::extract::rules::MAX_PATH_BYTES {
@@ -206,11 +244,11 @@ impl Layering {
                             self.tree.insert(real_dir.clone(), Node::implied_dir(layer));
                         }
                     }
-                    return Ok(if real_dir.is_empty() {
+                    return Ok(Some(if real_dir.is_empty() {
                         file_name(path).to_string()
                     } else {
                         format!("{real_dir}/{}", file_name(path))
-                    });
+                    }));
                 }
                 Err(ResolveError::Missing(p)) => {
                     self.note(&p, None);
@@ -226,7 +264,10 @@ impl Layering {
         let (record, before) = (self.record, &mut self.before);
         self.tree.remove_subtree(path, &mut |p, n| {
             if record {
-                before.entry(p).or_insert(Some(n));
+                before.entry(p).or_insert(Noted {
+                    old: Some(n),
+                    touched: false,
+                });
             }
         });
     }
@@ -235,45 +276,67 @@ impl Layering {
         let (record, before) = (self.record, &mut self.before);
         self.tree.remove_below(dir, &mut |p, n| {
             if record {
-                before.entry(p).or_insert(Some(n));
+                before.entry(p).or_insert(Noted {
+                    old: Some(n),
+                    touched: false,
+                });
             }
         });
     }
 
     fn note(&mut self, path: &str, old: Option<Node>) {
-        if self.record && !self.before.contains_key(path) {
-            self.before.insert(path.to_string(), old);
-        }
+        Self::note_in(self.record, &mut self.before, path, old, false);
     }
 
-    fn touched_at(&mut self, path: &str) {
-        if self.record {
-            self.touched.insert(path.to_string());
+    /// Records what `path` was before the layer, unless already known; with `touched`, that the
+    /// layer has an entry for it.
+    fn note_in(
+        record: bool,
+        before: &mut HashMap<String, Noted>,
+        path: &str,
+        old: Option<Node>,
+        touched: bool,
+    ) {
+        if !record {
+            return;
+        }
+        match before.get_mut(path) {
+            Some(noted) => noted.touched |= touched,
+            None => {
+                before.insert(path.to_string(), Noted { old, touched });
+            }
         }
     }
 
     fn changes(&mut self) -> Vec<Change> {
-        let touched = std::mem::take(&mut self.touched);
         let mut changes: Vec<Change> = self
             .before
             .drain()
             // The root is always there; its metadata is not a change worth a row.
             .filter(|(path, _)| !path.is_empty())
-            .filter_map(|(path, before)| {
-                let after = self.tree.get(&path);
-                let kind = match (&before, after) {
-                    (None, Some(_)) => ChangeKind::Added,
-                    (Some(_), None) => ChangeKind::Deleted,
-                    (Some(b), Some(a)) if touched.contains(&path) || a != b => ChangeKind::Modified,
-                    _ => return None,
-                };
-                Some(Change {
+            .filter_map(
+                |(
                     path,
-                    kind,
-                    before: before.as_ref().map(Side::of),
-                    after: after.map(Side::of),
-                })
-            })
+                    Noted {
+                        old: before,
+                        touched,
+                    },
+                )| {
+                    let after = self.tree.get(&path);
+                    let kind = match (&before, after) {
+                        (None, Some(_)) => ChangeKind::Added,
+                        (Some(_), None) => ChangeKind::Deleted,
+                        (Some(b), Some(a)) if touched || a != b => ChangeKind::Modified,
+                        _ => return None,
+                    };
+                    Some(Change {
+                        path,
+                        kind,
+                        before: before.as_ref().map(Side::of),
+                        after: after.map(Side::of),
+                    })
+                },
+            )
             .collect();
         changes.sort_by(|a, b| a.path.cmp(&b.path));
         changes

@@ -45,6 +45,11 @@ impl Tree {
         self.nodes.get_key_value(path)
     }
 
+    /// `path`'s place in the tree, to look at and fill in one lookup.
+    pub fn slot(&mut self, path: String) -> std::collections::btree_map::Entry<'_, String, Node> {
+        self.nodes.entry(path)
+    }
+
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
         self.nodes.get_mut(path)
     }

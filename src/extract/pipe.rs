@@ -155,9 +155,20 @@ impl Pipelined {
 
 impl Read for Pipelined {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let chunk = io::BufRead::fill_buf(self)?;
+        let n = buf.len().min(chunk.len());
+        buf[..n].copy_from_slice(&chunk[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl io::BufRead for Pipelined {
+    /// The rest of the current chunk, the next one once it is spent (empty at the end).
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.len {
             if self.finished {
-                return Ok(0);
+                return Ok(&[]);
             }
             match self.chunks.recv() {
                 Ok(Message::Data(chunk, n)) => {
@@ -182,9 +193,10 @@ impl Read for Pipelined {
                 }
             }
         }
-        let n = buf.len().min(self.len - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(&self.current[self.pos..self.len])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.len);
     }
 }

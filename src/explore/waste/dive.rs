@@ -280,19 +280,23 @@ impl Efficiency {
                 continue;
             }
             let components = tree.components_of(node);
-            let key = format!("/{}", components.join("/"));
-            if !self.paths.contains_key(&key) {
-                let fresh = PathData {
-                    nodes: 0,
-                    cumulative: 0,
-                    min: -1,
-                };
-                self.paths.insert(key.clone(), fresh);
+            let mut key = String::with_capacity(components.iter().map(|c| c.len() + 1).sum());
+            for c in &components {
+                key.push('/');
+                key.push_str(c);
             }
-            let data = self.paths.get_mut(&key).expect("just made sure");
+            if components.is_empty() {
+                key.push('/');
+            }
             let size = if tree.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
                 match below.get(&components) {
                     None => {
+                        // The path is known (never charged) all the same.
+                        self.paths.entry(key.clone()).or_insert(PathData {
+                            nodes: 0,
+                            cumulative: 0,
+                            min: -1,
+                        });
                         self.cut_short.push((index, key));
                         return;
                     }
@@ -302,13 +306,26 @@ impl Efficiency {
             } else {
                 tree.nodes[node].payload.size
             };
-            data.cumulative += size;
-            if data.min < 0 || size < data.min {
-                data.min = size;
-            }
-            data.nodes += 1;
-            if data.nodes == 2 {
-                self.inefficient.push(key);
+            // One lookup; a new path's key is moved in, its first charge is its minimum.
+            match self.paths.get_mut(&key) {
+                Some(data) => {
+                    data.cumulative += size;
+                    if data.min < 0 || size < data.min {
+                        data.min = size;
+                    }
+                    data.nodes += 1;
+                    if data.nodes == 2 {
+                        self.inefficient.push(key);
+                    }
+                }
+                None => {
+                    let first = PathData {
+                        nodes: 1,
+                        cumulative: size,
+                        min: size,
+                    };
+                    self.paths.insert(key, first);
+                }
             }
         }
     }
