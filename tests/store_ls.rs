@@ -32,6 +32,26 @@ fn short_ids_kept_uppers_and_removal_by_prefix() {
         "{text}"
     );
 
+    // At 50 columns the table fits: the diffID column goes, the chainID stays.
+    let narrow = common::strata()
+        .env("COLUMNS", "50")
+        .args(["store", "ls", "--store"])
+        .arg(&env.store)
+        .output()
+        .unwrap();
+    let narrow = String::from_utf8_lossy(&narrow.stdout).into_owned();
+    assert!(
+        narrow
+            .lines()
+            .all(|l| unicode_width::UnicodeWidthStr::width(l) <= 50),
+        "{narrow}"
+    );
+    assert!(
+        narrow.starts_with("CHAIN ID ") && !narrow.contains("DIFF ID"),
+        "{narrow}"
+    );
+    assert!(narrow.contains("18f6e3c2a79b"), "{narrow}");
+
     env.umount_ok(&mp, &["--keep-upper"]);
     let all = env.store_ls_all();
     let kept: Vec<&serde_json::Value> = all.iter().filter(|e| e["kind"] == "kept").collect();

@@ -13,7 +13,6 @@ use strata::digest::Digest;
 use strata::overlay::mountinfo;
 use strata::overlay::store::{LayerState, LockMode, Store};
 use strata::overlay::{mount_records, remove_mount_dir};
-use strata::render::aligned_table;
 
 use crate::cli::{StoreAction, StoreArgs};
 
@@ -101,9 +100,23 @@ fn ls(
         Ok(d) if !no_trunc => d.short().to_string(),
         _ => text.to_string(),
     };
-    let mut rows = vec![["CHAIN ID", "DIFF ID", "FILE BYTES", "USED BY"]
-        .map(String::from)
-        .to_vec()];
+    use strata::render::fit::{render, Column, Target};
+    let col = |header, right, cut_to, drop_rank| Column {
+        header,
+        right,
+        cut_to,
+        drop_rank,
+    };
+    // On a narrow terminal the mounts using a layer are cut first, then the diffID goes (the
+    // chainID names the layer).
+    let columns = [
+        col("CHAIN ID", false, None, None),
+        col("DIFF ID", false, None, Some(1)),
+        col("FILE BYTES", true, None, None),
+        col("USED BY", false, Some(12), None),
+    ];
+    let target = Target::stdout();
+    let mut rows = Vec::new();
     for l in &layers {
         rows.push(vec![
             id(&l.chain_id),
@@ -115,12 +128,15 @@ fn ls(
                 .unwrap_or_default(),
         ]);
     }
-    out.write_all(aligned_table(&rows).as_bytes())?;
+    out.write_all(render(&columns, &rows, target, no_trunc).as_bytes())?;
     if !kept.is_empty() {
         writeln!(out)?;
-        let mut rows = vec![["KEPT UPPER DIR", "FILE BYTES", "PATH"]
-            .map(String::from)
-            .to_vec()];
+        let columns = [
+            col("KEPT UPPER DIR", false, None, None),
+            col("FILE BYTES", true, None, None),
+            col("PATH", false, Some(12), None),
+        ];
+        let mut rows = Vec::new();
         for k in &kept {
             rows.push(vec![
                 format!("kept/{}", k.name),
@@ -128,7 +144,7 @@ fn ls(
                 k.path.join("upper").display().to_string(),
             ]);
         }
-        out.write_all(aligned_table(&rows).as_bytes())?;
+        out.write_all(render(&columns, &rows, target, no_trunc).as_bytes())?;
     }
     Ok(())
 }
