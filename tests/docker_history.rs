@@ -194,3 +194,39 @@ fn containerd_store_shows_the_manifest_digest_and_block_usage() {
     let classic = history(&fx.path, None, &["--human=false"]);
     assert!(classic.contains("   5         \n"), "{classic}");
 }
+
+/// A `"Parent"` docker would refuse (its history is not the child's minus one step): the image
+/// is shown without the link — no parent ID on its rows — and a warning names both IDs.
+#[test]
+fn an_invalid_parent_link_is_a_warning_and_no_link() {
+    let fx = quirks::invalid_parent_link();
+    let r = run(args![
+        "history",
+        fx.arg(),
+        "--image",
+        "family:base",
+        "--no-trunc",
+        "--human=false"
+    ]);
+    assert_eq!(r.code, 0, "{r}");
+    let base_id = &fx.images[0].id;
+    let child_id = &fx.images[1].id;
+    let warning = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning:"))
+        .unwrap_or_else(|| panic!("no warning:\n{r}"));
+    assert!(
+        warning.contains("is not the child's minus one step")
+            && warning.contains(&child_id[7..19])
+            && warning.contains(&base_id[7..19]),
+        "{warning}"
+    );
+    let rows: Vec<&str> = r.stdout.lines().skip(1).collect();
+    assert!(rows[0].starts_with(base_id.as_str()), "{}", r.stdout);
+    assert!(
+        rows[1..].iter().all(|l| l.starts_with("<missing>")),
+        "no parent ID on the rows below:\n{}",
+        r.stdout
+    );
+}

@@ -216,3 +216,26 @@ pub fn all() -> Vec<(&'static str, Fixture)> {
         ("oldtimer", v1()),
     ]
 }
+
+/// `parent_link` the wrong way round: the base names the child as its parent, whose history is
+/// not the base's minus one step. Docker's `load` refuses such an archive; strata shows the
+/// image without the link and says why.
+pub fn invalid_parent_link() -> Fixture {
+    let (base, child) = parent_images();
+    let mut items = docker_legacy_items(&[base.clone(), child.clone()], LegacyOpts::default());
+    for item in &mut items {
+        if let Item::File(path, bytes) = item {
+            if path == "manifest.json" {
+                let mut m: Value = serde_json::from_slice(bytes).unwrap();
+                m[0]["Parent"] = Value::String(child.expect.id.clone());
+                *bytes = serde_json::to_vec(&m).unwrap();
+            }
+        }
+    }
+    Fixture::new_file(
+        "bad-family.tar",
+        &items_to_tar(&items),
+        "docker-save",
+        vec![base.expect, child.expect],
+    )
+}
