@@ -237,3 +237,55 @@ fn a_hardlink_to_a_target_last_made_a_symlink_is_that_symlink() {
         );
     }
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-dir-an-upper-layer-filled-replaced` (reduced):
+/// layer 0 makes `b/x` a directory, a symlink, then a directory again; layer 1 puts `b/x/p` (a
+/// hardlink to its symlink `a/x/q`) in it. Top-down, layer 1's link was written first, and layer
+/// 0's symlink at `b/x` then replaced the directory with the link in it: `b/x/p` was lost. A
+/// layer replacing a directory an upper layer filled now goes to the in-order extraction.
+#[test]
+fn a_lower_layer_replacing_a_directory_an_upper_layer_filled_keeps_the_upper_entries() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("a/x/p").with_mtime(1_600_000_000),
+            Entry::dir("b/x")
+                .with_mode(0o1777)
+                .with_mtime(1_600_000_001),
+            Entry::symlink("b/x/p", "a/x/p").with_mtime(1_600_000_002),
+            Entry::symlink("b/x", "a/x/p").with_mtime(1_600_000_010),
+            Entry::dir("b/x")
+                .with_mode(0o1777)
+                .with_mtime(1_600_000_011),
+            Entry::opaque("b").with_mtime(1_600_000_013),
+        ],
+        vec![
+            Entry::dir("a/x/q")
+                .with_mode(0o755)
+                .with_mtime(1_600_001_000),
+            Entry::symlink("a/x/q", "/etc").with_mtime(1_600_001_001),
+            Entry::hardlink("b/x/p", "a/x/q").with_mtime(1_600_001_002),
+        ],
+        vec![Entry::dir("a").with_mtime(1_600_002_000)],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries(
+            "in-order-link-to-symlink",
+            &layers,
+            Compression::None,
+            format,
+        );
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(
+            &Model::of(&layers, As::Root),
+            &read_tree(&dest),
+            "an in-order hardlink to a same-layer symlink",
+        );
+    }
+}

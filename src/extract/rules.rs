@@ -242,12 +242,12 @@ impl TopDown {
         let key = self.key(path);
         if let Some(&(by, before)) = self.settled.get(&key) {
             if by == layer {
-                if before == Settled::Dir
-                    && kind == Settled::NonDir
-                    && self.layer_parents.contains(&key)
-                {
-                    // The layer filled its own directory here and now replaces it: what it
-                    // wrote below is gone, which only the in-order extraction carries out.
+                let filled = self.layer_parents.contains(&key)
+                    || self.parents.get(&key).is_some_and(|by| *by > layer);
+                if before == Settled::Dir && kind == Settled::NonDir && filled {
+                    // The layer replaces a directory it or an upper layer filled: in order, the
+                    // layer's own entries below are gone and an upper layer's come after, which
+                    // only the in-order extraction carries out.
                     return Verdict::WritesThrough;
                 }
                 if before == Settled::NonDir && kind == Settled::Dir {
@@ -574,6 +574,12 @@ mod tests {
         let mut t = TopDown::new();
         assert_eq!(t.decide("b", 2, Settled::Dir), Verdict::Write);
         assert_eq!(t.decide("b", 2, Settled::NonDir), Verdict::Replace);
+        // ... unless an upper layer filled it: that layer's entries come after, in order.
+        let mut t = TopDown::new();
+        assert_eq!(t.decide("c/p", 3, Settled::NonDir), Verdict::Write);
+        t.next_layer();
+        assert_eq!(t.decide("c", 2, Settled::Dir), Verdict::Write);
+        assert_eq!(t.decide("c", 2, Settled::NonDir), Verdict::WritesThrough);
     }
 
     #[test]
