@@ -16,6 +16,19 @@ use common::tarball::Entry;
 /// it). strata's top-down merge used to leave `a` out: it made `a` only as a parent of what it
 /// writes, and with `a/x/q` hidden nothing below `a` was written. Fixed by
 /// `TopDown::surviving_parent`.
+/// Extracts `layers` (as an OCI layout and as a docker save) and compares the tree with the
+/// bottom-up model's.
+fn extracts_as_the_model(name: &str, layers: &[Vec<Entry>], ctx: &str) {
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries(name, layers, Compression::None, format);
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        out.assert_ok("extract");
+        assert_trees_equal(&Model::of(layers, As::Root), &read_tree(&dest), ctx);
+    }
+}
+
 #[test]
 fn implied_parent_of_a_whiteout_survives() {
     if !is_root() {
@@ -28,21 +41,10 @@ fn implied_parent_of_a_whiteout_survives() {
             .with_mtime(1_600_000_000)],
         vec![Entry::whiteout("a", "x").with_mtime(1_600_001_000)],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("implied-parent", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "implied parent of a whiteout",
-        );
-    }
+    extracts_as_the_model("implied-parent", &layers, "implied parent of a whiteout");
 }
 
-/// rule_engine, `fuzz/regressions/open/rule_engine-same-layer-symlink-then-dir` (minimized; it was kept under `open/` until fixed):
+/// rule_engine, `fuzz/regressions/rule_engine-same-layer-symlink-then-dir` (minimized):
 /// layer 0 has the file `a/x/q`; layer 1 lists `a` as a symlink and then `a/` as a directory.
 /// Applied in order (the model, GNU tar, containerd's applier) the symlink replaces the lower
 /// directory with its whole subtree and the directory then replaces the symlink: `a` is an empty
@@ -62,18 +64,11 @@ fn same_layer_symlink_then_dir_clears_the_lower_subtree() {
             Entry::dir("a").with_mtime(1_600_001_001),
         ],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("same-layer-type-change", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "same-layer symlink then dir",
-        );
-    }
+    extracts_as_the_model(
+        "same-layer-type-change",
+        &layers,
+        "same-layer symlink then dir",
+    );
 }
 
 /// rule_engine, `fuzz/regressions/rule_engine-opaque-keeps-lower-parent-metadata`: layer 0 has
@@ -108,18 +103,11 @@ fn an_opaque_marker_resets_a_lower_directory_kept_only_as_a_parent() {
             Entry::opaque("").with_mtime(1_600_001_004),
         ],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("opaque-root", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "opaque root over a lower directory kept as a parent",
-        );
-    }
+    extracts_as_the_model(
+        "opaque-root",
+        &layers,
+        "opaque root over a lower directory kept as a parent",
+    );
 }
 
 /// rule_engine, `fuzz/regressions/rule_engine-own-filled-dir-replaced-by-hardlink` (reduced):
@@ -143,18 +131,11 @@ fn a_layer_replacing_its_own_filled_directory_drops_what_it_wrote_below() {
             Entry::dir("a").with_mode(0o700).with_mtime(1_600_002_003),
         ],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("own-filled-dir", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "a layer replacing its own filled directory",
-        );
-    }
+    extracts_as_the_model(
+        "own-filled-dir",
+        &layers,
+        "a layer replacing its own filled directory",
+    );
 }
 
 /// rule_engine (reduced): the in-order extraction applied a layer's entries in tar order, its
@@ -189,18 +170,11 @@ fn in_order_whiteouts_act_before_the_layers_own_entries() {
             Entry::file("z", "z\n").with_mtime(1_600_002_001),
         ],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("opaque-after-write", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "an opaque marker after the layer's own entries",
-        );
-    }
+    extracts_as_the_model(
+        "opaque-after-write",
+        &layers,
+        "an opaque marker after the layer's own entries",
+    );
 }
 
 /// rule_engine (reduced): a hardlink `l` to `t` in layer 2, whose own later entry replaces `t`,
@@ -224,18 +198,11 @@ fn a_hardlink_to_a_target_last_made_a_symlink_is_that_symlink() {
             Entry::symlink("t", "../a").with_mtime(1_600_002_001),
         ],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("link-to-symlink", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "a hardlink to a target last made a symlink",
-        );
-    }
+    extracts_as_the_model(
+        "link-to-symlink",
+        &layers,
+        "a hardlink to a target last made a symlink",
+    );
 }
 
 /// rule_engine, `fuzz/regressions/rule_engine-dir-an-upper-layer-filled-replaced` (reduced):
@@ -271,21 +238,9 @@ fn a_lower_layer_replacing_a_directory_an_upper_layer_filled_keeps_the_upper_ent
         ],
         vec![Entry::dir("a").with_mtime(1_600_002_000)],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries(
-            "in-order-link-to-symlink",
-            &layers,
-            Compression::None,
-            format,
-        );
-        let sb = Sandbox::new();
-        let dest = sb.dest();
-        let out = extract(fx.arg(), &dest, &[], &Opts::default());
-        out.assert_ok("extract");
-        assert_trees_equal(
-            &Model::of(&layers, As::Root),
-            &read_tree(&dest),
-            "an in-order hardlink to a same-layer symlink",
-        );
-    }
+    extracts_as_the_model(
+        "in-order-link-to-symlink",
+        &layers,
+        "an in-order hardlink to a same-layer symlink",
+    );
 }
