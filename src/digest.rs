@@ -95,6 +95,47 @@ pub enum Stream {
     Decompressed,
 }
 
+/// Hashes the two byte streams of a layer pass (the stored blob and its decompressed form).
+pub trait StreamHasher {
+    fn feed(&self, which: Stream, bytes: &[u8]);
+    /// (stored digest, decompressed digest)
+    fn finish(self) -> (Digest, Digest);
+}
+
+/// Hashes both streams on the caller's thread: for a small blob a hashing thread costs more
+/// (its spawn, the hand-offs, buffers faulted in) than it overlaps.
+#[derive(Default)]
+pub struct InlineHasher {
+    stored: std::cell::RefCell<Sha256>,
+    decompressed: std::cell::RefCell<Sha256>,
+}
+
+impl StreamHasher for InlineHasher {
+    fn feed(&self, which: Stream, bytes: &[u8]) {
+        match which {
+            Stream::Stored => self.stored.borrow_mut().update(bytes),
+            Stream::Decompressed => self.decompressed.borrow_mut().update(bytes),
+        }
+    }
+
+    fn finish(self) -> (Digest, Digest) {
+        (
+            Digest::from_sha256(self.stored.into_inner().finalize().into()),
+            Digest::from_sha256(self.decompressed.into_inner().finalize().into()),
+        )
+    }
+}
+
+impl StreamHasher for BackgroundHasher {
+    fn feed(&self, which: Stream, bytes: &[u8]) {
+        BackgroundHasher::feed(self, which, bytes)
+    }
+
+    fn finish(self) -> (Digest, Digest) {
+        BackgroundHasher::finish(self)
+    }
+}
+
 /// Hashes two byte streams (the stored blob and its decompressed form) on a background thread.
 /// Chunks travel through a bounded channel and come back for reuse, so memory stays at
 /// `DEPTH` buffers whatever the layer size.

@@ -46,8 +46,9 @@ pub fn read_layer(
     let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
     let context = layer_context(layer);
     let blob = image.container.open_blob(&layer.path, &context)?;
+    let stored_size = image.container.stored_size(&layer.path);
     let mut archive = tar::Archive::new(TarGuard::expanding(
-        Pipelined::start(blob, true),
+        Pipelined::start_sized(blob, true, stored_size),
         sparse.clone(),
     ));
     // Entry data nobody reads is passed over in the stream's own buffers (see TarGuard's Seek).
@@ -136,4 +137,195 @@ pub fn check_digests(
         }
     }
     Ok(())
+}
+
+/// Reads `layers` with up to two (the machine's parallelism) read ahead of the one being
+/// consumed, each on its own worker, and hands every result to `consume` in layer order.
+/// Reading a layer (decompressing, hashing, parsing) is independent of the layers below; only
+/// applying it is not. The first failure in layer order ends the pass: a failed read is given
+/// to `consume` like a result, and an error from `consume` stops the workers.
+pub fn read_in_order<'a, T: Send, E: Send>(
+    layers: &'a [LayerRef],
+    read: impl Fn(&'a LayerRef) -> Result<T, E> + Sync,
+    mut consume: impl FnMut(&'a LayerRef, Result<T, E>) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 2)
+        .min(layers.len());
+    if workers <= 1 {
+        return layers.iter().try_for_each(|l| consume(l, read(l)));
+    }
+    let next = AtomicUsize::new(0);
+    // A worker takes a token before it starts a layer and the consumer gives one back per
+    // layer consumed, so at most `workers` layers are read and not yet consumed.
+    let (give_token, tokens) = mpsc::sync_channel::<()>(workers);
+    for _ in 0..workers {
+        let _ = give_token.send(());
+    }
+    let tokens = Mutex::new(tokens);
+    // `None` says a read panicked: the consumer stops, and the scope passes the panic on.
+    let (results, received) = mpsc::channel::<(usize, Option<Result<T, E>>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let results = results.clone();
+            let (next, tokens, read) = (&next, &tokens, &read);
+            scope.spawn(move || loop {
+                let token = tokens.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                if token.is_err() {
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(layer) = layers.get(index) else {
+                    return;
+                };
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(layer)));
+                match read {
+                    Ok(result) => {
+                        if results.send((index, Some(result))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(panic) => {
+                        let _ = results.send((index, None));
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+            });
+        }
+        drop(results);
+        let mut waiting = BTreeMap::new();
+        let mut wanted = 0;
+        while wanted < layers.len() {
+            let Some(result) = waiting.remove(&wanted) else {
+                match received.recv() {
+                    Ok((index, Some(result))) => {
+                        waiting.insert(index, result);
+                        continue;
+                    }
+                    Ok((_, None)) | Err(_) => break,
+                }
+            };
+            consume(&layers[wanted], result)?;
+            wanted += 1;
+            let _ = give_token.try_send(());
+        }
+        // Dropping the token sender (end of scope) releases workers waiting for a token.
+        drop(give_token);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn layers(n: usize) -> Vec<LayerRef> {
+        (0..n)
+            .map(|index| LayerRef {
+                index,
+                path: format!("blobs/{index}"),
+                media_type: None,
+                claimed_digest: None,
+                claimed_size: None,
+                config_diff_id: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_come_in_layer_order_with_bounded_read_ahead() {
+        let layers = layers(40);
+        let (started, consumed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut order = Vec::new();
+        read_in_order(
+            &layers,
+            |layer| {
+                let ahead =
+                    started.fetch_add(1, Ordering::SeqCst) - consumed.load(Ordering::SeqCst);
+                assert!(ahead < 2, "{ahead} layers read ahead of the consumer");
+                // Later layers finish first, so the consumer has to put them back in order.
+                std::thread::sleep(std::time::Duration::from_micros(
+                    ((40 - layer.index) * 50) as u64,
+                ));
+                Ok::<_, String>(layer.index * 10)
+            },
+            |layer, read| {
+                assert_eq!(read?, layer.index * 10);
+                order.push(layer.index);
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(order, (0..40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_first_failure_in_layer_order_is_the_one_reported() {
+        let layers = layers(6);
+        let mut consumed = Vec::new();
+        let result = read_in_order(
+            &layers,
+            |layer| match layer.index {
+                // Layer 4 fails at once, layer 2 only after a while: 2 is still the answer.
+                2 => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    Err(format!("layer {} is corrupt", layer.index))
+                }
+                4 => Err("layer 4 is corrupt".to_string()),
+                i => Ok(i),
+            },
+            |_, read| {
+                consumed.push(read?);
+                Ok(())
+            },
+        );
+        assert_eq!(result, Err("layer 2 is corrupt".to_string()));
+        assert_eq!(consumed, [0, 1]);
+    }
+
+    #[test]
+    fn a_consumer_error_stops_the_pass() {
+        let layers = layers(50);
+        let reads = AtomicUsize::new(0);
+        let result = read_in_order(
+            &layers,
+            |layer| {
+                reads.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>(layer.index)
+            },
+            |layer, _| match layer.index {
+                3 => Err("stop".to_string()),
+                _ => Ok(()),
+            },
+        );
+        assert_eq!(result, Err("stop".to_string()));
+        assert!(
+            reads.load(Ordering::SeqCst) <= 6,
+            "kept reading after the error"
+        );
+    }
+
+    #[test]
+    fn one_layer_and_none_are_read_in_place() {
+        for n in [0, 1] {
+            let mut seen = 0;
+            read_in_order(
+                &layers(n),
+                |l| Ok::<_, String>(l.index),
+                |_, r| {
+                    seen += 1 + r?;
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, n);
+        }
+    }
 }

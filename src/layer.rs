@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use crate::digest::{BackgroundHasher, Digest, Stream};
+use crate::digest::{BackgroundHasher, Digest, InlineHasher, Stream, StreamHasher};
 use crate::progress::Progress;
 use crate::targuard::TarGuard;
 
@@ -110,9 +110,9 @@ const CHUNK: usize = 256 * 1024;
 
 /// Passes every byte read through to the hasher (and the progress bar for the stored stream),
 /// and counts them.
-struct Tee<'h, R> {
+struct Tee<'h, R, H> {
     inner: R,
-    hasher: &'h BackgroundHasher,
+    hasher: &'h H,
     which: Stream,
     count: u64,
     progress: Option<&'h Progress>,
@@ -121,7 +121,7 @@ struct Tee<'h, R> {
     failed: Option<io::ErrorKind>,
 }
 
-impl<R: Read> Read for Tee<'_, R> {
+impl<R: Read, H: StreamHasher> Read for Tee<'_, R, H> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = match self.inner.read(buf) {
             Ok(n) => n,
@@ -168,11 +168,34 @@ pub fn decompressed<'a, R: Read + Send + 'a>(
     }
 }
 
-/// Reads one layer blob once and returns its stats. `blob` yields the stored bytes.
-pub fn scan_layer<R: Read>(blob: R, progress: Option<&Progress>) -> Result<LayerStats, LayerError> {
-    let hasher = BackgroundHasher::start();
+/// Blobs smaller than this are scanned on the caller's thread with smaller buffers (see
+/// [`InlineHasher`]); bigger ones hash on a second thread.
+pub const INLINE_BELOW: u64 = crate::extract::pipe::INLINE_BELOW;
+const SMALL_CHUNK: usize = 64 * 1024;
+
+/// Reads one layer blob once and returns its stats. `blob` yields the stored bytes;
+/// `stored_size`, when known, picks how (see [`INLINE_BELOW`]).
+pub fn scan_layer<R: Read>(
+    blob: R,
+    progress: Option<&Progress>,
+    stored_size: Option<u64>,
+) -> Result<LayerStats, LayerError> {
+    match stored_size {
+        Some(size) if size < INLINE_BELOW => {
+            scan_with(blob, progress, InlineHasher::default(), SMALL_CHUNK)
+        }
+        _ => scan_with(blob, progress, BackgroundHasher::start(), CHUNK),
+    }
+}
+
+fn scan_with<R: Read, H: StreamHasher>(
+    blob: R,
+    progress: Option<&Progress>,
+    hasher: H,
+    chunk: usize,
+) -> Result<LayerStats, LayerError> {
     let mut stored = BufReader::with_capacity(
-        CHUNK,
+        chunk,
         Tee {
             inner: blob,
             hasher: &hasher,
@@ -196,11 +219,13 @@ pub fn scan_layer<R: Read>(blob: R, progress: Option<&Progress>) -> Result<Layer
 
     let walk = match compression {
         Compression::None => walk_tar(&mut stored).map(|w| (w, None)),
-        Compression::Gzip => {
-            decompress_and_walk(flate2::bufread::MultiGzDecoder::new(&mut stored), &hasher)
-        }
+        Compression::Gzip => decompress_and_walk(
+            flate2::bufread::MultiGzDecoder::new(&mut stored),
+            &hasher,
+            chunk,
+        ),
         Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut stored) {
-            Ok(decoder) => decompress_and_walk(decoder, &hasher),
+            Ok(decoder) => decompress_and_walk(decoder, &hasher, chunk),
             Err(e) => Err(WalkError::Io(e)),
         },
     };
@@ -281,12 +306,13 @@ fn is_decoder_error(e: &io::Error) -> bool {
     ) && !e.to_string().contains("archive header")
 }
 
-fn decompress_and_walk<D: Read>(
+fn decompress_and_walk<D: Read, H: StreamHasher>(
     decoder: D,
-    hasher: &BackgroundHasher,
+    hasher: &H,
+    chunk: usize,
 ) -> Result<(Walk, Option<u64>), WalkError> {
     let mut tee = BufReader::with_capacity(
-        CHUNK,
+        chunk,
         Tee {
             inner: decoder,
             hasher,
@@ -376,6 +402,18 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Scans `blob` on a hashing thread and inline; both must give the same answer.
+    fn scan_both(blob: &[u8]) -> Result<LayerStats, LayerError> {
+        let threaded = scan_layer(blob, None, None);
+        let inline = scan_layer(blob, None, Some(blob.len() as u64));
+        assert!(
+            (blob.len() as u64) < INLINE_BELOW,
+            "the test blob must be small enough to be read inline"
+        );
+        assert_eq!(format!("{threaded:?}"), format!("{inline:?}"));
+        threaded
+    }
+
     fn tar_with(entries: &[(&str, &[u8])], symlink: Option<(&str, &str)>) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         let mut dir = tar::Header::new_gnu();
@@ -425,7 +463,7 @@ mod tests {
     #[test]
     fn plain_tar_digest_equals_diff_id_and_sizes_follow_docker() {
         let tar = tar_with(&[("etc/a", b"hello"), ("etc/b", b"")], Some(("etc/l", "a")));
-        let stats = scan_layer(&tar[..], None).unwrap();
+        let stats = scan_both(&tar[..]).unwrap();
         assert_eq!(stats.compression, Compression::None);
         assert_eq!(stats.digest, Digest::of_bytes(&tar));
         assert_eq!(stats.diff_id, stats.digest);
@@ -448,7 +486,7 @@ mod tests {
             gz.write_all(part).unwrap();
             blob.extend(gz.finish().unwrap());
         }
-        let stats = scan_layer(&blob[..], None).unwrap();
+        let stats = scan_both(&blob[..]).unwrap();
         assert_eq!(stats.compression, Compression::Gzip);
         assert_eq!(stats.digest, Digest::of_bytes(&blob));
         assert_eq!(stats.diff_id, Digest::of_bytes(&trailing));
@@ -460,7 +498,7 @@ mod tests {
     fn zstd_layer() {
         let tar = tar_with(&[("etc/a", b"hello world")], None);
         let blob = zstd::encode_all(&tar[..], 3).unwrap();
-        let stats = scan_layer(&blob[..], None).unwrap();
+        let stats = scan_both(&blob[..]).unwrap();
         assert_eq!(stats.compression, Compression::Zstd);
         assert_eq!(stats.diff_id, Digest::of_bytes(&tar));
         assert_eq!(stats.digest, Digest::of_bytes(&blob));
@@ -473,7 +511,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         gz.write_all(&tar).unwrap();
         let blob = gz.finish().unwrap();
-        let err = scan_layer(&blob[..blob.len() / 2], None).unwrap_err();
+        let err = scan_both(&blob[..blob.len() / 2]).unwrap_err();
         assert!(
             matches!(
                 err.kind,
@@ -492,7 +530,7 @@ mod tests {
     #[test]
     fn garbage_is_not_a_tar() {
         let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
-        let err = scan_layer(&junk[..], None).unwrap_err();
+        let err = scan_both(&junk[..]).unwrap_err();
         assert!(matches!(err.kind, LayerErrorKind::Tar { .. }), "{err:?}");
         assert_eq!(
             err.stored,
@@ -503,7 +541,7 @@ mod tests {
     #[test]
     fn empty_blob_is_an_empty_layer() {
         // A zero-length stream has no entries; tar readers treat it as an empty archive.
-        let stats = scan_layer(&[][..], None).unwrap();
+        let stats = scan_both(&[][..]).unwrap();
         assert_eq!(stats.files, 0);
         assert_eq!(stats.uncompressed_size, 0);
     }

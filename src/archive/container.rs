@@ -278,7 +278,8 @@ impl Container {
             Kind::Dir(root) => {
                 let file =
                     open_in_dir(root, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
-                layer::scan_layer(file, progress).map_err(|e| fail(e.into()))
+                let size = file.metadata().ok().map(|m| m.len());
+                layer::scan_layer(file, progress, size).map_err(|e| fail(e.into()))
             }
             Kind::Tar { file, members } => {
                 let (offset, size) =
@@ -288,7 +289,7 @@ impl Container {
                     pos: offset,
                     end: offset + size,
                 };
-                layer::scan_layer(section, progress).map_err(|e| fail(e.into()))
+                layer::scan_layer(section, progress, Some(size)).map_err(|e| fail(e.into()))
             }
             Kind::Streamed(s) => {
                 let target = resolve_links(&s.links, &norm).map_err(fail)?;
@@ -299,14 +300,15 @@ impl Container {
                 }
                 match s.json.get(&target) {
                     Some(bytes) => {
-                        layer::scan_layer(&bytes[..], progress).map_err(|e| fail(e.into()))
+                        let size = Some(bytes.len() as u64);
+                        layer::scan_layer(&bytes[..], progress, size).map_err(|e| fail(e.into()))
                     }
                     None => Err(fail(Problem::Missing("layer blob".into()))),
                 }
             }
             Kind::DockerRoot(root) => {
                 let reader = root.open_layer(&norm)?;
-                layer::scan_layer(reader, progress).map_err(|e| {
+                layer::scan_layer(reader, progress, None).map_err(|e| {
                     // A fault of the data root names its own file: report it as the error.
                     let fault = match &e.kind {
                         layer::LayerErrorKind::Read(io)

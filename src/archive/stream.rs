@@ -71,7 +71,11 @@ pub fn read_stream(reader: Box<dyn Read + '_>) -> Result<Streamed, Problem> {
                     entry.read_to_end(&mut bytes).map_err(Problem::CorruptTar)?;
                     out.json.insert(name, bytes);
                 } else {
-                    let result = layer::scan_layer(io::Cursor::new(head).chain(&mut entry), None);
+                    let result = layer::scan_layer(
+                        io::Cursor::new(head).chain(&mut entry),
+                        None,
+                        Some(size),
+                    );
                     if let Err(LayerError {
                         kind: LayerErrorKind::Read(e),
                         ..

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use strata::entries::read_layer;
+use strata::entries::{read_in_order, read_layer};
 use strata::explore::dive_ci::{self, Figures, FileSettings, RuleResult, Settings, Status};
 use strata::explore::waste::go_fmt::humanize_bytes;
 use strata::explore::waste::{DiveEntry, OwnEntry, Report, Waste, WasteEntry};
@@ -87,8 +87,8 @@ fn ci_settings(args: &WasteArgs) -> Result<Settings> {
     Ok(Settings::layered(&file, &flags))
 }
 
-/// Reads every layer once, in order, on a second thread, so that reading layer N+1 overlaps
-/// measuring layer N. Returns the report and the layers dive reads as empty.
+/// Reads every layer once (see [`read_in_order`]) and measures them in order. Returns the
+/// report and the layers dive reads as empty.
 fn measure(
     image: &Image,
     top: usize,
@@ -99,33 +99,25 @@ fn measure(
     let mut dive_empty = Vec::new();
     // dive reads a docker-save layer stored as a link to another as an empty one.
     let docker = !matches!(image.format, strata::archive::Format::OciLayout);
-    let (send, receive) = std::sync::mpsc::sync_channel(1);
-    std::thread::scope(|scope| -> Result<()> {
-        let reader = scope.spawn(move || -> Result<(), strata::ArchiveError> {
-            for layer in &image.layers[..=top] {
-                let mut entries = Vec::new();
-                read_layer(image, layer, limits, &sparse, |_, kind, entry| {
-                    if let Some(e) = waste_entry(kind, entry) {
-                        entries.push(e);
-                    }
-                    Ok(())
-                })?;
-                if send.send((layer.index, entries)).is_err() {
-                    break;
-                }
+    // Layers are read ahead, in parallel, and measured in order.
+    let read = |layer| -> Result<_, strata::ArchiveError> {
+        let mut entries = Vec::new();
+        read_layer(image, layer, limits, &sparse, |_, kind, entry| {
+            if let Some(e) = waste_entry(kind, entry) {
+                entries.push(e);
             }
             Ok(())
-        });
-        for (index, entries) in receive {
-            let layer = &image.layers[index];
-            if docker && image.container.is_link(&layer.path) {
-                dive_empty.push(index);
-                waste.add_layer_dive_sees_empty(entries);
-            } else {
-                waste.add_layer(entries);
-            }
+        })?;
+        Ok(entries)
+    };
+    read_in_order(&image.layers[..=top], read, |layer, entries| {
+        let entries = entries?;
+        if docker && image.container.is_link(&layer.path) {
+            dive_empty.push(layer.index);
+            waste.add_layer_dive_sees_empty(entries);
+        } else {
+            waste.add_layer(entries);
         }
-        reader.join().expect("the layer reader does not panic")?;
         Ok(())
     })?;
     Ok((waste.finish(), dive_empty))

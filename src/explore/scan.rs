@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use super::apply::{node_type_of, ApplyError, Change, Layering, Pending};
 use super::node::{Data, Node, NodeType};
 use super::tree::Tree;
-use crate::entries::{bad_name, entry_context, layer_context, read_layer, TarEntry};
+use crate::entries::{bad_name, entry_context, layer_context, read_in_order, read_layer, TarEntry};
 use crate::error::{ArchiveError, Problem};
 use crate::extract::limits::Limits;
 use crate::extract::merge::{meta_of, special_of, Special};
@@ -36,28 +36,15 @@ pub fn build(
 ) -> Result<Tree, ArchiveError> {
     let mut layering = Layering::new(options.changes);
     let sparse = SparseBudget::default();
-    // The next layer is read (decompressed, hashed, parsed) while this one is applied.
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let sparse = &sparse;
-        scope.spawn(move || {
-            for layer in &image.layers[..=top] {
-                let read = read_entries(image, layer, limits, sparse, options.hash_files);
-                let failed = read.is_err();
-                if tx.send(read.map(|p| (layer, p))).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        for read in rx {
-            let (layer, (pending, hashes)) = read?;
-            layering.tree.hashes.extend(hashes);
-            let changes = layering
-                .apply(layer.index, pending)
-                .map_err(|e| apply_error(image, layer, e))?;
-            each_layer(layer.index, changes)?;
-        }
-        Ok::<(), ArchiveError>(())
+    // Layers are read (decompressed, hashed, parsed) ahead, in parallel, and applied in order.
+    let read = |layer| read_entries(image, layer, limits, &sparse, options.hash_files);
+    read_in_order(&image.layers[..=top], read, |layer, read| {
+        let (pending, hashes) = read?;
+        layering.tree.hashes.extend(hashes);
+        let changes = layering
+            .apply(layer.index, pending)
+            .map_err(|e| apply_error(image, layer, e))?;
+        each_layer(layer.index, changes)
     })?;
     Ok(layering.tree)
 }
