@@ -298,12 +298,15 @@ fn classify(e: WalkError, compression: Compression, source_failed: bool) -> Laye
 }
 
 fn is_decoder_error(e: &io::Error) -> bool {
-    // The tar parser reports its own problems as `Other`; decoders use InvalidInput/InvalidData
-    // or UnexpectedEof for corrupt or truncated input.
-    matches!(
-        e.kind(),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-    ) && !e.to_string().contains("archive header")
+    // The tar parser reports its own problems as `Other`, TarGuard its refusals as InvalidData
+    // marked `Refused`; decoders use InvalidInput/InvalidData or UnexpectedEof for corrupt or
+    // truncated input.
+    !crate::targuard::is_refusal(e)
+        && matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+        )
+        && !e.to_string().contains("archive header")
 }
 
 fn decompress_and_walk<D: Read, H: StreamHasher>(
@@ -535,6 +538,28 @@ mod tests {
         assert_eq!(
             err.stored,
             Some((Digest::of_bytes(&junk), junk.len() as u64))
+        );
+    }
+
+    /// TarGuard's refusal inside a gzip layer is the tar's fault, not the decompressor's (it was
+    /// reported as "gzip decompression failed"; found by the targuard fuzz target).
+    #[test]
+    fn a_refused_header_in_a_gzip_layer_is_a_tar_error() {
+        let mut header = [0u8; 512];
+        header[..4].copy_from_slice(b"file");
+        header[124..136].copy_from_slice(b"zz-not-octal");
+        header[148..156].copy_from_slice(b"        ");
+        let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        gz.write_all(&header).unwrap();
+        gz.write_all(&[0u8; 1024]).unwrap();
+        let blob = gz.finish().unwrap();
+        let err = scan_both(&blob).unwrap_err();
+        assert!(matches!(err.kind, LayerErrorKind::Tar { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("size field") || format!("{err:?}").contains("size field"),
+            "{err:?}"
         );
     }
 
