@@ -55,11 +55,20 @@ pub struct LimitReached {
 
 impl std::fmt::Display for LimitReached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (what, limit, flag) = (self.what, self.limit, self.flag);
+        let (limit, flag) = (self.limit, self.flag);
+        // "more than 1 entry", "1 layer": the noun follows the number it is read with.
+        let noun = |n: u64| match (n, self.what) {
+            (1, "layers") => "layer",
+            (1, "entries") => "entry",
+            (1, "bytes of file content") => "byte of file content",
+            _ => self.what,
+        };
+        let what = noun(limit);
         match self.found {
             Some(n) => write!(
                 f,
-                "refused: the image has {n} {what}, more than the limit of {limit} set by {flag} (raise it to go on)"
+                "refused: the image has {n} {}, more than the limit of {limit} set by {flag} (raise it to go on)",
+                noun(n)
             ),
             None => write!(
                 f,
@@ -174,5 +183,18 @@ mod tests {
         );
         l.restart();
         l.entry().unwrap();
+    }
+
+    #[test]
+    fn a_limit_of_one_reads_in_the_singular() {
+        let l = Limits::new(1, 1, Some(1), false);
+        l.entry().unwrap();
+        let e = l.entry().unwrap_err();
+        assert!(e.to_string().contains("more than 1 entry, the limit"), "{e}");
+        let e = l.layers(2).unwrap_err();
+        assert!(e.to_string().contains("has 2 layers, more than the limit of 1"), "{e}");
+        l.bytes(1).unwrap();
+        let e = l.bytes(1).unwrap_err().to_string();
+        assert!(e.contains("more than 1 byte of file content"), "{e}");
     }
 }
