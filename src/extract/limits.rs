@@ -190,9 +190,16 @@ mod tests {
         let l = Limits::new(1, 1, Some(1), false);
         l.entry().unwrap();
         let e = l.entry().unwrap_err();
-        assert!(e.to_string().contains("more than 1 entry, the limit"), "{e}");
+        assert!(
+            e.to_string().contains("more than 1 entry, the limit"),
+            "{e}"
+        );
         let e = l.layers(2).unwrap_err();
-        assert!(e.to_string().contains("has 2 layers, more than the limit of 1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("has 2 layers, more than the limit of 1"),
+            "{e}"
+        );
         l.bytes(1).unwrap();
         let e = l.bytes(1).unwrap_err().to_string();
         assert!(e.contains("more than 1 byte of file content"), "{e}");

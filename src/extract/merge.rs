@@ -164,7 +164,7 @@ pub fn merge_sharing(
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
         let blob_digest = !matches!(order, Order::OverlayLayer(_));
         let mut archive = tar::Archive::new(TarGuard::expanding(
-            Pipelined::start(blob, blob_digest),
+            Pipelined::start_sized(blob, blob_digest, image.container.stored_size(&layer.path)),
             sparse.clone(),
         ));
         let entries = archive
@@ -496,7 +496,11 @@ fn delete_first(
 ) -> Result<(), ArchiveError> {
     let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
     let blob = image.container.open_blob(&layer.path, entry_name)?;
-    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start(blob, false)));
+    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start_sized(
+        blob,
+        false,
+        image.container.stored_size(&layer.path),
+    )));
     let entries = archive
         .entries()
         .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
@@ -577,7 +581,7 @@ fn copy_old_targets(
         let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
         let blob = image.container.open_blob(&layer.path, &entry_name)?;
         let mut archive = tar::Archive::new(TarGuard::expanding(
-            Pipelined::start(blob, true),
+            Pipelined::start_sized(blob, true, image.container.stored_size(&layer.path)),
             sparse.clone(),
         ));
         let mut written: HashSet<usize> = HashSet::new();
