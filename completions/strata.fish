@@ -113,7 +113,7 @@ complete -c strata -n "__fish_strata_using_subcommand extract" -l platform -d 'P
 complete -c strata -n "__fish_strata_using_subcommand extract" -l layer -d 'Stop after layer N (0-based, as `inspect` numbers them)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand extract" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand extract" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand extract" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -130,7 +130,7 @@ complete -c strata -n "__fish_strata_using_subcommand mount" -l layer -d 'Mount 
 complete -c strata -n "__fish_strata_using_subcommand mount" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand mount" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -200,7 +200,7 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -l sort -d 'Order by p
 size\t''"
 complete -c strata -n "__fish_strata_using_subcommand ls" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand ls" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -218,7 +218,7 @@ complete -c strata -n "__fish_strata_using_subcommand diff" -l other-platform -d
 complete -c strata -n "__fish_strata_using_subcommand diff" -l layer -d 'Only the changes of layer N' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand diff" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -232,7 +232,7 @@ complete -c strata -n "__fish_strata_using_subcommand cat" -l platform -d 'Pick 
 complete -c strata -n "__fish_strata_using_subcommand cat" -l layer -d 'The file as of layer N (default: the top)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand cat" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand cat" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand cat" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -248,7 +248,7 @@ complete -c strata -n "__fish_strata_using_subcommand waste" -l highest-user-was
 complete -c strata -n "__fish_strata_using_subcommand waste" -l top -d 'How many of the largest hidden files the text output lists' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand waste" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand waste" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand waste" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -263,7 +263,7 @@ complete -c strata -n "__fish_strata_using_subcommand shell" -l layer -d 'Only l
 complete -c strata -n "__fish_strata_using_subcommand shell" -l store -d 'The layer store (default: $STRATA_STORE, /var/lib/strata as root, else ~/.local/share/strata)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand shell" -l max-layers -d 'Refuse an image with more than N layers (500 is overlayfs\' own limit)' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l max-files -d 'Refuse an image with more than N tar entries, all layers together' -r
-complete -c strata -n "__fish_strata_using_subcommand shell" -l max-size -d 'Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
+complete -c strata -n "__fish_strata_using_subcommand shell" -l max-size -d 'Refuse an image with more than SIZE bytes of file content: written, for extract and mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024). Default: no limit beyond keeping the filesystem\'s free space' -r
 complete -c strata -n "__fish_strata_using_subcommand shell" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -727,8 +727,9 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000_000)]
     pub max_files: u64,
 
-    /// Refuse to write more than SIZE bytes of file content (suffixes K, M, G, T: powers of
-    /// 1024). Default: no limit beyond keeping the filesystem's free space.
+    /// Refuse an image with more than SIZE bytes of file content: written, for extract and
+    /// mount; read, for ls, diff, cat and waste (suffixes K, M, G, T: powers of 1024).
+    /// Default: no limit beyond keeping the filesystem's free space.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
 }

@@ -8,7 +8,7 @@
 use std::io;
 
 use crate::error::{ArchiveError, Problem};
-use crate::extract::limits::Limits;
+use crate::extract::limits::{LimitReached, Limits};
 use crate::extract::pipe::{LayerDigests, Pipelined};
 use crate::extract::rules::{classify, BadName, EntryKind};
 use crate::image::{Image, LayerRef};
@@ -34,7 +34,7 @@ pub fn layer_context(layer: &LayerRef) -> String {
 /// Reads layer `layer` of `image` from start to end, calling `each` with every entry's position
 /// in the layer, its classified name and the entry itself (aufs metadata is passed too, so
 /// that positions stay those of the tar). Fails on a corrupt or truncated tar, a refused name,
-/// a limit reached, or digests that differ from the claims; `each` may fail too, and its error
+/// a limit reached (entries, and file content read for `--max-size`), or digests that differ from the claims; `each` may fail too, and its error
 /// ends the read. Returns the digests found.
 pub fn read_layer(
     image: &Image,
@@ -60,6 +60,13 @@ pub fn read_layer(
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
         let at = |p: Problem| fail(entry_context(layer, &name), p);
         limits.entry().map_err(|e| at(e.into()))?;
+        if entry.header().entry_type().is_file() || entry.header().entry_type().is_gnu_sparse() {
+            // What `--max-size` bounds here: the file content the command reads.
+            if let Err(e) = limits.bytes(entry.size()) {
+                let reached = LimitReached::find(&e).cloned();
+                return Err(at(reached.map_or(Problem::CorruptTar(e), Problem::Limit)));
+            }
+        }
         let kind = classify(&name).map_err(|e| at(bad_name(e)))?;
         each(position, kind, &mut entry)?;
     }

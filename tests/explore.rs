@@ -459,11 +459,11 @@ fn missing_paths_and_layers_are_clear_errors() {
         (vec!["ls", "/etc/a/b"], "is not a directory"),
         (
             vec!["ls", "--layer", "5"],
-            "--layer 5: the image has 1 layers",
+            "--layer 5: the image has 1 layer (0 to 0)",
         ),
         (
             vec!["diff", "--layer", "5"],
-            "--layer 5: the image has 1 layers",
+            "--layer 5: the image has 1 layer (0 to 0)",
         ),
         (
             vec!["cat", "/etc/loop"],
@@ -480,6 +480,67 @@ fn missing_paths_and_layers_are_clear_errors() {
             "{args:?}: {}",
             out.error_line()
         );
+    }
+}
+
+/// The limits a user sets apply to the explore commands too: past one, the image is refused
+/// (exit 2) naming the limit and its flag; `--max-size` counts the file content read. At the
+/// limits exactly, each command goes through.
+#[test]
+fn explore_commands_refuse_past_the_limits() {
+    let layers = vec![
+        vec![Entry::file("a", vec![b'a'; 4000]), Entry::file("b", "b\n")],
+        vec![Entry::file("c", vec![b'c'; 4000])],
+        vec![Entry::file("d", "d\n")],
+    ];
+    let fx = image_of_entries("limits.tar", &layers, Compression::Gzip, Format::Oci);
+    let commands: [&[&str]; 4] = [&["ls"], &["diff"], &["waste"], &["cat", "/d"]];
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--max-layers", "2"],
+            "3 layers, more than the limit of 2 set by --max-layers",
+        ),
+        (
+            &["--max-files", "3"],
+            "more than 3 entries, the limit set by --max-files",
+        ),
+        (
+            &["--max-size", "5000"],
+            "more than 5000 bytes of file content, the limit set by --max-size",
+        ),
+    ];
+    for command in commands {
+        for (flags, says) in cases {
+            let archive = fx.arg();
+            let mut argv: Vec<&dyn AsRef<OsStr>> = vec![&command[0], &archive];
+            argv.extend(command[1..].iter().map(|a| a as &dyn AsRef<OsStr>));
+            argv.extend(flags.iter().map(|a| a as &dyn AsRef<OsStr>));
+            let out = strata(&argv);
+            assert_eq!(out.code, Some(2), "{command:?} {flags:?}: {out}");
+            // diff streams each layer's changes as it is applied: the layers below the one
+            // that crossed the limit may be out already (exit 2 says the answer is cut short).
+            if command[0] != "diff" {
+                assert!(
+                    out.stdout.is_empty(),
+                    "{command:?} {flags:?} printed a partial answer: {out}"
+                );
+            }
+            let line = out.error_line();
+            assert!(line.contains(says), "{command:?} {flags:?}: {line}");
+        }
+        let archive = fx.arg();
+        let mut argv: Vec<&dyn AsRef<OsStr>> = vec![&command[0], &archive];
+        argv.extend(command[1..].iter().map(|a| a as &dyn AsRef<OsStr>));
+        let at_limits = [
+            "--max-layers",
+            "3",
+            "--max-files",
+            "4",
+            "--max-size",
+            "8004",
+        ];
+        argv.extend(at_limits.iter().map(|a| a as &dyn AsRef<OsStr>));
+        strata(&argv).assert_ok(&format!("{command:?} at the limits"));
     }
 }
 

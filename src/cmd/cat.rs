@@ -30,6 +30,8 @@ pub fn run(args: CatArgs, out: &mut dyn Write) -> Result<ExitCode> {
         (kind, _) => bail!("{shown}: is a {}, not a regular file", kind_text(kind)),
     };
     // The layers were verified by the scan; this second read checks the holder's digests again.
+    // The whole image was within the limits: its counts start over for the one layer read again.
+    limits.restart();
     let layer = &image.layers[data.layer as usize];
     let mut found = false;
     read_layer(

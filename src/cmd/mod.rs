@@ -203,7 +203,8 @@ pub fn open_layered(
     }
     let top = match layer {
         Some(n) if n >= count => anyhow::bail!(
-            "--layer {n}: the image has {count} layers (0 to {})",
+            "--layer {n}: the image has {} (0 to {})",
+            strata::render::count(count as u64, "layer", "layers"),
             count - 1
         ),
         Some(n) => n,
