@@ -8,6 +8,9 @@ use std::io::{self, Read};
 use rustix::fs::{makedev, FileType};
 
 mod layer;
+mod through;
+
+pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
 use super::budget::Budget;
 use super::fs::{Meta, Root};
@@ -63,6 +66,9 @@ pub struct DirSink {
     copy_buf: Vec<u8>,
     /// Stops before the destination filesystem runs out of space (see [`super::space`]).
     space: SpaceGuard,
+    /// Writing one layer of a layer store through the symlinks of the layers below (see
+    /// [`through`]): the last parent directory resolved, and where it led.
+    through: Option<Option<(String, String)>>,
 }
 
 #[derive(Default)]
@@ -106,6 +112,7 @@ impl DirSink {
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
             space: SpaceGuard::default(),
+            through: None,
         }
     }
 
@@ -172,6 +179,7 @@ impl DirSink {
         // and only a removal can make the cached parent stale.
         if Root::remove_reporting(dir, name)? {
             self.last_dir = None;
+            self.forget_resolved();
         }
         Ok(())
     }
@@ -254,6 +262,7 @@ impl Sink for DirSink {
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()> {
+        let path = &*self.real(path)?;
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         let mut file = self.place(&dir, name, replace, Root::create_file)?;
@@ -269,6 +278,9 @@ impl Sink for DirSink {
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        // It may replace a symlink of the layer that paths resolved through.
+        self.forget_resolved();
         self.deferred.links.remove(path);
         if !path.is_empty() {
             // An existing directory is kept (an upper layer or an earlier duplicate may have
@@ -286,6 +298,8 @@ impl Sink for DirSink {
     }
 
     fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        self.forget_resolved();
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         self.place(&dir, name, replace, |d, n| Root::symlink(d, n, target))?;
@@ -294,6 +308,7 @@ impl Sink for DirSink {
     }
 
     fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
         self.not_a_dir(path);
         let (file_type, dev) = match kind {
             Special::Fifo => (FileType::Fifo, 0),
@@ -314,6 +329,8 @@ impl Sink for DirSink {
     }
 
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        let target = &*self.real(target)?;
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
