@@ -36,28 +36,29 @@ pub struct DirSink {
     pub skipped_devices: u64,
     pub skipped_owners: bool,
     pub skipped_xattrs: u64,
-    /// Extracting over existing content (`--force`): whatever is in the way is replaced.
-    pub overwrite: bool,
+    /// Extracting over existing content (`--force`, or in order): whatever is in the way is
+    /// replaced.
+    overwrite: bool,
     /// The directory of the previous entry: tars list siblings together, so most entries reuse
     /// it instead of resolving their parent again. Dropped whenever anything is removed.
     last_dir: Option<(String, Rc<OwnedFd>)>,
     /// For an overlayfs layer store: the xattr that marks a directory opaque
     /// (`trusted.overlay.opaque`, or `user.overlay.opaque` for rootless mounts). Set by strata
     /// itself, never copied from the image.
-    pub opaque_xattr: Option<&'static str>,
+    opaque_xattr: Option<&'static str>,
     /// Directories to mark opaque at the end (kept on disk past a few MB: see [`PathSpill`]).
     opaque_dirs: PathSpill,
     /// Keys of the opaque markers and whiteouts of the layer.
     keys: layer::PathKeys,
     /// Overlay whiteouts (0/0 character devices) are created even when not root: the kernel
     /// allows that one device node to anybody.
-    pub whiteout_devices: bool,
+    whiteout_devices: bool,
     /// For one layer of a layer store: the unpacked layers below it, nearest first. A hardlink
     /// to a file of a lower layer cannot cross layer directories, so that file is copied.
-    pub lower_layers: Lowers,
+    lower_layers: Lowers,
     /// Layer-store unpacking in parallel: what needs the lower layers is noted during the pass
     /// and done by [`DirSink::complete`] once they are unpacked.
-    pub defer_lower: bool,
+    defer_lower: bool,
     deferred: Deferred,
     /// What the metadata and paths kept for the end may cost.
     budget: Budget,
@@ -85,7 +86,35 @@ struct Deferred {
 }
 
 impl DirSink {
-    pub fn new(root: Root) -> DirSink {
+    /// For `strata extract`: the merged tree into `root`; with `replace_existing` (`--force`,
+    /// and the in-order extraction, whose entries replace what lower layers wrote), whatever
+    /// stands in an entry's way is replaced.
+    pub fn for_extract(root: Root, replace_existing: bool) -> DirSink {
+        DirSink {
+            overwrite: replace_existing,
+            ..DirSink::new(root)
+        }
+    }
+
+    /// For one layer of an overlay layer store: whiteouts as 0/0 devices, opaque directories
+    /// marked with `user.overlay.opaque` when `rootless` (else `trusted.overlay.opaque`), and
+    /// what needs the layers below left for [`DirSink::complete`].
+    pub fn for_store(root: Root, rootless: bool) -> DirSink {
+        let mut sink = DirSink {
+            defer_lower: true,
+            opaque_xattr: Some(if rootless {
+                "user.overlay.opaque"
+            } else {
+                "trusted.overlay.opaque"
+            }),
+            whiteout_devices: true,
+            ..DirSink::new(root)
+        };
+        sink.inherit_root_meta();
+        sink
+    }
+
+    fn new(root: Root) -> DirSink {
         let root_dir = (
             String::new(),
             Meta {

@@ -197,15 +197,16 @@ fn finish_one(
     };
     // Opened as needed, relative to the store's fd: not one descriptor per layer below.
     let below: Vec<Digest> = chain[..i].iter().rev().cloned().collect();
-    sink.lower_layers = store.lowers(below.clone()).map_err(write_err)?;
-    let size = match sink.complete() {
+    let lowers = store.lowers(below.clone()).map_err(write_err)?;
+    let size = match sink.complete(lowers) {
         Err(e) if writes_through_lower(&e) => {
             // The layer writes below a lower layer's symlink: unpacked again, each entry where
             // the symlinks lead, now that the layers below exist.
             let marks = sink.into_marks();
-            let lowers = store.lowers(below).map_err(write_err)?;
+            let lowers = store.lowers(below.clone()).map_err(write_err)?;
             let (mut again, size) = unpack_one(job, i, staging, Some((lowers, marks)))?;
-            again.complete().map_err(write_err)?;
+            let lowers = store.lowers(below).map_err(write_err)?;
+            again.complete(lowers).map_err(write_err)?;
             size
         }
         other => {
@@ -259,19 +260,10 @@ fn unpack_one(
             Root::remove(&diff, &name).map_err(write_err)?;
         }
     }
-    let mut sink = DirSink::new(Root::from_fd(diff));
-    sink.defer_lower = true;
-    sink.opaque_xattr = Some(if job.store.rootless {
-        "user.overlay.opaque"
-    } else {
-        "trusted.overlay.opaque"
-    });
-    sink.whiteout_devices = true;
+    let mut sink = DirSink::for_store(Root::from_fd(diff), job.store.rootless);
     if let Some((lowers, marks)) = through {
-        sink.lower_layers = lowers;
-        sink.through_lowers(marks);
+        sink.through_lowers(lowers, marks);
     }
-    sink.inherit_root_meta();
     let outcome = merge_sharing(
         job.image,
         index,

@@ -23,6 +23,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::FileType;
 
 use super::{DirSink, Meta, Root, Special, WHITEOUTS};
+use crate::extract::lowers::Lowers;
 use crate::extract::merge::Sink;
 use crate::extract::rules::{file_name, parent};
 
@@ -34,10 +35,11 @@ const RUN_BEFORE_NAMES: usize = 64;
 const MAX_NAMES: usize = 1 << 20;
 
 impl DirSink {
-    /// Does what a deferred pass left for when the lower layers exist (`lower_layers` set):
-    /// links or copies lower-layer hardlink targets, settles whiteouts, gives omitted parents
-    /// the lower layers' metadata, then the usual directory metadata.
-    pub fn complete(&mut self) -> io::Result<()> {
+    /// Does what a deferred pass left for when the lower layers exist (`lowers`, nearest
+    /// first): links or copies lower-layer hardlink targets, settles whiteouts, gives omitted
+    /// parents the lower layers' metadata, then the usual directory metadata.
+    pub fn complete(&mut self, lowers: Lowers) -> io::Result<()> {
+        self.lower_layers = lowers;
         self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
         // Parents first: one that a lower layer has as a symlink means the layer writes through
@@ -279,7 +281,7 @@ impl DirSink {
     }
 
     /// The root directory's metadata comes from the lower layers unless this layer has `./`.
-    pub fn inherit_root_meta(&mut self) {
+    pub(super) fn inherit_root_meta(&mut self) {
         if self.defer_lower {
             self.deferred.implicit_dirs.insert(String::new());
             return;

@@ -16,6 +16,7 @@ use std::io;
 use rustix::fs::FileType;
 
 use super::{DirSink, Root};
+use crate::extract::lowers::Lowers;
 use crate::extract::rules::{file_name, parent};
 
 /// Symlinks followed in one path before giving up, as Linux does (`ELOOP`).
@@ -61,9 +62,10 @@ impl DirSink {
         }
     }
 
-    /// From now on, entries are written where the merged view of this layer over
-    /// `lower_layers` resolves their parent (see the module doc).
-    pub fn through_lowers(&mut self, marks: LayerMarks) {
+    /// From now on, entries are written where the merged view of this layer over `lowers`
+    /// (nearest first) resolves their parent (see the module doc).
+    pub fn through_lowers(&mut self, lowers: Lowers, marks: LayerMarks) {
+        self.lower_layers = lowers;
         self.keys = marks.keys;
         self.deferred.marked = marks.marked;
         self.through = Some(None);
