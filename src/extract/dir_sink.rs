@@ -13,6 +13,7 @@ mod through;
 pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
 use super::budget::Budget;
+use super::engine::Decision;
 use super::fs::{Meta, Root};
 use super::lowers::Lowers;
 use super::merge::{Sink, Special};
@@ -390,39 +391,15 @@ impl Sink for DirSink {
         }
     }
 
-    fn delete(&mut self, path: &str) -> io::Result<()> {
-        self.delete_path(path)
-    }
-
-    fn clear_dir(&mut self, dir: &str) -> io::Result<()> {
-        self.clear_below(dir)
-    }
-
-    fn whiteout(&mut self, path: &str) -> io::Result<()> {
-        // What a whiteout becomes depends on the whole layer (its own entry at the path may
-        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
-        // keeps its key only; the path may go to disk.
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(path));
-        self.deferred.whiteouts.push(self.root.fd(), path)
-    }
-
-    fn implied_dir(&mut self, path: &str) -> io::Result<()> {
-        self.dir_making_parents(path).map(|_| ())
-    }
-
-    fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
-        let Some(_) = self.opaque_xattr else {
-            return Err(io::Error::other(
-                "opaque markers need an overlay layer store",
-            ));
-        };
-        // The directory may come later in the layer, or not at all: make sure it exists, made
-        // as a parent the layer left out (it keeps the lower directory's metadata).
-        self.dir_making_parents(dir)?;
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(dir));
-        self.opaque_dirs.push(self.root.fd(), dir)
+    fn carry_out(&mut self, decision: &Decision) -> io::Result<()> {
+        match decision {
+            Decision::Hide { implied: Some(dir) } => self.dir_making_parents(dir).map(|_| ()),
+            Decision::Delete(path) => self.delete_path(path),
+            Decision::Clear(dir) => self.clear_below(dir),
+            Decision::Whiteout(path) => self.whiteout(path),
+            Decision::MarkOpaque(dir) => self.mark_opaque(dir),
+            Decision::Hide { implied: None } | Decision::Write { .. } | Decision::Nothing => Ok(()),
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -488,6 +465,31 @@ fn conflict(e: io::Error) -> io::Error {
 }
 
 impl DirSink {
+    /// An overlayfs whiteout of the layer, settled once the layer is done.
+    fn whiteout(&mut self, path: &str) -> io::Result<()> {
+        // What a whiteout becomes depends on the whole layer (its own entry at the path may
+        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
+        // keeps its key only; the path may go to disk.
+        self.budget.take(16, WHITEOUTS)?;
+        self.deferred.marked.insert(self.keys.key(path));
+        self.deferred.whiteouts.push(self.root.fd(), path)
+    }
+
+    /// Marks `dir` opaque for overlayfs, once the layer is done.
+    fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
+        let Some(_) = self.opaque_xattr else {
+            return Err(io::Error::other(
+                "opaque markers need an overlay layer store",
+            ));
+        };
+        // The directory may come later in the layer, or not at all: make sure it exists, made
+        // as a parent the layer left out (it keeps the lower directory's metadata).
+        self.dir_making_parents(dir)?;
+        self.budget.take(16, WHITEOUTS)?;
+        self.deferred.marked.insert(self.keys.key(dir));
+        self.opaque_dirs.push(self.root.fd(), dir)
+    }
+
     /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
     /// the layer writes anything).
     fn delete_path(&mut self, path: &str) -> io::Result<()> {

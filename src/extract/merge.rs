@@ -47,27 +47,12 @@ pub trait Sink {
     fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()>;
     /// `target` already holds its final content.
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()>;
-    /// A directory made only as the parent of entries that upper layers hide: it gets the
-    /// metadata of a parent a layer leaves out, unless an entry gives it its own.
-    fn implied_dir(&mut self, path: &str) -> io::Result<()>;
     /// Called once at the end: directory metadata and anything else deferred.
     fn finish(&mut self) -> io::Result<()>;
-    /// In-order mode only: deletes `path` and what lies below it.
-    fn delete(&mut self, path: &str) -> io::Result<()>;
-    /// In-order mode only: deletes everything below `dir`.
-    fn clear_dir(&mut self, dir: &str) -> io::Result<()>;
-    /// Overlay-layer mode only: an overlayfs whiteout at `path`.
-    fn whiteout(&mut self, _path: &str) -> io::Result<()> {
-        Err(io::Error::other(
-            "this output cannot hold overlay whiteouts",
-        ))
-    }
-    /// Overlay-layer mode only: marks `dir` opaque for overlayfs.
-    fn mark_opaque(&mut self, _dir: &str) -> io::Result<()> {
-        Err(io::Error::other(
-            "this output cannot mark directories opaque",
-        ))
-    }
+    /// Carries out what the rule engine decided beyond writing an entry: the parent a hidden
+    /// entry leaves, a deletion before a layer's entries, an overlayfs whiteout or opaque mark.
+    /// A sink that cannot hold a decision refuses it.
+    fn carry_out(&mut self, decision: &Decision) -> io::Result<()>;
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -234,16 +219,9 @@ impl Applier<'_> {
         self.carry_out(&decision).map_err(problem_of)
     }
 
-    /// What the engine decided for a whiteout or an opaque marker.
+    /// What the engine decided for a whiteout, an opaque marker or a hidden entry.
     fn carry_out(&mut self, decision: &Decision) -> io::Result<()> {
-        match decision {
-            Decision::Whiteout(p) => self.sink.whiteout(p),
-            Decision::MarkOpaque(d) => self.sink.mark_opaque(d),
-            Decision::Delete(p) => self.sink.delete(p),
-            Decision::Clear(d) => self.sink.clear_dir(d),
-            Decision::Hide { implied: Some(d) } => self.sink.implied_dir(d),
-            Decision::Hide { implied: None } | Decision::Write { .. } | Decision::Nothing => Ok(()),
-        }
+        self.sink.carry_out(decision)
     }
 
     /// A content entry at (clean) `path`.
@@ -459,12 +437,7 @@ fn delete_first(
             EntryKind::Content(_) | EntryKind::AufsMeta => continue,
         }
         .map_err(at)?;
-        match decision {
-            Decision::Delete(p) => sink.delete(&p),
-            Decision::Clear(d) => sink.clear_dir(&d),
-            _ => Ok(()),
-        }
-        .map_err(|e| at(problem_of(e)))?;
+        sink.carry_out(&decision).map_err(|e| at(problem_of(e)))?;
     }
     Ok(())
 }
