@@ -7,8 +7,12 @@ use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
 
+mod data;
 mod layer;
+mod markers;
 mod through;
+
+use data::{copy_file_data, copy_sparse};
 
 pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
@@ -462,126 +466,6 @@ fn conflict(e: io::Error) -> io::Error {
     } else {
         e
     }
-}
-
-impl DirSink {
-    /// An overlayfs whiteout of the layer, settled once the layer is done.
-    fn whiteout(&mut self, path: &str) -> io::Result<()> {
-        // What a whiteout becomes depends on the whole layer (its own entry at the path may
-        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
-        // keeps its key only; the path may go to disk.
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(path));
-        self.deferred.whiteouts.push(self.root.fd(), path)
-    }
-
-    /// Marks `dir` opaque for overlayfs, once the layer is done.
-    fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
-        let Some(_) = self.opaque_xattr else {
-            return Err(io::Error::other(
-                "opaque markers need an overlay layer store",
-            ));
-        };
-        // The directory may come later in the layer, or not at all: make sure it exists, made
-        // as a parent the layer left out (it keeps the lower directory's metadata).
-        self.dir_making_parents(dir)?;
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(dir));
-        self.opaque_dirs.push(self.root.fd(), dir)
-    }
-
-    /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
-    /// the layer writes anything).
-    fn delete_path(&mut self, path: &str) -> io::Result<()> {
-        self.last_dir = None;
-        let dir = match self.root.open_dir_nofollow(parent(path)) {
-            Ok(fd) => fd,
-            Err(e) if matches!(e.raw_os_error(), Some(2) | Some(20) | Some(40)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        self.delete_in(&dir, path)
-    }
-
-    fn delete_in(&mut self, dir: &OwnedFd, path: &str) -> io::Result<()> {
-        self.dirs.remove(path);
-        remove_below(&mut self.dirs, path);
-        Root::remove(dir, file_name(path))
-    }
-
-    /// Deletes everything below `dir` (an opaque marker in order).
-    fn clear_below(&mut self, dir: &str) -> io::Result<()> {
-        self.last_dir = None;
-        let Ok(fd) = self.root.open_dir_nofollow(dir) else {
-            return Ok(());
-        };
-        for entry in Root::list(&fd)? {
-            let child = if dir.is_empty() {
-                entry
-            } else {
-                format!("{dir}/{entry}")
-            };
-            self.delete_in(&fd, &child)?;
-        }
-        Ok(())
-    }
-}
-
-fn copy_file_data(
-    data: &mut dyn Read,
-    file: &mut std::fs::File,
-    buf: &mut [u8],
-    space: &mut SpaceGuard,
-) -> io::Result<()> {
-    use std::io::Write;
-    loop {
-        match data.read(buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                space.charge(file, n as u64)?;
-                file.write_all(&buf[..n])?
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Copies `data` into `file`, seeking over blocks of zeros instead of writing them.
-fn copy_sparse(
-    data: &mut dyn Read,
-    file: &mut std::fs::File,
-    size: u64,
-    space: &mut SpaceGuard,
-) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    const BLOCK: usize = 64 * 1024;
-    let mut buf = vec![0u8; BLOCK];
-    loop {
-        // Full blocks keep the holes aligned to the filesystem's blocks.
-        let mut filled = 0;
-        while filled < BLOCK {
-            match data.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if filled == 0 {
-            break;
-        }
-        if buf[..filled].iter().all(|&b| b == 0) {
-            file.seek(SeekFrom::Current(filled as i64))?;
-        } else {
-            space.charge(file, filled as u64)?;
-            file.write_all(&buf[..filled])?;
-        }
-        if filled < BLOCK {
-            break;
-        }
-    }
-    // A trailing hole: only the length says it is there.
-    file.set_len(size)
 }
 
 #[cfg(test)]
