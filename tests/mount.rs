@@ -459,47 +459,192 @@ fn disagreements_between_mount_and_extract() {
 }
 
 /// A layer writing below a lower layer's symlink (`s -> /etc`, then `s/passwd`) means the file
-/// where the symlink leads; `extract` applies that in order (`etc/passwd`, and `s` stays a
-/// symlink). An overlayfs layer cannot say it — its directory `s` would hide the symlink — so
-/// mount refuses, naming the symlink, instead of showing a directory `s` (it used to).
+/// where the symlink leads, resolved inside the image (`..` stops at its root); `extract`
+/// applies that in order (`etc/passwd`, and `s` stays a symlink), and the layer store writes the
+/// entry at the resolved path of its layer, so the merged view is the same tree (mount used to
+/// show a directory `s`, then to refuse).
 #[test]
-fn a_write_through_a_lower_symlink_is_refused_by_mount() {
+fn a_write_through_a_lower_symlink_mounts_as_it_extracts() {
     if !ready() {
         return;
     }
-    let layers = vec![
-        vec![
-            Entry::dir("etc").with_mtime(1_600_000_000),
-            Entry::symlink("s", "/etc").with_mtime(1_600_000_000),
-        ],
-        vec![Entry::file("s/passwd", "root:x:0:0\n").with_mtime(1_600_001_000)],
+    let etc = || Entry::dir("etc").with_mode(0o750).with_mtime(1_600_000_000);
+    let passwd = |p: &str| Entry::file(p, "root:x:0:0\n").with_mtime(1_600_002_000);
+    let cases: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+        (
+            "absolute",
+            "/etc/passwd",
+            vec![
+                vec![
+                    etc(),
+                    Entry::file("etc/passwd", "old\n").with_mtime(1_600_000_000),
+                    Entry::symlink("s", "/etc").with_mtime(1_600_000_000),
+                ],
+                vec![passwd("s/passwd")],
+            ],
+        ),
+        (
+            "relative",
+            "/etc/d/again",
+            vec![
+                vec![
+                    Entry::dir("a/b").with_mtime(1_600_000_000),
+                    Entry::symlink("a/b/s", "../../etc").with_mtime(1_600_000_000),
+                    etc(),
+                ],
+                vec![
+                    Entry::dir("a/b/s/d")
+                        .with_mode(0o700)
+                        .with_mtime(1_600_002_000),
+                    passwd("a/b/s/d/passwd"),
+                    Entry::hardlink("a/b/s/d/again", "a/b/s/d/passwd").with_mtime(1_600_002_000),
+                ],
+            ],
+        ),
+        (
+            "chain",
+            "/etc/passwd",
+            vec![
+                vec![
+                    etc(),
+                    Entry::symlink("x", "y").with_mtime(1_600_000_000),
+                    Entry::symlink("y", "/etc").with_mtime(1_600_000_000),
+                ],
+                vec![passwd("x/passwd")],
+            ],
+        ),
+        (
+            "lower-lower",
+            "/etc/passwd",
+            vec![
+                vec![etc(), Entry::symlink("t", "/etc").with_mtime(1_600_000_000)],
+                vec![Entry::symlink("s", "t").with_mtime(1_600_001_000)],
+                vec![
+                    passwd("s/passwd"),
+                    Entry::file("u", "u\n").with_mtime(1_600_002_000),
+                ],
+            ],
+        ),
+        (
+            "outside",
+            "/opt/new/deeper/file",
+            vec![
+                vec![
+                    etc(),
+                    Entry::symlink("s", "../../..").with_mtime(1_600_000_000),
+                    Entry::symlink("o", "../../../opt/new").with_mtime(1_600_000_000),
+                ],
+                vec![passwd("s/etc/passwd"), passwd("o/deeper/file")],
+            ],
+        ),
+        (
+            "own-and-lower",
+            "/etc/sub/passwd",
+            vec![
+                vec![etc(), Entry::symlink("s", "/etc").with_mtime(1_600_000_000)],
+                vec![
+                    Entry::symlink("m", "s/sub").with_mtime(1_600_002_000),
+                    passwd("m/passwd"),
+                    Entry::file("etc/sub/passwd", "later wins\n").with_mtime(1_600_002_000),
+                ],
+            ],
+        ),
+        (
+            "whiteout-first",
+            "/s/passwd",
+            vec![
+                vec![etc(), Entry::symlink("s", "/etc").with_mtime(1_600_000_000)],
+                vec![
+                    passwd("s/passwd"),
+                    Entry::whiteout("", "s").with_mtime(1_600_001_000),
+                ],
+            ],
+        ),
     ];
     let env = MountEnv::new();
-    let fx = image_of_entries("through.tar", &layers, Compression::None, Format::Oci);
-    let extracted = env.extract_tree(&sel(fx.arg(), &[]), "x", &[]);
-    assert!(
-        extracted.contains_key("/etc/passwd"),
-        "extract follows the symlink"
-    );
-    let mp = env.mountpoint("m");
-    let out = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
-    assert_eq!(out.code, Some(2), "mount: {out}");
-    assert!(
-        out.stderr
-            .contains("writes below `s`, a symlink of a lower layer"),
-        "mount: {out}"
-    );
-    assert_eq!(mount_count(&mp), 0);
-    // Replacing the symlink by a whiteout first is not a write through it.
-    let layers = vec![
-        layers[0].clone(),
-        vec![
-            Entry::whiteout("", "s").with_mtime(1_600_001_000),
-            Entry::file("s/passwd", "root:x:0:0\n").with_mtime(1_600_001_000),
-        ],
+    for (i, (name, lands, layers)) in cases.iter().enumerate() {
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            layers,
+            Compression::None,
+            Format::Oci,
+        );
+        let s = sel(fx.arg(), &[]);
+        let extracted = env.extract_tree(&s, &format!("x{i}"), &[]);
+        assert!(
+            extracted.contains_key(*lands),
+            "{name}: extract wrote no {lands}"
+        );
+        let mp = env.mountpoint(&format!("m{i}"));
+        env.mount_ok(&s, &mp, &[]);
+        assert_view(&extracted, &read_view(&mp), true, name);
+        env.umount_ok(&mp, &[]);
+    }
+    assert_store_consistent(&env, "after the mounts");
+}
+
+/// What a write through a lower symlink cannot do, extract and mount refuse with the same
+/// words: a symlink to a file, and a symlink loop.
+#[test]
+fn a_write_through_a_lower_symlink_to_a_non_directory_is_refused_by_both() {
+    if !ready() {
+        return;
+    }
+    let cases: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "to-a-file",
+            vec![
+                vec![
+                    Entry::file("f", "f\n").with_mtime(1_600_000_000),
+                    Entry::symlink("s", "/f").with_mtime(1_600_000_000),
+                ],
+                vec![Entry::file("s/x", "x\n").with_mtime(1_600_001_000)],
+            ],
+        ),
+        (
+            "loop",
+            vec![
+                vec![
+                    Entry::symlink("a", "b").with_mtime(1_600_000_000),
+                    Entry::symlink("b", "a").with_mtime(1_600_000_000),
+                ],
+                vec![Entry::file("a/x", "x\n").with_mtime(1_600_001_000)],
+            ],
+        ),
     ];
-    let fx = image_of_entries("replaced.tar", &layers, Compression::None, Format::Oci);
-    fixture_matches_extract(&fx, &layers);
+    let env = MountEnv::new();
+    for (i, (name, layers)) in cases.iter().enumerate() {
+        let fx = image_of_entries(
+            &format!("{name}.tar"),
+            layers,
+            Compression::None,
+            Format::Oci,
+        );
+        let out = common::sandbox::extract(
+            fx.arg(),
+            &env.root.join(format!("x{i}")),
+            &[],
+            &Opts::default(),
+        );
+        assert_eq!(out.code, Some(2), "{name}: extract: {out}");
+        let mp = env.mountpoint(&format!("m{i}"));
+        let mounted = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+        assert_eq!(mounted.code, Some(2), "{name}: mount: {mounted}");
+        let why = |o: &common::sandbox::Out| {
+            o.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:") || l.starts_with("caused by:"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            why(&out).len() >= 2 && why(&mounted) == why(&out),
+            "{name}: extract said\n{}\nmount said\n{mounted}",
+            out.error_line()
+        );
+        assert_eq!(mount_count(&mp), 0, "{name}: nothing mounted");
+    }
+    assert_store_consistent(&env, "after the refusals");
 }
 
 /// A 0/0 character device entry means a whiteout to overlayfs and a device to everything

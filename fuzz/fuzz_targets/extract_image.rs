@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(top) = image.layers.len().checked_sub(1) {
             let dest = base.join("dest");
             std::fs::create_dir(&dest).unwrap();
-            let mut sink = DirSink::new(Root::open(&dest).unwrap());
+            let mut sink = DirSink::for_extract(Root::open(&dest).unwrap(), false);
             match merge(
                 &image,
                 top,
@@ -63,8 +63,7 @@ fuzz_target!(|data: &[u8]| {
                     drop(sink);
                     std::fs::remove_dir_all(&dest).unwrap();
                     std::fs::create_dir(&dest).unwrap();
-                    let mut sink = DirSink::new(Root::open(&dest).unwrap());
-                    sink.overwrite = true;
+                    let mut sink = DirSink::for_extract(Root::open(&dest).unwrap(), true);
                     let _ = merge_with(
                         &image,
                         top,

@@ -266,7 +266,7 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
     let top = image.layers.len() - 1;
     let dest = dir.path().join("dest");
     std::fs::create_dir(&dest).unwrap();
-    let mut sink = DirSink::new(Root::open(&dest).unwrap());
+    let mut sink = DirSink::for_extract(Root::open(&dest).unwrap(), false);
     let result = match merge(
         &image,
         top,
@@ -277,8 +277,7 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
             drop(sink);
             std::fs::remove_dir_all(&dest).unwrap();
             std::fs::create_dir(&dest).unwrap();
-            let mut sink = DirSink::new(Root::open(&dest).unwrap());
-            sink.overwrite = true;
+            let mut sink = DirSink::for_extract(Root::open(&dest).unwrap(), true);
             merge_with(
                 &image,
                 top,

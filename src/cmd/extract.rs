@@ -186,8 +186,7 @@ fn tar_in_order(
     let tree = wrapper.join("root");
     let result = (|| -> Result<Outcome> {
         fs::create_dir(&tree).with_context(|| format!("creating {}", tree.display()))?;
-        let mut sink = DirSink::new(Root::open(&tree)?);
-        sink.overwrite = true;
+        let mut sink = DirSink::for_extract(Root::open(&tree)?, true);
         let mut outcome = merge_with(image, top, &mut sink, Order::InOrder, limits)?;
         outcome.warnings.extend(notes_of(&sink));
         let mut file = file;
@@ -274,8 +273,7 @@ fn extract_dir(
         // Over existing content, layers are applied in order: the top-down merge assumes an
         // empty tree.
         let root = Root::open(dest)?;
-        let mut sink = DirSink::new(root);
-        sink.overwrite = true;
+        let mut sink = DirSink::for_extract(root, true);
         let outcome = merge_with(image, top, &mut sink, Order::InOrder, limits)?;
         // An opaque root marker in the image clears DEST, the marker with it.
         match fs::remove_file(&marker) {
@@ -290,7 +288,7 @@ fn extract_dir(
     let staging = staging_path(dest)?;
     fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = (|| -> Result<(Outcome, Vec<String>)> {
-        let mut sink = DirSink::new(Root::open(&staging)?);
+        let mut sink = DirSink::for_extract(Root::open(&staging)?, false);
         let outcome = match merge(image, top, &mut sink, limits) {
             Err(e) if needs_in_order(&e) => {
                 // The image writes through a symlink of a lower layer: start again, in order.
@@ -298,8 +296,7 @@ fn extract_dir(
                 remove_tree(&staging);
                 fs::create_dir(&staging)
                     .with_context(|| format!("creating {}", staging.display()))?;
-                sink = DirSink::new(Root::open(&staging)?);
-                sink.overwrite = true;
+                sink = DirSink::for_extract(Root::open(&staging)?, true);
                 limits.restart();
                 merge_with(image, top, &mut sink, Order::InOrder, limits)?
             }

@@ -7,9 +7,17 @@ use std::io::{self, Read};
 
 use rustix::fs::{makedev, FileType};
 
+mod data;
 mod layer;
+mod markers;
+mod through;
+
+use data::{copy_file_data, copy_sparse};
+
+pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
 use super::budget::Budget;
+use super::engine::Decision;
 use super::fs::{Meta, Root};
 use super::lowers::Lowers;
 use super::merge::{Sink, Special};
@@ -33,28 +41,29 @@ pub struct DirSink {
     pub skipped_devices: u64,
     pub skipped_owners: bool,
     pub skipped_xattrs: u64,
-    /// Extracting over existing content (`--force`): whatever is in the way is replaced.
-    pub overwrite: bool,
+    /// Extracting over existing content (`--force`, or in order): whatever is in the way is
+    /// replaced.
+    overwrite: bool,
     /// The directory of the previous entry: tars list siblings together, so most entries reuse
     /// it instead of resolving their parent again. Dropped whenever anything is removed.
     last_dir: Option<(String, Rc<OwnedFd>)>,
     /// For an overlayfs layer store: the xattr that marks a directory opaque
     /// (`trusted.overlay.opaque`, or `user.overlay.opaque` for rootless mounts). Set by strata
     /// itself, never copied from the image.
-    pub opaque_xattr: Option<&'static str>,
+    opaque_xattr: Option<&'static str>,
     /// Directories to mark opaque at the end (kept on disk past a few MB: see [`PathSpill`]).
     opaque_dirs: PathSpill,
     /// Keys of the opaque markers and whiteouts of the layer.
     keys: layer::PathKeys,
     /// Overlay whiteouts (0/0 character devices) are created even when not root: the kernel
     /// allows that one device node to anybody.
-    pub whiteout_devices: bool,
+    whiteout_devices: bool,
     /// For one layer of a layer store: the unpacked layers below it, nearest first. A hardlink
     /// to a file of a lower layer cannot cross layer directories, so that file is copied.
-    pub lower_layers: Lowers,
+    lower_layers: Lowers,
     /// Layer-store unpacking in parallel: what needs the lower layers is noted during the pass
     /// and done by [`DirSink::complete`] once they are unpacked.
-    pub defer_lower: bool,
+    defer_lower: bool,
     deferred: Deferred,
     /// What the metadata and paths kept for the end may cost.
     budget: Budget,
@@ -63,6 +72,9 @@ pub struct DirSink {
     copy_buf: Vec<u8>,
     /// Stops before the destination filesystem runs out of space (see [`super::space`]).
     space: SpaceGuard,
+    /// Writing one layer of a layer store through the symlinks of the layers below (see
+    /// [`through`]): the last parent directory resolved, and where it led.
+    through: Option<Option<(String, String)>>,
 }
 
 #[derive(Default)]
@@ -79,7 +91,35 @@ struct Deferred {
 }
 
 impl DirSink {
-    pub fn new(root: Root) -> DirSink {
+    /// For `strata extract`: the merged tree into `root`; with `replace_existing` (`--force`,
+    /// and the in-order extraction, whose entries replace what lower layers wrote), whatever
+    /// stands in an entry's way is replaced.
+    pub fn for_extract(root: Root, replace_existing: bool) -> DirSink {
+        DirSink {
+            overwrite: replace_existing,
+            ..DirSink::new(root)
+        }
+    }
+
+    /// For one layer of an overlay layer store: whiteouts as 0/0 devices, opaque directories
+    /// marked with `user.overlay.opaque` when `rootless` (else `trusted.overlay.opaque`), and
+    /// what needs the layers below left for [`DirSink::complete`].
+    pub fn for_store(root: Root, rootless: bool) -> DirSink {
+        let mut sink = DirSink {
+            defer_lower: true,
+            opaque_xattr: Some(if rootless {
+                "user.overlay.opaque"
+            } else {
+                "trusted.overlay.opaque"
+            }),
+            whiteout_devices: true,
+            ..DirSink::new(root)
+        };
+        sink.inherit_root_meta();
+        sink
+    }
+
+    fn new(root: Root) -> DirSink {
         let root_dir = (
             String::new(),
             Meta {
@@ -106,6 +146,7 @@ impl DirSink {
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
             space: SpaceGuard::default(),
+            through: None,
         }
     }
 
@@ -172,6 +213,7 @@ impl DirSink {
         // and only a removal can make the cached parent stale.
         if Root::remove_reporting(dir, name)? {
             self.last_dir = None;
+            self.forget_resolved();
         }
         Ok(())
     }
@@ -254,6 +296,7 @@ impl Sink for DirSink {
         data: &mut dyn Read,
         replace: bool,
     ) -> io::Result<()> {
+        let path = &*self.real(path)?;
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         let mut file = self.place(&dir, name, replace, Root::create_file)?;
@@ -269,6 +312,9 @@ impl Sink for DirSink {
     }
 
     fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        // It may replace a symlink of the layer that paths resolved through.
+        self.forget_resolved();
         self.deferred.links.remove(path);
         if !path.is_empty() {
             // An existing directory is kept (an upper layer or an earlier duplicate may have
@@ -286,6 +332,8 @@ impl Sink for DirSink {
     }
 
     fn symlink(&mut self, path: &str, target: &[u8], meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        self.forget_resolved();
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         self.place(&dir, name, replace, |d, n| Root::symlink(d, n, target))?;
@@ -294,6 +342,7 @@ impl Sink for DirSink {
     }
 
     fn special(&mut self, path: &str, kind: Special, meta: &Meta, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
         self.not_a_dir(path);
         let (file_type, dev) = match kind {
             Special::Fifo => (FileType::Fifo, 0),
@@ -314,6 +363,8 @@ impl Sink for DirSink {
     }
 
     fn hardlink(&mut self, path: &str, target: &str, replace: bool) -> io::Result<()> {
+        let path = &*self.real(path)?;
+        let target = &*self.real(target)?;
         self.not_a_dir(path);
         let (dir, name) = self.parent_of(path)?;
         if replace || self.overwrite {
@@ -344,39 +395,15 @@ impl Sink for DirSink {
         }
     }
 
-    fn delete(&mut self, path: &str) -> io::Result<()> {
-        self.delete_path(path)
-    }
-
-    fn clear_dir(&mut self, dir: &str) -> io::Result<()> {
-        self.clear_below(dir)
-    }
-
-    fn whiteout(&mut self, path: &str) -> io::Result<()> {
-        // What a whiteout becomes depends on the whole layer (its own entry at the path may
-        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
-        // keeps its key only; the path may go to disk.
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(path));
-        self.deferred.whiteouts.push(self.root.fd(), path)
-    }
-
-    fn implied_dir(&mut self, path: &str) -> io::Result<()> {
-        self.dir_making_parents(path).map(|_| ())
-    }
-
-    fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
-        let Some(_) = self.opaque_xattr else {
-            return Err(io::Error::other(
-                "opaque markers need an overlay layer store",
-            ));
-        };
-        // The directory may come later in the layer, or not at all: make sure it exists, made
-        // as a parent the layer left out (it keeps the lower directory's metadata).
-        self.dir_making_parents(dir)?;
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(dir));
-        self.opaque_dirs.push(self.root.fd(), dir)
+    fn carry_out(&mut self, decision: &Decision) -> io::Result<()> {
+        match decision {
+            Decision::Hide { implied: Some(dir) } => self.dir_making_parents(dir).map(|_| ()),
+            Decision::Delete(path) => self.delete_path(path),
+            Decision::Clear(dir) => self.clear_below(dir),
+            Decision::Whiteout(path) => self.whiteout(path),
+            Decision::MarkOpaque(dir) => self.mark_opaque(dir),
+            Decision::Hide { implied: None } | Decision::Write { .. } | Decision::Nothing => Ok(()),
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -439,101 +466,6 @@ fn conflict(e: io::Error) -> io::Error {
     } else {
         e
     }
-}
-
-impl DirSink {
-    /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
-    /// the layer writes anything).
-    fn delete_path(&mut self, path: &str) -> io::Result<()> {
-        self.last_dir = None;
-        let dir = match self.root.open_dir_nofollow(parent(path)) {
-            Ok(fd) => fd,
-            Err(e) if matches!(e.raw_os_error(), Some(2) | Some(20) | Some(40)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        self.delete_in(&dir, path)
-    }
-
-    fn delete_in(&mut self, dir: &OwnedFd, path: &str) -> io::Result<()> {
-        self.dirs.remove(path);
-        remove_below(&mut self.dirs, path);
-        Root::remove(dir, file_name(path))
-    }
-
-    /// Deletes everything below `dir` (an opaque marker in order).
-    fn clear_below(&mut self, dir: &str) -> io::Result<()> {
-        self.last_dir = None;
-        let Ok(fd) = self.root.open_dir_nofollow(dir) else {
-            return Ok(());
-        };
-        for entry in Root::list(&fd)? {
-            let child = if dir.is_empty() {
-                entry
-            } else {
-                format!("{dir}/{entry}")
-            };
-            self.delete_in(&fd, &child)?;
-        }
-        Ok(())
-    }
-}
-
-fn copy_file_data(
-    data: &mut dyn Read,
-    file: &mut std::fs::File,
-    buf: &mut [u8],
-    space: &mut SpaceGuard,
-) -> io::Result<()> {
-    use std::io::Write;
-    loop {
-        match data.read(buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                space.charge(file, n as u64)?;
-                file.write_all(&buf[..n])?
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Copies `data` into `file`, seeking over blocks of zeros instead of writing them.
-fn copy_sparse(
-    data: &mut dyn Read,
-    file: &mut std::fs::File,
-    size: u64,
-    space: &mut SpaceGuard,
-) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    const BLOCK: usize = 64 * 1024;
-    let mut buf = vec![0u8; BLOCK];
-    loop {
-        // Full blocks keep the holes aligned to the filesystem's blocks.
-        let mut filled = 0;
-        while filled < BLOCK {
-            match data.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if filled == 0 {
-            break;
-        }
-        if buf[..filled].iter().all(|&b| b == 0) {
-            file.seek(SeekFrom::Current(filled as i64))?;
-        } else {
-            space.charge(file, filled as u64)?;
-            file.write_all(&buf[..filled])?;
-        }
-        if filled < BLOCK {
-            break;
-        }
-    }
-    // A trailing hole: only the length says it is there.
-    file.set_len(size)
 }
 
 #[cfg(test)]

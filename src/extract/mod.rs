@@ -2,10 +2,13 @@
 
 pub mod budget;
 pub mod dir_sink;
+pub mod engine;
+pub mod entry;
 pub mod fs;
 pub mod limits;
 pub mod lowers;
 pub mod merge;
+mod old_targets;
 pub mod pipe;
 pub mod remove;
 pub mod retar;

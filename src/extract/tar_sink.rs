@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::engine::Decision;
 use super::fs::Meta;
 use super::merge::{Sink, Special};
 use crate::rawname::to_path;
@@ -147,10 +148,6 @@ impl<W: Write> Sink for TarSink<W> {
         self.builder.append_data(&mut h, &*to_path(path), data)
     }
 
-    fn implied_dir(&mut self, path: &str) -> io::Result<()> {
-        self.note_dirs(path)
-    }
-
     fn dir(&mut self, path: &str, meta: &Meta, _replace: bool) -> io::Result<()> {
         if self.streamed.contains(&self.key(path)) {
             return Err(conflict());
@@ -213,16 +210,20 @@ impl<W: Write> Sink for TarSink<W> {
         Ok(())
     }
 
-    fn delete(&mut self, _path: &str) -> io::Result<()> {
-        Err(io::Error::other(
-            "a tar stream cannot delete what it has written",
-        ))
-    }
-
-    fn clear_dir(&mut self, _dir: &str) -> io::Result<()> {
-        Err(io::Error::other(
-            "a tar stream cannot delete what it has written",
-        ))
+    fn carry_out(&mut self, decision: &Decision) -> io::Result<()> {
+        match decision {
+            Decision::Hide { implied: Some(dir) } => self.note_dirs(dir),
+            Decision::Delete(_) | Decision::Clear(_) => Err(io::Error::other(
+                "a tar stream cannot delete what it has written",
+            )),
+            Decision::Whiteout(_) => Err(io::Error::other(
+                "this output cannot hold overlay whiteouts",
+            )),
+            Decision::MarkOpaque(_) => Err(io::Error::other(
+                "this output cannot mark directories opaque",
+            )),
+            Decision::Hide { implied: None } | Decision::Write { .. } | Decision::Nothing => Ok(()),
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
-use crate::extract::dir_sink::DirSink;
+use crate::extract::dir_sink::{writes_through_lower, DirSink, LayerMarks};
 use crate::extract::fs::Root;
 use crate::extract::limits::Limits;
+use crate::extract::lowers::Lowers;
 use crate::extract::merge::{merge_sharing, Order};
 use crate::image::Image;
 use crate::proc::Stamp;
@@ -78,7 +79,14 @@ pub fn ensure_layers(
     // Layers are independent until their last step: unpack a few at a time in parallel (what
     // a layer keeps for its completion stays bounded), then finish each bottom-up once the
     // layers below it are published.
-    let sparse = SparseBudget::default();
+    let job = Job {
+        image,
+        store,
+        chain: &chain,
+        diff_ids: &diff_ids,
+        sparse: SparseBudget::default(),
+        limits,
+    };
     let window = rayon::current_num_threads().max(1);
     let mut failure = None;
     for batch in missing.chunks(window) {
@@ -86,7 +94,7 @@ pub fn ensure_layers(
             .par_iter()
             .map(|&i| match store.staging(&chain[i]) {
                 Ok(staging) => {
-                    let result = unpack_one(image, store, i, &staging, &sparse, limits);
+                    let result = unpack_one(&job, i, &staging, None);
                     (i, Some(staging), result)
                 }
                 Err(e) => (i, None, Err(io_err(e))),
@@ -98,9 +106,7 @@ pub fn ensure_layers(
                 continue;
             };
             let outcome = match (failure.is_none(), result) {
-                (true, Ok((sink, size))) => {
-                    finish_one(store, &chain, &diff_ids, i, &staging, sink, size)
-                }
+                (true, Ok(unpacked)) => finish_one(&job, i, &staging, unpacked),
                 (true, Err(e)) => Err(e),
                 (false, _) => Ok(()),
             };
@@ -180,68 +186,91 @@ fn lock_chain(store: &Store, chain: &[Digest]) -> io::Result<(Vec<LayerLock>, Ve
 
 /// Completes one unpacked layer against the (published) layers below it and publishes it.
 fn finish_one(
-    store: &Store,
-    chain: &[Digest],
-    diff_ids: &[Digest],
+    job: &Job,
     i: usize,
     staging: &Staging,
-    mut sink: DirSink,
-    size: u64,
+    (mut sink, size): (DirSink, u64),
 ) -> Result<(), ArchiveError> {
+    let (store, chain) = (job.store, job.chain);
     let write_err = |e: io::Error| {
         ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
     };
     // Opened as needed, relative to the store's fd: not one descriptor per layer below.
     let below: Vec<Digest> = chain[..i].iter().rev().cloned().collect();
-    sink.lower_layers = store.lowers(below).map_err(write_err)?;
-    sink.complete().map_err(write_err)?;
-    drop(sink);
+    let lowers = store.lowers(below.clone()).map_err(write_err)?;
+    let size = match sink.complete(lowers) {
+        Err(e) if writes_through_lower(&e) => {
+            // The layer writes below a lower layer's symlink: unpacked again, each entry where
+            // the symlinks lead, now that the layers below exist.
+            let marks = sink.into_marks();
+            let lowers = store.lowers(below.clone()).map_err(write_err)?;
+            let (mut again, size) = unpack_one(job, i, staging, Some((lowers, marks)))?;
+            let lowers = store.lowers(below).map_err(write_err)?;
+            again.complete(lowers).map_err(write_err)?;
+            size
+        }
+        other => {
+            other.map_err(write_err)?;
+            drop(sink);
+            size
+        }
+    };
     store
         .commit(
             staging,
             &chain[i],
-            &diff_ids[i],
+            &job.diff_ids[i],
             i.checked_sub(1).map(|p| &chain[p]),
             size,
         )
         .map_err(write_err)
 }
 
+/// What the unpacking of every layer of one image shares.
+struct Job<'a> {
+    image: &'a Image,
+    store: &'a Store,
+    /// The layers' chainIDs and diffIDs, bottom first.
+    chain: &'a [Digest],
+    diff_ids: &'a [Digest],
+    /// One sparse-file budget for the image, whichever layer spends it.
+    sparse: SparseBudget,
+    limits: &'a Limits,
+}
+
 /// A layer's pass done (its sink, still to be completed, and its byte count), or why not.
 type Unpacked = Result<(DirSink, u64), ArchiveError>;
 
 /// One layer's own entries into `diff`, whiteouts in overlay form; what needs the layers below
-/// is left to [`DirSink::complete`].
+/// is left to [`DirSink::complete`]. With `through`, the lower layers and the layer's marks,
+/// the entries are written through the lower layers' symlinks, over whatever an earlier pass
+/// left in `diff`.
 fn unpack_one(
-    image: &Image,
-    store: &Store,
+    job: &Job,
     index: usize,
     staging: &Staging,
-    sparse: &SparseBudget,
-    limits: &Limits,
+    through: Option<(Lowers, LayerMarks)>,
 ) -> Result<(DirSink, u64), ArchiveError> {
-    let root = store
-        .open_staging_diff(staging)
-        .map(Root::from_fd)
-        .map_err(|e| {
-            ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
-        })?;
-    let mut sink = DirSink::new(root);
-    sink.defer_lower = true;
-    sink.inherit_root_meta();
-    sink.opaque_xattr = Some(if store.rootless {
-        "user.overlay.opaque"
-    } else {
-        "trusted.overlay.opaque"
-    });
-    sink.whiteout_devices = true;
+    let write_err = |e: io::Error| {
+        ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
+    };
+    let diff = job.store.open_staging_diff(staging).map_err(write_err)?;
+    if through.is_some() {
+        for name in Root::list(&diff).map_err(write_err)? {
+            Root::remove(&diff, &name).map_err(write_err)?;
+        }
+    }
+    let mut sink = DirSink::for_store(Root::from_fd(diff), job.store.rootless);
+    if let Some((lowers, marks)) = through {
+        sink.through_lowers(lowers, marks);
+    }
     let outcome = merge_sharing(
-        image,
+        job.image,
         index,
         &mut sink,
         Order::OverlayLayer(index),
-        sparse,
-        limits,
+        &job.sparse,
+        job.limits,
     )?;
     Ok((sink, outcome.counts.bytes))
 }

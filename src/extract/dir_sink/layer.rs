@@ -23,6 +23,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::FileType;
 
 use super::{DirSink, Meta, Root, Special, WHITEOUTS};
+use crate::extract::lowers::Lowers;
 use crate::extract::merge::Sink;
 use crate::extract::rules::{file_name, parent};
 
@@ -34,13 +35,35 @@ const RUN_BEFORE_NAMES: usize = 64;
 const MAX_NAMES: usize = 1 << 20;
 
 impl DirSink {
-    /// Does what a deferred pass left for when the lower layers exist (`lower_layers` set):
-    /// links or copies lower-layer hardlink targets, settles whiteouts, gives omitted parents
-    /// the lower layers' metadata, then the usual directory metadata.
-    pub fn complete(&mut self) -> io::Result<()> {
+    /// Does what a deferred pass left for when the lower layers exist (`lowers`, nearest
+    /// first): links or copies lower-layer hardlink targets, settles whiteouts, gives omitted
+    /// parents the lower layers' metadata, then the usual directory metadata.
+    pub fn complete(&mut self, lowers: Lowers) -> io::Result<()> {
+        self.lower_layers = lowers;
         self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        // Links first: they are the layer's own entries, which its whiteouts must see.
+        // Parents first: one that a lower layer has as a symlink means the layer writes through
+        // it, and then nothing of this pass is kept. Below an opaque directory (a marker, or a
+        // whiteout the layer replaced by a directory) the lower layers' directories are hidden:
+        // a parent the layer left out there is new, with the default metadata it already has.
+        for path in &deferred.implicit_dirs {
+            if self.keys.any_ancestor_in(path, &deferred.marked) {
+                continue;
+            }
+            let deleted_here = deferred.marked.contains(&self.keys.key(path));
+            if let (false, Some((_, st))) = (deleted_here, self.visible_in_lower(path)?) {
+                if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                    // The marks go back for the pass that writes through it.
+                    let path = path.clone();
+                    self.deferred.marked = std::mem::take(&mut deferred.marked);
+                    return Err(io::Error::other(super::WritesThroughLower(path)));
+                }
+            }
+            if let Some(meta) = self.lower_dir_meta(path) {
+                self.dirs.insert(path.clone(), meta);
+            }
+        }
+        // Links next: they are the layer's own entries, which its whiteouts must see.
         for (path, target) in std::mem::take(&mut deferred.links) {
             // The layer's own whiteouts and opaque markers act first: a link to what they
             // delete has nothing to link to, as in an in-order extraction.
@@ -53,23 +76,6 @@ impl DirSink {
             self.copy_from_lower(&dir, name, &target)?;
         }
         self.settle_whiteouts(&mut deferred)?;
-        // Below an opaque directory (a marker, or a whiteout the layer replaced by a directory)
-        // the lower layers' directories are hidden: a parent the layer left out there is new,
-        // with the default metadata it already has.
-        for path in &deferred.implicit_dirs {
-            if self.keys.any_ancestor_in(path, &deferred.marked) {
-                continue;
-            }
-            let deleted_here = deferred.marked.contains(&self.keys.key(path));
-            if let (false, Some((_, st))) = (deleted_here, self.visible_in_lower(path)?) {
-                if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
-                    return Err(writes_through(path));
-                }
-            }
-            if let Some(meta) = self.lower_dir_meta(path) {
-                self.dirs.insert(path.clone(), meta);
-            }
-        }
         self.lower_layers.release();
         if deferred.finish_called {
             self.finish_now()?;
@@ -275,7 +281,7 @@ impl DirSink {
     }
 
     /// The root directory's metadata comes from the lower layers unless this layer has `./`.
-    pub fn inherit_root_meta(&mut self) {
+    pub(super) fn inherit_root_meta(&mut self) {
         if self.defer_lower {
             self.deferred.implicit_dirs.insert(String::new());
             return;
@@ -343,7 +349,7 @@ impl DirSink {
     /// unless a nearer one hides it (a whiteout at it or above it, any non-directory above it,
     /// an opaque directory above it). Returns its directory in that layer and its stat; a
     /// whiteout is nothing.
-    fn visible_in_lower(
+    pub(super) fn visible_in_lower(
         &mut self,
         path: &str,
     ) -> io::Result<Option<(std::os::fd::OwnedFd, rustix::fs::Stat)>> {
@@ -400,15 +406,6 @@ impl DirSink {
         }
         Ok(None)
     }
-}
-
-/// A layer that puts entries below a lower layer's symlink means them where the symlink
-/// leads, which an overlayfs layer cannot say (its directory would hide the symlink).
-fn writes_through(path: &str) -> io::Error {
-    io::Error::other(format!(
-        "refused: the layer writes below `{}`, a symlink of a lower layer, which overlayfs cannot show as the image means it (`strata extract` applies it in order)",
-        crate::render::escape_for_message(path, 200)
-    ))
 }
 
 /// The refusal of a hardlink whose target the layers below do not show, worded as the

@@ -1,0 +1,178 @@
+//! One layer of the overlay layer store written through the symlinks of the layers below it.
+//!
+//! A layer that puts `s/passwd` below a lower layer's symlink `s -> /etc` means `etc/passwd`:
+//! applied in order (as `strata extract`, umoci and docker's naive applier do), the write
+//! follows the symlink, resolved inside the image. An overlayfs layer holding a directory `s`
+//! would hide the symlink instead, so such a layer is unpacked again with every entry's parent
+//! resolved through the merged view of the layer's own directory over the lower layers, and the
+//! entry is written at the path that gives, inside the layer's directory. The layer store is
+//! keyed by chainID, so a layer directory that depends on the layers below it is still shared
+//! only by images with the same lower layers.
+
+use std::borrow::Cow;
+use std::collections::{HashSet, VecDeque};
+use std::io;
+
+use rustix::fs::FileType;
+
+use super::{DirSink, Root};
+use crate::extract::lowers::Lowers;
+use crate::extract::rules::{file_name, parent};
+
+/// Symlinks followed in one path before giving up, as Linux does (`ELOOP`).
+const MAX_SYMLINKS: usize = 40;
+
+/// What the merged view shows at a path whose parent is a real directory in it.
+enum Seen {
+    Missing,
+    Dir,
+    Symlink(String),
+    Other,
+}
+
+/// The layer's whiteouts and opaque markers, found by the pass that showed that the layer
+/// writes through a lower symlink: the in-order application carries them out before any of
+/// the layer's entries, so the second pass must know them all from its first entry.
+pub struct LayerMarks {
+    keys: super::layer::PathKeys,
+    marked: HashSet<u128>,
+}
+
+/// The completion found the layer writing below a symlink of a lower layer: the layer must be
+/// unpacked again with [`DirSink::through_lowers`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused: the layer writes below `{}`, a symlink of a lower layer, which overlayfs cannot show as the image means it (`strata extract` applies it in order)",
+    crate::render::escape_for_message(.0, 200)
+)]
+pub struct WritesThroughLower(pub String);
+
+/// Whether completing a layer stopped on [`WritesThroughLower`].
+pub fn writes_through_lower(e: &io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<WritesThroughLower>())
+}
+
+impl DirSink {
+    /// What the layer's first pass learnt of its whiteouts and opaque markers.
+    pub fn into_marks(mut self) -> LayerMarks {
+        LayerMarks {
+            keys: std::mem::take(&mut self.keys),
+            marked: std::mem::take(&mut self.deferred.marked),
+        }
+    }
+
+    /// From now on, entries are written where the merged view of this layer over `lowers`
+    /// (nearest first) resolves their parent (see the module doc).
+    pub fn through_lowers(&mut self, lowers: Lowers, marks: LayerMarks) {
+        self.lower_layers = lowers;
+        self.keys = marks.keys;
+        self.deferred.marked = marks.marked;
+        self.through = Some(None);
+    }
+
+    /// `path` with its parent resolved through the merged view when the sink writes through
+    /// lower symlinks; `path` itself otherwise.
+    pub(super) fn real<'p>(&mut self, path: &'p str) -> io::Result<Cow<'p, str>> {
+        let Some(cached) = &self.through else {
+            return Ok(Cow::Borrowed(path));
+        };
+        let dir = parent(path);
+        let real_dir = match cached {
+            Some((d, real)) if d == dir => real.clone(),
+            _ => {
+                let real = self.resolve_dir(dir)?;
+                self.through = Some(Some((dir.to_string(), real.clone())));
+                real
+            }
+        };
+        Ok(Cow::Owned(if real_dir.is_empty() {
+            file_name(path).to_string()
+        } else {
+            format!("{real_dir}/{}", file_name(path))
+        }))
+    }
+
+    /// Something the layer wrote may change where a path resolves.
+    pub(super) fn forget_resolved(&mut self) {
+        if let Some(cached) = &mut self.through {
+            *cached = None;
+        }
+    }
+
+    /// Resolves directory `dir` the way the kernel resolves it inside a root
+    /// (`RESOLVE_IN_ROOT`): symlinks followed, absolute ones from the image root, `..`
+    /// stopping at the root; missing components stay as named (they are created later).
+    fn resolve_dir(&mut self, dir: &str) -> io::Result<String> {
+        let mut pending: VecDeque<String> = dir.split('/').map(str::to_string).collect();
+        let mut real: Vec<String> = Vec::new();
+        let mut hops = 0;
+        // Below a missing component nothing exists, so nothing is looked up.
+        let mut missing = false;
+        while let Some(part) = pending.pop_front() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    real.pop();
+                    missing = false;
+                    continue;
+                }
+                _ => {}
+            }
+            real.push(part);
+            if missing {
+                continue;
+            }
+            match self.seen(&real.join("/"))? {
+                Seen::Dir => {}
+                Seen::Missing => missing = true,
+                Seen::Other => return Err(rustix::io::Errno::NOTDIR.into()),
+                Seen::Symlink(target) => {
+                    real.pop();
+                    hops += 1;
+                    if hops > MAX_SYMLINKS {
+                        return Err(rustix::io::Errno::LOOP.into());
+                    }
+                    if target.starts_with('/') {
+                        real.clear();
+                    }
+                    for (i, t) in target.split('/').enumerate() {
+                        pending.insert(i, t.to_string());
+                    }
+                }
+            }
+        }
+        Ok(real.join("/"))
+    }
+
+    /// `path` in the merged view: this layer's directory first, then, unless the layer's own
+    /// whiteouts or opaque markers delete it, what the lower layers show.
+    fn seen(&mut self, path: &str) -> io::Result<Seen> {
+        let name = file_name(path);
+        match self.root.open_dir_strict(parent(path)) {
+            Ok(fd) => match Root::lstat(&fd, name) {
+                Ok(st) => return seen_as(st.st_mode, || Root::read_link(&fd, name)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let marked = &self.deferred.marked;
+        if marked.contains(&self.keys.key(path)) || self.keys.any_ancestor_in(path, marked) {
+            return Ok(Seen::Missing);
+        }
+        match self.visible_in_lower(path)? {
+            Some((fd, st)) => seen_as(st.st_mode, || Root::read_link(&fd, name)),
+            None => Ok(Seen::Missing),
+        }
+    }
+}
+
+fn seen_as(mode: u32, target: impl FnOnce() -> io::Result<Vec<u8>>) -> io::Result<Seen> {
+    Ok(match FileType::from_raw_mode(mode) {
+        FileType::Directory => Seen::Dir,
+        FileType::Symlink => Seen::Symlink(crate::rawname::from_bytes(&target()?).into_owned()),
+        _ => Seen::Other,
+    })
+}

@@ -1,0 +1,179 @@
+//! Reading one tar entry of a layer: its metadata, the kind of a special file, its data read
+//! to exactly the size its header gives, and what a failed sink call means.
+
+use std::io::{self, Read};
+
+use super::budget::OverLimit;
+use super::fs::Meta;
+use super::limits::{LimitReached, Limits};
+use super::merge::Special;
+use crate::error::Problem;
+
+/// The kind of a fifo or device node entry.
+pub(crate) fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> {
+    let h = entry.header();
+    let major = || h.device_major().ok().flatten().unwrap_or(0);
+    let minor = || h.device_minor().ok().flatten().unwrap_or(0);
+    match h.entry_type() {
+        tar::EntryType::Fifo => Some(Special::Fifo),
+        tar::EntryType::Char => Some(Special::Char(major(), minor())),
+        tar::EntryType::Block => Some(Special::Block(major(), minor())),
+        _ => None,
+    }
+}
+
+/// What a failed sink call means: a truncated entry, a memory bound reached, or a write error.
+pub(crate) fn problem_of(e: io::Error) -> Problem {
+    if Exact::<&[u8]>::is_truncation(&e) {
+        return Problem::CorruptTar(e);
+    }
+    if let Some(over) = OverLimit::find(&e) {
+        return Problem::OverLimit(over.clone());
+    }
+    if let Some(limit) = LimitReached::find(&e) {
+        return Problem::Limit(limit.clone());
+    }
+    Problem::Write(e)
+}
+
+/// Mode, owner, mtime and xattrs (pax `SCHILY.xattr.*` records) of an entry.
+pub(crate) fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
+    let h = entry.header();
+    let mut meta = Meta {
+        mode: h.mode()?,
+        uid: h.uid()?,
+        gid: h.gid()?,
+        mtime: h.mtime()?,
+        xattrs: Vec::new(),
+    };
+    if let Some(exts) = entry.pax_extensions()? {
+        for ext in exts {
+            let ext = ext?;
+            let Ok(key) = ext.key() else { continue };
+            let number = || {
+                let v = ext.value().unwrap_or("");
+                // pax times may carry a fraction: `1700000000.5`.
+                v.split('.').next().unwrap_or("").parse::<u64>().ok()
+            };
+            match key {
+                // pax records override the header's fields (ids and times too large for it).
+                "uid" => meta.uid = number().unwrap_or(meta.uid),
+                "gid" => meta.gid = number().unwrap_or(meta.gid),
+                "mtime" => meta.mtime = number().unwrap_or(meta.mtime),
+                _ => {
+                    if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                        // Linux's XATTR_SIZE_MAX: larger values cannot be set anyway.
+                        let len = ext.value_bytes().len();
+                        if len > 65536 {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!("the xattr {name} is {len} bytes (the limit is 65536)"),
+                            ));
+                        }
+                        meta.xattrs
+                            .push((name.to_string(), ext.value_bytes().to_vec()));
+                    }
+                }
+            }
+        }
+    }
+    // u32::MAX itself is chown's "leave unchanged" (-1), which would leave the file root's.
+    if meta.uid >= u64::from(u32::MAX) || meta.gid >= u64::from(u32::MAX) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "owner {}:{} does not fit a Linux uid/gid",
+                meta.uid, meta.gid
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+/// Entry data that must be exactly as long as its header says: the tar parser ends a short
+/// entry quietly, and a truncated file must not pass for a complete one.
+pub(crate) struct Exact<'a, R> {
+    pub(crate) inner: &'a mut R,
+    pub(crate) n: u64,
+    pub(crate) size: u64,
+    /// `--max-size` counts the bytes before the sink writes them.
+    pub(crate) limits: &'a Limits,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the entry's data ends after {got} of its {size} bytes (truncated layer?)")]
+struct Truncated {
+    got: u64,
+    size: u64,
+}
+
+impl<R> Exact<'_, R> {
+    fn is_truncation(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<Truncated>())
+    }
+}
+
+impl<R: Read> Read for Exact<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        self.limits.bytes(n as u64)?;
+        if n == 0 && !buf.is_empty() && self.n < self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Truncated {
+                    got: self.n,
+                    size: self.size,
+                },
+            ));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_with_pax(records: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().copied()).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(0);
+        h.set_uid(7);
+        h.set_gid(8);
+        h.set_mtime(9);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", std::io::empty()).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn meta(tar: &[u8]) -> io::Result<Meta> {
+        let mut archive = tar::Archive::new(tar);
+        let mut entry = archive.entries()?.next().expect("one entry")?;
+        meta_of(&mut entry)
+    }
+
+    #[test]
+    fn pax_records_override_ids_and_times() {
+        let tar = entry_with_pax(&[
+            ("uid", b"5000000"),
+            ("gid", b"6000000"),
+            ("mtime", b"1700000000.25"),
+        ]);
+        let m = meta(&tar).unwrap();
+        assert_eq!(
+            (m.uid, m.gid, m.mtime),
+            (5_000_000, 6_000_000, 1_700_000_000)
+        );
+        let plain = meta(&entry_with_pax(&[("comment", b"x")])).unwrap();
+        assert_eq!((plain.uid, plain.gid, plain.mtime), (7, 8, 9));
+    }
+
+    #[test]
+    fn owners_beyond_32_bits_are_refused_not_truncated_to_root() {
+        let tar = entry_with_pax(&[("uid", b"4294967296")]);
+        let err = meta(&tar).unwrap_err();
+        assert!(err.to_string().contains("does not fit"), "{err}");
+    }
+}
