@@ -72,6 +72,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                     manifest_digest: None,
                     config_digest: None,
                     index_claims: Vec::new(),
+                    top_digest: None,
                     location: Location::DockerV1 {
                         top: id.to_string(),
                     },

@@ -427,8 +427,8 @@ fn version_less(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// go-containerregistry's no_manifest.tar: its one level, and the config docker 20.10
-    /// stored for it (`imagedb/content/sha256/a2673db3c3d8…`, image ID a2673db3c3d8).
+    /// go-containerregistry's no_manifest.tar: its one level, and the config Docker 20.10 and
+    /// 26 alike stored for it (`imagedb/content/sha256/a2673db3c3d8…`, image ID a2673db3c3d8).
     #[test]
     fn the_config_docker_built_for_ggcr_no_manifest() {
         let v1 = br#"{"architecture": "amd64", "config": {}, "created": "1970-01-01T00:00:00Z", "id": "c47412cb682fcf4ae43f536a788069f78552f928a55eeb09ba1455e0f9a2306e", "os": "linux"}"#;
