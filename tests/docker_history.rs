@@ -110,6 +110,8 @@ struct Recording {
     _fixtures: Vec<common::Fixture>,
     /// Archives the daemon would not load, with its words.
     refused: Vec<(String, PathBuf, String)>,
+    /// Images it loaded but then failed to answer `docker history` for, with its words.
+    unanswered: Vec<String>,
 }
 
 static GRAPHDRIVER: OnceLock<Result<Recording, String>> = OnceLock::new();
@@ -134,22 +136,45 @@ fn record(mode: Mode) -> Result<Recording, String> {
         }
         dirs.push(dir.clone());
     }
-    let daemon = Daemon::start(&dir, mode)?;
+    let mut starts = 0;
+    let mut start = || {
+        starts += 1;
+        let sub = dir.join(format!("d{starts}"));
+        std::fs::create_dir_all(&sub).map_err(|e| format!("{}: {e}", sub.display()))?;
+        Daemon::start(&sub, mode)
+    };
+    let mut daemon = start()?;
+    // The names loaded so far: an archive tagging one again replaces that image, and the
+    // containerd store then collects the layer snapshots the two share, so such an archive
+    // goes to a fresh daemon.
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut loaded = Vec::new();
     let mut refused = Vec::new();
     let mut fixtures = Vec::new();
+    let mut unanswered = Vec::new();
     for (name, path, tags, fixture) in archives() {
         if let Some(fx) = fixture {
             TO_REMOVE.lock().unwrap().push(fx.dir.path().to_path_buf());
             fixtures.push(fx);
         }
-        let mut refs = match daemon.load(&path) {
+        let mut said = daemon.load(&path);
+        if said
+            .as_ref()
+            .is_ok_and(|refs| refs.iter().any(|r| seen.contains(r)))
+        {
+            drop(daemon);
+            daemon = start()?;
+            seen.clear();
+            said = daemon.load(&path);
+        }
+        let mut refs = match said {
             Ok(refs) => refs,
             Err(e) => {
                 refused.push((name, path, e));
                 continue;
             }
         };
+        seen.extend(refs.iter().cloned());
         // A pre-1.10 archive loads without a word: its tags name it.
         if refs.is_empty() {
             refs = if tags.is_empty() {
@@ -158,7 +183,8 @@ fn record(mode: Mode) -> Result<Recording, String> {
                 tags
             };
         }
-        for reference in refs {
+        for reference in &refs {
+            let reference = reference.clone();
             // An OCI archive named only by a bare `ref.name` (`final`, `1`) is kept by the
             // containerd store under that raw name, which no reference reaches: nothing to ask.
             let Ok(inspect) = daemon.docker(&["image", "inspect", &reference]) else {
@@ -167,13 +193,22 @@ fn record(mode: Mode) -> Result<Recording, String> {
             let inspect: Value = serde_json::from_str::<Value>(&inspect)
                 .map_err(|e| format!("docker image inspect {reference}: {e}"))?[0]
                 .clone();
-            let mut history = Vec::new();
-            for (_, flags) in VARIANTS {
-                let mut args = vec!["history"];
-                args.extend_from_slice(flags);
-                args.push(&reference);
-                history.push(daemon.docker(&args)?);
-            }
+            let history: Result<Vec<String>, String> = VARIANTS
+                .iter()
+                .map(|(_, flags)| {
+                    let mut args = vec!["history"];
+                    args.extend_from_slice(flags);
+                    args.push(&reference);
+                    daemon.docker(&args)
+                })
+                .collect();
+            let history = match history {
+                Ok(h) => h,
+                Err(e) => {
+                    unanswered.push(format!("{name} {reference}: {e}"));
+                    continue;
+                }
+            };
             loaded.push(Loaded {
                 archive: name.clone(),
                 path: path.clone(),
@@ -188,6 +223,7 @@ fn record(mode: Mode) -> Result<Recording, String> {
         loaded,
         _fixtures: fixtures,
         refused,
+        unanswered,
     })
 }
 
@@ -270,6 +306,12 @@ fn every_loaded_image_matches(mode: Mode) {
     let mut failures = Vec::new();
     for l in &rec.loaded {
         compare_history(mode, l, &mut failures);
+    }
+    for (archive, _, said) in &rec.refused {
+        eprintln!("{mode:?}: docker did not load {archive}: {said}");
+    }
+    for said in &rec.unanswered {
+        eprintln!("{mode:?}: docker loaded but did not answer for {said}");
     }
     let names: BTreeSet<&str> = rec.loaded.iter().map(|l| l.archive.as_str()).collect();
     eprintln!(

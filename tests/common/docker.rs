@@ -277,7 +277,7 @@ impl Daemon {
         .unwrap_or_default()
         .trim()
         .to_string();
-        eprintln!(
+        let said = format!(
             "docker oracle: dockerd {} ({}), docker CLI {} ({}), containerd {}, {}",
             install.daemon_version,
             install.dockerd.display(),
@@ -289,6 +289,14 @@ impl Daemon {
                 Mode::Containerd => "containerd image store (overlayfs snapshotter)",
             }
         );
+        // Once per test binary and mode: a test may start several daemons.
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        if let Ok(mut lines) = SAID.lock() {
+            if !lines.contains(&said) {
+                eprintln!("{said}");
+                lines.push(said);
+            }
+        }
         Ok(Daemon {
             install,
             mode,
