@@ -428,9 +428,11 @@ pub struct HistoryArgs {
     /// Which Docker image store to print as. `classic` (docker's graphdriver store, the
     /// default before Docker 29): image IDs are config digests, sizes the unpacked bytes.
     /// `containerd` (the containerd image store, the default of fresh Docker 29 installs): the
-    /// top row's ID is the manifest digest (the image ID when the archive has no manifest),
-    /// no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4 (directories
-    /// included), which is what that store measures on most hosts.
+    /// top row's ID is what `docker load` makes the image's target (the manifest, the
+    /// multi-platform index above it, or for a legacy docker save the manifest the loader
+    /// writes), no parent IDs, and sizes are disk usage in 4 KiB blocks as on ext4
+    /// (directories included), which is what that store measures on most hosts. A pre-1.10
+    /// docker save, which that store does not load, is refused.
     #[arg(long, value_enum, value_name = "STORE", default_value_t = ImageStore::Classic)]
     pub image_store: ImageStore,
 }

@@ -81,6 +81,12 @@ pub struct Image {
     pub manifest_digest: Option<Digest>,
     /// sha256 of the config bytes: docker's image ID.
     pub config_digest: Digest,
+    /// The config's length in bytes.
+    pub config_size: u64,
+    /// The index.json entry the image comes from in an OCI layout or a Docker 25+ save (its
+    /// manifest, or the multi-platform index above it): Docker's containerd image store takes it
+    /// as the image's target on `docker load` and shows its digest as the image ID.
+    pub store_target: Option<Digest>,
     pub config: ImageConfiguration,
     /// docker's `config.Healthcheck` (not part of the OCI config), as written.
     pub healthcheck: Option<serde_json::Value>,
@@ -410,6 +416,7 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
     let mut warnings = Vec::new();
     let mut annotations = Annotations::default();
     let mut synthesized: Option<(Vec<u8>, Vec<Digest>)> = None;
+    let mut store_target = candidate.top_digest.clone();
     let (manifest_digest, config_path, mut layers) = match candidate.location {
         Location::Broken(e) => return Err(*e),
         Location::DockerV1 { top } => {
@@ -516,9 +523,10 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
 
     let mut manifest_digest = manifest_digest;
     if format == Format::DockerSaveOci && manifest_digest.is_none() {
-        if let Some((digest, manifest, claims, index_annotations)) =
+        if let Some((digest, manifest, claims, index_annotations, top)) =
             find_oci_manifest(&container, &config_digest)
         {
+            store_target = top;
             annotations.manifest = sorted(manifest.annotations());
             annotations.index = index_annotations;
             adopt_descriptors(&container, &manifest, &mut layers);
@@ -582,6 +590,8 @@ fn load(archive: Archive, candidate: Candidate) -> Result<Image, ArchiveError> {
         platform,
         manifest_digest,
         config_digest,
+        config_size: config_bytes.len() as u64,
+        store_target,
         config,
         healthcheck,
         annotations,
@@ -685,7 +695,13 @@ fn digest_in_name(path: &str) -> Option<Digest> {
 
 /// A Docker 25+ save's OCI manifest for an image: its digest, itself, the checks of its bytes
 /// (and of the indexes above it), and the annotations of the index entry naming it.
-type FoundManifest = (Digest, ImageManifest, Vec<Check>, BTreeMap<String, String>);
+type FoundManifest = (
+    Digest,
+    ImageManifest,
+    Vec<Check>,
+    BTreeMap<String, String>,
+    Option<Digest>,
+);
 
 /// Docker 25+ archives carry an OCI manifest for each image; find the one for this config.
 /// Its descriptors are adopted only with the checks of its own bytes (and of the indexes
@@ -719,7 +735,13 @@ fn find_oci_manifest(container: &Container, config_digest: &Digest) -> Option<Fo
                 .iter()
                 .map(|c| check(c.what, None, &c.expected, &c.found, &c.path)),
         );
-        Some((digest, manifest, checks, sorted(descriptor.annotations())))
+        Some((
+            digest,
+            manifest,
+            checks,
+            sorted(descriptor.annotations()),
+            c.top_digest,
+        ))
     })
 }
 

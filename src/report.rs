@@ -119,6 +119,50 @@ pub fn history_of(
     (aligned.rows, warnings)
 }
 
+/// The image ID Docker's containerd image store shows after `docker load` of the archive: the
+/// digest of the image's target. That is the index.json entry the image comes from (its
+/// manifest, or the multi-platform index above it); a legacy `docker save` has none, so the
+/// loader writes a Docker manifest for it, as [`docker_manifest`] does.
+pub fn containerd_store_id(image: &Image, stats: &[LayerStats]) -> Digest {
+    match image.format {
+        crate::archive::Format::DockerSave => Digest::of_bytes(&docker_manifest(image, stats)),
+        _ => image
+            .store_target
+            .clone()
+            .or_else(|| image.manifest_digest.clone())
+            .unwrap_or_else(|| image.config_digest.clone()),
+    }
+}
+
+/// The manifest containerd's importer (which `docker load` runs in that mode) writes for an
+/// image of a legacy `docker save`: Docker's schema 2 manifest naming the config and each layer
+/// file as stored, compact JSON in Go's field order. A compressed layer (gzip or zstd: the
+/// importer only asks whether it is compressed) is labelled gzip.
+pub fn docker_manifest(image: &Image, stats: &[LayerStats]) -> Vec<u8> {
+    let layers: Vec<String> = stats
+        .iter()
+        .map(|s| {
+            let media_type = match s.compression {
+                Compression::None => "application/vnd.docker.image.rootfs.diff.tar",
+                Compression::Gzip | Compression::Zstd => {
+                    "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                }
+            };
+            format!(
+                r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
+                s.digest, s.compressed_size
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"{}","size":{}}},"layers":[{}]}}"#,
+        image.config_digest,
+        image.config_size,
+        layers.join(",")
+    )
+    .into_bytes()
+}
+
 impl Report {
     pub fn build(image: &Image, stats: &[LayerStats]) -> Report {
         Report::build_with(image, stats, HistoryView::default())
@@ -127,15 +171,11 @@ impl Report {
     pub fn build_with(image: &Image, stats: &[LayerStats], view: HistoryView) -> Report {
         let empty = Vec::new();
         let (sizes, ids): (Vec<u64>, Vec<Digest>) = if view.containerd_store {
-            // The image's target (its manifest) on the top row, and no parents: the
-            // containerd store links parents only through a label that loaded images lack.
-            let target = image
-                .manifest_digest
-                .as_ref()
-                .unwrap_or(&image.config_digest);
+            // The image's target on the top row, and no parents: the containerd store
+            // links parents only through a label that loaded images lack.
             (
                 stats.iter().map(|s| s.disk_usage).collect(),
-                vec![target.clone()],
+                vec![containerd_store_id(image, stats)],
             )
         } else {
             let mut ids = vec![image.config_digest.clone()];

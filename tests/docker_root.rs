@@ -1,24 +1,26 @@
-//! `docker-root:REF` against the real thing: a private `dockerd` (one per test binary, started on
-//! first use) loads testdata/hello.tar, a fixture built from `rootfs_layers()` and a few corpus
-//! docker-save archives, answers `docker history` for each, and is stopped; then strata reads the
-//! quiet data root and must agree with the archives (inspect, ls, extract, cat, waste, chainid),
-//! with `docker history`, and must name a file changed on disk. `storage check` must find the
+//! `docker-root:REF` against the real thing: a private Docker 26 `dockerd` (tests/common/docker.rs;
+//! one per test binary, started on first use) loads testdata/hello.tar, a fixture built from
+//! `rootfs_layers()` and a few corpus docker-save archives, answers `docker history` for each,
+//! and is stopped; then strata reads the quiet data root and must agree with the archives
+//! (inspect, ls, extract, cat, waste, chainid), with `docker history`, and must name a file
+//! changed on disk. `storage check` must find the
 //! fresh data root clean and name each planted fault; `images docker-root:` must list what
-//! `docker images` listed. Without dockerd or root, each test says why on stderr and passes.
+//! `docker images` listed. Without Docker 26 or root, each test says why on stderr and is
+//! counted as skipped.
 
 #[macro_use]
 mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use common::corpus::CORPUS;
+use common::docker::{Daemon, Mode};
 use common::layer::Compression;
 use common::rootfs::read_tree;
-use common::sandbox::{image_of_entries, is_root, Format};
+use common::sandbox::{image_of_entries, Format};
 use common::tarball::Entry;
 use common::{assert_clean_error, run, Fixture, Run};
 use serde_json::Value;
@@ -73,96 +75,13 @@ fn setup() -> Option<&'static Setup> {
     }
 }
 
-/// Kills the daemon when dropped, so a failed setup never leaves it running.
-struct DaemonGuard(std::process::Child);
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn docker(sock: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("docker: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn which(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn start() -> Result<Setup, String> {
-    if !is_root() {
-        return Err("not root: dockerd needs root".into());
-    }
-    if !which("dockerd") || !which("docker") {
-        return Err("dockerd or docker is not installed (Debian's docker.io)".into());
-    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
         unsafe { libc::atexit(remove_at_exit) };
     }
-    let root = dir.path().join("root");
-    let exec = dir.path().join("exec");
-    let sock = dir.path().join("docker.sock");
-    let child = Command::new("dockerd")
-        .arg("--data-root")
-        .arg(&root)
-        .arg("--exec-root")
-        .arg(&exec)
-        .arg("--host")
-        .arg(format!("unix://{}", sock.display()))
-        .arg("--pidfile")
-        .arg(dir.path().join("pid"))
-        .args([
-            "--storage-driver",
-            "overlay2",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            "--ip-masq=false",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("dockerd: {e}"))?;
-    let mut guard = DaemonGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while docker(&sock, &["version"]).is_err() {
-        if Instant::now() > deadline || guard.0.try_wait().ok().flatten().is_some() {
-            let log = std::fs::read_to_string(dir.path().join("dockerd.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            return Err(format!("dockerd did not start: {tail:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let daemon = Daemon::start(dir.path(), Mode::Graphdriver)?;
+    let root = daemon.root.clone();
 
     // rootfs_layers() is too adversarial for docker load (GNU sparse entries, hardlinks to a
     // lower layer's file, a device over an existing file): this covers what docker keeps on disk
@@ -218,7 +137,8 @@ fn start() -> Result<Setup, String> {
     let mut images = Vec::new();
     for archive in archives {
         // The daemon runs: from here on a failure is the test's, not the machine's.
-        let said = docker(&sock, &["load", "-q", "-i", archive.to_str().unwrap()])
+        let said = daemon
+            .docker(&["load", "-q", "-i", archive.to_str().unwrap()])
             .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
         let reference = said
             .lines()
@@ -229,25 +149,23 @@ fn start() -> Result<Setup, String> {
             .unwrap_or_else(|| panic!("docker load said {said:?}"))
             .trim()
             .to_string();
-        let id = docker(
-            &sock,
-            &["image", "inspect", "--format", "{{.Id}}", &reference],
-        )
-        .unwrap()
-        .trim()
-        .to_string();
+        let id = daemon
+            .docker(&["image", "inspect", "--format", "{{.Id}}", &reference])
+            .unwrap()
+            .trim()
+            .to_string();
         let mut history = Vec::new();
         for flags in HISTORY_FLAGS {
             let mut args = vec!["history"];
             args.extend_from_slice(flags);
             args.push(&reference);
-            history.push(docker(&sock, &args).unwrap());
+            history.push(daemon.docker(&args).unwrap());
         }
         // An untagged image would be a dangling one, which `storage check` rightly reports:
         // a tag keeps the fresh data root clean.
         if reference.starts_with("sha256:") {
             let tag = format!("strata-test/untagged:{}", images.len());
-            docker(&sock, &["tag", &reference, &tag]).unwrap();
+            daemon.docker(&["tag", &reference, &tag]).unwrap();
         }
         images.push(Loaded {
             reference,
@@ -258,16 +176,18 @@ fn start() -> Result<Setup, String> {
     }
     // A container (never started): its directories and the layers it stands on are in use.
     let container_of = "hello:latest".to_string();
-    docker(&sock, &["create", &container_of, "/greeting"]).unwrap();
+    daemon
+        .docker(&["create", &container_of, "/greeting"])
+        .unwrap();
     let docker_images = IMAGES_FLAGS
         .iter()
         .map(|flags| {
             let mut args = vec!["images"];
             args.extend_from_slice(flags);
-            docker(&sock, &args).unwrap()
+            daemon.docker(&args).unwrap()
         })
         .collect();
-    drop(guard);
+    drop(daemon);
     Ok(Setup {
         _dir: dir,
         root,

@@ -307,6 +307,7 @@ pub fn candidate(
             layer_paths,
         },
         index_claims: claims,
+        top_digest: None,
     };
     Ok((candidate, recorded))
 }

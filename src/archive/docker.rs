@@ -79,6 +79,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                 manifest_digest,
                 config_digest,
                 index_claims: Vec::new(),
+                top_digest: None,
                 location: Location::Docker {
                     config_path: e.config,
                     layer_paths: e.layers,

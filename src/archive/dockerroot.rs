@@ -358,6 +358,7 @@ impl DockerRoot {
                 layer_paths,
             },
             index_claims: claims,
+            top_digest: None,
         };
         Ok((candidate, recorded))
     }

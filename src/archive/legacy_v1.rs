@@ -6,7 +6,7 @@
 //! its diffID, and builds an image config for each level from that level's v1 JSON, the
 //! diffIDs so far and one history step per level; each level becomes an image whose parent is
 //! the level below. The image ID is the digest of that config, so to show the IDs docker shows,
-//! the config is built here the way docker 20.10's `MakeConfigFromV1Config` writes it (see
+//! the config is built here the way Docker 26's `MakeConfigFromV1Config` writes it (see
 //! [`super::v1_config`]). Nothing in the archive is content-addressed, so its layers can only be
 //! read, not verified against a digest.
 
@@ -72,6 +72,7 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
                     manifest_digest: None,
                     config_digest: None,
                     index_claims: Vec::new(),
+                    top_digest: None,
                     location: Location::DockerV1 {
                         top: id.to_string(),
                     },

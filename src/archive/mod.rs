@@ -71,6 +71,10 @@ pub struct Candidate {
     /// What the nested indexes on the way to this image claim about their own blobs, against
     /// what their bytes are: checked by the image model, which readers make binding.
     pub index_claims: Vec<BlobClaim>,
+    /// The digest of the index.json entry the image was reached from (itself, or the
+    /// multi-platform index above it): what Docker's containerd image store takes as the
+    /// image's target after `docker load`, and shows as its ID.
+    pub top_digest: Option<Digest>,
 }
 
 /// A descriptor's claim about a blob (digest or size) and what the blob's bytes gave.

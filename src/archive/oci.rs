@@ -53,7 +53,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
 pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
     let index = read_index(container, "index.json", "index.json")?;
     let mut out = Vec::new();
-    walk(container, &index, None, &[], &[], &mut out, 0)?;
+    walk(container, &index, None, None, &[], &[], &mut out, 0)?;
     Ok(out)
 }
 
@@ -100,10 +100,12 @@ fn names_of(desc: &Descriptor) -> Vec<String> {
     names
 }
 
+#[allow(clippy::too_many_arguments)]
 fn walk(
     container: &Container,
     index: &ImageIndex,
     group: Option<usize>,
+    top: Option<&Digest>,
     inherited: &[String],
     claims: &[BlobClaim],
     out: &mut Vec<Candidate>,
@@ -128,6 +130,7 @@ fn walk(
             }
         }
         let digest = descriptor_digest(container, desc, "index.json")?;
+        let top = top.unwrap_or(&digest).clone();
         let mut kind = kind_of(desc);
         if let Kind::Unknown = kind {
             kind = sniff_kind(container, &digest);
@@ -141,6 +144,7 @@ fn walk(
             config_digest: None,
             location,
             index_claims: claims.to_vec(),
+            top_digest: Some(top.clone()),
         };
         match kind {
             Kind::Skip => {}
@@ -175,6 +179,7 @@ fn walk(
                             container,
                             &nested,
                             Some(group),
+                            Some(&top),
                             &tags,
                             &claims,
                             out,

@@ -283,6 +283,7 @@ mod tests {
             manifest_digest: None,
             config_digest: None,
             index_claims: Vec::new(),
+            top_digest: None,
             location: Location::Docker {
                 config_path: format!("{}.json", ["a", "b", "c"][number].repeat(64)),
                 layer_paths: vec![],

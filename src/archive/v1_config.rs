@@ -1,7 +1,7 @@
 //! The image config docker builds for a level of a pre-1.10 `docker save` (see
 //! [`super::legacy_v1`]), byte for byte, because its digest is the image ID docker shows.
 //!
-//! Docker's rule (`MakeConfigFromV1Config`, as docker 20.10 runs it): the v1 JSON's top-level
+//! Docker's rule (`MakeConfigFromV1Config`, as Docker 26 runs it): the v1 JSON's top-level
 //! fields are kept, minus `id`, `parent`, `Size`, `parent_id`, `layer_id` and `throwaway`, plus
 //! `rootfs` and `history`, written as one object with sorted keys, compact, with `<`, `>` and
 //! `&` escaped the way Go escapes them. A v1 JSON written by docker older than 1.8.3 (or without
@@ -9,7 +9,9 @@
 //! its container config written out, in docker's order, with docker's defaults.
 //!
 //! The container config is docker's own structure (not an OCI one); its field order is
-//! docker's `container.Config`.
+//! docker's `container.Config`. Each history step is the OCI one (`created`, `created_by`,
+//! `author`, `comment`): Docker 20.10 wrote `author` before `created_by`, so a level with an
+//! author had another ID there.
 
 use std::collections::BTreeMap;
 
@@ -29,9 +31,10 @@ pub fn history_step(v1_json: &[u8]) -> Result<String, String> {
         _ => Vec::new(),
     };
     let mut out = format!("{{\"created\":{created}");
+    // Docker 26's history step is the OCI one, so its fields come in that order.
     for (key, value) in [
-        ("author", text("author")?),
         ("created_by", cmd.join(" ")),
+        ("author", text("author")?),
         ("comment", text("comment")?),
     ] {
         if !value.is_empty() {
@@ -287,8 +290,8 @@ fn labels(v: Option<&Value>) -> Result<String, String> {
     }
 }
 
-/// docker's `HealthConfig` (20.10): Test, Interval, Timeout, StartPeriod, Retries, all omitted
-/// when zero; durations are nanoseconds.
+/// docker's `HealthConfig` (26): Test, Interval, Timeout, StartPeriod, StartInterval, Retries,
+/// all omitted when zero; durations are nanoseconds.
 fn health(v: Option<&Value>) -> Result<Option<String>, String> {
     let m = match v {
         None | Some(Value::Null) => return Ok(None),
@@ -299,7 +302,13 @@ fn health(v: Option<&Value>) -> Result<Option<String>, String> {
     if let Some(test) = string_list(field(m, "Test"))?.filter(|t| !t.is_empty()) {
         parts.push(format!("\"Test\":{}", list(&Some(test))));
     }
-    for name in ["Interval", "Timeout", "StartPeriod", "Retries"] {
+    for name in [
+        "Interval",
+        "Timeout",
+        "StartPeriod",
+        "StartInterval",
+        "Retries",
+    ] {
         match field(m, name) {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) if n.as_i64().is_some() => {
@@ -418,8 +427,8 @@ fn version_less(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// go-containerregistry's no_manifest.tar: its one level, and the config docker 20.10
-    /// stored for it (`imagedb/content/sha256/a2673db3c3d8…`, image ID a2673db3c3d8).
+    /// go-containerregistry's no_manifest.tar: its one level, and the config Docker 20.10 and
+    /// 26 alike stored for it (`imagedb/content/sha256/a2673db3c3d8…`, image ID a2673db3c3d8).
     #[test]
     fn the_config_docker_built_for_ggcr_no_manifest() {
         let v1 = br#"{"architecture": "amd64", "config": {}, "created": "1970-01-01T00:00:00Z", "id": "c47412cb682fcf4ae43f536a788069f78552f928a55eeb09ba1455e0f9a2306e", "os": "linux"}"#;
@@ -455,7 +464,7 @@ mod tests {
         let v1 = br#"{"created": "2015-06-01T10:00:00.500000000+02:00", "author": "me", "container_config": {"Cmd": ["/bin/sh", "-c", "echo hi"]}}"#;
         assert_eq!(
             history_step(v1).unwrap(),
-            r#"{"created":"2015-06-01T10:00:00.5+02:00","author":"me","created_by":"/bin/sh -c echo hi"}"#
+            r#"{"created":"2015-06-01T10:00:00.5+02:00","created_by":"/bin/sh -c echo hi","author":"me"}"#
         );
         assert!(version_less("", "1.8.3") && version_less("1.8.2", "1.8.3"));
         assert!(!version_less("1.10.0", "1.8.3") && !version_less("1.8.3", "1.8.3"));

@@ -18,6 +18,14 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         unrecorded_rows: args.all_layers,
         containerd_store: args.image_store == ImageStore::Containerd,
     };
+    if view.containerd_store && image.format == strata::archive::Format::DockerSaveV1 {
+        bail!(
+            "{}: a pre-1.10 docker save (no manifest.json) cannot be shown as Docker's containerd \
+             image store would: that store refuses to load it (\"unrecognized image format\"); \
+             leave out --image-store containerd",
+            image.source_path
+        );
+    }
     // A Docker data root records each layer's size: no layer needs reading.
     let (history, warnings) = match &image.recorded {
         Some(recorded) => history_of(&image, &recorded.layer_sizes, view),

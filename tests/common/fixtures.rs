@@ -271,6 +271,46 @@ pub fn multi_platform_with(platforms: &[Platform], name: &str) -> Fixture {
     Fixture::new_file(name, &items_to_tar(&items), "oci-layout", images)
 }
 
+/// [`multi_platform`] as Docker 25+ `docker save` names a multi-platform image of its
+/// containerd store: the full name in `io.containerd.image.name` on the index.json entry (which
+/// is the nested index), the tag alone as `ref.name`. Docker's containerd store loads it under
+/// that name; a bare `ref.name` like `multi:latest` it keeps unreachable.
+pub fn multi_platform_docker_named() -> Fixture {
+    let fx = multi_platform();
+    let bytes = fx.bytes();
+    let mut ar = tar::Archive::new(&bytes[..]);
+    let mut items = Vec::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        if e.header().entry_type().is_dir() {
+            items.push(super::tarball::Item::Dir(path));
+            continue;
+        }
+        if path == "index.json" {
+            let mut index: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            index["manifests"][0]["annotations"] = json!({
+                "io.containerd.image.name": "docker.io/library/multi:latest",
+                "org.opencontainers.image.ref.name": "latest",
+            });
+            data = serde_json::to_vec(&index).unwrap();
+        }
+        items.push(super::tarball::Item::File(path, data));
+    }
+    let mut images = fx.images.clone();
+    for img in &mut images {
+        img.tags = vec!["docker.io/library/multi:latest".into(), "latest".into()];
+    }
+    Fixture::new_file(
+        "multi-named.tar",
+        &items_to_tar(&items),
+        "oci-layout",
+        images,
+    )
+}
+
 pub fn multi_platform() -> Fixture {
     multi_platform_with(
         &[

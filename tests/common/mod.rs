@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod corpus;
+pub mod docker;
 pub mod fixtures;
 pub mod golden;
 pub mod image;

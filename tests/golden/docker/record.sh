@@ -11,7 +11,7 @@ export TZ=UTC
 for tar in "$dir"/*.tar; do
     name=$(basename "$tar" .tar)
     docker load -i "$tar" | sed -n 's/^Loaded image: //p' > "$dir/$name.tags"
-    # docker 20.10 prints nothing when it loads a pre-1.10 archive: take the one tag of its
+    # docker (20.10 and 26) prints nothing when it loads a pre-1.10 archive: take the one tag of its
     # `repositories` ({"name": {"tag": "id"}}) instead.
     if [ ! -s "$dir/$name.tags" ]; then
         tar -xOf "$tar" repositories | sed -E 's/^\{"([^"]+)": *\{"([^"]+)".*/\1:\2\n/' > "$dir/$name.tags"
