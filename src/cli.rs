@@ -82,6 +82,7 @@ pub enum Command {
 #[command(after_help = "Examples:
   sudo \"$(command -v strata)\" mount image.tar /mnt/img
   sudo \"$(command -v strata)\" mount --read-only --layer 0 image.tar /mnt/base
+  sudo \"$(command -v strata)\" mount docker-root:busybox /mnt/bb
   sudo \"$(command -v strata)\" umount /mnt/img")]
 pub struct MountArgs {
     #[command(flatten)]

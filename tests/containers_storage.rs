@@ -504,3 +504,76 @@ fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_lin
     }
     assert_eq!(list.len(), 4, "{list:#?}");
 }
+
+#[test]
+fn mount_stacks_the_storages_own_layer_dirs_and_writes_nothing_there() {
+    use common::overlay::{printed_upper, read_view, without_links, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let listing = |root: &Path| {
+        let out = Command::new("find")
+            .arg(root)
+            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = listing(&s.root);
+    let env = MountEnv::new();
+    for (i, l) in s.images.iter().enumerate() {
+        let source: Vec<std::ffi::OsString> =
+            s.source(&l.name).into_iter().map(Into::into).collect();
+        let mp = env.mountpoint(&format!("mp{i}"));
+        let out = env.mount_ok(&source, &mp, &[]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("nothing copied"),
+            "{out}"
+        );
+        assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+        let mut want = without_links(env.extract_tree(&source, &format!("x{i}"), &[]));
+        let mut got = without_links(read_view(&mp));
+        want.get_mut("/").unwrap().mtime = None;
+        got.get_mut("/").unwrap().mtime = None;
+        // The merged root takes the top layer dir's mode, which is the storage's own choice
+        // (containers-storage makes `diff/` 0555 when the layer has no root entry; extract
+        // gives such a root docker's 0755): compared with the dir on disk instead.
+        let on_disk = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(top_diff(&s.root, &l.id))
+                .unwrap()
+                .permissions(),
+        ) & 0o7777;
+        assert_eq!(got["/"].mode, on_disk, "{}", l.name);
+        want.get_mut("/").unwrap().mode = on_disk;
+        let d = common::rootfs::diff_trees(&want, &got);
+        assert!(
+            d.is_empty(),
+            "{}: merged view vs extract:\n{}",
+            l.name,
+            d.join("\n")
+        );
+        std::fs::write(mp.join("poke"), "poke").unwrap();
+        let upper = printed_upper(&out).unwrap();
+        assert!(upper.join("poke").is_file() && upper.starts_with(&env.store));
+        env.umount_ok(&mp, &[]);
+    }
+    assert_eq!(before, listing(&s.root), "the storage was written");
+}
+
+/// `overlay/<top layer>/diff` of image `id` (podman's `image inspect` names the top layer).
+fn top_diff(root: &Path, id: &str) -> PathBuf {
+    let images: Value =
+        serde_json::from_slice(&std::fs::read(root.join("overlay-images/images.json")).unwrap())
+            .unwrap();
+    let layer = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap()["layer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    root.join("overlay").join(layer).join("diff")
+}

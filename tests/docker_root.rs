@@ -11,14 +11,14 @@ mod common;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use common::corpus::CORPUS;
+use common::dockerd::Daemon;
 use common::layer::Compression;
 use common::rootfs::read_tree;
-use common::sandbox::{image_of_entries, is_root, Format};
+use common::sandbox::{image_of_entries, Format};
 use common::tarball::Entry;
 use common::{assert_clean_error, run, Fixture, Run};
 use serde_json::Value;
@@ -73,96 +73,14 @@ fn setup() -> Option<&'static Setup> {
     }
 }
 
-/// Kills the daemon when dropped, so a failed setup never leaves it running.
-struct DaemonGuard(std::process::Child);
-
-impl Drop for DaemonGuard {
-    fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn docker(sock: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("docker: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn which(name: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn start() -> Result<Setup, String> {
-    if !is_root() {
-        return Err("not root: dockerd needs root".into());
-    }
-    if !which("dockerd") || !which("docker") {
-        return Err("dockerd or docker is not installed (Debian's docker.io)".into());
-    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
         unsafe { libc::atexit(remove_at_exit) };
     }
-    let root = dir.path().join("root");
-    let exec = dir.path().join("exec");
-    let sock = dir.path().join("docker.sock");
-    let child = Command::new("dockerd")
-        .arg("--data-root")
-        .arg(&root)
-        .arg("--exec-root")
-        .arg(&exec)
-        .arg("--host")
-        .arg(format!("unix://{}", sock.display()))
-        .arg("--pidfile")
-        .arg(dir.path().join("pid"))
-        .args([
-            "--storage-driver",
-            "overlay2",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--bridge=none",
-            "--ip-masq=false",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("dockerd.log")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("dockerd: {e}"))?;
-    let mut guard = DaemonGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while docker(&sock, &["version"]).is_err() {
-        if Instant::now() > deadline || guard.0.try_wait().ok().flatten().is_some() {
-            let log = std::fs::read_to_string(dir.path().join("dockerd.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            return Err(format!("dockerd did not start: {tail:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let daemon = Daemon::start(dir.path())?;
+    let root = daemon.root.clone();
+    let docker = |args: &[&str]| daemon.docker(args);
 
     // rootfs_layers() is too adversarial for docker load (GNU sparse entries, hardlinks to a
     // lower layer's file, a device over an existing file): this covers what docker keeps on disk
@@ -218,7 +136,7 @@ fn start() -> Result<Setup, String> {
     let mut images = Vec::new();
     for archive in archives {
         // The daemon runs: from here on a failure is the test's, not the machine's.
-        let said = docker(&sock, &["load", "-q", "-i", archive.to_str().unwrap()])
+        let said = docker(&["load", "-q", "-i", archive.to_str().unwrap()])
             .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
         let reference = said
             .lines()
@@ -229,25 +147,22 @@ fn start() -> Result<Setup, String> {
             .unwrap_or_else(|| panic!("docker load said {said:?}"))
             .trim()
             .to_string();
-        let id = docker(
-            &sock,
-            &["image", "inspect", "--format", "{{.Id}}", &reference],
-        )
-        .unwrap()
-        .trim()
-        .to_string();
+        let id = docker(&["image", "inspect", "--format", "{{.Id}}", &reference])
+            .unwrap()
+            .trim()
+            .to_string();
         let mut history = Vec::new();
         for flags in HISTORY_FLAGS {
             let mut args = vec!["history"];
             args.extend_from_slice(flags);
             args.push(&reference);
-            history.push(docker(&sock, &args).unwrap());
+            history.push(docker(&args).unwrap());
         }
         // An untagged image would be a dangling one, which `storage check` rightly reports:
         // a tag keeps the fresh data root clean.
         if reference.starts_with("sha256:") {
             let tag = format!("strata-test/untagged:{}", images.len());
-            docker(&sock, &["tag", &reference, &tag]).unwrap();
+            docker(&["tag", &reference, &tag]).unwrap();
         }
         images.push(Loaded {
             reference,
@@ -258,16 +173,16 @@ fn start() -> Result<Setup, String> {
     }
     // A container (never started): its directories and the layers it stands on are in use.
     let container_of = "hello:latest".to_string();
-    docker(&sock, &["create", &container_of, "/greeting"]).unwrap();
+    docker(&["create", &container_of, "/greeting"]).unwrap();
     let docker_images = IMAGES_FLAGS
         .iter()
         .map(|flags| {
             let mut args = vec!["images"];
             args.extend_from_slice(flags);
-            docker(&sock, &args).unwrap()
+            docker(&args).unwrap()
         })
         .collect();
-    drop(guard);
+    daemon.stop();
     Ok(Setup {
         _dir: dir,
         root,
@@ -954,4 +869,187 @@ fn images_lists_what_docker_images_listed() {
         s.images[0].archive.to_string_lossy().into_owned(),
     ]);
     assert_clean_error(&r, "--docker-root");
+}
+
+/// `find`'s listing of everything under `root`: path, type, mode, size, mtime and ctime. Equal
+/// listings before and after mean nothing was written, created, removed or chmod'ed there.
+fn listing(root: &Path) -> String {
+    let out = Command::new("find")
+        .arg(root)
+        .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// sha256 of every regular file under `root`, sorted by path.
+fn hashes(root: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -print0 | sort -z | xargs -0 -r sha256sum")
+        .arg("sh")
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn os_args(args: Vec<String>) -> Vec<std::ffi::OsString> {
+    args.into_iter().map(Into::into).collect()
+}
+
+#[test]
+fn mount_stacks_the_data_roots_own_layer_dirs_and_writes_nothing_there() {
+    use common::overlay::{read_view, without_links, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let (before, before_hashes) = (listing(&s.root), hashes(&s.root));
+    let env = MountEnv::new();
+    for (i, l) in s.images.iter().enumerate() {
+        let source = os_args(s.source(&l.reference));
+        let mp = env.mountpoint(&format!("mp{i}"));
+        let out = env.mount_ok(&source, &mp, &[]);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.contains("used in place, nothing copied"), "{out}");
+        // Docker's own diff dirs are the lowers: nothing went into strata's layer store.
+        assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let line = table
+            .lines()
+            .find(|m| m.contains(&format!(" {} ", mp.display())))
+            .unwrap();
+        assert!(
+            line.contains(&format!("{}/overlay2/", s.root.display())),
+            "the lowers are not the data root's dirs: {line}"
+        );
+        let extracted = env.extract_tree(&source, &format!("x{i}"), &[]);
+        let mut want = without_links(extracted);
+        let mut got = without_links(read_view(&mp));
+        // The merged root is strata's upper dir, made now: its mtime is not the image's.
+        want.get_mut("/").unwrap().mtime = None;
+        got.get_mut("/").unwrap().mtime = None;
+        let d = common::rootfs::diff_trees(&want, &got);
+        assert!(
+            d.is_empty(),
+            "{}: merged view vs extract:\n{}",
+            l.reference,
+            d.join("\n")
+        );
+
+        // Writes go to the upper dir in strata's store; replacing and removing an image file
+        // copies it up or whites it out there.
+        std::fs::write(mp.join("written-through-the-mount"), "poke").unwrap();
+        let upper = common::overlay::printed_upper(&out).unwrap();
+        assert!(upper.starts_with(&env.store), "{}", upper.display());
+        assert_eq!(
+            std::fs::read(upper.join("written-through-the-mount")).unwrap(),
+            b"poke"
+        );
+        let victim = got
+            .iter()
+            .find(|(p, n)| matches!(n.kind, common::rootfs::NodeKind::File(..)) && p.len() > 1)
+            .map(|(p, _)| p.clone());
+        if let Some(victim) = victim {
+            let path = mp.join(victim.trim_start_matches('/'));
+            std::fs::write(&path, "changed").unwrap();
+            std::fs::remove_file(&path).unwrap();
+        }
+        env.umount_ok(&mp, &[]);
+        assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
+    }
+    // Read-only, one layer (strata adds an empty bottom layer of its own).
+    let mp = env.mountpoint("ro");
+    let source = os_args(s.source("hello"));
+    env.mount_ok(&source, &mp, &["--read-only", "--layer", "0"]);
+    assert!(std::fs::write(mp.join("x"), "x").is_err());
+    env.umount_ok(&mp, &[]);
+    assert_eq!(before, listing(&s.root), "the data root was written");
+    assert_eq!(
+        before_hashes,
+        hashes(&s.root),
+        "a file of the data root changed"
+    );
+}
+
+/// The overlay2 dir (relative to the root) of layer `index` of the hello image in `root`.
+fn hello_layer_dir(root: &Path, index: usize) -> PathBuf {
+    let hello = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar"));
+    let chain = json_of(&[
+        "inspect".into(),
+        hello.to_string_lossy().into_owned(),
+        "--json".into(),
+    ])["layers"][index]["chain_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let cache = std::fs::read_to_string(
+        root.join("image/overlay2/layerdb/sha256")
+            .join(chain)
+            .join("cache-id"),
+    )
+    .unwrap();
+    root.join("overlay2").join(cache.trim())
+}
+
+#[test]
+fn mount_refuses_a_layer_dir_that_is_missing_a_symlink_or_not_a_directory() {
+    use common::overlay::{mount_count, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    let layer = hello_layer_dir(&root, 1);
+    let diff = layer.join("diff");
+    let moved = layer.join("diff.moved");
+    std::fs::rename(&diff, &moved).unwrap();
+    let env = MountEnv::new();
+    let mp = env.mountpoint("mp");
+    let source = os_args(vec![
+        "docker-root:hello".into(),
+        "--docker-root".into(),
+        root.to_string_lossy().into_owned(),
+    ]);
+    let shown = diff
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for (make, says) in [
+        (None, "does not exist"),
+        (Some("symlink"), "is a symlink"),
+        (Some("file"), "is not a directory"),
+    ] {
+        match make {
+            Some("symlink") => std::os::unix::fs::symlink(&moved, &diff).unwrap(),
+            Some(_) => std::fs::write(&diff, "not a dir").unwrap(),
+            None => {}
+        }
+        let out = env.mount(&source, &mp, &[]);
+        assert_eq!(out.code, Some(2), "{out}");
+        assert_eq!(mount_count(&mp), 0, "{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line:\n{out}");
+        assert!(
+            lines[0].contains(&shown) && lines[0].contains(says),
+            "{says}:\n{out}"
+        );
+        let _ = std::fs::remove_file(&diff);
+    }
+    // A symlink on the way to the layer (overlay2/<cache-id> itself) is refused too.
+    std::fs::rename(&moved, &diff).unwrap();
+    let real = copy.path().join("real-layer");
+    std::fs::rename(&layer, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &layer).unwrap();
+    let out = env.mount(&source, &mp, &[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("symlink"), "{out}");
+    assert_eq!(mount_count(&mp), 0);
+    assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
 }

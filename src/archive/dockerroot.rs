@@ -445,6 +445,20 @@ impl DockerRoot {
         Ok(cache_id)
     }
 
+    /// Where the files of the layer at `layer_dir` lie, relative to the root: docker's
+    /// `overlay2/<cache-id>/diff`, or containers-storage's `overlay/<ID>/diff` for an
+    /// `overlay-layers/<ID>` layer. Only names are checked here, nothing is opened.
+    pub fn diff_dir(&self, layer_dir: &str) -> Result<String, ArchiveError> {
+        use super::containers_storage::LAYER_PREFIX;
+        if let Some(id) = layer_dir.strip_prefix(LAYER_PREFIX) {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(self.error(layer_dir, Problem::PathEscapes));
+            }
+            return Ok(format!("overlay/{id}/diff"));
+        }
+        Ok(format!("overlay2/{}/diff", self.cache_id(layer_dir)?))
+    }
+
     /// The layer at `layer_dir` (a layerdb directory) as its original tar.
     /// A containers-storage layer (`overlay-layers/<ID>`) is read from
     /// `overlay-layers/<ID>.tar-split.gz` and `overlay/<ID>/diff/`.
