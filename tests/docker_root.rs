@@ -41,6 +41,8 @@ struct Setup {
     docker_images: Vec<String>,
     /// The image `docker create` made a container of (so the data root has a container).
     container_of: String,
+    /// strata's answers read while the daemon was still running: (what, output).
+    live: Vec<(String, String)>,
     _fixtures: Vec<Fixture>,
 }
 
@@ -182,8 +184,12 @@ fn start() -> Result<Setup, String> {
             docker(&args).unwrap()
         })
         .collect();
+    // strata's reads while the daemon runs (it holds files open and may write metadata): the
+    // tests compare them with the same reads of the quiet data root.
+    let live = live_reads(&root, &images);
     daemon.stop();
     Ok(Setup {
+        live,
         _dir: dir,
         root,
         images,
@@ -1052,4 +1058,95 @@ fn mount_refuses_a_layer_dir_that_is_missing_a_symlink_or_not_a_directory() {
     assert!(out.stderr.contains("symlink"), "{out}");
     assert_eq!(mount_count(&mp), 0);
     assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
+}
+
+/// The strata commands whose answers must not depend on whether the daemon runs: history
+/// (text and JSON), inspect --json, images (--json, and the table), storage check --json, and
+/// a digest of what extract writes — each (name, args) for every loaded image.
+fn reads(root: &Path, images: &[Loaded]) -> Vec<(String, Vec<String>)> {
+    let src = |r: &str| {
+        vec![
+            format!("docker-root:{r}"),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+        ]
+    };
+    let mut out = Vec::new();
+    for l in images {
+        for (name, head, tail) in [
+            ("history", "history", &["--no-trunc"][..]),
+            (
+                "history json",
+                "history",
+                &["--format", "json", "--no-trunc"][..],
+            ),
+            ("inspect", "inspect", &["--json"][..]),
+            ("ls", "ls", &["--json"][..]),
+        ] {
+            out.push((
+                format!("{name} {}", l.reference),
+                with(vec![head.into()], src(&l.reference), tail),
+            ));
+        }
+    }
+    out.push((
+        "images".into(),
+        with(vec!["images".into()], src(""), &["--json"]),
+    ));
+    out.push((
+        "storage check".into(),
+        vec![
+            "storage".into(),
+            "check".into(),
+            "docker-root:".into(),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+            "--json".into(),
+        ],
+    ));
+    out
+}
+
+/// What each of [`reads`] printed (exit code, stdout, stderr), and each image's extracted tree.
+fn live_reads(root: &Path, images: &[Loaded]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = reads(root, images)
+        .into_iter()
+        .map(|(name, args)| {
+            let r = strata(&args);
+            (name, format!("exit {}\n{}\n{}", r.code, r.stdout, r.stderr))
+        })
+        .collect();
+    for l in images {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x");
+        let mut args = vec!["extract".to_string()];
+        args.extend([
+            format!("docker-root:{}", l.reference),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+        ]);
+        args.push(dest.to_string_lossy().into_owned());
+        let r = strata(&args);
+        let tree = if r.code == 0 {
+            format!("{:?}", read_tree(&dest))
+        } else {
+            format!("exit {}: {}", r.code, r.stderr)
+        };
+        out.push((format!("extract {}", l.reference), tree));
+    }
+    out
+}
+
+#[test]
+fn reads_while_the_daemon_runs_agree_with_reads_after_it_stopped() {
+    let Some(s) = setup() else { return };
+    let quiet = live_reads(&s.root, &s.images);
+    assert_eq!(s.live.len(), quiet.len());
+    for ((name, live), (_, after)) in s.live.iter().zip(&quiet) {
+        assert!(
+            live.starts_with("exit 0") || name.starts_with("extract"),
+            "{name} while the daemon ran:\n{live}"
+        );
+        assert_eq!(live, after, "{name}: running daemon vs stopped");
+    }
 }
