@@ -31,6 +31,8 @@ struct Loaded {
     id: String,
     /// `docker history` output for each of [`HISTORY_FLAGS`].
     history: Vec<String>,
+    /// `docker image inspect` of it (the object, not the one-element array).
+    inspect: Value,
 }
 
 struct Setup {
@@ -41,6 +43,10 @@ struct Setup {
     docker_images: Vec<String>,
     /// The image `docker create` made a container of (so the data root has a container).
     container_of: String,
+    /// `GET /system/df` (exact bytes), and `docker system df -v` / `docker system df` as printed.
+    system_df: Value,
+    system_df_v: String,
+    system_df_summary: String,
     /// strata's answers read while the daemon was still running: (what, output).
     live: Vec<(String, String)>,
     _fixtures: Vec<Fixture>,
@@ -120,8 +126,11 @@ fn start() -> Result<Setup, String> {
         ],
     ];
     let rootfs = image_of_entries("rootfs.tar", &layers, Compression::None, Format::Docker);
+    // The rootfs fixture's base layer alone: two images share a layer (docker's SharedSize).
+    let base = image_of_entries("base.tar", &layers[..1], Compression::None, Format::Docker);
     let mut archives = vec![
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar")),
+        base.path.clone(),
         rootfs.path.clone(),
     ];
     for (entry, file) in [
@@ -149,6 +158,15 @@ fn start() -> Result<Setup, String> {
             .unwrap_or_else(|| panic!("docker load said {said:?}"))
             .trim()
             .to_string();
+        // The base image's fixture tag is the rootfs image's too: give it its own.
+        let reference = if archive == base.path {
+            let own = "strata-test/base:1".to_string();
+            docker(&["tag", &reference, &own]).unwrap();
+            docker(&["rmi", &reference]).unwrap();
+            own
+        } else {
+            reference
+        };
         let id = docker(&["image", "inspect", "--format", "{{.Id}}", &reference])
             .unwrap()
             .trim()
@@ -171,6 +189,7 @@ fn start() -> Result<Setup, String> {
             archive,
             id,
             history,
+            inspect: Value::Null,
         });
     }
     // A container (never started): its directories and the layers it stands on are in use.
@@ -184,18 +203,30 @@ fn start() -> Result<Setup, String> {
             docker(&args).unwrap()
         })
         .collect();
+    // After every tag was made: `docker image inspect` and the daemon's disk usage.
+    for l in &mut images {
+        let v: Value =
+            serde_json::from_str(&docker(&["image", "inspect", &l.id]).unwrap()).unwrap();
+        l.inspect = v[0].clone();
+    }
+    let system_df = daemon.api("/system/df").unwrap();
+    let system_df_v = docker(&["system", "df", "-v"]).unwrap();
+    let system_df_summary = docker(&["system", "df"]).unwrap();
     // strata's reads while the daemon runs (it holds files open and may write metadata): the
     // tests compare them with the same reads of the quiet data root.
     let live = live_reads(&root, &images);
     daemon.stop();
     Ok(Setup {
         live,
+        system_df,
+        system_df_v,
+        system_df_summary,
         _dir: dir,
         root,
         images,
         docker_images,
         container_of,
-        _fixtures: vec![rootfs],
+        _fixtures: vec![rootfs, base],
     })
 }
 
@@ -1149,4 +1180,202 @@ fn reads_while_the_daemon_runs_agree_with_reads_after_it_stopped() {
         );
         assert_eq!(live, after, "{name}: running daemon vs stopped");
     }
+}
+
+/// A value docker prints for a field the config does not set.
+fn unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+#[test]
+fn inspect_agrees_with_docker_image_inspect() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let theirs = &l.inspect;
+        let ours = json_of(&with(
+            vec!["inspect".into()],
+            s.source(&l.reference),
+            &["--json"],
+        ));
+        let img = &ours["image"];
+        let what = &l.reference;
+        assert_eq!(img["id"], theirs["Id"], "Id of {what}");
+        let sorted = |v: &Value| -> Vec<String> {
+            let mut x: Vec<String> = v
+                .as_array()
+                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            x.sort();
+            x
+        };
+        assert_eq!(
+            sorted(&img["tags"]),
+            sorted(&theirs["RepoTags"]),
+            "RepoTags of {what}"
+        );
+        assert_eq!(
+            sorted(&img["repo_digests"]),
+            sorted(&theirs["RepoDigests"]),
+            "RepoDigests of {what}"
+        );
+        // docker prints the config's time in RFC 3339 again: compare the instants.
+        let instant =
+            |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or("")).ok();
+        assert_eq!(
+            instant(&img["created"]),
+            instant(&theirs["Created"]),
+            "Created of {what}"
+        );
+        assert_eq!(img["size"], theirs["Size"], "Size of {what}");
+        let diff_ids: Vec<Value> = ours["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["diff_id"].clone())
+            .collect();
+        assert_eq!(
+            Value::from(diff_ids),
+            theirs["RootFS"]["Layers"],
+            "RootFS.Layers of {what}"
+        );
+        assert_eq!(theirs["RootFS"]["Type"], "layers");
+        assert_eq!(
+            img["platform"]["architecture"], theirs["Architecture"],
+            "{what}"
+        );
+        assert_eq!(img["platform"]["os"], theirs["Os"], "{what}");
+        if !unset(&theirs["Variant"]) {
+            assert_eq!(img["platform"]["variant"], theirs["Variant"], "{what}");
+        }
+        // Config: every field of the OCI config strata shows is docker's, and every field
+        // docker shows set (of those an image config can hold) is strata's.
+        let ours_cfg = img["config"].as_object().unwrap();
+        let theirs_cfg = theirs["Config"].as_object().unwrap();
+        for (k, v) in ours_cfg {
+            assert_eq!(Some(v), theirs_cfg.get(k), "Config.{k} of {what}");
+        }
+        for k in [
+            "User",
+            "ExposedPorts",
+            "Env",
+            "Entrypoint",
+            "Cmd",
+            "Volumes",
+            "WorkingDir",
+            "Labels",
+            "StopSignal",
+            "Healthcheck",
+        ] {
+            if let Some(v) = theirs_cfg.get(k).filter(|v| !unset(v)) {
+                assert_eq!(ours_cfg.get(k), Some(v), "Config.{k} of {what}");
+            }
+        }
+    }
+}
+
+/// The lines of the table that follows `header_start` in `text`, up to the first empty line.
+fn table_after(text: &str, header_start: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(header_start))
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn storage_df_agrees_with_docker_system_df() {
+    let Some(s) = setup() else { return };
+    let mut args = vec!["storage".to_string(), "df".into(), "docker-root:".into()];
+    args.extend([
+        "--docker-root".into(),
+        s.root.to_string_lossy().into_owned(),
+    ]);
+    let ours = json_of(&with(args.clone(), vec![], &["--json"]));
+    let api = &s.system_df;
+    assert_eq!(ours["layers_size"], api["LayersSize"], "LayersSize");
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut theirs_images: Vec<(String, u64, u64, u64)> = api["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["Id"].as_str().unwrap().to_string();
+            (id, n(&i["Size"]), n(&i["SharedSize"]), n(&i["Containers"]))
+        })
+        .collect();
+    let mut ours_images: Vec<(String, u64, u64, u64)> = ours["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["id"].as_str().unwrap().to_string();
+            assert_eq!(n(&i["unique_size"]), n(&i["size"]) - n(&i["shared_size"]));
+            (id, n(&i["size"]), n(&i["shared_size"]), n(&i["containers"]))
+        })
+        .collect();
+    theirs_images.sort();
+    ours_images.sort();
+    assert_eq!(
+        ours_images, theirs_images,
+        "images: (Id, Size, SharedSize, Containers)"
+    );
+    assert!(
+        ours_images.iter().any(|i| i.2 > 0),
+        "two fixtures share a layer: {ours_images:?}"
+    );
+    let mut theirs_containers: Vec<(String, u64)> = api["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Id"].as_str().unwrap().to_string(), n(&c["SizeRw"])))
+        .collect();
+    let mut ours_containers: Vec<(String, u64)> = ours["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), n(&c["size_rw"])))
+        .collect();
+    theirs_containers.sort();
+    ours_containers.sort();
+    assert_eq!(
+        ours_containers, theirs_containers,
+        "containers: (Id, SizeRw)"
+    );
+    assert!(!ours_containers.is_empty());
+    let theirs_volumes = api["Volumes"].as_array().map_or(0, Vec::len);
+    assert_eq!(ours["volumes"].as_array().unwrap().len(), theirs_volumes);
+
+    // The text: -v's image table as docker printed it, and the summary's lines (but the build
+    // cache's, which strata does not read).
+    let r = strata(&with(args.clone(), vec![], &["-v"]));
+    assert_eq!(r.code, 0, "{r}");
+    let header = "REPOSITORY";
+    let ours_table = table_after(&r.stdout, header);
+    let theirs_table = table_after(&s.system_df_v, header);
+    assert_eq!(ours_table.first(), theirs_table.first(), "header");
+    assert_eq!(
+        stable_lines(&ours_table.join("\n")),
+        stable_lines(&theirs_table.join("\n")),
+        "df -v images"
+    );
+    let r = strata(&args);
+    assert_eq!(r.code, 0, "{r}");
+    let summary = |t: &str| -> Vec<String> {
+        table_after(t, "TYPE")
+            .into_iter()
+            .filter(|l| !l.starts_with("Build Cache"))
+            .collect()
+    };
+    assert_eq!(
+        summary(&r.stdout),
+        summary(&s.system_df_summary),
+        "df summary"
+    );
+    assert!(r.stdout.contains("Build Cache"), "{r}");
 }

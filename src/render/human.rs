@@ -9,13 +9,23 @@ const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 
 /// `0B`, `12B`, `4.61kB`, `63.9MB`, `373MB` — Go's `%.3g` of the value in base-1000 units.
 pub fn human_size(bytes: u64) -> String {
+    human_size_precision(bytes, 3)
+}
+
+/// go-units `HumanSize` (four significant digits): `1.221MB`, as `docker system df` prints most
+/// of its sizes.
+pub fn human_size4(bytes: u64) -> String {
+    human_size_precision(bytes, 4)
+}
+
+fn human_size_precision(bytes: u64, precision: usize) -> String {
     let mut size = bytes as f64;
     let mut unit = 0;
     while size >= 1000.0 && unit < UNITS.len() - 1 {
         size /= 1000.0;
         unit += 1;
     }
-    format!("{}{}", go_format_g(size, 3), UNITS[unit])
+    format!("{}{}", go_format_g(size, precision), UNITS[unit])
 }
 
 /// Go's `%.<precision>g`: shortest of fixed or exponent form, trailing zeros removed.

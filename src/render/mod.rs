@@ -9,7 +9,7 @@ mod table;
 pub mod template;
 
 pub use config::config_block;
-pub use human::{ellipsis, human_duration, human_size};
+pub use human::{ellipsis, human_duration, human_size, human_size4};
 pub use table::{aligned_table, display_width, tabwriter};
 
 /// `1 layer`, `3 layers`: a count with its noun in the number it needs.
