@@ -26,7 +26,11 @@ struct Loaded {
     id: String,
     /// `podman history --format json --no-trunc`: (id, size) of each row.
     history: Vec<(String, u64)>,
+    /// `podman history` as printed, for each of [`TABLE_FLAGS`].
+    history_tables: Vec<String>,
 }
+
+const TABLE_FLAGS: [&[&str]; 3] = [&[], &["--no-trunc"], &["-H=false"]];
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -34,6 +38,8 @@ struct Setup {
     images: Vec<Loaded>,
     /// `podman images --format json`.
     podman_images: Value,
+    /// `podman images` and `podman images --no-trunc` as printed.
+    podman_images_tables: Vec<String>,
     _fixtures: Vec<Fixture>,
 }
 
@@ -162,18 +168,37 @@ fn start() -> Result<Setup, String> {
                 )
             })
             .collect();
+        let history_tables = TABLE_FLAGS
+            .iter()
+            .map(|flags| {
+                let mut args = vec!["history"];
+                args.extend_from_slice(flags);
+                args.push(&name);
+                podman(dir.path(), &args).unwrap()
+            })
+            .collect();
         images.push(Loaded {
             name,
             archive,
             id,
             history,
+            history_tables,
         });
     }
     let podman_images =
         serde_json::from_str(&podman(dir.path(), &["images", "--format", "json"]).unwrap())
             .unwrap();
+    let podman_images_tables = [&[][..], &["--no-trunc"][..]]
+        .iter()
+        .map(|flags| {
+            let mut args = vec!["images"];
+            args.extend_from_slice(flags);
+            podman(dir.path(), &args).unwrap()
+        })
+        .collect();
     Ok(Setup {
         podman_images,
+        podman_images_tables,
         root: dir.path().join("root"),
         _dir: dir,
         images,
@@ -576,4 +601,54 @@ fn top_diff(root: &Path, id: &str) -> PathBuf {
         .unwrap()
         .to_string();
     root.join("overlay").join(layer).join("diff")
+}
+
+/// A table's lines, sorted, with an age counted in seconds or minutes (which may have moved on
+/// since podman printed it) reduced to its words.
+fn stable_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains("second") || l.contains("minute") {
+                l.split_whitespace()
+                    .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn history_and_images_print_podmans_tables() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        for (flags, podman_said) in TABLE_FLAGS.iter().zip(&l.history_tables) {
+            let r = strata(&with(vec!["history".into()], s.source(&l.name), flags));
+            assert_eq!(r.code, 0, "{r}");
+            // Rows in podman's order: compared line by line.
+            assert_eq!(&r.stdout, podman_said, "history {flags:?} of {}", l.name);
+        }
+    }
+    for (flags, podman_said) in [&[][..], &["--no-trunc"][..]]
+        .iter()
+        .zip(&s.podman_images_tables)
+    {
+        let r = strata(&with(vec!["images".into()], s.source(""), flags));
+        assert_eq!(r.code, 0, "{r}");
+        assert_eq!(
+            r.stdout.lines().next(),
+            podman_said.lines().next(),
+            "header"
+        );
+        assert_eq!(
+            stable_lines(&r.stdout),
+            stable_lines(podman_said),
+            "images {flags:?}"
+        );
+    }
 }

@@ -18,6 +18,14 @@ pub fn human_size4(bytes: u64) -> String {
     human_size_precision(bytes, 4)
 }
 
+/// podman's sizes: docker's three significant digits with a space before the unit
+/// (`12.3 kB`, `0 B`).
+pub fn podman_size(bytes: u64) -> String {
+    let s = human_size(bytes);
+    let digits = s.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
+    format!("{} {}", &s[..digits], &s[digits..])
+}
+
 fn human_size_precision(bytes: u64, precision: usize) -> String {
     let mut size = bytes as f64;
     let mut unit = 0;
