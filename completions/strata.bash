@@ -139,6 +139,9 @@ _strata() {
             strata__subcmd__help__subcmd__storage,check)
                 cmd="strata__subcmd__help__subcmd__storage__subcmd__check"
                 ;;
+            strata__subcmd__help__subcmd__storage,df)
+                cmd="strata__subcmd__help__subcmd__storage__subcmd__df"
+                ;;
             strata__subcmd__help__subcmd__store,ls)
                 cmd="strata__subcmd__help__subcmd__store__subcmd__ls"
                 ;;
@@ -151,11 +154,17 @@ _strata() {
             strata__subcmd__storage,check)
                 cmd="strata__subcmd__storage__subcmd__check"
                 ;;
+            strata__subcmd__storage,df)
+                cmd="strata__subcmd__storage__subcmd__df"
+                ;;
             strata__subcmd__storage,help)
                 cmd="strata__subcmd__storage__subcmd__help"
                 ;;
             strata__subcmd__storage__subcmd__help,check)
                 cmd="strata__subcmd__storage__subcmd__help__subcmd__check"
+                ;;
+            strata__subcmd__storage__subcmd__help,df)
+                cmd="strata__subcmd__storage__subcmd__help__subcmd__df"
                 ;;
             strata__subcmd__storage__subcmd__help,help)
                 cmd="strata__subcmd__storage__subcmd__help__subcmd__help"
@@ -707,7 +716,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__storage)
-            opts="check"
+            opts="check df"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -721,6 +730,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__storage__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__storage__subcmd__df)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1131,7 +1154,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__storage)
-            opts="-h --color --help check help"
+            opts="-h --color --help check df help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1174,8 +1197,30 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__storage__subcmd__df)
+            opts="-v -h --docker-root --verbose --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --docker-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__storage__subcmd__help)
-            opts="check help"
+            opts="check df help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1189,6 +1234,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__storage__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__storage__subcmd__help__subcmd__df)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

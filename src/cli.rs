@@ -82,6 +82,7 @@ pub enum Command {
 #[command(after_help = "Examples:
   sudo \"$(command -v strata)\" mount image.tar /mnt/img
   sudo \"$(command -v strata)\" mount --read-only --layer 0 image.tar /mnt/base
+  sudo \"$(command -v strata)\" mount docker-root:busybox /mnt/bb
   sudo \"$(command -v strata)\" umount /mnt/img")]
 pub struct MountArgs {
     #[command(flatten)]
@@ -217,6 +218,34 @@ pub enum StorageAction {
 Read-only: nothing under the data root is written, and no symlink in it is followed.
 Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be read.")]
     Check(StorageCheckArgs),
+    /// Disk usage as `docker system df` shows it, computed offline: images (with shared and
+    /// unique sizes, -v), containers and local volumes.
+    #[command(after_help = "Examples:
+  sudo strata storage df
+  sudo strata storage df -v --docker-root /mnt/disk/var/lib/docker
+  sudo strata storage df --json | jq '.images[] | {id, unique_size}'
+
+Read-only. The build cache (BuildKit's databases) is not read: its line shows `-`.")]
+    Df(StorageDfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StorageDfArgs {
+    /// The data root: `docker-root:` (the only kind `df` reads).
+    #[arg(value_name = "SOURCE", default_value = "docker-root:")]
+    pub source: String,
+
+    /// The Docker data root (default /var/lib/docker; read-only, links not followed).
+    #[arg(long, value_name = "DIR")]
+    pub docker_root: Option<PathBuf>,
+
+    /// Also list each image's size, shared size and unique size (`docker system df -v`'s table).
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Print a JSON object with every size in bytes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,14 @@ pub struct ImageInfo {
     /// Parent image IDs the archive links (docker save's `"Parent"`), nearest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Digest>,
+    /// `name@digest` references a data root records for the image (`docker image inspect`'s
+    /// `RepoDigests`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repo_digests: Vec<String>,
+    /// The image's size as a Docker data root records it (the layers' layerdb `size` summed,
+    /// `docker image inspect`'s `Size`); absent for archives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     /// The config's `config` in the OCI names (`Env`, `Cmd`, `Entrypoint`, `WorkingDir`,
     /// `User`, `ExposedPorts`, `Volumes`, `Labels`, `StopSignal`, …), plus docker's
     /// `Healthcheck` when the image has one; `{}` when the config has none.
@@ -237,6 +245,12 @@ impl Report {
                 manifest_digest: image.manifest_digest.clone(),
                 config_digest: image.config_digest.clone(),
                 parents: image.parent_ids.clone(),
+                repo_digests: image
+                    .recorded
+                    .as_ref()
+                    .map(|r| r.repo_digests.clone())
+                    .unwrap_or_default(),
+                size: image.recorded.as_ref().and_then(|r| r.size),
                 config: config_json(image),
                 os_version: image.config.os_version().clone(),
                 os_features: image.config.os_features().clone().unwrap_or_default(),

@@ -26,7 +26,11 @@ struct Loaded {
     id: String,
     /// `podman history --format json --no-trunc`: (id, size) of each row.
     history: Vec<(String, u64)>,
+    /// `podman history` as printed, for each of [`TABLE_FLAGS`].
+    history_tables: Vec<String>,
 }
+
+const TABLE_FLAGS: [&[&str]; 3] = [&[], &["--no-trunc"], &["-H=false"]];
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -34,6 +38,8 @@ struct Setup {
     images: Vec<Loaded>,
     /// `podman images --format json`.
     podman_images: Value,
+    /// `podman images` and `podman images --no-trunc` as printed.
+    podman_images_tables: Vec<String>,
     _fixtures: Vec<Fixture>,
 }
 
@@ -162,18 +168,37 @@ fn start() -> Result<Setup, String> {
                 )
             })
             .collect();
+        let history_tables = TABLE_FLAGS
+            .iter()
+            .map(|flags| {
+                let mut args = vec!["history"];
+                args.extend_from_slice(flags);
+                args.push(&name);
+                podman(dir.path(), &args).unwrap()
+            })
+            .collect();
         images.push(Loaded {
             name,
             archive,
             id,
             history,
+            history_tables,
         });
     }
     let podman_images =
         serde_json::from_str(&podman(dir.path(), &["images", "--format", "json"]).unwrap())
             .unwrap();
+    let podman_images_tables = [&[][..], &["--no-trunc"][..]]
+        .iter()
+        .map(|flags| {
+            let mut args = vec!["images"];
+            args.extend_from_slice(flags);
+            podman(dir.path(), &args).unwrap()
+        })
+        .collect();
     Ok(Setup {
         podman_images,
+        podman_images_tables,
         root: dir.path().join("root"),
         _dir: dir,
         images,
@@ -503,4 +528,127 @@ fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_lin
         assert!(has(kind, path), "no {kind} finding for {path}: {list:#?}");
     }
     assert_eq!(list.len(), 4, "{list:#?}");
+}
+
+#[test]
+fn mount_stacks_the_storages_own_layer_dirs_and_writes_nothing_there() {
+    use common::overlay::{printed_upper, read_view, without_links, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let listing = |root: &Path| {
+        let out = Command::new("find")
+            .arg(root)
+            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = listing(&s.root);
+    let env = MountEnv::new();
+    for (i, l) in s.images.iter().enumerate() {
+        let source: Vec<std::ffi::OsString> =
+            s.source(&l.name).into_iter().map(Into::into).collect();
+        let mp = env.mountpoint(&format!("mp{i}"));
+        let out = env.mount_ok(&source, &mp, &[]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("nothing copied"),
+            "{out}"
+        );
+        assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+        let mut want = without_links(env.extract_tree(&source, &format!("x{i}"), &[]));
+        let mut got = without_links(read_view(&mp));
+        want.get_mut("/").unwrap().mtime = None;
+        got.get_mut("/").unwrap().mtime = None;
+        // The merged root takes the top layer dir's mode, which is the storage's own choice
+        // (containers-storage makes `diff/` 0555 when the layer has no root entry; extract
+        // gives such a root docker's 0755): compared with the dir on disk instead.
+        let on_disk = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(top_diff(&s.root, &l.id))
+                .unwrap()
+                .permissions(),
+        ) & 0o7777;
+        assert_eq!(got["/"].mode, on_disk, "{}", l.name);
+        want.get_mut("/").unwrap().mode = on_disk;
+        let d = common::rootfs::diff_trees(&want, &got);
+        assert!(
+            d.is_empty(),
+            "{}: merged view vs extract:\n{}",
+            l.name,
+            d.join("\n")
+        );
+        std::fs::write(mp.join("poke"), "poke").unwrap();
+        let upper = printed_upper(&out).unwrap();
+        assert!(upper.join("poke").is_file() && upper.starts_with(&env.store));
+        env.umount_ok(&mp, &[]);
+    }
+    assert_eq!(before, listing(&s.root), "the storage was written");
+}
+
+/// `overlay/<top layer>/diff` of image `id` (podman's `image inspect` names the top layer).
+fn top_diff(root: &Path, id: &str) -> PathBuf {
+    let images: Value =
+        serde_json::from_slice(&std::fs::read(root.join("overlay-images/images.json")).unwrap())
+            .unwrap();
+    let layer = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap()["layer"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    root.join("overlay").join(layer).join("diff")
+}
+
+/// A table's lines, sorted, with an age counted in seconds or minutes (which may have moved on
+/// since podman printed it) reduced to its words.
+fn stable_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains("second") || l.contains("minute") {
+                l.split_whitespace()
+                    .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn history_and_images_print_podmans_tables() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        for (flags, podman_said) in TABLE_FLAGS.iter().zip(&l.history_tables) {
+            let r = strata(&with(vec!["history".into()], s.source(&l.name), flags));
+            assert_eq!(r.code, 0, "{r}");
+            // Rows in podman's order: compared line by line.
+            assert_eq!(&r.stdout, podman_said, "history {flags:?} of {}", l.name);
+        }
+    }
+    for (flags, podman_said) in [&[][..], &["--no-trunc"][..]]
+        .iter()
+        .zip(&s.podman_images_tables)
+    {
+        let r = strata(&with(vec!["images".into()], s.source(""), flags));
+        assert_eq!(r.code, 0, "{r}");
+        assert_eq!(
+            r.stdout.lines().next(),
+            podman_said.lines().next(),
+            "header"
+        );
+        assert_eq!(
+            stable_lines(&r.stdout),
+            stable_lines(podman_said),
+            "images {flags:?}"
+        );
+    }
 }

@@ -33,6 +33,8 @@ struct Loaded {
     id: String,
     /// `docker history` output for each of [`HISTORY_FLAGS`].
     history: Vec<String>,
+    /// `docker image inspect` of it (the object, not the one-element array).
+    inspect: Value,
 }
 
 struct Setup {
@@ -43,6 +45,12 @@ struct Setup {
     docker_images: Vec<String>,
     /// The image `docker create` made a container of (so the data root has a container).
     container_of: String,
+    /// `GET /system/df` (exact bytes), and `docker system df -v` / `docker system df` as printed.
+    system_df: Value,
+    system_df_v: String,
+    system_df_summary: String,
+    /// strata's answers read while the daemon was still running: (what, output).
+    live: Vec<(String, String)>,
     _fixtures: Vec<Fixture>,
 }
 
@@ -82,6 +90,7 @@ fn start() -> Result<Setup, String> {
     }
     let daemon = Daemon::start(dir.path(), Mode::Graphdriver)?;
     let root = daemon.root.clone();
+    let docker = |args: &[&str]| daemon.docker(args);
 
     // rootfs_layers() is too adversarial for docker load (GNU sparse entries, hardlinks to a
     // lower layer's file, a device over an existing file): this covers what docker keeps on disk
@@ -119,8 +128,11 @@ fn start() -> Result<Setup, String> {
         ],
     ];
     let rootfs = image_of_entries("rootfs.tar", &layers, Compression::None, Format::Docker);
+    // The rootfs fixture's base layer alone: two images share a layer (docker's SharedSize).
+    let base = image_of_entries("base.tar", &layers[..1], Compression::None, Format::Docker);
     let mut archives = vec![
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar")),
+        base.path.clone(),
         rootfs.path.clone(),
     ];
     for (entry, file) in [
@@ -137,8 +149,7 @@ fn start() -> Result<Setup, String> {
     let mut images = Vec::new();
     for archive in archives {
         // The daemon runs: from here on a failure is the test's, not the machine's.
-        let said = daemon
-            .docker(&["load", "-q", "-i", archive.to_str().unwrap()])
+        let said = docker(&["load", "-q", "-i", archive.to_str().unwrap()])
             .unwrap_or_else(|e| panic!("loading {}: {e}", archive.display()));
         let reference = said
             .lines()
@@ -149,8 +160,16 @@ fn start() -> Result<Setup, String> {
             .unwrap_or_else(|| panic!("docker load said {said:?}"))
             .trim()
             .to_string();
-        let id = daemon
-            .docker(&["image", "inspect", "--format", "{{.Id}}", &reference])
+        // The base image's fixture tag is the rootfs image's too: give it its own.
+        let reference = if archive == base.path {
+            let own = "strata-test/base:1".to_string();
+            docker(&["tag", &reference, &own]).unwrap();
+            docker(&["rmi", &reference]).unwrap();
+            own
+        } else {
+            reference
+        };
+        let id = docker(&["image", "inspect", "--format", "{{.Id}}", &reference])
             .unwrap()
             .trim()
             .to_string();
@@ -159,42 +178,57 @@ fn start() -> Result<Setup, String> {
             let mut args = vec!["history"];
             args.extend_from_slice(flags);
             args.push(&reference);
-            history.push(daemon.docker(&args).unwrap());
+            history.push(docker(&args).unwrap());
         }
         // An untagged image would be a dangling one, which `storage check` rightly reports:
         // a tag keeps the fresh data root clean.
         if reference.starts_with("sha256:") {
             let tag = format!("strata-test/untagged:{}", images.len());
-            daemon.docker(&["tag", &reference, &tag]).unwrap();
+            docker(&["tag", &reference, &tag]).unwrap();
         }
         images.push(Loaded {
             reference,
             archive,
             id,
             history,
+            inspect: Value::Null,
         });
     }
     // A container (never started): its directories and the layers it stands on are in use.
     let container_of = "hello:latest".to_string();
-    daemon
-        .docker(&["create", &container_of, "/greeting"])
-        .unwrap();
+    docker(&["create", &container_of, "/greeting"]).unwrap();
     let docker_images = IMAGES_FLAGS
         .iter()
         .map(|flags| {
             let mut args = vec!["images"];
             args.extend_from_slice(flags);
-            daemon.docker(&args).unwrap()
+            docker(&args).unwrap()
         })
         .collect();
-    drop(daemon);
+    // After every tag was made: `docker image inspect` and the daemon's disk usage.
+    for l in &mut images {
+        let v: Value =
+            serde_json::from_str(&docker(&["image", "inspect", &l.id]).unwrap()).unwrap();
+        l.inspect = v[0].clone();
+    }
+    let system_df = daemon.api("/system/df").unwrap();
+    let system_df_v = docker(&["system", "df", "-v"]).unwrap();
+    let system_df_summary = docker(&["system", "df"]).unwrap();
+    // strata's reads while the daemon runs (it holds files open and may write metadata): the
+    // tests compare them with the same reads of the quiet data root.
+    let live = live_reads(&root, &images);
+    daemon.stop();
     Ok(Setup {
+        live,
+        system_df,
+        system_df_v,
+        system_df_summary,
         _dir: dir,
         root,
         images,
         docker_images,
         container_of,
-        _fixtures: vec![rootfs],
+        _fixtures: vec![rootfs, base],
     })
 }
 
@@ -874,4 +908,476 @@ fn images_lists_what_docker_images_listed() {
         s.images[0].archive.to_string_lossy().into_owned(),
     ]);
     assert_clean_error(&r, "--docker-root");
+}
+
+/// `find`'s listing of everything under `root`: path, type, mode, size, mtime and ctime. Equal
+/// listings before and after mean nothing was written, created, removed or chmod'ed there.
+fn listing(root: &Path) -> String {
+    let out = Command::new("find")
+        .arg(root)
+        .args(["-printf", "%p %y %m %s %T@ %C@\n"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// sha256 of every regular file under `root`, sorted by path.
+fn hashes(root: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("find \"$1\" -type f -print0 | sort -z | xargs -0 -r sha256sum")
+        .arg("sh")
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn os_args(args: Vec<String>) -> Vec<std::ffi::OsString> {
+    args.into_iter().map(Into::into).collect()
+}
+
+#[test]
+fn mount_stacks_the_data_roots_own_layer_dirs_and_writes_nothing_there() {
+    use common::overlay::{read_view, without_links, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let (before, before_hashes) = (listing(&s.root), hashes(&s.root));
+    let env = MountEnv::new();
+    for (i, l) in s.images.iter().enumerate() {
+        let source = os_args(s.source(&l.reference));
+        let mp = env.mountpoint(&format!("mp{i}"));
+        let out = env.mount_ok(&source, &mp, &[]);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(said.contains("used in place, nothing copied"), "{out}");
+        // Docker's own diff dirs are the lowers: nothing went into strata's layer store.
+        assert!(env.layer_dirs().is_empty(), "{:?}", env.layer_dirs());
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let line = table
+            .lines()
+            .find(|m| m.contains(&format!(" {} ", mp.display())))
+            .unwrap();
+        assert!(
+            line.contains(&format!("{}/overlay2/", s.root.display())),
+            "the lowers are not the data root's dirs: {line}"
+        );
+        let extracted = env.extract_tree(&source, &format!("x{i}"), &[]);
+        let mut want = without_links(extracted);
+        let mut got = without_links(read_view(&mp));
+        // The merged root is strata's upper dir, made now: its mtime is not the image's.
+        want.get_mut("/").unwrap().mtime = None;
+        got.get_mut("/").unwrap().mtime = None;
+        let d = common::rootfs::diff_trees(&want, &got);
+        assert!(
+            d.is_empty(),
+            "{}: merged view vs extract:\n{}",
+            l.reference,
+            d.join("\n")
+        );
+
+        // Writes go to the upper dir in strata's store; replacing and removing an image file
+        // copies it up or whites it out there.
+        std::fs::write(mp.join("written-through-the-mount"), "poke").unwrap();
+        let upper = common::overlay::printed_upper(&out).unwrap();
+        assert!(upper.starts_with(&env.store), "{}", upper.display());
+        assert_eq!(
+            std::fs::read(upper.join("written-through-the-mount")).unwrap(),
+            b"poke"
+        );
+        let victim = got
+            .iter()
+            .find(|(p, n)| matches!(n.kind, common::rootfs::NodeKind::File(..)) && p.len() > 1)
+            .map(|(p, _)| p.clone());
+        if let Some(victim) = victim {
+            let path = mp.join(victim.trim_start_matches('/'));
+            std::fs::write(&path, "changed").unwrap();
+            std::fs::remove_file(&path).unwrap();
+        }
+        env.umount_ok(&mp, &[]);
+        assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
+    }
+    // Read-only, one layer (strata adds an empty bottom layer of its own).
+    let mp = env.mountpoint("ro");
+    let source = os_args(s.source("hello"));
+    env.mount_ok(&source, &mp, &["--read-only", "--layer", "0"]);
+    assert!(std::fs::write(mp.join("x"), "x").is_err());
+    env.umount_ok(&mp, &[]);
+    assert_eq!(before, listing(&s.root), "the data root was written");
+    assert_eq!(
+        before_hashes,
+        hashes(&s.root),
+        "a file of the data root changed"
+    );
+}
+
+/// The overlay2 dir (relative to the root) of layer `index` of the hello image in `root`.
+fn hello_layer_dir(root: &Path, index: usize) -> PathBuf {
+    let hello = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar"));
+    let chain = json_of(&[
+        "inspect".into(),
+        hello.to_string_lossy().into_owned(),
+        "--json".into(),
+    ])["layers"][index]["chain_id"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let cache = std::fs::read_to_string(
+        root.join("image/overlay2/layerdb/sha256")
+            .join(chain)
+            .join("cache-id"),
+    )
+    .unwrap();
+    root.join("overlay2").join(cache.trim())
+}
+
+#[test]
+fn mount_refuses_a_layer_dir_that_is_missing_a_symlink_or_not_a_directory() {
+    use common::overlay::{mount_count, MountEnv};
+    let Some(s) = setup() else { return };
+    if !common::overlay::ready() {
+        return;
+    }
+    let copy = copy_of(&s.root);
+    let root = copy.path().join("root");
+    let layer = hello_layer_dir(&root, 1);
+    let diff = layer.join("diff");
+    let moved = layer.join("diff.moved");
+    std::fs::rename(&diff, &moved).unwrap();
+    let env = MountEnv::new();
+    let mp = env.mountpoint("mp");
+    let source = os_args(vec![
+        "docker-root:hello".into(),
+        "--docker-root".into(),
+        root.to_string_lossy().into_owned(),
+    ]);
+    let shown = diff
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for (make, says) in [
+        (None, "does not exist"),
+        (Some("symlink"), "is a symlink"),
+        (Some("file"), "is not a directory"),
+    ] {
+        match make {
+            Some("symlink") => std::os::unix::fs::symlink(&moved, &diff).unwrap(),
+            Some(_) => std::fs::write(&diff, "not a dir").unwrap(),
+            None => {}
+        }
+        let out = env.mount(&source, &mp, &[]);
+        assert_eq!(out.code, Some(2), "{out}");
+        assert_eq!(mount_count(&mp), 0, "{out}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line:\n{out}");
+        assert!(
+            lines[0].contains(&shown) && lines[0].contains(says),
+            "{says}:\n{out}"
+        );
+        let _ = std::fs::remove_file(&diff);
+    }
+    // A symlink on the way to the layer (overlay2/<cache-id> itself) is refused too.
+    std::fs::rename(&moved, &diff).unwrap();
+    let real = copy.path().join("real-layer");
+    std::fs::rename(&layer, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &layer).unwrap();
+    let out = env.mount(&source, &mp, &[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("symlink"), "{out}");
+    assert_eq!(mount_count(&mp), 0);
+    assert!(env.mount_dirs().is_empty(), "{:?}", env.mount_dirs());
+}
+
+/// The strata commands whose answers must not depend on whether the daemon runs: history
+/// (text and JSON), inspect --json, images (--json, and the table), storage check --json, and
+/// a digest of what extract writes — each (name, args) for every loaded image.
+fn reads(root: &Path, images: &[Loaded]) -> Vec<(String, Vec<String>)> {
+    let src = |r: &str| {
+        vec![
+            format!("docker-root:{r}"),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+        ]
+    };
+    let mut out = Vec::new();
+    for l in images {
+        for (name, head, tail) in [
+            ("history", "history", &["--no-trunc"][..]),
+            (
+                "history json",
+                "history",
+                &["--format", "json", "--no-trunc"][..],
+            ),
+            ("inspect", "inspect", &["--json"][..]),
+            ("ls", "ls", &["--json"][..]),
+        ] {
+            out.push((
+                format!("{name} {}", l.reference),
+                with(vec![head.into()], src(&l.reference), tail),
+            ));
+        }
+    }
+    out.push((
+        "images".into(),
+        with(vec!["images".into()], src(""), &["--json"]),
+    ));
+    out.push((
+        "storage check".into(),
+        vec![
+            "storage".into(),
+            "check".into(),
+            "docker-root:".into(),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+            "--json".into(),
+        ],
+    ));
+    out
+}
+
+/// What each of [`reads`] printed (exit code, stdout, stderr), and each image's extracted tree.
+fn live_reads(root: &Path, images: &[Loaded]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = reads(root, images)
+        .into_iter()
+        .map(|(name, args)| {
+            let r = strata(&args);
+            (name, format!("exit {}\n{}\n{}", r.code, r.stdout, r.stderr))
+        })
+        .collect();
+    for l in images {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("x");
+        let mut args = vec!["extract".to_string()];
+        args.extend([
+            format!("docker-root:{}", l.reference),
+            "--docker-root".into(),
+            root.to_string_lossy().into_owned(),
+        ]);
+        args.push(dest.to_string_lossy().into_owned());
+        let r = strata(&args);
+        let tree = if r.code == 0 {
+            format!("{:?}", read_tree(&dest))
+        } else {
+            format!("exit {}: {}", r.code, r.stderr)
+        };
+        out.push((format!("extract {}", l.reference), tree));
+    }
+    out
+}
+
+#[test]
+fn reads_while_the_daemon_runs_agree_with_reads_after_it_stopped() {
+    let Some(s) = setup() else { return };
+    let quiet = live_reads(&s.root, &s.images);
+    assert_eq!(s.live.len(), quiet.len());
+    for ((name, live), (_, after)) in s.live.iter().zip(&quiet) {
+        assert!(
+            live.starts_with("exit 0") || name.starts_with("extract"),
+            "{name} while the daemon ran:\n{live}"
+        );
+        assert_eq!(live, after, "{name}: running daemon vs stopped");
+    }
+}
+
+/// A value docker prints for a field the config does not set.
+fn unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+#[test]
+fn inspect_agrees_with_docker_image_inspect() {
+    let Some(s) = setup() else { return };
+    for l in &s.images {
+        let theirs = &l.inspect;
+        let ours = json_of(&with(
+            vec!["inspect".into()],
+            s.source(&l.reference),
+            &["--json"],
+        ));
+        let img = &ours["image"];
+        let what = &l.reference;
+        assert_eq!(img["id"], theirs["Id"], "Id of {what}");
+        let sorted = |v: &Value| -> Vec<String> {
+            let mut x: Vec<String> = v
+                .as_array()
+                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            x.sort();
+            x
+        };
+        assert_eq!(
+            sorted(&img["tags"]),
+            sorted(&theirs["RepoTags"]),
+            "RepoTags of {what}"
+        );
+        assert_eq!(
+            sorted(&img["repo_digests"]),
+            sorted(&theirs["RepoDigests"]),
+            "RepoDigests of {what}"
+        );
+        // docker prints the config's time in RFC 3339 again: compare the instants.
+        let instant =
+            |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or("")).ok();
+        assert_eq!(
+            instant(&img["created"]),
+            instant(&theirs["Created"]),
+            "Created of {what}"
+        );
+        assert_eq!(img["size"], theirs["Size"], "Size of {what}");
+        let diff_ids: Vec<Value> = ours["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["diff_id"].clone())
+            .collect();
+        assert_eq!(
+            Value::from(diff_ids),
+            theirs["RootFS"]["Layers"],
+            "RootFS.Layers of {what}"
+        );
+        assert_eq!(theirs["RootFS"]["Type"], "layers");
+        assert_eq!(
+            img["platform"]["architecture"], theirs["Architecture"],
+            "{what}"
+        );
+        assert_eq!(img["platform"]["os"], theirs["Os"], "{what}");
+        if !unset(&theirs["Variant"]) {
+            assert_eq!(img["platform"]["variant"], theirs["Variant"], "{what}");
+        }
+        // Config: every field of the OCI config strata shows is docker's, and every field
+        // docker shows set (of those an image config can hold) is strata's.
+        let ours_cfg = img["config"].as_object().unwrap();
+        let theirs_cfg = theirs["Config"].as_object().unwrap();
+        for (k, v) in ours_cfg {
+            assert_eq!(Some(v), theirs_cfg.get(k), "Config.{k} of {what}");
+        }
+        for k in [
+            "User",
+            "ExposedPorts",
+            "Env",
+            "Entrypoint",
+            "Cmd",
+            "Volumes",
+            "WorkingDir",
+            "Labels",
+            "StopSignal",
+            "Healthcheck",
+        ] {
+            if let Some(v) = theirs_cfg.get(k).filter(|v| !unset(v)) {
+                assert_eq!(ours_cfg.get(k), Some(v), "Config.{k} of {what}");
+            }
+        }
+    }
+}
+
+/// The lines of the table that follows `header_start` in `text`, up to the first empty line.
+fn table_after(text: &str, header_start: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.starts_with(header_start))
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn storage_df_agrees_with_docker_system_df() {
+    let Some(s) = setup() else { return };
+    let mut args = vec!["storage".to_string(), "df".into(), "docker-root:".into()];
+    args.extend([
+        "--docker-root".into(),
+        s.root.to_string_lossy().into_owned(),
+    ]);
+    let ours = json_of(&with(args.clone(), vec![], &["--json"]));
+    let api = &s.system_df;
+    assert_eq!(ours["layers_size"], api["LayersSize"], "LayersSize");
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut theirs_images: Vec<(String, u64, u64, u64)> = api["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["Id"].as_str().unwrap().to_string();
+            (id, n(&i["Size"]), n(&i["SharedSize"]), n(&i["Containers"]))
+        })
+        .collect();
+    let mut ours_images: Vec<(String, u64, u64, u64)> = ours["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["id"].as_str().unwrap().to_string();
+            assert_eq!(n(&i["unique_size"]), n(&i["size"]) - n(&i["shared_size"]));
+            (id, n(&i["size"]), n(&i["shared_size"]), n(&i["containers"]))
+        })
+        .collect();
+    theirs_images.sort();
+    ours_images.sort();
+    assert_eq!(
+        ours_images, theirs_images,
+        "images: (Id, Size, SharedSize, Containers)"
+    );
+    assert!(
+        ours_images.iter().any(|i| i.2 > 0),
+        "two fixtures share a layer: {ours_images:?}"
+    );
+    let mut theirs_containers: Vec<(String, u64)> = api["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Id"].as_str().unwrap().to_string(), n(&c["SizeRw"])))
+        .collect();
+    let mut ours_containers: Vec<(String, u64)> = ours["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), n(&c["size_rw"])))
+        .collect();
+    theirs_containers.sort();
+    ours_containers.sort();
+    assert_eq!(
+        ours_containers, theirs_containers,
+        "containers: (Id, SizeRw)"
+    );
+    assert!(!ours_containers.is_empty());
+    let theirs_volumes = api["Volumes"].as_array().map_or(0, Vec::len);
+    assert_eq!(ours["volumes"].as_array().unwrap().len(), theirs_volumes);
+
+    // The text: -v's image table as docker printed it, and the summary's lines (but the build
+    // cache's, which strata does not read).
+    let r = strata(&with(args.clone(), vec![], &["-v"]));
+    assert_eq!(r.code, 0, "{r}");
+    let header = "REPOSITORY";
+    let ours_table = table_after(&r.stdout, header);
+    let theirs_table = table_after(&s.system_df_v, header);
+    assert_eq!(ours_table.first(), theirs_table.first(), "header");
+    assert_eq!(
+        stable_lines(&ours_table.join("\n")),
+        stable_lines(&theirs_table.join("\n")),
+        "df -v images"
+    );
+    let r = strata(&args);
+    assert_eq!(r.code, 0, "{r}");
+    let summary = |t: &str| -> Vec<String> {
+        table_after(t, "TYPE")
+            .into_iter()
+            .filter(|l| !l.starts_with("Build Cache"))
+            .collect()
+    };
+    assert_eq!(
+        summary(&r.stdout),
+        summary(&s.system_df_summary),
+        "df summary"
+    );
+    assert!(r.stdout.contains("Build Cache"), "{r}");
 }

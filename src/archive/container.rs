@@ -108,6 +108,14 @@ impl Container {
         }
     }
 
+    /// The data root (`docker-root:`, `containers-storage:`) the image is read from, if any.
+    pub fn data_root(&self) -> Option<&DockerRoot> {
+        match &self.kind {
+            Kind::DockerRoot(root) => Some(root),
+            _ => None,
+        }
+    }
+
     /// Layers can be read independently (and so in parallel).
     pub fn random_access(&self) -> bool {
         !matches!(self.kind, Kind::Streamed(_))

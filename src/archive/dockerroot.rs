@@ -38,6 +38,11 @@ pub struct Recorded {
     pub layer_sizes: Vec<u64>,
     /// The image's parent, its parent's parent… (`imagedb/metadata/sha256/<ID>/parent`).
     pub lineage: Vec<Digest>,
+    /// `name@sha256:…` references of `repositories.json` to the image, in docker's short
+    /// names: what `docker image inspect` shows as `RepoDigests`.
+    pub repo_digests: Vec<String>,
+    /// The sum of the layers' layerdb `size`: `docker image inspect`'s `Size` (Docker only).
+    pub size: Option<u64>,
 }
 
 pub struct DockerRoot {
@@ -273,6 +278,19 @@ impl DockerRoot {
         Ok(tags)
     }
 
+    /// The `name@digest` references that point at `id`, in docker's short names, sorted.
+    pub fn digests_of(&self, id: &Digest) -> Result<Vec<String>, ArchiveError> {
+        let mut refs: Vec<String> = self
+            .repositories()?
+            .into_iter()
+            .filter(|(name, d)| d == id && name.contains('@'))
+            .map(|(name, _)| crate::storage::images::familiar(&name).to_string())
+            .collect();
+        refs.sort();
+        refs.dedup();
+        Ok(refs)
+    }
+
     pub fn config_path(id: &Digest) -> String {
         format!("{IMAGE_DIR}/imagedb/content/sha256/{}", id.hex())
     }
@@ -346,6 +364,8 @@ impl DockerRoot {
             layer_paths.push(dir);
         }
         recorded.lineage = self.lineage(id)?;
+        recorded.size = Some(recorded.layer_sizes.iter().sum());
+        recorded.repo_digests = self.digests_of(id)?;
         let candidate = Candidate {
             number: 0,
             group: 0,
@@ -444,6 +464,20 @@ impl DockerRoot {
             ));
         }
         Ok(cache_id)
+    }
+
+    /// Where the files of the layer at `layer_dir` lie, relative to the root: docker's
+    /// `overlay2/<cache-id>/diff`, or containers-storage's `overlay/<ID>/diff` for an
+    /// `overlay-layers/<ID>` layer. Only names are checked here, nothing is opened.
+    pub fn diff_dir(&self, layer_dir: &str) -> Result<String, ArchiveError> {
+        use super::containers_storage::LAYER_PREFIX;
+        if let Some(id) = layer_dir.strip_prefix(LAYER_PREFIX) {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(self.error(layer_dir, Problem::PathEscapes));
+            }
+            return Ok(format!("overlay/{id}/diff"));
+        }
+        Ok(format!("overlay2/{}/diff", self.cache_id(layer_dir)?))
     }
 
     /// The layer at `layer_dir` (a layerdb directory) as its original tar.

@@ -7,7 +7,9 @@ use anyhow::{bail, Result};
 use chrono::{Local, SecondsFormat};
 use strata::digest::Digest;
 use strata::history::{meaningful_time, HistoryRow};
-use strata::render::{aligned_table, ellipsis, human_duration, human_size, tabwriter};
+use strata::render::{
+    aligned_table, ellipsis, human_duration, human_size, podman_size, podman_tabwriter, tabwriter,
+};
 use strata::report::{history_of, HistoryView, Report};
 
 use crate::cli::{HistoryArgs, ImageStore};
@@ -52,7 +54,11 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let podman = image.format == strata::archive::Format::ContainersStorage;
     match args.format.as_deref() {
+        None | Some("table") if podman => {
+            out.write_all(podman_table(&style, &history).as_bytes())?;
+        }
         None | Some("table") => {
             let header = [
                 "IMAGE",
@@ -99,6 +105,37 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `podman history`'s table, for an image of containers-storage: ID (hex, no `sha256:`),
+/// CREATED (an age, or RFC 3339 with -H=false), CREATED BY cut to 45 bytes with `...`, SIZE
+/// with a space before the unit whatever -H says, COMMENT; podman's column widths.
+fn podman_table(style: &Style, history: &[HistoryRow]) -> String {
+    let mut text = String::from("ID\tCREATED\tCREATED BY\tSIZE\tCOMMENT\n");
+    for row in history {
+        let id = match &row.id {
+            Some(d) if style.trunc => short_id(d),
+            Some(d) => d.hex().to_string(),
+            None => "<missing>".into(),
+        };
+        let by = &row.created_by;
+        let by = if style.trunc && by.len() > 45 {
+            let mut cut = 42;
+            while !by.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}...", &by[..cut])
+        } else {
+            by.clone()
+        };
+        text.push_str(&format!(
+            "{id}\t{}\t{by}\t{}\t{}\n",
+            style.created_since(row),
+            podman_size(row.size),
+            row.comment
+        ));
+    }
+    podman_tabwriter(&text)
 }
 
 /// How docker's history formatter shows each field.

@@ -7,7 +7,9 @@ use anyhow::Result;
 use strata::archive::listing::{summarize, ImageSummary};
 use strata::archive::Archive;
 use strata::digest::Digest;
-use strata::render::{aligned_table, human_duration, human_size, tabwriter};
+use strata::render::{
+    aligned_table, human_duration, human_size, podman_size, podman_tabwriter, tabwriter,
+};
 use strata::storage::images::{list_containers_storage_images, list_images};
 
 use crate::cli::ImagesArgs;
@@ -99,6 +101,8 @@ fn data_root(source: &str, args: &ImagesArgs, out: &mut impl Write) -> Result<Ex
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // podman's table for its own storage: its widths, and a space before the size unit.
+    let podman = source.starts_with("containers-storage:");
     let mut text = String::from("REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\n");
     let now = chrono::Utc::now();
     for r in &rows {
@@ -116,13 +120,21 @@ fn data_root(source: &str, args: &ImagesArgs, out: &mut impl Write) -> Result<Ex
                 format!("{} ago", human_duration(age))
             }
         };
-        text.push_str(&format!(
-            "{}\t{}\t{id}\t{created}\t{}\n",
-            r.repository,
-            r.tag,
+        let size = if podman {
+            podman_size(r.size)
+        } else {
             human_size(r.size)
+        };
+        text.push_str(&format!(
+            "{}\t{}\t{id}\t{created}\t{size}\n",
+            r.repository, r.tag,
         ));
     }
-    out.write_all(tabwriter(&text).as_bytes())?;
+    let table = if podman {
+        podman_tabwriter(&text)
+    } else {
+        tabwriter(&text)
+    };
+    out.write_all(table.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +13,8 @@ use strata::overlay::mount::{mount_overlay, unmount_overlay, OverlaySpec};
 use strata::overlay::mountinfo::{self, MountEntry};
 use strata::overlay::store::Store;
 use strata::overlay::{
-    ensure_layers, mount_records, mount_source, new_mount_dir, remove_mount_dir, MountRecord,
+    ensure_layers, in_place_lowers, mount_records, mount_source, new_mount_dir, remove_mount_dir,
+    InPlace, MountRecord,
 };
 
 use crate::cli::{MountArgs, UmountArgs};
@@ -25,6 +27,9 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     let limits = super::limits_of(&args.limits, false);
     let (image, top) = super::open_layered(&args.select, args.layer, "mount", &limits)?;
     let store = super::open_store(args.store.as_deref(), false)?;
+    if let Some(lowers) = in_place_lowers(&image, top)? {
+        return mount_in_place(&args, &image, lowers, &store, &mountpoint, out);
+    }
     // The layer locks stay held until info.json says this mount uses the layers.
     let ensured = ensure_layers(&image, &store, top, &limits)?;
     let id = new_mount_dir(&store).context("creating the mount's dir in the store")?;
@@ -51,19 +56,13 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
             lowers.push(empty);
         }
         if !args.read_only {
-            fs::create_dir(&upper)?;
-            fs::create_dir(&work)?;
-            // The merged root is the upper dir: give it the image root's mode and owner.
-            let top = rustix::fs::fstat(&lower_fds[0])?;
-            use std::os::unix::fs::PermissionsExt;
-            std::os::unix::fs::chown(&upper, Some(top.st_uid), Some(top.st_gid))?;
-            fs::set_permissions(&upper, fs::Permissions::from_mode(top.st_mode & 0o7777))?;
+            make_upper(&upper, &work, &lower_fds[0])?;
         }
         let short: Option<Vec<String>> = ensured
             .chain_ids
             .iter()
             .rev()
-            .map(|c| store.checked_short_link(c))
+            .map(|c| store.checked_short_link(c).map(|n| format!("l/{n}")))
             .collect();
         let short = short.filter(|_| lowers.len() == ensured.chain_ids.len());
         let spec = OverlaySpec {
@@ -107,6 +106,105 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
         store.root.display(),
         mountpoint.display()
     )?;
+    tell_after_mount(&args, &mountpoint, &upper, out)
+}
+
+/// Upper and work dirs for a writable mount; the merged root is the upper dir, so it gets the
+/// image root's (the top lower layer's) mode and owner.
+fn make_upper(upper: &Path, work: &Path, top_lower: &OwnedFd) -> Result<()> {
+    fs::create_dir(upper)?;
+    fs::create_dir(work)?;
+    let top = rustix::fs::fstat(top_lower)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(upper, Some(top.st_uid), Some(top.st_gid))?;
+    fs::set_permissions(upper, fs::Permissions::from_mode(top.st_mode & 0o7777))?;
+    Ok(())
+}
+
+/// `mount docker-root:REF` / `containers-storage:REF`: the data root's own layer directories
+/// are the lower layers, as they are (nothing copied or unpacked, nothing of the data root
+/// written); only the upper and work dirs are strata's, in the store's `mounts/<id>/`.
+fn mount_in_place(
+    args: &MountArgs,
+    image: &strata::image::Image,
+    lowers: InPlace,
+    store: &Store,
+    mountpoint: &Path,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let id = new_mount_dir(store).context("creating the mount's dir in the store")?;
+    let dir = store.root.join("mounts").join(&id);
+    let upper = dir.join("upper");
+    let layers = lowers.rels.len() as u64;
+    let result = (|| -> Result<()> {
+        let work = dir.join("work");
+        let mut paths: Vec<PathBuf> = lowers.paths().into_iter().rev().collect();
+        let mut names: Vec<String> = lowers.rels.iter().rev().cloned().collect();
+        let InPlace { root, rels, fds } = lowers;
+        let mut lower_fds: Vec<OwnedFd> = fds.into_iter().rev().collect();
+        if args.read_only && paths.len() == 1 {
+            // A read-only overlay needs two lower layers: an empty one of strata's at the bottom.
+            let empty = dir.join("empty");
+            fs::create_dir(&empty)?;
+            lower_fds.push(rustix::fs::open(
+                &empty,
+                rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )?);
+            paths.push(empty);
+            names.clear();
+        }
+        if !args.read_only {
+            make_upper(&upper, &work, &lower_fds[0])?;
+        }
+        let spec = OverlaySpec {
+            short: (!names.is_empty()).then_some((root.as_path(), names)),
+            lowers: &paths,
+            upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
+            userxattr: false,
+            lower_fds,
+            source: Some(mount_source(&id)),
+            nosuid: !args.suid,
+            nodev: !args.dev,
+        };
+        // No layer of the store is used ("layers" is empty): the data root's dirs are named
+        // for the record only, and nothing but mounts/<id> is ever removed for this mount.
+        let info = serde_json::json!({
+            "mountpoint": mountpoint,
+            "image": args.select.archive,
+            "image_id": image.config_digest,
+            "layers": [],
+            "data_root": root,
+            "lowers": rels,
+            "read_only": args.read_only,
+            "source": mount_source(&id),
+        });
+        fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
+        mount_overlay(&spec, mountpoint)
+            .with_context(|| format!("mounting the overlay at {}", mountpoint.display()))?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = remove_mount_dir(store, &id);
+        return Err(e);
+    }
+    writeln!(
+        out,
+        "mounted {} ({} of {} used in place, nothing copied) at {}",
+        args.select.archive.display(),
+        strata::render::count(layers, "layer", "layers"),
+        image.source_path,
+        mountpoint.display()
+    )?;
+    tell_after_mount(args, mountpoint, &upper, out)
+}
+
+fn tell_after_mount(
+    args: &MountArgs,
+    mountpoint: &Path,
+    upper: &Path,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     if args.read_only {
         writeln!(out, "read-only: no upper dir")?;
     } else {

@@ -10,13 +10,14 @@ use strata::render::{count, escape_for_message, human_size};
 use strata::storage::check::{check_docker_root, Report};
 use strata::storage::check_cs::check_containers_storage;
 
-use crate::cli::{StorageAction, StorageArgs, StorageCheckArgs};
+use crate::cli::{StorageAction, StorageArgs, StorageCheckArgs, StorageDfArgs};
 
 use super::{EXIT_ERROR, EXIT_MISMATCH};
 
 pub fn run(args: StorageArgs, out: &mut impl Write) -> Result<ExitCode> {
     match args.action {
         StorageAction::Check(a) => check(a, out),
+        StorageAction::Df(a) => df(a, out),
     }
 }
 
@@ -149,4 +150,100 @@ fn write_text(report: &Report, out: &mut impl Write) -> Result<()> {
         )?,
     }
     Ok(())
+}
+
+fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
+    use strata::render::{human_duration, human_size4, tabwriter};
+    if args.source.starts_with("containers-storage:") {
+        bail!("storage df: reads a Docker data root (`docker-root:`); containers-storage has no `docker system df`");
+    }
+    let root = open_docker_root(&args.source, args.docker_root.as_deref())?;
+    let du = strata::storage::df::disk_usage(&root)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &du)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // `(N%)` after a reclaimable size, as docker prints it when the total is not 0.
+    let with_percent = |part: u64, total: u64| match (part * 100).checked_div(total) {
+        Some(percent) => format!("{} ({percent}%)", human_size4(part)),
+        None => human_size4(part),
+    };
+    if args.verbose {
+        let by_id: std::collections::HashMap<_, _> =
+            du.images.iter().map(|i| (i.id.clone(), i)).collect();
+        let mut text = String::from(
+            "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n",
+        );
+        let now = chrono::Utc::now();
+        for r in &du.rows {
+            let created = match r.created_time() {
+                None => "N/A".to_string(),
+                Some(t) => {
+                    let secs = now.timestamp() - t.timestamp();
+                    let age = std::time::Duration::from_secs(secs.max(0) as u64);
+                    format!("{} ago", human_duration(age))
+                }
+            };
+            let Some(u) = by_id.get(&r.id) else { continue };
+            text.push_str(&format!(
+                "{}\t{}\t{}\t{created}\t{}\t{}\t{}\t{}\n",
+                r.repository,
+                r.tag,
+                r.id.short(),
+                human_size(u.size),
+                human_size4(u.shared_size),
+                human_size4(u.unique_size),
+                u.containers
+            ));
+        }
+        writeln!(out, "Images space usage:\n")?;
+        out.write_all(tabwriter(&text).as_bytes())?;
+        writeln!(out)?;
+    }
+    let active_images = du.images.iter().filter(|i| i.containers > 0);
+    let used: u64 = active_images.clone().map(|i| i.size - i.shared_size).sum();
+    let image_reclaimable = du.layers_size.saturating_sub(used);
+    let rw: u64 = du.containers.iter().map(|c| c.size_rw).sum();
+    let rw_idle: u64 = du
+        .containers
+        .iter()
+        .filter(|c| !c.active)
+        .map(|c| c.size_rw)
+        .sum();
+    let vol: u64 = du.volumes.iter().map(|v| v.size).sum();
+    let vol_idle: u64 = du
+        .volumes
+        .iter()
+        .filter(|v| v.links == 0)
+        .map(|v| v.size)
+        .sum();
+    let mut text = String::from("TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE\n");
+    text.push_str(&format!(
+        "Images\t{}\t{}\t{}\t{}\n",
+        du.images.len(),
+        active_images.count(),
+        human_size4(du.layers_size),
+        with_percent(image_reclaimable, du.layers_size)
+    ));
+    text.push_str(&format!(
+        "Containers\t{}\t{}\t{}\t{}\n",
+        du.containers.len(),
+        du.containers.iter().filter(|c| c.active).count(),
+        human_size4(rw),
+        with_percent(rw_idle, rw)
+    ));
+    text.push_str(&format!(
+        "Local Volumes\t{}\t{}\t{}\t{}\n",
+        du.volumes.len(),
+        du.volumes.iter().filter(|v| v.links > 0).count(),
+        human_size4(vol),
+        with_percent(vol_idle, vol)
+    ));
+    text.push_str("Build Cache\t-\t-\t-\t-\n");
+    if args.verbose {
+        writeln!(out, "Totals:\n")?;
+    }
+    out.write_all(tabwriter(&text).as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,9 +14,10 @@ use rustix::mount::{
 
 #[derive(Default)]
 pub struct OverlaySpec<'a> {
-    /// The layer store's root and each lower layer's short `l/` name (top first), for the
-    /// classic mount(2) path on kernels without `lowerdir+`: docker's way of keeping the option
-    /// string within one page.
+    /// A directory and each lower layer's path relative to it (top first), for the classic
+    /// mount(2) path on kernels without `lowerdir+`: the layer store's root and its short
+    /// `l/<name>` links (docker's way of keeping the option string within one page), or a data
+    /// root and its layers' `diff` dirs. The names must not hold `:`, `,` or a backslash.
     pub short: Option<(&'a Path, Vec<String>)>,
     /// Lower layers, the top one first.
     pub lowers: &'a [PathBuf],
@@ -72,7 +73,7 @@ fn mount_classic(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
         "lowerdir={}",
         names
             .iter()
-            .map(|n| format!("l/{n}"))
+            .map(String::as_str)
             .collect::<Vec<_>>()
             .join(":")
     );
@@ -93,7 +94,7 @@ fn mount_classic(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
         )));
     }
     let data = std::ffi::CString::new(data).map_err(io::Error::other)?;
-    // The relative l/ names resolve from the store root: mount from there.
+    // The relative names resolve from that directory: mount from there.
     let previous = std::env::current_dir()?;
     std::env::set_current_dir(root)?;
     let mut flags = rustix::mount::MountFlags::empty();

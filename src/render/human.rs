@@ -9,13 +9,31 @@ const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 
 /// `0B`, `12B`, `4.61kB`, `63.9MB`, `373MB` — Go's `%.3g` of the value in base-1000 units.
 pub fn human_size(bytes: u64) -> String {
+    human_size_precision(bytes, 3)
+}
+
+/// go-units `HumanSize` (four significant digits): `1.221MB`, as `docker system df` prints most
+/// of its sizes.
+pub fn human_size4(bytes: u64) -> String {
+    human_size_precision(bytes, 4)
+}
+
+/// podman's sizes: docker's three significant digits with a space before the unit
+/// (`12.3 kB`, `0 B`).
+pub fn podman_size(bytes: u64) -> String {
+    let s = human_size(bytes);
+    let digits = s.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
+    format!("{} {}", &s[..digits], &s[digits..])
+}
+
+fn human_size_precision(bytes: u64, precision: usize) -> String {
     let mut size = bytes as f64;
     let mut unit = 0;
     while size >= 1000.0 && unit < UNITS.len() - 1 {
         size /= 1000.0;
         unit += 1;
     }
-    format!("{}{}", go_format_g(size, 3), UNITS[unit])
+    format!("{}{}", go_format_g(size, precision), UNITS[unit])
 }
 
 /// Go's `%.<precision>g`: shortest of fixed or exponent form, trailing zeros removed.

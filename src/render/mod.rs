@@ -9,8 +9,8 @@ mod table;
 pub mod template;
 
 pub use config::config_block;
-pub use human::{ellipsis, human_duration, human_size};
-pub use table::{aligned_table, display_width, tabwriter};
+pub use human::{ellipsis, human_duration, human_size, human_size4, podman_size};
+pub use table::{aligned_table, display_width, podman_tabwriter, tabwriter};
 
 /// `1 layer`, `3 layers`: a count with its noun in the number it needs.
 pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {

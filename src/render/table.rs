@@ -39,6 +39,15 @@ impl Line<'_> {
 
 /// Aligns tab-separated text the way Go's `text/tabwriter` (as docker configures it) does.
 pub fn tabwriter(text: &str) -> String {
+    tabwriter_with(text, MIN_WIDTH, PADDING)
+}
+
+/// podman's tables: the same alignment with minimum cell width 12 and padding 2.
+pub fn podman_tabwriter(text: &str) -> String {
+    tabwriter_with(text, 12, 2)
+}
+
+fn tabwriter_with(text: &str, min_width: usize, padding: usize) -> String {
     let mut out = String::new();
     // A form feed ends a block of lines that are aligned together.
     for (n, section) in text.split('\u{c}').enumerate() {
@@ -52,13 +61,22 @@ pub fn tabwriter(text: &str) -> String {
             })
             .collect();
         let mut widths = Vec::new();
-        format(&lines, 0, lines.len(), &mut widths, &mut out);
+        let cells = (min_width, padding);
+        format(&lines, 0, lines.len(), &mut widths, cells, &mut out);
     }
     out
 }
 
 /// Writes lines `from..to`, with the column widths of the enclosing blocks in `widths`.
-fn format(lines: &[Line], from: usize, to: usize, widths: &mut Vec<usize>, out: &mut String) {
+/// `cells` is (minimum width, padding).
+fn format(
+    lines: &[Line],
+    from: usize,
+    to: usize,
+    widths: &mut Vec<usize>,
+    cells: (usize, usize),
+    out: &mut String,
+) {
     let column = widths.len();
     let mut start = from;
     let mut this = from;
@@ -69,13 +87,13 @@ fn format(lines: &[Line], from: usize, to: usize, widths: &mut Vec<usize>, out: 
         }
         write_lines(lines, start, this, widths, out);
         let block = this;
-        let mut width = MIN_WIDTH;
+        let mut width = cells.0;
         while this < to && lines[this].has(column) {
-            width = width.max(display_width(lines[this].cells[column]) + PADDING);
+            width = width.max(display_width(lines[this].cells[column]) + cells.1);
             this += 1;
         }
         widths.push(width);
-        format(lines, block, this, widths, out);
+        format(lines, block, this, widths, cells, out);
         widths.pop();
         start = this;
     }

@@ -1,7 +1,9 @@
 //! Checking where images live: a Docker data root's records against its files
-//! ([`check`]), and the space a directory tree takes there ([`usage`]).
+//! ([`check`]), the space a directory tree takes there ([`usage`]), and the data root's disk
+//! usage as `docker system df` reports it ([`df`]).
 
 pub mod check;
 pub mod check_cs;
+pub mod df;
 pub mod images;
 pub mod usage;

@@ -313,6 +313,27 @@ impl Daemon {
         run_docker(&self.install.docker, &self.sock, args)
     }
 
+    /// A GET of the Engine API (exact numbers where the client prints rounded ones), parsed.
+    pub fn api(&self, path: &str) -> Result<serde_json::Value, String> {
+        let out = Command::new("curl")
+            .args(["-sf", "--unix-socket"])
+            .arg(&self.sock)
+            .arg(format!("http://localhost{path}"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("curl: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("GET {path}: curl exited {}", out.status));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("GET {path}: {e}"))
+    }
+
+    /// Stops the daemon (and its containerd) and waits for them to exit: the data root is
+    /// quiet afterwards.
+    pub fn stop(self) {
+        drop(self);
+    }
+
     /// `docker load -i ARCHIVE`: the references it printed (tags, or image IDs when untagged),
     /// or docker's refusal.
     pub fn load(&self, archive: &Path) -> Result<Vec<String>, String> {

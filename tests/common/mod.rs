@@ -8,7 +8,8 @@
 //! (expected text output kept in tests/golden/), `corpus` (finding ../shared/corpus entries),
 //! `rootfs` (the layer-rules model and on-disk trees for `extract`), `sandbox` (running
 //! `extract` in a snapshotted sandbox, unprivileged or with limits), `overlay` (the `mount`
-//! tests' environment: overlay probe, unmount-on-drop, store layout readers).
+//! tests' environment: overlay probe, unmount-on-drop, store layout readers), `dockerd` (a
+//! private Docker daemon for the data-root tests).
 #![allow(dead_code)]
 
 pub mod check;
