@@ -196,7 +196,47 @@ fn start() -> Result<Setup, String> {
     }
     // A container (never started): its directories and the layers it stands on are in use.
     let container_of = "hello:latest".to_string();
-    docker(&["create", &container_of, "/greeting"]).unwrap();
+    let first = docker(&["create", &container_of, "/greeting"]).unwrap();
+    // Bytes in its writable layer (docker's SizeRw): `docker cp` needs no running container.
+    let added = dir.path().join("added");
+    std::fs::write(&added, vec![b'w'; 2500]).unwrap();
+    docker(&[
+        "cp",
+        added.to_str().unwrap(),
+        &format!("{}:/added", first.trim()),
+    ])
+    .unwrap();
+    // Volumes: `v1` mounted by a container, `v-idle` by none, and an anonymous one. Their
+    // files are written from the host (a container need not be able to run here).
+    docker(&["volume", "create", "v1"]).unwrap();
+    docker(&["volume", "create", "v-idle"]).unwrap();
+    docker(&[
+        "create",
+        "--name",
+        "with-v1",
+        "-v",
+        "v1:/data",
+        &container_of,
+        "/greeting",
+    ])
+    .unwrap();
+    docker(&[
+        "create",
+        "-v",
+        "/data2",
+        &container_of,
+        "sh",
+        "-c",
+        "echo a command longer than twenty columns",
+    ])
+    .unwrap();
+    let v1 = root.join("volumes/v1/_data");
+    std::fs::create_dir_all(v1.join("dir")).unwrap();
+    std::fs::write(v1.join("blob"), vec![b'b'; 5000]).unwrap();
+    std::fs::write(v1.join("dir/small"), vec![b's'; 123]).unwrap();
+    std::fs::hard_link(v1.join("blob"), v1.join("dir/blob-again")).unwrap();
+    std::os::unix::fs::symlink("blob", v1.join("link")).unwrap();
+    std::fs::write(root.join("volumes/v-idle/_data/idle"), vec![b'i'; 777]).unwrap();
     let docker_images = IMAGES_FLAGS
         .iter()
         .map(|flags| {
@@ -621,6 +661,13 @@ fn the_data_root_is_never_written() {
     }
     let _ = storage_check(&s.root, &[]);
     let _ = strata(&with(vec!["images".into()], s.source(""), &[]));
+    for flags in [&[][..], &["-v"], &["--json"]] {
+        let _ = strata(&with(
+            vec!["storage".into(), "df".into()],
+            s.source(""),
+            flags,
+        ));
+    }
     assert_eq!(before, listing(&s.root));
 }
 
@@ -665,7 +712,9 @@ fn storage_check_is_clean_on_a_fresh_data_root() {
     assert!(list.is_empty(), "{list:?}");
     let ids: std::collections::BTreeSet<&str> = s.images.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(v["images"], Value::from(ids.len()));
-    assert_eq!(v["containers"], Value::from(1));
+    let made = s.system_df["Containers"].as_array().map_or(0, Vec::len);
+    assert!(made >= 3, "{}", s.system_df);
+    assert_eq!(v["containers"], Value::from(made));
     // Every layer's tar was rebuilt: at least the sizes of the loaded archives' layers.
     assert!(v["bytes_checked"].as_u64().unwrap() > 70_000, "{v}");
 }
@@ -1350,8 +1399,97 @@ fn storage_df_agrees_with_docker_system_df() {
         "containers: (Id, SizeRw)"
     );
     assert!(!ours_containers.is_empty());
-    let theirs_volumes = api["Volumes"].as_array().map_or(0, Vec::len);
-    assert_eq!(ours["volumes"].as_array().unwrap().len(), theirs_volumes);
+    assert!(
+        ours_containers.iter().any(|c| c.1 > 0),
+        "a container has bytes in its writable layer: {ours_containers:?}"
+    );
+    // What the containers table prints, field by field, from the API's list.
+    let fields = |c: &Value, keys: [&str; 5]| -> Vec<String> {
+        keys.iter()
+            .map(|k| match &c[*k] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    let theirs_fields: Vec<Vec<String>> = api["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut f = fields(c, ["Id", "Image", "Command", "Created", "State"]);
+            f.push(
+                c["Names"][0]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches('/')
+                    .into(),
+            );
+            let local = c["Mounts"]
+                .as_array()
+                .map_or(0, |m| m.iter().filter(|m| m["Driver"] == "local").count());
+            f.push(local.to_string());
+            f.push(c["ImageID"].as_str().unwrap().into());
+            f
+        })
+        .collect();
+    let ours_fields: Vec<Vec<String>> = ours["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mut f = fields(c, ["id", "image_ref", "command", "created", "state"]);
+            f.push(c["name"].as_str().unwrap().into());
+            f.push(c["local_volumes"].to_string());
+            f.push(c["image"].as_str().unwrap().into());
+            f
+        })
+        .collect();
+    assert_eq!(
+        ours_fields, theirs_fields,
+        "containers, newest first: (Id, Image, Command, Created, State, Names, local Mounts, \
+         ImageID)"
+    );
+    for (o, t) in ours["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(api["Containers"].as_array().unwrap())
+    {
+        // Never started: no relative time in it.
+        assert_eq!(o["status"], t["Status"], "Status");
+    }
+    let mut theirs_volumes: Vec<(String, u64, u64)> = api["Volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let name = v["Name"].as_str().unwrap().to_string();
+            let usage = &v["UsageData"];
+            (name, n(&usage["Size"]), n(&usage["RefCount"]))
+        })
+        .collect();
+    let mut ours_volumes: Vec<(String, u64, u64)> = ours["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let name = v["name"].as_str().unwrap().to_string();
+            (name, n(&v["size"]), n(&v["links"]))
+        })
+        .collect();
+    theirs_volumes.sort();
+    ours_volumes.sort();
+    assert_eq!(
+        ours_volumes, theirs_volumes,
+        "volumes: (Name, Size, RefCount)"
+    );
+    assert!(
+        ours_volumes.iter().any(|v| v.1 > 0 && v.2 > 0)
+            && ours_volumes.iter().any(|v| v.1 > 0 && v.2 == 0)
+            && ours_volumes.iter().any(|v| v.0.len() == 64),
+        "a used volume with bytes, an idle one with bytes, an anonymous one: {ours_volumes:?}"
+    );
 
     // The text: -v's image table as docker printed it, and the summary's lines (but the build
     // cache's, which strata does not read).
@@ -1366,6 +1504,49 @@ fn storage_df_agrees_with_docker_system_df() {
         stable_lines(&theirs_table.join("\n")),
         "df -v images"
     );
+    // The sections, in docker's order.
+    let sections = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.ends_with("usage:") || l.starts_with("Build cache usage:"))
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(sections(&r.stdout), sections(&s.system_df_v), "{r}");
+    // Strata reads no build cache: its line says so, and no table follows.
+    assert!(r.stdout.trim_end().ends_with("Build cache usage: -"), "{r}");
+    // The containers table cell by cell (a CREATED of seconds or minutes has moved on since
+    // docker printed it, and its column's width with it).
+    let cells = |t: &[String]| -> Vec<Vec<String>> {
+        t.iter()
+            .map(|l| {
+                l.split("   ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| {
+                        if c.ends_with(" ago") && (c.contains("second") || c.contains("minute")) {
+                            "(seconds or minutes) ago".to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let ours_table = table_after(&r.stdout, "CONTAINER ID");
+    let theirs_table = table_after(&s.system_df_v, "CONTAINER ID");
+    assert_eq!(cells(&ours_table), cells(&theirs_table), "df -v containers");
+    assert!(ours_table.len() > 3, "{r}");
+    // The volumes table as printed (docker lists them in no fixed order).
+    let ours_table = table_after(&r.stdout, "VOLUME NAME");
+    let theirs_table = table_after(&s.system_df_v, "VOLUME NAME");
+    assert_eq!(ours_table.first(), theirs_table.first(), "header");
+    let sorted = |t: &[String]| {
+        let mut t = t.to_vec();
+        t.sort();
+        t
+    };
+    assert_eq!(sorted(&ours_table), sorted(&theirs_table), "df -v volumes");
     let r = strata(&args);
     assert_eq!(r.code, 0, "{r}");
     let summary = |t: &str| -> Vec<String> {

@@ -153,7 +153,7 @@ fn write_text(report: &Report, out: &mut impl Write) -> Result<()> {
 }
 
 fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
-    use strata::render::{human_duration, human_size4, tabwriter};
+    use strata::render::{ellipsis, human_duration, human_size4, tabwriter};
     if args.source.starts_with("containers-storage:") {
         bail!("storage df: reads a Docker data root (`docker-root:`); containers-storage has no `docker system df`");
     }
@@ -199,7 +199,39 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
         writeln!(out, "Images space usage:\n")?;
         out.write_all(tabwriter(&text).as_bytes())?;
-        writeln!(out)?;
+        writeln!(out, "\nContainers space usage:\n")?;
+        let mut text = String::from(
+            "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES\n",
+        );
+        for c in &du.containers {
+            let age = (now.timestamp() - c.created).max(0) as u64;
+            text.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{} ago\t{}\t{}\n",
+                short_id(&c.id),
+                image_column(c),
+                go_quote(&ellipsis(&c.command, 20)),
+                c.local_volumes,
+                human_size(c.size_rw),
+                human_duration(std::time::Duration::from_secs(age)),
+                c.status,
+                c.name
+            ));
+        }
+        out.write_all(tabwriter(&text).as_bytes())?;
+        writeln!(out, "\nLocal Volumes space usage:\n")?;
+        let mut text = String::from("VOLUME NAME\tLINKS\tSIZE\n");
+        for v in &du.volumes {
+            text.push_str(&format!(
+                "{}\t{}\t{}\n",
+                v.name,
+                v.links,
+                human_size4(v.size)
+            ));
+        }
+        out.write_all(tabwriter(&text).as_bytes())?;
+        // BuildKit's cache is in bolt databases strata does not read: no size, no table.
+        writeln!(out, "\nBuild cache usage: -")?;
+        return Ok(ExitCode::SUCCESS);
     }
     let active_images = du.images.iter().filter(|i| i.containers > 0);
     let used: u64 = active_images.clone().map(|i| i.size - i.shared_size).sum();
@@ -241,9 +273,61 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
         with_percent(vol_idle, vol)
     ));
     text.push_str("Build Cache\t-\t-\t-\t-\n");
-    if args.verbose {
-        writeln!(out, "Totals:\n")?;
-    }
     out.write_all(tabwriter(&text).as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// docker's `TruncateID`: the hex after any `algorithm:`, 12 characters of it.
+fn short_id(id: &str) -> &str {
+    let hex = id.split_once(':').map_or(id, |(_, h)| h);
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// The IMAGE column as docker's container formatter cuts it: the short ID when the container
+/// names its image by ID, else the name familiar and without a digest.
+fn image_column(c: &strata::storage::df::ContainerUsage) -> String {
+    let named = c.image_ref.as_str();
+    if named.is_empty() {
+        return "<no image>".into();
+    }
+    let id = c.image.as_ref().map(|d| d.to_string()).unwrap_or_default();
+    if short_id(&id) == short_id(named) {
+        return short_id(named).to_string();
+    }
+    let name = named.split_once('@').map_or(named, |(n, _)| n);
+    let name = name
+        .strip_prefix("docker.io/")
+        .or_else(|| name.strip_prefix("index.docker.io/"))
+        .map_or(name, |rest| {
+            rest.strip_prefix("library/")
+                .filter(|r| !r.contains('/'))
+                .unwrap_or(rest)
+        });
+    name.to_string()
+}
+
+/// Go's `strconv.Quote`: in double quotes, `"` and `\` escaped, control characters as `\n`,
+/// `\t`, `\xNN` or `\uNNNN`.
+fn go_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -38,7 +38,25 @@ pub struct ImageUsage {
 #[derive(Debug, Clone, Serialize)]
 pub struct ContainerUsage {
     pub id: String,
+    /// The image's ID (`ImageID` in the API).
     pub image: Option<Digest>,
+    /// What the API's `Image` says: the name the container was created from while it still
+    /// names that image, else the image ID.
+    pub image_ref: String,
+    /// The name, without docker's leading `/`.
+    pub name: String,
+    /// The entrypoint and arguments as the API's `Command` joins them.
+    pub command: String,
+    /// When it was created, seconds since the epoch (the API's `Created`).
+    pub created: i64,
+    /// The same, as recorded (RFC 3339, nanoseconds).
+    pub created_at: String,
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`.
+    pub state: String,
+    /// As `docker ps` words it now ("Created", "Exited (0) 2 hours ago", "Up 3 minutes").
+    pub status: String,
+    /// Volume mounts of the `local` driver.
+    pub local_volumes: usize,
     pub size_rw: u64,
     pub active: bool,
 }
@@ -121,10 +139,26 @@ fn layer_size(root: &DockerRoot, chain: &Digest) -> Result<u64, ArchiveError> {
 struct ContainerConfig {
     #[serde(rename = "Image", default)]
     image: Option<String>,
+    #[serde(rename = "Name", default)]
+    name: String,
+    #[serde(rename = "Path", default)]
+    path: String,
+    #[serde(rename = "Args", default)]
+    args: Option<Vec<String>>,
+    #[serde(rename = "Created", default)]
+    created: String,
+    #[serde(rename = "Config", default)]
+    config: Option<RunConfig>,
     #[serde(rename = "State", default)]
     state: State,
     #[serde(rename = "MountPoints", default)]
     mount_points: HashMap<String, MountPoint>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RunConfig {
+    #[serde(rename = "Image", default)]
+    image: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -135,6 +169,24 @@ struct State {
     paused: bool,
     #[serde(rename = "Restarting", default)]
     restarting: bool,
+    #[serde(rename = "RemovalInProgress", default)]
+    removal_in_progress: bool,
+    #[serde(rename = "Dead", default)]
+    dead: bool,
+    #[serde(rename = "ExitCode", default)]
+    exit_code: i64,
+    #[serde(rename = "StartedAt", default)]
+    started_at: String,
+    #[serde(rename = "FinishedAt", default)]
+    finished_at: String,
+    #[serde(rename = "Health", default)]
+    health: Option<Health>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Health {
+    #[serde(rename = "Status", default)]
+    status: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -143,6 +195,101 @@ struct MountPoint {
     kind: String,
     #[serde(rename = "Name", default)]
     name: String,
+    #[serde(rename = "Driver", default)]
+    driver: String,
+}
+
+/// A time as docker records it (RFC 3339, nanoseconds); `None` for Go's zero time (year 1)
+/// and for what is not a time.
+fn time_of(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    (t.timestamp() > -62_135_596_800).then(|| t.with_timezone(&chrono::Utc))
+}
+
+/// go-units' `HumanDuration` of the time from `t` to `now`.
+fn since(t: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let d = t.and_then(|t| (now - t).to_std().ok()).unwrap_or_default();
+    crate::render::human_duration(d)
+}
+
+impl State {
+    /// The API's `State`, as moby's `StateString` names it.
+    fn name(&self) -> &'static str {
+        if self.running {
+            if self.paused {
+                "paused"
+            } else if self.restarting {
+                "restarting"
+            } else {
+                "running"
+            }
+        } else if self.removal_in_progress {
+            "removing"
+        } else if self.dead {
+            "dead"
+        } else if time_of(&self.started_at).is_none() {
+            "created"
+        } else {
+            "exited"
+        }
+    }
+
+    /// The API's `Status`, as moby's `State.String` words it at `now`.
+    fn status(&self, now: chrono::DateTime<chrono::Utc>) -> String {
+        let started = time_of(&self.started_at);
+        let finished = time_of(&self.finished_at);
+        if self.running {
+            if self.paused {
+                return format!("Up {} (Paused)", since(started, now));
+            }
+            if self.restarting {
+                return format!(
+                    "Restarting ({}) {} ago",
+                    self.exit_code,
+                    since(finished, now)
+                );
+            }
+            if let Some(h) = &self.health {
+                let health = match h.status.as_str() {
+                    "starting" => "health: starting".to_string(),
+                    other => other.to_string(),
+                };
+                return format!("Up {} ({health})", since(started, now));
+            }
+            return format!("Up {}", since(started, now));
+        }
+        if self.removal_in_progress {
+            return "Removal In Progress".into();
+        }
+        if self.dead {
+            return "Dead".into();
+        }
+        if started.is_none() {
+            return "Created".into();
+        }
+        if finished.is_none() {
+            return String::new();
+        }
+        format!("Exited ({}) {} ago", self.exit_code, since(finished, now))
+    }
+}
+
+/// The API's `Command`: the path and its arguments, an argument with a space in quotes.
+fn command_of(path: &str, args: &[String]) -> String {
+    if args.is_empty() {
+        return path.to_string();
+    }
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    format!("{path} {}", args.join(" "))
 }
 
 /// Bytes under `rel` (a directory), 0 when it is not there.
@@ -203,6 +350,7 @@ pub fn disk_usage(root: &DockerRoot) -> Result<DiskUsage, ArchiveError> {
     }
     let layers_size = sizes.values().sum();
 
+    let now = chrono::Utc::now();
     let mut containers = Vec::new();
     let mut volume_links: HashMap<String, usize> = HashMap::new();
     for id in names_in(root, "containers")? {
@@ -242,13 +390,46 @@ pub fn disk_usage(root: &DockerRoot) -> Result<DiskUsage, ArchiveError> {
                 *volume_links.entry(m.name.clone()).or_default() += 1;
             }
         }
+        let image = config.image.as_deref().and_then(|i| Digest::parse(i).ok());
+        // The name it was made from, while that name still gives the same image (moby's
+        // refreshImage); else the image ID.
+        let image_id = config.image.clone().unwrap_or_default();
+        let named = config
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
+        let image_ref =
+            if named == image_id || (image.is_some() && root.resolve(&named).ok() == image) {
+                named
+            } else {
+                image_id
+            };
+        let created = time_of(&config.created).map_or(0, |t| t.timestamp());
         containers.push(ContainerUsage {
-            id,
-            image: config.image.as_deref().and_then(|i| Digest::parse(i).ok()),
+            image,
+            image_ref,
+            name: config.name.trim_start_matches('/').to_string(),
+            command: command_of(&config.path, config.args.as_deref().unwrap_or_default()),
+            created,
+            created_at: config.created.clone(),
+            state: config.state.name().to_string(),
+            status: config.state.status(now),
+            local_volumes: config
+                .mount_points
+                .values()
+                .filter(|m| m.driver == "local")
+                .count(),
             size_rw,
             active: config.state.running || config.state.paused || config.state.restarting,
+            id,
         });
     }
+    // Newest first, as the daemon lists them.
+    containers.sort_by(|a, b| {
+        let t = |c: &ContainerUsage| time_of(&c.created_at);
+        t(b).cmp(&t(a)).then(a.id.cmp(&b.id))
+    });
 
     let mut listed: Vec<Digest> = Vec::new();
     for r in &rows {
