@@ -218,8 +218,8 @@ pub enum StorageAction {
 Read-only: nothing under the data root is written, and no symlink in it is followed.
 Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be read.")]
     Check(StorageCheckArgs),
-    /// Disk usage as `docker system df` shows it, computed offline: images (with shared and
-    /// unique sizes, -v), containers and local volumes.
+    /// Disk usage as `docker system df` shows it, computed offline: images, containers and
+    /// local volumes (-v: each one, as `docker system df -v` lists them).
     #[command(after_help = "Examples:
   sudo strata storage df
   sudo strata storage df -v --docker-root /mnt/disk/var/lib/docker
@@ -239,7 +239,8 @@ pub struct StorageDfArgs {
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
 
-    /// Also list each image's size, shared size and unique size (`docker system df -v`'s table).
+    /// Print `docker system df -v`'s tables instead of the totals: images, containers and
+    /// local volumes (the build cache is not read).
     #[arg(short, long)]
     pub verbose: bool,
 

@@ -331,3 +331,39 @@ fn go_quote(text: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_quote_escapes_as_strconv_quote() {
+        assert_eq!(go_quote("/bin/sh"), r#""/bin/sh""#);
+        assert_eq!(go_quote("a\"b\\c\n\u{1}…"), r#""a\"b\\c\n\x01…""#);
+    }
+
+    #[test]
+    fn the_image_column_is_the_short_id_or_the_familiar_name() {
+        let id = "sha256:40f6d0c2ea47f25e38146f86bf7969462e3a8642d01b8f1c0a235373b522b247";
+        let c = |image_ref: &str| strata::storage::df::ContainerUsage {
+            id: "x".into(),
+            image: strata::digest::Digest::parse(id).ok(),
+            image_ref: image_ref.into(),
+            name: String::new(),
+            command: String::new(),
+            created: 0,
+            created_at: String::new(),
+            state: String::new(),
+            status: String::new(),
+            local_volumes: 0,
+            size_rw: 0,
+            active: false,
+        };
+        assert_eq!(image_column(&c(id)), "40f6d0c2ea47");
+        assert_eq!(image_column(&c("40f6d0c2")), "40f6d0c2");
+        assert_eq!(image_column(&c("hello:latest")), "hello:latest");
+        assert_eq!(image_column(&c("docker.io/library/alpine:3")), "alpine:3");
+        assert_eq!(image_column(&c("docker.io/me/app@sha256:0123")), "me/app");
+        assert_eq!(image_column(&c("")), "<no image>");
+    }
+}

@@ -491,3 +491,51 @@ pub fn disk_usage(root: &DockerRoot) -> Result<DiskUsage, ArchiveError> {
         volumes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+        time_of(text).unwrap()
+    }
+
+    #[test]
+    fn state_and_status_are_worded_as_moby_words_them() {
+        let now = at("2024-05-01T12:00:00Z");
+        let zero = "0001-01-01T00:00:00Z".to_string();
+        let mut s = State {
+            started_at: zero.clone(),
+            finished_at: zero,
+            ..State::default()
+        };
+        assert_eq!((s.name(), s.status(now).as_str()), ("created", "Created"));
+        s.started_at = "2024-05-01T10:00:00.5Z".into();
+        s.finished_at = "2024-05-01T11:59:30Z".into();
+        s.exit_code = 3;
+        assert_eq!(s.name(), "exited");
+        assert_eq!(s.status(now), "Exited (3) 30 seconds ago");
+        s.running = true;
+        assert_eq!(
+            (s.name(), s.status(now).as_str()),
+            ("running", "Up 2 hours")
+        );
+        s.paused = true;
+        assert_eq!(s.status(now), "Up 2 hours (Paused)");
+        s.paused = false;
+        s.health = Some(Health {
+            status: "starting".into(),
+        });
+        assert_eq!(s.status(now), "Up 2 hours (health: starting)");
+        s.running = false;
+        s.dead = true;
+        assert_eq!((s.name(), s.status(now).as_str()), ("dead", "Dead"));
+    }
+
+    #[test]
+    fn the_command_quotes_arguments_with_spaces() {
+        assert_eq!(command_of("/greeting", &[]), "/greeting");
+        let args = ["-c".to_string(), "echo hi".to_string()];
+        assert_eq!(command_of("sh", &args), "sh -c 'echo hi'");
+    }
+}
