@@ -230,6 +230,13 @@ fn start() -> Result<Setup, String> {
         "echo a command longer than twenty columns",
     ])
     .unwrap();
+    // A container whose tag moved to another image since: docker names its image by ID.
+    // The tag then moves to an image with a tag of its own: `docker system df -v` shows an
+    // image under its first tag only.
+    docker(&["tag", "strata-test/base:1", "strata-test/moved:1"]).unwrap();
+    docker(&["create", "strata-test/moved:1", "/x"]).unwrap();
+    assert_eq!(images[2].archive, rootfs.path);
+    docker(&["tag", &images[2].id, "strata-test/moved:1"]).unwrap();
     let v1 = root.join("volumes/v1/_data");
     std::fs::create_dir_all(v1.join("dir")).unwrap();
     std::fs::write(v1.join("blob"), vec![b'b'; 5000]).unwrap();
@@ -1536,7 +1543,15 @@ fn storage_df_agrees_with_docker_system_df() {
     let ours_table = table_after(&r.stdout, "CONTAINER ID");
     let theirs_table = table_after(&s.system_df_v, "CONTAINER ID");
     assert_eq!(cells(&ours_table), cells(&theirs_table), "df -v containers");
-    assert!(ours_table.len() > 3, "{r}");
+    assert!(ours_table.len() > 4, "{r}");
+    assert!(
+        ours_table
+            .iter()
+            .any(|l| l.split_whitespace().nth(1).is_some_and(|image| {
+                image.len() == 12 && image.bytes().all(|b| b.is_ascii_hexdigit())
+            })),
+        "the container whose tag moved shows its image's short ID: {r}"
+    );
     // The volumes table as printed (docker lists them in no fixed order).
     let ours_table = table_after(&r.stdout, "VOLUME NAME");
     let theirs_table = table_after(&s.system_df_v, "VOLUME NAME");

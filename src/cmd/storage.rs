@@ -153,6 +153,7 @@ fn write_text(report: &Report, out: &mut impl Write) -> Result<()> {
 }
 
 fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
+    use strata::archive::dockerroot::normalize;
     use strata::render::{ellipsis, human_duration, human_size4, tabwriter};
     if args.source.starts_with("containers-storage:") {
         bail!("storage df: reads a Docker data root (`docker-root:`); containers-storage has no `docker system df`");
@@ -176,7 +177,21 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
             "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS\n",
         );
         let now = chrono::Utc::now();
+        // One row per image, under its first tag as the daemon orders them (by the full
+        // name), as docker's table shows only that one; `<none>` when it has no tag.
+        let mut seen = std::collections::HashSet::new();
         for r in &du.rows {
+            if !seen.insert(&r.id) {
+                continue;
+            }
+            let first = du
+                .rows
+                .iter()
+                .filter(|t| t.id == r.id && t.tag != "<none>" && t.repository != "<none>")
+                .min_by_key(|t| normalize(&format!("{}:{}", t.repository, t.tag)));
+            let (repository, tag) = first.map_or(("<none>", "<none>"), |t| {
+                (t.repository.as_str(), t.tag.as_str())
+            });
             let created = match r.created_time() {
                 None => "N/A".to_string(),
                 Some(t) => {
@@ -187,9 +202,7 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
             };
             let Some(u) = by_id.get(&r.id) else { continue };
             text.push_str(&format!(
-                "{}\t{}\t{}\t{created}\t{}\t{}\t{}\t{}\n",
-                r.repository,
-                r.tag,
+                "{repository}\t{tag}\t{}\t{created}\t{}\t{}\t{}\t{}\n",
                 r.id.short(),
                 human_size(u.size),
                 human_size4(u.shared_size),
