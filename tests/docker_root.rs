@@ -757,6 +757,30 @@ fn a_malformed_data_root_is_one_clean_error() {
     let r = verify(&root, "hello");
     assert_clean_error(&r, &root_s);
     assert!(r.stderr.contains("not a layer directory name"), "{r}");
+    // BuildKit's database cut short, zeroed past its metas, or not bolt at all: storage df
+    // says so on one line naming the file.
+    let db = root.join("buildkit/metadata_v2.db");
+    let original = std::fs::read(&db).unwrap();
+    let mut zeroed = original.clone();
+    zeroed[8192.min(original.len())..].fill(0);
+    for (bad, says) in [
+        (original[..original.len().min(600)].to_vec(), "bolt"),
+        (zeroed, "page"),
+        (b"not a database".repeat(100), "not a bolt database"),
+    ] {
+        std::fs::write(&db, &bad).unwrap();
+        let r = strata(&[
+            "storage".into(),
+            "df".into(),
+            "--docker-root".into(),
+            root_s.clone(),
+        ]);
+        assert_clean_error(&r, &root_s);
+        assert!(
+            r.stderr.contains("buildkit/metadata_v2.db") && r.stderr.contains(says),
+            "{says}:\n{r}"
+        );
+    }
 }
 
 /// Everything strata reads is left as it was: the data root is only ever read.
