@@ -90,6 +90,27 @@ impl Item {
     }
 }
 
+/// The graphdriver directories BuildKit's snapshotter made (`overlay2/<id>`): its
+/// `snapshots.db` names each snapshot by a bucket, and a committed one's directory by its
+/// `committed` value. Empty when there is no such database.
+pub fn snapshot_dirs(root: &DockerRoot) -> Result<HashSet<String>, ArchiveError> {
+    let mut dirs = HashSet::new();
+    let Some(db) = open(root, SNAPSHOTS_DB)? else {
+        return Ok(dirs);
+    };
+    let e = |d: String| bad(root, SNAPSHOTS_DB, d);
+    for entry in db.root().entries().map_err(e)? {
+        let Entry::Bucket(key, bucket) = entry else {
+            continue;
+        };
+        dirs.insert(String::from_utf8_lossy(key).into_owned());
+        if let Some(v) = bucket.get(b"committed").map_err(e)? {
+            dirs.insert(String::from_utf8_lossy(v).into_owned());
+        }
+    }
+    Ok(dirs)
+}
+
 /// The layers images are made of, each as its chainID (every prefix of every image's
 /// `diff_ids`).
 pub type ImageChains = HashSet<Digest>;
