@@ -219,7 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
-            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)')
+            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -235,8 +235,8 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         'strata;storage;df' {
             [CompletionResult]::new('--docker-root', '--docker-root', [CompletionResultType]::ParameterName, 'The Docker data root (default /var/lib/docker; read-only, links not followed)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print `docker system df -v`''s tables instead of the totals: images, containers and local volumes (the build cache is not read)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print `docker system df -v`''s tables instead of the totals: images, containers and local volumes (the build cache is not read)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print `docker system df -v`''s tables instead of the totals: images, containers, local volumes and build cache records')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print `docker system df -v`''s tables instead of the totals: images, containers, local volumes and build cache records')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print a JSON object with every size in bytes')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -244,7 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;storage;help' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
-            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)')
+            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -443,7 +443,7 @@ Register-ArgumentCompleter -Native -CommandName 'strata' -ScriptBlock {
         }
         'strata;help;storage' {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses')
-            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)')
+            [CompletionResult]::new('df', 'df', [CompletionResultType]::ParameterValue, 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)')
             break
         }
         'strata;help;storage;check' {

@@ -198,7 +198,7 @@ set edit:completion:arg-completer[strata] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;storage;check'= {
@@ -212,15 +212,15 @@ set edit:completion:arg-completer[strata] = {|@words|
         &'strata;storage;df'= {
             cand --docker-root 'The Docker data root (default /var/lib/docker; read-only, links not followed)'
             cand --color 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`'
-            cand -v 'Print `docker system df -v`''s tables instead of the totals: images, containers and local volumes (the build cache is not read)'
-            cand --verbose 'Print `docker system df -v`''s tables instead of the totals: images, containers and local volumes (the build cache is not read)'
+            cand -v 'Print `docker system df -v`''s tables instead of the totals: images, containers, local volumes and build cache records'
+            cand --verbose 'Print `docker system df -v`''s tables instead of the totals: images, containers, local volumes and build cache records'
             cand --json 'Print a JSON object with every size in bytes'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'strata;storage;help'= {
             cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'strata;storage;help;check'= {
@@ -393,7 +393,7 @@ set edit:completion:arg-completer[strata] = {|@words|
         }
         &'strata;help;storage'= {
             cand check 'Is this data root what it claims? Every layer''s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+            cand df 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'
         }
         &'strata;help;storage;check'= {
         }

@@ -180,7 +180,7 @@ always\t''
 never\t''"
 complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check df help" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check df help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check df help" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check df help" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'
 complete -c strata -n "__fish_strata_using_subcommand storage; and not __fish_seen_subcommand_from check df help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l docker-root -d 'The Docker data root (default /var/lib/docker; read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from check" -l storage-root -d 'The containers-storage root (default /var/lib/containers/storage; read-only)' -r -F
@@ -193,11 +193,11 @@ complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_s
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from df" -l color -d 'Colour: `auto` colours a terminal unless NO_COLOR is set; `always`; `never`' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from df" -s v -l verbose -d 'Print `docker system df -v`\'s tables instead of the totals: images, containers and local volumes (the build cache is not read)'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from df" -s v -l verbose -d 'Print `docker system df -v`\'s tables instead of the totals: images, containers, local volumes and build cache records'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from df" -l json -d 'Print a JSON object with every size in bytes'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from df" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'
 complete -c strata -n "__fish_strata_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l docker-root -d 'The Docker data root `docker-root:REF` reads (read-only, links not followed)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l storage-root -d 'The containers-storage root `containers-storage:REF` reads (podman\'s, default /var/lib/containers/storage; read-only, links not followed)' -r -F
@@ -326,4 +326,4 @@ complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "rm" -d 'Remove layers that no mount uses, or kept upper dirs'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from store" -f -a "prune" -d 'Remove every layer that no mount uses, and what killed or unmounted-by-hand runs left'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from storage" -f -a "check" -d 'Is this data root what it claims? Every layer\'s records, links and files (rebuilt into the layer tar and hashed against its diffID), every image and tag, and what nothing uses'
-complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from storage" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers and local volumes (-v: each one, as `docker system df -v` lists them)'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from storage" -f -a "df" -d 'Disk usage as `docker system df` shows it, computed offline: images, containers, local volumes and the build cache (-v: each one, as `docker system df -v` lists them)'

@@ -218,14 +218,14 @@ pub enum StorageAction {
 Read-only: nothing under the data root is written, and no symlink in it is followed.
 Exit status: 0 clean, 1 findings, 2 the data root (or part of it) could not be read.")]
     Check(StorageCheckArgs),
-    /// Disk usage as `docker system df` shows it, computed offline: images, containers and
-    /// local volumes (-v: each one, as `docker system df -v` lists them).
+    /// Disk usage as `docker system df` shows it, computed offline: images, containers, local
+    /// volumes and the build cache (-v: each one, as `docker system df -v` lists them).
     #[command(after_help = "Examples:
   sudo strata storage df
   sudo strata storage df -v --docker-root /mnt/disk/var/lib/docker
   sudo strata storage df --json | jq '.images[] | {id, unique_size}'
 
-Read-only. The build cache (BuildKit's databases) is not read: its line shows `-`.")]
+Read-only: BuildKit's databases (buildkit/*.db) are read whole, never locked or written.")]
     Df(StorageDfArgs),
 }
 
@@ -239,8 +239,8 @@ pub struct StorageDfArgs {
     #[arg(long, value_name = "DIR")]
     pub docker_root: Option<PathBuf>,
 
-    /// Print `docker system df -v`'s tables instead of the totals: images, containers and
-    /// local volumes (the build cache is not read).
+    /// Print `docker system df -v`'s tables instead of the totals: images, containers, local
+    /// volumes and build cache records.
     #[arg(short, long)]
     pub verbose: bool,
 

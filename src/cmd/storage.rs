@@ -242,8 +242,43 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
             ));
         }
         out.write_all(tabwriter(&text).as_bytes())?;
-        // BuildKit's cache is in bolt databases strata does not read: no size, no table.
-        writeln!(out, "\nBuild cache usage: -")?;
+        // docker's build cache table: oldest use first (never used first of all), then by ID.
+        writeln!(
+            out,
+            "\nBuild cache usage: {}\n",
+            human_size4(builder_size(&du.build_cache).max(0) as u64)
+        )?;
+        let mut records: Vec<_> = du.build_cache.iter().collect();
+        records.sort_by(|a, b| {
+            a.last_used_at
+                .is_some()
+                .cmp(&b.last_used_at.is_some())
+                .then(a.last_used_at.cmp(&b.last_used_at))
+                .then(a.id.cmp(&b.id))
+        });
+        let mut text =
+            String::from("CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED\n");
+        let ago = |nanos: i64| {
+            let secs = now.timestamp() - nanos.div_euclid(1_000_000_000);
+            format!(
+                "{} ago",
+                human_duration(std::time::Duration::from_secs(secs.max(0) as u64))
+            )
+        };
+        for r in records {
+            text.push_str(&format!(
+                "{}{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                short_id(&r.id),
+                if r.in_use { "*" } else { "" },
+                r.kind,
+                human_size(r.size.max(0) as u64),
+                ago(r.created_at),
+                r.last_used_at.map(ago).unwrap_or_default(),
+                r.usage_count,
+                r.shared
+            ));
+        }
+        out.write_all(tabwriter(&text).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     let active_images = du.images.iter().filter(|i| i.containers > 0);
@@ -285,9 +320,29 @@ fn df(args: StorageDfArgs, out: &mut impl Write) -> Result<ExitCode> {
         human_size4(vol),
         with_percent(vol_idle, vol)
     ));
-    text.push_str("Build Cache\t-\t-\t-\t-\n");
+    // docker's build cache line: the size counts no shared record, the reclaimable part no
+    // record in use, and no percentage.
+    let bsz = builder_size(&du.build_cache);
+    let in_use: i64 = du
+        .build_cache
+        .iter()
+        .filter(|r| r.in_use && !r.shared)
+        .map(|r| r.size)
+        .sum();
+    text.push_str(&format!(
+        "Build Cache\t{}\t{}\t{}\t{}\n",
+        du.build_cache.len(),
+        du.build_cache.iter().filter(|r| r.in_use).count(),
+        human_size4(bsz.max(0) as u64),
+        human_size4((bsz - in_use).max(0) as u64)
+    ));
     out.write_all(tabwriter(&text).as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The CLI's build cache size: the records not shared with an image.
+fn builder_size(records: &[strata::storage::buildcache::CacheRecord]) -> i64 {
+    records.iter().filter(|r| !r.shared).map(|r| r.size).sum()
 }
 
 /// docker's `TruncateID`: the hex after any `algorithm:`, 12 characters of it.

@@ -702,7 +702,23 @@ impl Checker<'_> {
             );
         }
 
-        // overlay2 directories no one names.
+        // overlay2 directories no one names (BuildKit's snapshots are named in its
+        // snapshots.db).
+        let buildkit = if self.containers {
+            HashSet::new()
+        } else {
+            match crate::storage::buildcache::snapshot_dirs(self.root) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.add(
+                        "unreadable",
+                        crate::storage::buildcache::SNAPSHOTS_DB,
+                        e.problem.to_string(),
+                    );
+                    HashSet::new()
+                }
+            }
+        };
         let named: HashSet<&str> = layers
             .values()
             .filter_map(|l| l.cache.as_deref())
@@ -711,6 +727,7 @@ impl Checker<'_> {
                     .iter()
                     .flat_map(|m| m.dirs.iter().map(String::as_str)),
             )
+            .chain(buildkit.iter().map(String::as_str))
             .collect();
         let mut entries = match self.root.list(graph) {
             Ok(e) => e,

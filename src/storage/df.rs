@@ -13,7 +13,8 @@
 //! - local volumes: `volumes/<name>/_data` sized the same way, in use when a container mounts
 //!   it.
 //!
-//! The build cache is BuildKit's, kept in bolt databases under `buildkit/`: not read here.
+//! - the build cache: BuildKit's records in its bolt databases under `buildkit/`
+//!   ([`crate::storage::buildcache`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -78,6 +79,8 @@ pub struct DiskUsage {
     pub rows: Vec<ImageRow>,
     pub containers: Vec<ContainerUsage>,
     pub volumes: Vec<VolumeUsage>,
+    /// BuildKit's cache records, by ID.
+    pub build_cache: Vec<crate::storage::buildcache::CacheRecord>,
 }
 
 fn bad(root: &DockerRoot, rel: &str, what: &'static str, detail: String) -> ArchiveError {
@@ -349,6 +352,28 @@ pub fn disk_usage(root: &DockerRoot) -> Result<DiskUsage, ArchiveError> {
         sizes.insert(chain.clone(), layer_size(root, chain)?);
     }
     let layers_size = sizes.values().sum();
+    let image_chains: HashSet<Digest> = chains.values().flatten().cloned().collect();
+    let build_cache = crate::storage::buildcache::build_cache(
+        root,
+        &image_chains,
+        &|chain| {
+            sizes
+                .get(chain)
+                .copied()
+                .or_else(|| layer_size(root, chain).ok())
+        },
+        &|id| {
+            if id.is_empty() || id.contains('/') || id == "." || id == ".." {
+                return Err(bad(
+                    root,
+                    crate::storage::buildcache::SNAPSHOTS_DB,
+                    "BuildKit snapshot",
+                    format!("`{id}` is not a directory name"),
+                ));
+            }
+            Ok(dir_size(root, &format!("overlay2/{id}/diff"))? as i64)
+        },
+    )?;
 
     let now = chrono::Utc::now();
     let mut containers = Vec::new();
@@ -489,6 +514,7 @@ pub fn disk_usage(root: &DockerRoot) -> Result<DiskUsage, ArchiveError> {
         rows,
         containers,
         volumes,
+        build_cache,
     })
 }
 

@@ -2,6 +2,8 @@
 //! ([`check`]), the space a directory tree takes there ([`usage`]), and the data root's disk
 //! usage as `docker system df` reports it ([`df`]).
 
+pub mod bolt;
+pub mod buildcache;
 pub mod check;
 pub mod check_cs;
 pub mod df;
