@@ -583,6 +583,65 @@ fn a_write_through_a_lower_symlink_mounts_as_it_extracts() {
     assert_store_consistent(&env, "after the mounts");
 }
 
+/// A layer the store reads twice (it writes through a lower symlink) counts its entries once
+/// against `--max-files`, as extract counts them: at exactly the image's entry count both
+/// succeed with the same tree, one below it both refuse.
+#[test]
+fn a_layer_read_again_counts_once_against_max_files() {
+    if !ready() {
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("etc").with_mtime(1_600_000_000),
+            Entry::file("etc/passwd", "old\n").with_mtime(1_600_000_000),
+            Entry::symlink("s", "/etc").with_mtime(1_600_000_000),
+        ],
+        vec![
+            Entry::file("s/passwd", "new\n").with_mtime(1_600_001_000),
+            Entry::file("s/group", "g\n").with_mtime(1_600_001_000),
+            Entry::file("u", "u\n").with_mtime(1_600_001_000),
+        ],
+    ];
+    let n: usize = layers.iter().map(Vec::len).sum();
+    let env = MountEnv::new();
+    let fx = image_of_entries("count.tar", &layers, Compression::None, Format::Oci);
+    let s = sel(fx.arg(), &[]);
+    let exact = n.to_string();
+    let below = (n - 1).to_string();
+    let extracted = env.extract_tree(&s, "x", &["--max-files", &exact]);
+    let refused = common::sandbox::extract(
+        fx.arg(),
+        &env.root.join("x-below"),
+        &["--max-files", &below],
+        &Opts::default(),
+    );
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "extract --max-files {below}: {refused}"
+    );
+    let mp = env.mountpoint("m");
+    env.mount_ok(&s, &mp, &["--max-files", &exact]);
+    assert_view(
+        &extracted,
+        &read_view(&mp),
+        true,
+        "--max-files at the entry count",
+    );
+    env.umount_ok(&mp, &[]);
+    // A fresh store, so that every layer is read again.
+    let env = MountEnv::new();
+    let mp = env.mountpoint("m-below");
+    let out = env.mount(&s, &mp, &["--max-files", &below]);
+    assert_eq!(out.code, Some(2), "mount --max-files {below}: {out}");
+    assert!(
+        out.stderr.contains("--max-files"),
+        "mount names the limit: {out}"
+    );
+    assert_eq!(mount_count(&mp), 0);
+}
+
 /// What a write through a lower symlink cannot do, extract and mount refuse with the same
 /// words: a symlink to a file, and a symlink loop.
 #[test]

@@ -71,6 +71,8 @@ pub struct Counts {
 pub struct Outcome {
     pub counts: Counts,
     pub warnings: Vec<String>,
+    /// What the layers' sparse entries claimed of the shared sparse budget.
+    pub sparse_claimed: u64,
 }
 
 /// Applies layers `0..=top` of `image` into `sink`, within `limits`.
@@ -119,6 +121,7 @@ pub fn merge_sharing(
         skipped_entries: 0,
         recount: Recount::default(),
         layer_name: String::new(),
+        sparse_claimed: 0,
     };
     for index in layers {
         applier.layer(&image.layers[index])?;
@@ -141,6 +144,7 @@ struct Applier<'a> {
     recount: Recount,
     /// `layer N (PATH)`, for messages about the layer being read.
     layer_name: String,
+    sparse_claimed: u64,
 }
 
 impl Applier<'_> {
@@ -186,7 +190,9 @@ impl Applier<'_> {
             self.carry_out(&decision)
                 .map_err(|e| self.fail(entry_name.clone(), problem_of(e)))?;
         }
-        let mut rest = archive.into_inner().into_inner();
+        let guard = archive.into_inner();
+        self.sparse_claimed += guard.sparse_claimed();
+        let mut rest = guard.into_inner();
         io::copy(&mut rest, &mut io::sink())
             .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
         check_digests(layer, rest.digests(), &|p| self.fail(entry_name.clone(), p))
@@ -382,6 +388,7 @@ impl Applier<'_> {
         Ok(Outcome {
             counts,
             warnings: self.warnings,
+            sparse_claimed: self.sparse_claimed,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod store;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
@@ -189,7 +190,7 @@ fn finish_one(
     job: &Job,
     i: usize,
     staging: &Staging,
-    (mut sink, size): (DirSink, u64),
+    (mut sink, size, spent): (DirSink, u64, Spent),
 ) -> Result<(), ArchiveError> {
     let (store, chain) = (job.store, job.chain);
     let write_err = |e: io::Error| {
@@ -203,8 +204,10 @@ fn finish_one(
             // The layer writes below a lower layer's symlink: unpacked again, each entry where
             // the symlinks lead, now that the layers below exist.
             let marks = sink.into_marks();
+            // The image's entries count once, as extract counts them: the first pass's go back.
+            spent.give_back(&job.sparse);
             let lowers = store.lowers(below.clone()).map_err(write_err)?;
-            let (mut again, size) = unpack_one(job, i, staging, Some((lowers, marks)))?;
+            let (mut again, size, _) = unpack_one(job, i, staging, Some((lowers, marks)))?;
             let lowers = store.lowers(below).map_err(write_err)?;
             again.complete(lowers).map_err(write_err)?;
             size
@@ -239,7 +242,22 @@ struct Job<'a> {
 }
 
 /// A layer's pass done (its sink, still to be completed, and its byte count), or why not.
-type Unpacked = Result<(DirSink, u64), ArchiveError>;
+type Unpacked = Result<(DirSink, u64, Spent), ArchiveError>;
+
+/// What one pass over a layer counted against the image's limits and sparse budget.
+struct Spent {
+    limits: Limits,
+    sparse: u64,
+}
+
+impl Spent {
+    fn give_back(&self, budget: &SparseBudget) {
+        self.limits.give_back();
+        let _ = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+            Some(t.saturating_sub(self.sparse))
+        });
+    }
+}
 
 /// One layer's own entries into `diff`, whiteouts in overlay form; what needs the layers below
 /// is left to [`DirSink::complete`]. With `through`, the lower layers and the layer's marks,
@@ -250,7 +268,7 @@ fn unpack_one(
     index: usize,
     staging: &Staging,
     through: Option<(Lowers, LayerMarks)>,
-) -> Result<(DirSink, u64), ArchiveError> {
+) -> Unpacked {
     let write_err = |e: io::Error| {
         ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
     };
@@ -264,15 +282,20 @@ fn unpack_one(
     if let Some((lowers, marks)) = through {
         sink.through_lowers(lowers, marks);
     }
+    let limits = job.limits.for_layer();
     let outcome = merge_sharing(
         job.image,
         index,
         &mut sink,
         Order::OverlayLayer(index),
         &job.sparse,
-        job.limits,
+        &limits,
     )?;
-    Ok((sink, outcome.counts.bytes))
+    let spent = Spent {
+        limits,
+        sparse: outcome.sparse_claimed,
+    };
+    Ok((sink, outcome.counts.bytes, spent))
 }
 
 /// Removes a directory tree strata made, without following symlinks in it.
