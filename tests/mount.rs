@@ -583,6 +583,125 @@ fn a_write_through_a_lower_symlink_mounts_as_it_extracts() {
     assert_store_consistent(&env, "after the mounts");
 }
 
+/// Extract and mount of one image: the same tree, or both refuse with the same `error:` and
+/// `caused by:` lines. Returns the refusal, if any.
+fn same_tree_or_same_refusal(env: &MountEnv, name: &str, layers: &[Vec<Entry>]) -> Option<String> {
+    let fx = image_of_entries(
+        &format!("{name}.tar"),
+        layers,
+        Compression::None,
+        Format::Oci,
+    );
+    let dest = env.root.join(format!("x-{name}"));
+    let extracted = common::sandbox::extract(fx.arg(), &dest, &[], &Opts::default());
+    let mp = env.mountpoint(&format!("m-{name}"));
+    let mounted = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+    let why = |o: &Out| {
+        o.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:") || l.starts_with("caused by:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    match (extracted.code, mounted.code) {
+        (Some(0), Some(0)) => {
+            assert_view(&read_tree(&dest), &read_view(&mp), true, name);
+            env.umount_ok(&mp, &[]);
+            None
+        }
+        (Some(2), Some(2)) => {
+            assert!(
+                !why(&extracted).is_empty() && why(&mounted) == why(&extracted),
+                "{name}: extract said\n{extracted}\nmount said\n{mounted}"
+            );
+            assert_eq!(mount_count(&mp), 0, "{name}: nothing mounted");
+            Some(why(&extracted).join("\n"))
+        }
+        _ => panic!("{name}: extract and mount disagree:\nextract: {extracted}\nmount: {mounted}"),
+    }
+}
+
+/// A layer writing below a lower layer's file (`f`, then `f/x`): applied in order (extract,
+/// umoci, docker's naive applier) it cannot be written, while overlayfs would show the layer's
+/// directory over the file, so runtimes disagree: extract and mount refuse it with the same
+/// words (mount showed the directory). A layer that replaces the file by its own directory, or
+/// deletes it first, is not refused, and a whiteout below the file deletes nothing in both.
+#[test]
+fn a_write_below_a_lower_file_is_refused_by_both() {
+    if !ready() {
+        return;
+    }
+    let file = |p: &str| Entry::file(p, "f\n").with_mtime(1_600_000_000);
+    let upper = |p: &str| Entry::file(p, "x\n").with_mtime(1_600_001_000);
+    let refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+        (
+            "below-file",
+            "f/x",
+            vec![vec![file("f")], vec![upper("f/x")]],
+        ),
+        (
+            "deep-below-file",
+            "a/f/g/x",
+            vec![vec![file("a/f")], vec![upper("a/f/g/x")]],
+        ),
+        (
+            "below-file-of-a-middle-layer",
+            "d/x",
+            vec![
+                vec![upper("d/old")],
+                vec![
+                    Entry::whiteout("", "d").with_mtime(1_600_000_500),
+                    file("d"),
+                ],
+                vec![upper("d/x")],
+            ],
+        ),
+    ];
+    let env = MountEnv::new();
+    for (name, entry, layers) in &refused {
+        let why = same_tree_or_same_refusal(&env, name, layers)
+            .unwrap_or_else(|| panic!("{name}: both wrote it"));
+        assert!(
+            why.contains(&format!("entry `{entry}`")) && why.contains("Not a directory"),
+            "{name}: {why}"
+        );
+    }
+    let agreed: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "own-directory",
+            vec![
+                vec![file("f")],
+                vec![Entry::dir("f").with_mtime(1_600_001_000), upper("f/x")],
+            ],
+        ),
+        (
+            "deleted-first",
+            vec![
+                vec![file("f")],
+                vec![
+                    Entry::whiteout("", "f").with_mtime(1_600_001_000),
+                    upper("f/x"),
+                ],
+            ],
+        ),
+        (
+            "whiteout-below",
+            vec![
+                vec![file("f")],
+                vec![Entry::whiteout("f", "x").with_mtime(1_600_001_000)],
+            ],
+        ),
+    ];
+    for (name, layers) in &agreed {
+        assert_eq!(
+            same_tree_or_same_refusal(&env, name, layers),
+            None,
+            "{name}"
+        );
+    }
+    assert_store_consistent(&env, "after the refusals");
+}
+
 /// A layer the store reads twice (it writes through a lower symlink) counts its entries once
 /// against `--max-files`, as extract counts them: at exactly the image's entry count both
 /// succeed with the same tree, one below it both refuse.

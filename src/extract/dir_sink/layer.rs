@@ -42,17 +42,21 @@ impl DirSink {
         self.lower_layers = lowers;
         self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        // Parents first: one that a lower layer has as a symlink means the layer writes through
-        // it, and then nothing of this pass is kept. Below an opaque directory (a marker, or a
-        // whiteout the layer replaced by a directory) the lower layers' directories are hidden:
-        // a parent the layer left out there is new, with the default metadata it already has.
+        // Parents first: one that a lower layer has as a symlink (or a file) means the layer
+        // writes through (or below) it, and then nothing of this pass is kept. Below an opaque
+        // directory (a marker, or a whiteout the layer replaced by a directory) the lower
+        // layers' directories are hidden: a parent the layer left out there is new, with the
+        // default metadata it already has.
         for path in &deferred.implicit_dirs {
             if self.keys.any_ancestor_in(path, &deferred.marked) {
                 continue;
             }
             let deleted_here = deferred.marked.contains(&self.keys.key(path));
             if let (false, Some((_, st))) = (deleted_here, self.visible_in_lower(path)?) {
-                if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                // Below a lower file, in order the entry cannot be written (`strata extract`
+                // refuses it): the pass through the lower layers refuses it the same way, where
+                // overlayfs would show the layer's directory over the file.
+                if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
                     // The marks go back for the pass that writes through it.
                     let path = path.clone();
                     self.deferred.marked = std::mem::take(&mut deferred.marked);
