@@ -621,6 +621,142 @@ fn same_tree_or_same_refusal(env: &MountEnv, name: &str, layers: &[Vec<Entry>]) 
     }
 }
 
+/// A whiteout or opaque marker below a lower layer's symlink (`s -> /etc`, then
+/// `s/.wh.passwd`): applied in order (umoci, docker's naive applier) it deletes where the
+/// symlink leads, in an overlayfs layer it hides nothing, so runtimes disagree on what the
+/// image deletes; extract and mount refuse it with the same words (both ignored a whiteout,
+/// and mount showed a directory `s` for an opaque marker). An opaque marker of a directory the
+/// layer makes itself over the symlink (`rm s && mkdir s` on overlayfs) is no such thing, and
+/// one of a directory the layer only implies there clears nothing, as in order.
+#[test]
+fn a_marker_through_a_lower_symlink_is_refused_by_both() {
+    if !ready() {
+        return;
+    }
+    let t0 = 1_600_000_000;
+    let t1 = 1_600_001_000;
+    let lower = |link: &str| {
+        vec![
+            Entry::dir("etc").with_mtime(t0),
+            Entry::file("etc/passwd", "old\n").with_mtime(t0),
+            Entry::file("etc/sub/x", "x\n").with_mtime(t0),
+            Entry::symlink("s", link).with_mtime(t0),
+        ]
+    };
+    let refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+        (
+            "whiteout-absolute",
+            "s/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![Entry::whiteout("s", "passwd").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-relative",
+            "s/.wh.passwd",
+            vec![
+                lower("etc"),
+                vec![Entry::whiteout("s", "passwd").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-deeper",
+            "s/sub/.wh.x",
+            vec![
+                lower("/etc"),
+                vec![Entry::whiteout("s/sub", "x").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-and-a-write-through",
+            "s/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                    Entry::file("s/new", "n\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "opaque-below",
+            "s/sub/.wh..wh..opq",
+            vec![lower("/etc"), vec![Entry::opaque("s/sub").with_mtime(t1)]],
+        ),
+        (
+            "whiteout-through-a-chain",
+            "x/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![Entry::symlink("x", "s").with_mtime(t1)],
+                vec![Entry::whiteout("x", "passwd").with_mtime(t1 + 1)],
+            ],
+        ),
+    ];
+    let env = MountEnv::new();
+    for (name, entry, layers) in &refused {
+        let why = same_tree_or_same_refusal(&env, name, layers)
+            .unwrap_or_else(|| panic!("{name}: both took it"));
+        assert!(
+            why.contains(&format!("entry `{entry}`")) && why.contains("a symlink of a lower layer"),
+            "{name}: {why}"
+        );
+    }
+    let agreed: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "opaque-of-its-own-directory",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::dir("s").with_mtime(t1),
+                    Entry::opaque("s").with_mtime(t1),
+                    Entry::file("s/mine", "m\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "opaque-of-the-symlink",
+            vec![lower("/etc"), vec![Entry::opaque("s").with_mtime(t1)]],
+        ),
+        (
+            "opaque-of-the-symlink-and-a-write-through",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::opaque("s").with_mtime(t1),
+                    Entry::file("s/new", "n\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "opaque-of-a-lower-file",
+            vec![
+                vec![Entry::file("f", "f\n").with_mtime(t0)],
+                vec![Entry::opaque("f").with_mtime(t1)],
+            ],
+        ),
+        (
+            "symlink-deleted-first",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("", "s").with_mtime(t1),
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                ],
+            ],
+        ),
+    ];
+    for (name, layers) in &agreed {
+        assert_eq!(
+            same_tree_or_same_refusal(&env, name, layers),
+            None,
+            "{name}"
+        );
+    }
+    assert_store_consistent(&env, "after the markers");
+}
+
 /// A layer writing below a lower layer's file (`f`, then `f/x`): applied in order (extract,
 /// umoci, docker's naive applier) it cannot be written, while overlayfs would show the layer's
 /// directory over the file, so runtimes disagree: extract and mount refuse it with the same

@@ -155,6 +155,10 @@ pub struct TopDown {
     pending_opaque: HashSet<u128>,
     /// Directories above the paths the layer in progress wrote.
     layer_parents: HashSet<u128>,
+    /// Directories holding whiteouts or opaque markers of upper layers (and their ancestors),
+    /// and of the layer in progress: a lower non-directory there is one they act through.
+    marked_dirs: HashSet<u128>,
+    pending_marked_dirs: HashSet<u128>,
 }
 
 /// What to do with a content entry.
@@ -185,7 +189,15 @@ impl TopDown {
     pub fn next_layer(&mut self) {
         self.deleted.extend(self.pending_deleted.drain());
         self.opaque.extend(self.pending_opaque.drain());
+        self.marked_dirs.extend(self.pending_marked_dirs.drain());
         self.layer_parents.clear();
+    }
+
+    /// `dir`, holding a whiteout or opaque marker of the layer in progress, and its ancestors.
+    fn note_marked(&mut self, mut dir: &str) {
+        while !dir.is_empty() && self.pending_marked_dirs.insert(self.key(dir)) {
+            dir = parent(dir);
+        }
     }
 
     pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
@@ -193,11 +205,13 @@ impl TopDown {
             return Err(BadName::WhiteoutOfRoot);
         }
         self.pending_deleted.insert(self.key(path));
+        self.note_marked(parent(path));
         Ok(())
     }
 
     pub fn opaque(&mut self, dir: &str) {
         self.pending_opaque.insert(self.key(dir));
+        self.note_marked(dir);
     }
 
     /// How many paths the state remembers, for [`super::budget::MAX_TRACKED_PATHS`].
@@ -210,6 +224,8 @@ impl TopDown {
             + self.pending_deleted.len()
             + self.pending_opaque.len()
             + self.layer_parents.len()
+            + self.marked_dirs.len()
+            + self.pending_marked_dirs.len()
     }
 
     /// Is `path` hidden from layer `layer` by what the layers above did?
@@ -274,11 +290,12 @@ impl TopDown {
         }
         if kind == Settled::NonDir
             && (self.parents.get(&key).is_some_and(|by| *by > layer)
-                || self.layer_parents.contains(&key))
+                || self.layer_parents.contains(&key)
+                || self.marked_dirs.contains(&key))
         {
-            // Upper layers wrote through this entry, or this layer filled a directory here
-            // and now replaces it (entries of it still waiting, such as hardlinks, would land
-            // wherever the replacement leads).
+            // Upper layers wrote (or placed whiteouts and opaque markers) through this entry,
+            // or this layer filled a directory here and now replaces it (entries of it still
+            // waiting, such as hardlinks, would land wherever the replacement leads).
             return Verdict::WritesThrough;
         }
         self.settled.insert(key, (layer, kind));
@@ -332,6 +349,24 @@ impl TopDown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lower_non_directory_below_an_upper_marker_goes_in_order() {
+        let mut t = TopDown::new();
+        t.next_layer();
+        t.whiteout("s/sub/passwd").unwrap();
+        t.opaque("o/d");
+        t.next_layer();
+        assert_eq!(t.decide("s", 0, Settled::NonDir), Verdict::WritesThrough);
+        assert_eq!(
+            t.decide("s/sub", 0, Settled::NonDir),
+            Verdict::WritesThrough
+        );
+        assert_eq!(t.decide("o/d", 0, Settled::NonDir), Verdict::WritesThrough);
+        assert_eq!(t.decide("o", 0, Settled::NonDir), Verdict::WritesThrough);
+        assert_eq!(t.decide("other", 0, Settled::NonDir), Verdict::Write);
+        assert_eq!(t.decide("etc", 0, Settled::Dir), Verdict::Write);
+    }
 
     #[test]
     fn clean_path_confines_names() {
