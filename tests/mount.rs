@@ -716,6 +716,23 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             ],
         ),
         (
+            // A write through another lower symlink sends extract in order.
+            "opaque-of-its-own-directory-in-order",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::symlink("t", "/etc").with_mtime(t1),
+                    Entry::file("etc/sub/y", "y\n").with_mtime(t1),
+                ],
+                vec![
+                    Entry::dir("s").with_mtime(t1 + 1),
+                    Entry::opaque("s").with_mtime(t1 + 1),
+                    Entry::file("s/mine", "m\n").with_mtime(t1 + 1),
+                    Entry::file("t/sub/z", "z\n").with_mtime(t1 + 1),
+                ],
+            ],
+        ),
+        (
             "opaque-of-the-symlink",
             vec![lower("/etc"), vec![Entry::opaque("s").with_mtime(t1)]],
         ),
