@@ -46,6 +46,44 @@ pub fn ensure_layers(
     limits: &Limits,
 ) -> Result<Ensured, ArchiveError> {
     let diff_ids = image.diff_ids_from_config()?;
+    check_layer_count(image, &diff_ids, top, limits)?;
+    let chain = chain_ids(&diff_ids[..=top]);
+    let io_err = |e: io::Error| {
+        ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
+    };
+    let (locks, missing) = lock_chain(store, &chain).map_err(io_err)?;
+    let job = Job {
+        image,
+        store,
+        chain: &chain,
+        diff_ids: &diff_ids,
+        sparse: SparseBudget::default(),
+        limits,
+    };
+    unpack_missing(&job, &missing)?;
+    let diffs = chain
+        .iter()
+        .map(|c| store.layer_dir(c).join("diff"))
+        .collect();
+    let unpacked = missing.len();
+    let reused = chain.len() - unpacked;
+    Ok(Ensured {
+        diffs,
+        chain_ids: chain,
+        unpacked,
+        reused,
+        locks,
+    })
+}
+
+/// Refuses, before anything is unpacked, a config with fewer diffIDs than layers and more
+/// layers than `--max-layers` or overlayfs allow.
+fn check_layer_count(
+    image: &Image,
+    diff_ids: &[Digest],
+    top: usize,
+    limits: &Limits,
+) -> Result<(), ArchiveError> {
     let refuse = |detail: String| {
         ArchiveError::new(
             &image.source_path,
@@ -72,30 +110,26 @@ pub fn ensure_layers(
             top + 1
         )));
     }
-    let chain = chain_ids(&diff_ids[..=top]);
+    Ok(())
+}
+
+/// Unpacks the layers `missing` (indexes into the chain, bottom first). Layers are independent
+/// until their last step: a few are unpacked at a time in parallel (what a layer keeps for its
+/// completion stays bounded), then each is finished bottom-up once the layers below it are
+/// published. After a failure the rest is discarded.
+fn unpack_missing(job: &Job, missing: &[usize]) -> Result<(), ArchiveError> {
+    let store = job.store;
     let io_err = |e: io::Error| {
         ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
-    };
-    let (locks, missing) = lock_chain(store, &chain).map_err(io_err)?;
-    // Layers are independent until their last step: unpack a few at a time in parallel (what
-    // a layer keeps for its completion stays bounded), then finish each bottom-up once the
-    // layers below it are published.
-    let job = Job {
-        image,
-        store,
-        chain: &chain,
-        diff_ids: &diff_ids,
-        sparse: SparseBudget::default(),
-        limits,
     };
     let window = rayon::current_num_threads().max(1);
     let mut failure = None;
     for batch in missing.chunks(window) {
         let unpacked: Vec<(usize, Option<Staging>, Unpacked)> = batch
             .par_iter()
-            .map(|&i| match store.staging(&chain[i]) {
+            .map(|&i| match store.staging(&job.chain[i]) {
                 Ok(staging) => {
-                    let result = unpack_one(&job, i, &staging, None);
+                    let result = unpack_one(job, i, &staging, None);
                     (i, Some(staging), result)
                 }
                 Err(e) => (i, None, Err(io_err(e))),
@@ -107,7 +141,7 @@ pub fn ensure_layers(
                 continue;
             };
             let outcome = match (failure.is_none(), result) {
-                (true, Ok(unpacked)) => finish_one(&job, i, &staging, unpacked),
+                (true, Ok(unpacked)) => finish_one(job, i, &staging, unpacked),
                 (true, Err(e)) => Err(e),
                 (false, _) => Ok(()),
             };
@@ -122,22 +156,7 @@ pub fn ensure_layers(
             break;
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let diffs = chain
-        .iter()
-        .map(|c| store.layer_dir(c).join("diff"))
-        .collect();
-    let unpacked = missing.len();
-    let reused = chain.len() - unpacked;
-    Ok(Ensured {
-        diffs,
-        chain_ids: chain,
-        unpacked,
-        reused,
-        locks,
-    })
+    failure.map_or(Ok(()), Err)
 }
 
 /// Locks every layer of the chain, bottom first (so two strata never wait on each other in a
