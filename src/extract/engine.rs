@@ -216,6 +216,21 @@ impl Engine {
         Ok(Decision::Write { replace })
     }
 
+    /// A symlink (or a hardlink, which may name one) at `path`. From the top down, one that
+    /// upper layers' whiteouts or opaque markers lie below goes in order, which refuses them
+    /// (in order they would delete where it leads; in an overlayfs layer, nothing). Below a
+    /// file they delete nothing either way.
+    pub fn maybe_symlink(&mut self, path: &str) -> Result<Decision, Problem> {
+        let decision = self.content(path, false)?;
+        if self.order == Order::TopDown
+            && matches!(decision, Decision::Write { .. })
+            && self.state.marked_below(path)
+        {
+            return Err(Problem::WritesThrough);
+        }
+        Ok(decision)
+    }
+
     /// A fifo or device node to be written at `path`: whether it is (`--no-devices` leaves
     /// devices out, and then links to them too).
     pub fn special(

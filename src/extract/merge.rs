@@ -244,7 +244,10 @@ impl Applier<'_> {
         let header_type = entry.header().entry_type();
         let tally_path = self.tally.is_some().then(|| path.clone());
         let recount_key = self.tally.is_none().then(|| self.recount.key(&path));
-        let decision = self.engine.content(&path, header_type.is_dir())?;
+        let decision = match header_type {
+            tar::EntryType::Symlink | tar::EntryType::Link => self.engine.maybe_symlink(&path)?,
+            _ => self.engine.content(&path, header_type.is_dir())?,
+        };
         let Decision::Write { replace } = decision else {
             self.counts.hidden += 1;
             return self.carry_out(&decision).map_err(problem_of);

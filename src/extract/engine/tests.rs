@@ -230,3 +230,21 @@ fn hardlinks_wait_for_content_settled_later() {
     );
     assert_eq!(e.skipped_devices(), 1);
 }
+
+#[test]
+fn a_lower_symlink_below_upper_markers_goes_in_order() {
+    let mut e = Engine::new(Order::TopDown);
+    e.next_layer(1);
+    e.whiteout("s/passwd").unwrap();
+    e.whiteout("f/x").unwrap();
+    e.next_layer(0);
+    assert!(matches!(e.maybe_symlink("s"), Err(Problem::WritesThrough)));
+    assert_eq!(
+        e.content("f", false).unwrap(),
+        Decision::Write { replace: false }
+    );
+    assert_eq!(
+        e.maybe_symlink("other").unwrap(),
+        Decision::Write { replace: false }
+    );
+}
