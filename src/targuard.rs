@@ -42,6 +42,8 @@ struct Watch {
     sparse_blocks: u64,
     /// Real sizes of the sparse entries seen so far, when their data will be expanded.
     sparse_total: Option<SparseBudget>,
+    /// What this guard's sparse entries added to `sparse_total`.
+    sparse_claimed: u64,
 }
 
 enum State {
@@ -70,6 +72,7 @@ impl<R: Read> TarGuard<R> {
                 pending_size: 0,
                 sparse_blocks: 0,
                 sparse_total: None,
+                sparse_claimed: 0,
             },
             pos: 0,
         }
@@ -85,6 +88,11 @@ impl<R: Read> TarGuard<R> {
 
     pub fn into_inner(self) -> R {
         self.inner
+    }
+
+    /// What this layer's sparse entries claimed of the shared budget so far.
+    pub fn sparse_claimed(&self) -> u64 {
+        self.watch.sparse_claimed
     }
 }
 
@@ -176,6 +184,7 @@ impl Watch {
                 let before = total
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, add)
                     .unwrap_or(u64::MAX);
+                self.sparse_claimed = self.sparse_claimed.saturating_add(real);
                 if before.saturating_add(real) > SPARSE_SIZE_LIMIT {
                     return Err(invalid(&format!(
                         "GNU sparse entries claim more than {} GiB of file size in this image",

@@ -583,6 +583,337 @@ fn a_write_through_a_lower_symlink_mounts_as_it_extracts() {
     assert_store_consistent(&env, "after the mounts");
 }
 
+/// Extract and mount of one image: the same tree, or both refuse with the same `error:` and
+/// `caused by:` lines. Returns the refusal, if any.
+fn same_tree_or_same_refusal(env: &MountEnv, name: &str, layers: &[Vec<Entry>]) -> Option<String> {
+    let fx = image_of_entries(
+        &format!("{name}.tar"),
+        layers,
+        Compression::None,
+        Format::Oci,
+    );
+    let dest = env.root.join(format!("x-{name}"));
+    let extracted = common::sandbox::extract(fx.arg(), &dest, &[], &Opts::default());
+    let mp = env.mountpoint(&format!("m-{name}"));
+    let mounted = env.mount(&sel(fx.arg(), &[]), &mp, &[]);
+    let why = |o: &Out| {
+        o.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:") || l.starts_with("caused by:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    match (extracted.code, mounted.code) {
+        (Some(0), Some(0)) => {
+            assert_view(&read_tree(&dest), &read_view(&mp), true, name);
+            env.umount_ok(&mp, &[]);
+            None
+        }
+        (Some(2), Some(2)) => {
+            assert!(
+                !why(&extracted).is_empty() && why(&mounted) == why(&extracted),
+                "{name}: extract said\n{extracted}\nmount said\n{mounted}"
+            );
+            assert_eq!(mount_count(&mp), 0, "{name}: nothing mounted");
+            Some(why(&extracted).join("\n"))
+        }
+        _ => panic!("{name}: extract and mount disagree:\nextract: {extracted}\nmount: {mounted}"),
+    }
+}
+
+/// A whiteout or opaque marker below a lower layer's symlink (`s -> /etc`, then
+/// `s/.wh.passwd`): applied in order (umoci, docker's naive applier) it deletes where the
+/// symlink leads, in an overlayfs layer it hides nothing, so runtimes disagree on what the
+/// image deletes; extract and mount refuse it with the same words (both ignored a whiteout,
+/// and mount showed a directory `s` for an opaque marker). An opaque marker of a directory the
+/// layer makes itself over the symlink (`rm s && mkdir s` on overlayfs) is no such thing, and
+/// one of a directory the layer only implies there clears nothing, as in order.
+#[test]
+fn a_marker_through_a_lower_symlink_is_refused_by_both() {
+    if !ready() {
+        return;
+    }
+    let t0 = 1_600_000_000;
+    let t1 = 1_600_001_000;
+    let lower = |link: &str| {
+        vec![
+            Entry::dir("etc").with_mtime(t0),
+            Entry::file("etc/passwd", "old\n").with_mtime(t0),
+            Entry::file("etc/sub/x", "x\n").with_mtime(t0),
+            Entry::symlink("s", link).with_mtime(t0),
+        ]
+    };
+    let refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+        (
+            "whiteout-absolute",
+            "s/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![Entry::whiteout("s", "passwd").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-relative",
+            "s/.wh.passwd",
+            vec![
+                lower("etc"),
+                vec![Entry::whiteout("s", "passwd").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-deeper",
+            "s/sub/.wh.x",
+            vec![
+                lower("/etc"),
+                vec![Entry::whiteout("s/sub", "x").with_mtime(t1)],
+            ],
+        ),
+        (
+            "whiteout-and-a-write-through",
+            "s/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                    Entry::file("s/new", "n\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "opaque-below",
+            "s/sub/.wh..wh..opq",
+            vec![lower("/etc"), vec![Entry::opaque("s/sub").with_mtime(t1)]],
+        ),
+        (
+            "whiteout-through-a-chain",
+            "x/.wh.passwd",
+            vec![
+                lower("/etc"),
+                vec![Entry::symlink("x", "s").with_mtime(t1)],
+                vec![Entry::whiteout("x", "passwd").with_mtime(t1 + 1)],
+            ],
+        ),
+    ];
+    let env = MountEnv::new();
+    for (name, entry, layers) in &refused {
+        let why = same_tree_or_same_refusal(&env, name, layers)
+            .unwrap_or_else(|| panic!("{name}: both took it"));
+        assert!(
+            why.contains(&format!("entry `{entry}`")) && why.contains("a symlink of a lower layer"),
+            "{name}: {why}"
+        );
+    }
+    let agreed: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "opaque-of-its-own-directory",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::dir("s").with_mtime(t1),
+                    Entry::opaque("s").with_mtime(t1),
+                    Entry::file("s/mine", "m\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            // A write through another lower symlink sends extract in order.
+            "opaque-of-its-own-directory-in-order",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::symlink("t", "/etc").with_mtime(t1),
+                    Entry::file("etc/sub/y", "y\n").with_mtime(t1),
+                ],
+                vec![
+                    Entry::dir("s").with_mtime(t1 + 1),
+                    Entry::opaque("s").with_mtime(t1 + 1),
+                    Entry::file("s/mine", "m\n").with_mtime(t1 + 1),
+                    Entry::file("t/sub/z", "z\n").with_mtime(t1 + 1),
+                ],
+            ],
+        ),
+        (
+            "opaque-of-the-symlink",
+            vec![lower("/etc"), vec![Entry::opaque("s").with_mtime(t1)]],
+        ),
+        (
+            "opaque-of-the-symlink-and-a-write-through",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::opaque("s").with_mtime(t1),
+                    Entry::file("s/new", "n\n").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "opaque-of-a-lower-file",
+            vec![
+                vec![Entry::file("f", "f\n").with_mtime(t0)],
+                vec![Entry::opaque("f").with_mtime(t1)],
+            ],
+        ),
+        (
+            "symlink-deleted-first",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("", "s").with_mtime(t1),
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                ],
+            ],
+        ),
+    ];
+    for (name, layers) in &agreed {
+        assert_eq!(
+            same_tree_or_same_refusal(&env, name, layers),
+            None,
+            "{name}"
+        );
+    }
+    assert_store_consistent(&env, "after the markers");
+}
+
+/// A layer writing below a lower layer's file (`f`, then `f/x`): applied in order (extract,
+/// umoci, docker's naive applier) it cannot be written, while overlayfs would show the layer's
+/// directory over the file, so runtimes disagree: extract and mount refuse it with the same
+/// words (mount showed the directory). A layer that replaces the file by its own directory, or
+/// deletes it first, is not refused, and a whiteout below the file deletes nothing in both.
+#[test]
+fn a_write_below_a_lower_file_is_refused_by_both() {
+    if !ready() {
+        return;
+    }
+    let file = |p: &str| Entry::file(p, "f\n").with_mtime(1_600_000_000);
+    let upper = |p: &str| Entry::file(p, "x\n").with_mtime(1_600_001_000);
+    let refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+        (
+            "below-file",
+            "f/x",
+            vec![vec![file("f")], vec![upper("f/x")]],
+        ),
+        (
+            "deep-below-file",
+            "a/f/g/x",
+            vec![vec![file("a/f")], vec![upper("a/f/g/x")]],
+        ),
+        (
+            "below-file-of-a-middle-layer",
+            "d/x",
+            vec![
+                vec![upper("d/old")],
+                vec![
+                    Entry::whiteout("", "d").with_mtime(1_600_000_500),
+                    file("d"),
+                ],
+                vec![upper("d/x")],
+            ],
+        ),
+    ];
+    let env = MountEnv::new();
+    for (name, entry, layers) in &refused {
+        let why = same_tree_or_same_refusal(&env, name, layers)
+            .unwrap_or_else(|| panic!("{name}: both wrote it"));
+        assert!(
+            why.contains(&format!("entry `{entry}`")) && why.contains("Not a directory"),
+            "{name}: {why}"
+        );
+    }
+    let agreed: Vec<(&str, Vec<Vec<Entry>>)> = vec![
+        (
+            "own-directory",
+            vec![
+                vec![file("f")],
+                vec![Entry::dir("f").with_mtime(1_600_001_000), upper("f/x")],
+            ],
+        ),
+        (
+            "deleted-first",
+            vec![
+                vec![file("f")],
+                vec![
+                    Entry::whiteout("", "f").with_mtime(1_600_001_000),
+                    upper("f/x"),
+                ],
+            ],
+        ),
+        (
+            "whiteout-below",
+            vec![
+                vec![file("f")],
+                vec![Entry::whiteout("f", "x").with_mtime(1_600_001_000)],
+            ],
+        ),
+    ];
+    for (name, layers) in &agreed {
+        assert_eq!(
+            same_tree_or_same_refusal(&env, name, layers),
+            None,
+            "{name}"
+        );
+    }
+    assert_store_consistent(&env, "after the refusals");
+}
+
+/// A layer the store reads twice (it writes through a lower symlink) counts its entries once
+/// against `--max-files`, as extract counts them: at exactly the image's entry count both
+/// succeed with the same tree, one below it both refuse.
+#[test]
+fn a_layer_read_again_counts_once_against_max_files() {
+    if !ready() {
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::dir("etc").with_mtime(1_600_000_000),
+            Entry::file("etc/passwd", "old\n").with_mtime(1_600_000_000),
+            Entry::symlink("s", "/etc").with_mtime(1_600_000_000),
+        ],
+        vec![
+            Entry::file("s/passwd", "new\n").with_mtime(1_600_001_000),
+            Entry::file("s/group", "g\n").with_mtime(1_600_001_000),
+            Entry::file("u", "u\n").with_mtime(1_600_001_000),
+        ],
+    ];
+    let n: usize = layers.iter().map(Vec::len).sum();
+    let env = MountEnv::new();
+    let fx = image_of_entries("count.tar", &layers, Compression::None, Format::Oci);
+    let s = sel(fx.arg(), &[]);
+    let exact = n.to_string();
+    let below = (n - 1).to_string();
+    let extracted = env.extract_tree(&s, "x", &["--max-files", &exact]);
+    let refused = common::sandbox::extract(
+        fx.arg(),
+        &env.root.join("x-below"),
+        &["--max-files", &below],
+        &Opts::default(),
+    );
+    assert_eq!(
+        refused.code,
+        Some(2),
+        "extract --max-files {below}: {refused}"
+    );
+    let mp = env.mountpoint("m");
+    env.mount_ok(&s, &mp, &["--max-files", &exact]);
+    assert_view(
+        &extracted,
+        &read_view(&mp),
+        true,
+        "--max-files at the entry count",
+    );
+    env.umount_ok(&mp, &[]);
+    // A fresh store, so that every layer is read again.
+    let env = MountEnv::new();
+    let mp = env.mountpoint("m-below");
+    let out = env.mount(&s, &mp, &["--max-files", &below]);
+    assert_eq!(out.code, Some(2), "mount --max-files {below}: {out}");
+    assert!(
+        out.stderr.contains("--max-files"),
+        "mount names the limit: {out}"
+    );
+    assert_eq!(mount_count(&mp), 0);
+}
+
 /// What a write through a lower symlink cannot do, extract and mount refuse with the same
 /// words: a symlink to a file, and a symlink loop.
 #[test]

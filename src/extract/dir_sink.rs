@@ -14,6 +14,7 @@ mod through;
 
 use data::{copy_file_data, copy_sparse};
 
+pub use markers::MarkerThroughSymlink;
 pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
 use super::budget::Budget;
@@ -83,6 +84,12 @@ struct Deferred {
     whiteouts: PathSpill,
     /// Keys of the whiteouts and opaque markers, to drop a whiteout below another one.
     marked: std::collections::HashSet<u128>,
+    /// Keys of the whiteouts alone: a parent the layer left out there was deleted first.
+    whited: std::collections::HashSet<u128>,
+    /// Opaque markers of directories the layer only implies where the layers below have a
+    /// symlink or a file: applied in order, they clear nothing (there is no directory), and
+    /// the pass through the lower layers leaves them out (see `complete`).
+    void: std::collections::HashSet<u128>,
     /// Hardlinks to lower-layer files, made once the lower layers exist; a later entry of the
     /// layer at the same path removes its link (the last entry for a path wins).
     links: std::collections::BTreeMap<String, String>,

@@ -33,6 +33,15 @@ pub(crate) fn problem_of(e: io::Error) -> Problem {
     if let Some(limit) = LimitReached::find(&e) {
         return Problem::Limit(limit.clone());
     }
+    if let Some(m) = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<super::dir_sink::MarkerThroughSymlink>())
+    {
+        return Problem::BadContent {
+            what: "whiteout",
+            detail: m.to_string(),
+        };
+    }
     Problem::Write(e)
 }
 

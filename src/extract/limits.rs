@@ -22,6 +22,9 @@ pub struct Limits {
     /// Character and block devices are skipped (and counted) instead of created.
     pub no_devices: bool,
     used: Arc<Used>,
+    /// What one pass over a layer counted ([`Limits::for_layer`]), so that a layer read again
+    /// can give it back.
+    layer: Option<Arc<Used>>,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_size: None,
             no_devices: false,
             used: Arc::default(),
+            layer: None,
         }
     }
 }
@@ -98,6 +102,7 @@ impl Limits {
             max_size,
             no_devices,
             used: Arc::default(),
+            layer: None,
         }
     }
 
@@ -123,6 +128,9 @@ impl Limits {
 
     /// Counts one more tar entry against `--max-files`.
     pub fn entry(&self) -> Result<(), LimitReached> {
+        if let Some(layer) = &self.layer {
+            layer.entries.fetch_add(1, Ordering::Relaxed);
+        }
         let n = self.used.entries.fetch_add(1, Ordering::Relaxed) + 1;
         if n > self.max_files {
             return Err(LimitReached {
@@ -137,6 +145,9 @@ impl Limits {
 
     /// Counts `n` more bytes of file content against `--max-size`, before they are written.
     pub fn bytes(&self, n: u64) -> io::Result<()> {
+        if let Some(layer) = &self.layer {
+            layer.bytes.fetch_add(n, Ordering::Relaxed);
+        }
         let total = self.used.bytes.fetch_add(n, Ordering::Relaxed) + n;
         match self.max_size {
             Some(max) if total > max => Err(io::Error::other(LimitReached {
@@ -150,7 +161,36 @@ impl Limits {
     }
 
     pub fn skipped_device(&self) {
+        if let Some(layer) = &self.layer {
+            layer.devices_skipped.fetch_add(1, Ordering::Relaxed);
+        }
         self.used.devices_skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The same limits and counts, remembering apart what one pass over one layer counts, for
+    /// [`Limits::give_back`].
+    pub fn for_layer(&self) -> Limits {
+        Limits {
+            layer: Some(Arc::default()),
+            ..self.clone()
+        }
+    }
+
+    /// Un-counts what this layer's pass counted (from [`Limits::for_layer`]): the layer store
+    /// reads a layer again when it writes through a lower symlink, and its entries are still
+    /// the image's entries once, as `strata extract` counts them.
+    pub fn give_back(&self) {
+        let Some(layer) = &self.layer else {
+            return;
+        };
+        for (used, own) in [
+            (&self.used.entries, &layer.entries),
+            (&self.used.bytes, &layer.bytes),
+            (&self.used.devices_skipped, &layer.devices_skipped),
+        ] {
+            let n = own.swap(0, Ordering::Relaxed);
+            used.fetch_sub(n.min(used.load(Ordering::Relaxed)), Ordering::Relaxed);
+        }
     }
 
     /// Device nodes left out because of `--no-devices`, so far.
@@ -162,6 +202,24 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layer_given_back_counts_once() {
+        let image = Limits::new(10, 3, Some(100), false);
+        image.entry().unwrap();
+        let layer = image.for_layer();
+        layer.entry().unwrap();
+        layer.entry().unwrap();
+        layer.bytes(60).unwrap();
+        assert!(layer.entry().is_err(), "the image's count is shared");
+        layer.give_back();
+        let again = image.for_layer();
+        again.entry().unwrap();
+        again.entry().unwrap();
+        again.bytes(90).unwrap();
+        assert!(again.entry().is_err());
+        assert!(again.bytes(20).is_err());
+    }
 
     #[test]
     fn limits_name_their_flag_and_are_shared_by_clones() {

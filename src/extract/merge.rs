@@ -71,6 +71,8 @@ pub struct Counts {
 pub struct Outcome {
     pub counts: Counts,
     pub warnings: Vec<String>,
+    /// What the layers' sparse entries claimed of the shared sparse budget.
+    pub sparse_claimed: u64,
 }
 
 /// Applies layers `0..=top` of `image` into `sink`, within `limits`.
@@ -119,6 +121,7 @@ pub fn merge_sharing(
         skipped_entries: 0,
         recount: Recount::default(),
         layer_name: String::new(),
+        sparse_claimed: 0,
     };
     for index in layers {
         applier.layer(&image.layers[index])?;
@@ -141,6 +144,7 @@ struct Applier<'a> {
     recount: Recount,
     /// `layer N (PATH)`, for messages about the layer being read.
     layer_name: String,
+    sparse_claimed: u64,
 }
 
 impl Applier<'_> {
@@ -186,7 +190,9 @@ impl Applier<'_> {
             self.carry_out(&decision)
                 .map_err(|e| self.fail(entry_name.clone(), problem_of(e)))?;
         }
-        let mut rest = archive.into_inner().into_inner();
+        let guard = archive.into_inner();
+        self.sparse_claimed += guard.sparse_claimed();
+        let mut rest = guard.into_inner();
         io::copy(&mut rest, &mut io::sink())
             .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
         check_digests(layer, rest.digests(), &|p| self.fail(entry_name.clone(), p))
@@ -238,7 +244,10 @@ impl Applier<'_> {
         let header_type = entry.header().entry_type();
         let tally_path = self.tally.is_some().then(|| path.clone());
         let recount_key = self.tally.is_none().then(|| self.recount.key(&path));
-        let decision = self.engine.content(&path, header_type.is_dir())?;
+        let decision = match header_type {
+            tar::EntryType::Symlink | tar::EntryType::Link => self.engine.maybe_symlink(&path)?,
+            _ => self.engine.content(&path, header_type.is_dir())?,
+        };
         let Decision::Write { replace } = decision else {
             self.counts.hidden += 1;
             return self.carry_out(&decision).map_err(problem_of);
@@ -264,54 +273,30 @@ impl Applier<'_> {
         replace: bool,
         position: usize,
     ) -> Result<Option<Counted>, Problem> {
-        let mut counted = None;
-        let written = match entry.header().entry_type() {
+        let (written, counted) = match entry.header().entry_type() {
             tar::EntryType::Directory => {
                 // The root's own entry is its metadata, not a directory of the tree.
-                if !path.is_empty() {
+                let counted = (!path.is_empty()).then_some(Counted::Dir);
+                if counted.is_some() {
                     self.counts.dirs += 1;
-                    counted = Some(Counted::Dir);
                 }
-                self.sink.dir(&path, meta, replace)
+                (self.sink.dir(&path, meta, replace), counted)
             }
             t @ (tar::EntryType::Regular
             | tar::EntryType::Continuous
             | tar::EntryType::GNUSparse) => {
-                self.counts.files += 1;
-                let size = entry.size();
-                let mut exact = Exact {
-                    inner: entry,
-                    n: 0,
-                    size,
-                    limits: self.limits,
-                };
                 let sparse = t == tar::EntryType::GNUSparse;
-                let r = self
-                    .sink
-                    .file(&path, meta, size, sparse, &mut exact, replace);
-                self.counts.bytes += exact.n;
-                counted = Some(Counted::File(exact.n));
-                r
+                self.write_file(entry, &path, meta, sparse, replace)
             }
             tar::EntryType::Symlink => {
                 self.counts.symlinks += 1;
-                counted = Some(Counted::Symlink);
                 let target = entry.link_name_bytes().unwrap_or_default();
-                self.sink.symlink(&path, &target, meta, replace)
+                let r = self.sink.symlink(&path, &target, meta, replace);
+                (r, Some(Counted::Symlink))
             }
             tar::EntryType::Link => {
                 let raw = entry.link_name_bytes().unwrap_or_default();
-                let target = self.engine.link_target(&path, &raw)?;
-                let link = self.engine.link(path.clone(), target, position, replace)?;
-                if link == Link::LeftOut {
-                    return Ok(None);
-                }
-                self.counts.hardlinks += 1;
-                counted = Some(Counted::Hardlink);
-                match link {
-                    Link::Now(target) => self.sink.hardlink(&path, &target, replace),
-                    Link::Later | Link::LeftOut => Ok(()),
-                }
+                self.write_link(path, &raw, replace, position)?
             }
             tar::EntryType::Fifo | tar::EntryType::Char | tar::EntryType::Block => {
                 let kind = special_of(entry).unwrap_or(Special::Fifo);
@@ -320,23 +305,74 @@ impl Applier<'_> {
                     return Ok(None);
                 }
                 self.counts.specials += 1;
-                counted = Some(Counted::Special);
-                self.sink.special(&path, kind, meta, replace)
+                let r = self.sink.special(&path, kind, meta, replace);
+                (r, Some(Counted::Special))
             }
             other => {
-                self.skipped_entries += 1;
-                if self.skipped_entries <= MAX_WARNINGS {
-                    self.warnings.push(format!(
-                        "{}: skipped `{}`: unsupported tar entry type {other:?}",
-                        self.layer_name,
-                        crate::render::escape_for_message(&path, 200)
-                    ));
-                }
-                Ok(())
+                self.skipped(&path, other);
+                (Ok(()), None)
             }
         };
         written.map_err(problem_of)?;
         Ok(counted)
+    }
+
+    /// A regular file's content, within the limits.
+    fn write_file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &str,
+        meta: &Meta,
+        sparse: bool,
+        replace: bool,
+    ) -> (io::Result<()>, Option<Counted>) {
+        self.counts.files += 1;
+        let size = entry.size();
+        let mut exact = Exact {
+            inner: entry,
+            n: 0,
+            size,
+            limits: self.limits,
+        };
+        let r = self
+            .sink
+            .file(path, meta, size, sparse, &mut exact, replace);
+        self.counts.bytes += exact.n;
+        (r, Some(Counted::File(exact.n)))
+    }
+
+    /// A hardlink entry to `raw`: linked now, later (once its target's content is settled), or
+    /// left out with the device it names.
+    fn write_link(
+        &mut self,
+        path: String,
+        raw: &[u8],
+        replace: bool,
+        position: usize,
+    ) -> Result<(io::Result<()>, Option<Counted>), Problem> {
+        let target = self.engine.link_target(&path, raw)?;
+        let link = self.engine.link(path.clone(), target, position, replace)?;
+        if link == Link::LeftOut {
+            return Ok((Ok(()), None));
+        }
+        self.counts.hardlinks += 1;
+        let r = match link {
+            Link::Now(target) => self.sink.hardlink(&path, &target, replace),
+            Link::Later | Link::LeftOut => Ok(()),
+        };
+        Ok((r, Some(Counted::Hardlink)))
+    }
+
+    /// An entry of a type no tree holds: named in a warning, up to [`MAX_WARNINGS`].
+    fn skipped(&mut self, path: &str, kind: tar::EntryType) {
+        self.skipped_entries += 1;
+        if self.skipped_entries <= MAX_WARNINGS {
+            self.warnings.push(format!(
+                "{}: skipped `{}`: unsupported tar entry type {kind:?}",
+                self.layer_name,
+                crate::render::escape_for_message(path, 200)
+            ));
+        }
     }
 
     /// Once every layer is read: the waiting hardlinks, the warnings, the sink's own end.
@@ -382,6 +418,7 @@ impl Applier<'_> {
         Ok(Outcome {
             counts,
             warnings: self.warnings,
+            sparse_claimed: self.sparse_claimed,
         })
     }
 }

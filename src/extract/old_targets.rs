@@ -12,7 +12,7 @@ use super::pipe::Pipelined;
 use super::rules::{classify, EntryKind};
 use crate::entries::{check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
-use crate::image::Image;
+use crate::image::{Image, LayerRef};
 use crate::targuard::{SparseBudget, TarGuard};
 
 /// Hardlinks whose target was replaced or deleted by a higher layer keep the content the target
@@ -30,145 +30,21 @@ pub(super) fn copy_old_targets(
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
     let mut dead = Vec::new();
     for layer in image.layers[..=top].iter().rev() {
-        let wanted: Vec<usize> = (0..links.len())
-            .filter(|&i| links[i].layer >= layer.index)
-            .collect();
-        if wanted.is_empty() {
+        let Some(index) = Index::of(&links, layer.index) else {
             continue;
-        }
-        let entry_name = format!("layer {} ({})", layer.index, layer.path);
-        let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.clone()), p);
-        let blob = image.container.open_blob(&layer.path, &entry_name)?;
-        let mut archive = tar::Archive::new(TarGuard::expanding(
-            Pipelined::start_sized(blob, true, image.container.stored_size(&layer.path)),
-            sparse.clone(),
-        ));
-        let mut written: HashSet<usize> = HashSet::new();
-        let mut hidden: HashSet<usize> = HashSet::new();
-        // The wanted links by target and by every directory above their target, so that each
-        // entry costs a lookup, not a pass over all links.
-        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &i in &wanted {
-            let target = links[i].target.as_str();
-            by_target.entry(target).or_default().push(i);
-            let mut dir = super::rules::parent(target);
-            while !dir.is_empty() {
-                by_dir.entry(dir).or_default().push(i);
-                dir = super::rules::parent(dir);
-            }
-        }
-        let none: Vec<usize> = Vec::new();
-        for (position, entry) in archive
-            .entries()
-            .map_err(|e| fail(tar_problem(e)))?
-            .enumerate()
-        {
-            let mut entry = entry.map_err(|e| fail(tar_problem(e)))?;
-            // In the link's own layer, what comes after the link does not concern it.
-            let concerned =
-                |i: &usize| links[*i].layer > layer.index || position < links[*i].position;
-            let at_target = |p: &str| {
-                by_target
-                    .get(p)
-                    .unwrap_or(&none)
-                    .iter()
-                    .filter(|i| concerned(i))
-            };
-            let below = |d: &str| {
-                let all = if d.is_empty() {
-                    &wanted
-                } else {
-                    by_dir.get(d).unwrap_or(&none)
-                };
-                all.iter().filter(|i| concerned(i))
-            };
-            // The main pass refused bad names already.
-            let Ok(kind) = classify(&crate::rawname::from_bytes(&entry.path_bytes())) else {
-                continue;
-            };
-            let path = match kind {
-                EntryKind::AufsMeta => continue,
-                EntryKind::Whiteout(p) => {
-                    hidden.extend(at_target(&p).chain(below(&p)));
-                    continue;
-                }
-                EntryKind::Opaque(d) => {
-                    hidden.extend(below(&d));
-                    continue;
-                }
-                EntryKind::Content(p) => p,
-            };
-            let entry_type = entry.header().entry_type();
-            let is_file = matches!(
-                entry_type,
-                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
-            );
-            // A fifo or device node can be hardlinked too: the link gets a node of its own.
-            let special = special_of(&entry).filter(|s| {
-                !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..)))
-            });
-            // A hardlink to a symlink is that symlink (linkat does not follow it).
-            let symlink = (entry_type == tar::EntryType::Symlink).then(|| {
-                entry
-                    .link_name_bytes()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default()
-            });
-            let linkable = is_file || special.is_some() || symlink.is_some();
-            // Anything else at the target, or a non-directory above it, replaced it.
-            if !linkable {
-                hidden.extend(at_target(&path));
-            }
-            if !path.is_empty() && !entry_type.is_dir() {
-                hidden.extend(below(&path));
-            }
-            let hits: Vec<usize> = at_target(&path).copied().collect();
-            if hits.is_empty() || !linkable {
-                continue;
-            }
-            let at = |p: Problem| {
-                ArchiveError::new(
-                    &image.source_path,
-                    Some(format!(
-                        "{entry_name}: entry `{}`",
-                        crate::render::escape_for_message(&path, 200)
-                    )),
-                    p,
-                )
-            };
-            let meta = meta_of(&mut entry).map_err(|e| at(Problem::CorruptTar(e)))?;
-            // The first link gets the content; the others link to it. A later duplicate of the
-            // target in this layer replaces what an earlier one wrote.
-            let first = hits[0];
-            let size = entry.size();
-            let sparse = entry_type == tar::EntryType::GNUSparse;
-            let mut exact = Exact {
-                inner: &mut entry,
-                n: 0,
-                size,
-                limits,
-            };
-            let replace = links[first].replace || written.contains(&first);
-            match (special, &symlink) {
-                (Some(kind), _) => sink.special(&links[first].path, kind, &meta, replace),
-                (None, Some(target)) => sink.symlink(&links[first].path, target, &meta, replace),
-                (None, None) => {
-                    sink.file(&links[first].path, &meta, size, sparse, &mut exact, replace)
-                }
-            }
-            .map_err(|e| at(problem_of(e)))?;
-            for &other in &hits[1..] {
-                let target = links[first].path.clone();
-                let replace = links[other].replace || written.contains(&other);
-                sink.hardlink(&links[other].path, &target, replace)
-                    .map_err(|e| at(problem_of(e)))?;
-            }
-            written.extend(hits.iter().copied());
-        }
-        let mut rest = archive.into_inner().into_inner();
-        io::copy(&mut rest, &mut io::sink()).map_err(|e| fail(tar_problem(e)))?;
-        check_digests(layer, rest.digests(), &fail)?;
+        };
+        let mut reader = LayerReader {
+            image,
+            layer,
+            index: &index,
+            sink: &mut *sink,
+            limits,
+            written: HashSet::new(),
+            hidden: HashSet::new(),
+            entry_name: format!("layer {} ({})", layer.index, layer.path),
+        };
+        reader.read(sparse)?;
+        let (written, hidden) = (reader.written, reader.hidden);
         // A layer's own file wins over its own whiteouts; a link whose target this layer only
         // deleted or replaced has nothing left to find further down.
         let mut kept = Vec::new();
@@ -186,4 +62,229 @@ pub(super) fn copy_old_targets(
     }
     links.extend(dead);
     Ok(links)
+}
+
+/// The links one layer may hold the target of, by target and by every directory above their
+/// target, so that each entry costs a lookup, not a pass over all links.
+struct Index<'l> {
+    links: &'l [PendingLink],
+    layer: usize,
+    wanted: Vec<usize>,
+    by_target: HashMap<&'l str, Vec<usize>>,
+    by_dir: HashMap<&'l str, Vec<usize>>,
+}
+
+impl<'l> Index<'l> {
+    /// `None` when no link looks at layer `layer` or below.
+    fn of(links: &'l [PendingLink], layer: usize) -> Option<Index<'l>> {
+        let wanted: Vec<usize> = (0..links.len())
+            .filter(|&i| links[i].layer >= layer)
+            .collect();
+        if wanted.is_empty() {
+            return None;
+        }
+        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &wanted {
+            let target = links[i].target.as_str();
+            by_target.entry(target).or_default().push(i);
+            let mut dir = super::rules::parent(target);
+            while !dir.is_empty() {
+                by_dir.entry(dir).or_default().push(i);
+                dir = super::rules::parent(dir);
+            }
+        }
+        Some(Index {
+            links,
+            layer,
+            wanted,
+            by_target,
+            by_dir,
+        })
+    }
+
+    /// In the link's own layer, what comes after the link does not concern it.
+    fn concerned(&self, i: usize, position: usize) -> bool {
+        self.links[i].layer > self.layer || position < self.links[i].position
+    }
+
+    /// The links concerned by the entry at `position` whose target is `path`.
+    fn at_target<'a>(&'a self, path: &str, position: usize) -> impl Iterator<Item = usize> + 'a {
+        let all = self.by_target.get(path).map_or(&[][..], Vec::as_slice);
+        all.iter()
+            .copied()
+            .filter(move |&i| self.concerned(i, position))
+    }
+
+    /// The links concerned by the entry at `position` whose target lies below `dir`.
+    fn below<'a>(&'a self, dir: &str, position: usize) -> impl Iterator<Item = usize> + 'a {
+        let all = if dir.is_empty() {
+            &self.wanted[..]
+        } else {
+            self.by_dir.get(dir).map_or(&[][..], Vec::as_slice)
+        };
+        all.iter()
+            .copied()
+            .filter(move |&i| self.concerned(i, position))
+    }
+}
+
+/// What a link can stand for: a file's content, a node of its own for a fifo or device, or
+/// the symlink itself (linkat does not follow it).
+enum Linkable {
+    File { sparse: bool },
+    Special(Special),
+    Symlink(Vec<u8>),
+}
+
+impl Linkable {
+    fn of<R: io::Read>(entry: &tar::Entry<'_, R>, limits: &Limits) -> Option<Linkable> {
+        match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                Some(Linkable::File { sparse: false })
+            }
+            tar::EntryType::GNUSparse => Some(Linkable::File { sparse: true }),
+            tar::EntryType::Symlink => Some(Linkable::Symlink(
+                entry
+                    .link_name_bytes()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default(),
+            )),
+            _ => special_of(entry)
+                .filter(|s| {
+                    !(limits.no_devices && matches!(s, Special::Char(..) | Special::Block(..)))
+                })
+                .map(Linkable::Special),
+        }
+    }
+}
+
+/// One layer read again for the targets the [`Index`] wants.
+struct LayerReader<'a> {
+    image: &'a Image,
+    layer: &'a LayerRef,
+    index: &'a Index<'a>,
+    sink: &'a mut dyn Sink,
+    limits: &'a Limits,
+    /// Links that got their target's content from this layer.
+    written: HashSet<usize>,
+    /// Links whose target this layer deleted or replaced.
+    hidden: HashSet<usize>,
+    entry_name: String,
+}
+
+impl LayerReader<'_> {
+    fn fail(&self, p: Problem) -> ArchiveError {
+        ArchiveError::new(&self.image.source_path, Some(self.entry_name.clone()), p)
+    }
+
+    fn read(&mut self, sparse: &SparseBudget) -> Result<(), ArchiveError> {
+        let (image, layer) = (self.image, self.layer);
+        let blob = image.container.open_blob(&layer.path, &self.entry_name)?;
+        let mut archive = tar::Archive::new(TarGuard::expanding(
+            Pipelined::start_sized(blob, true, image.container.stored_size(&layer.path)),
+            sparse.clone(),
+        ));
+        let entries = archive.entries().map_err(|e| self.fail(tar_problem(e)))?;
+        for (position, entry) in entries.enumerate() {
+            let mut entry = entry.map_err(|e| self.fail(tar_problem(e)))?;
+            self.entry(&mut entry, position)?;
+        }
+        let mut rest = archive.into_inner().into_inner();
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| self.fail(tar_problem(e)))?;
+        check_digests(layer, rest.digests(), &|p| self.fail(p))
+    }
+
+    /// The `position`th entry of the layer: what it hides, and the targets it holds.
+    fn entry<R: io::Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        position: usize,
+    ) -> Result<(), ArchiveError> {
+        let index = self.index;
+        // The main pass refused bad names already.
+        let Ok(kind) = classify(&crate::rawname::from_bytes(&entry.path_bytes())) else {
+            return Ok(());
+        };
+        let path = match kind {
+            EntryKind::AufsMeta => return Ok(()),
+            EntryKind::Whiteout(p) => {
+                let gone = index
+                    .at_target(&p, position)
+                    .chain(index.below(&p, position));
+                self.hidden.extend(gone);
+                return Ok(());
+            }
+            EntryKind::Opaque(d) => {
+                self.hidden.extend(index.below(&d, position));
+                return Ok(());
+            }
+            EntryKind::Content(p) => p,
+        };
+        let linkable = Linkable::of(entry, self.limits);
+        // Anything else at the target, or a non-directory above it, replaced it.
+        if linkable.is_none() {
+            self.hidden.extend(index.at_target(&path, position));
+        }
+        if !path.is_empty() && !entry.header().entry_type().is_dir() {
+            self.hidden.extend(index.below(&path, position));
+        }
+        let hits: Vec<usize> = index.at_target(&path, position).collect();
+        match linkable {
+            Some(what) if !hits.is_empty() => self.write(entry, &path, what, &hits),
+            _ => Ok(()),
+        }
+    }
+
+    /// The target's content at `path` for the links `hits`: the first link gets it, the others
+    /// link to it. A later duplicate of the target in this layer replaces what an earlier one
+    /// wrote.
+    fn write<R: io::Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &str,
+        what: Linkable,
+        hits: &[usize],
+    ) -> Result<(), ArchiveError> {
+        let at = |p: Problem| {
+            ArchiveError::new(
+                &self.image.source_path,
+                Some(format!(
+                    "{}: entry `{}`",
+                    self.entry_name,
+                    crate::render::escape_for_message(path, 200)
+                )),
+                p,
+            )
+        };
+        let links = self.index.links;
+        let meta = meta_of(entry).map_err(|e| at(Problem::CorruptTar(e)))?;
+        let first = hits[0];
+        let size = entry.size();
+        let replace = links[first].replace || self.written.contains(&first);
+        let link_path = &links[first].path;
+        match what {
+            Linkable::Special(kind) => self.sink.special(link_path, kind, &meta, replace),
+            Linkable::Symlink(target) => self.sink.symlink(link_path, &target, &meta, replace),
+            Linkable::File { sparse } => {
+                let mut exact = Exact {
+                    inner: entry,
+                    n: 0,
+                    size,
+                    limits: self.limits,
+                };
+                self.sink
+                    .file(link_path, &meta, size, sparse, &mut exact, replace)
+            }
+        }
+        .map_err(|e| at(problem_of(e)))?;
+        for &other in &hits[1..] {
+            let replace = links[other].replace || self.written.contains(&other);
+            self.sink
+                .hardlink(&links[other].path, link_path, replace)
+                .map_err(|e| at(problem_of(e)))?;
+        }
+        self.written.extend(hits.iter().copied());
+        Ok(())
+    }
 }

@@ -155,6 +155,10 @@ pub struct TopDown {
     pending_opaque: HashSet<u128>,
     /// Directories above the paths the layer in progress wrote.
     layer_parents: HashSet<u128>,
+    /// Directories holding whiteouts or opaque markers of upper layers (and their ancestors),
+    /// and of the layer in progress: a lower non-directory there is one they act through.
+    marked_dirs: HashSet<u128>,
+    pending_marked_dirs: HashSet<u128>,
 }
 
 /// What to do with a content entry.
@@ -185,7 +189,15 @@ impl TopDown {
     pub fn next_layer(&mut self) {
         self.deleted.extend(self.pending_deleted.drain());
         self.opaque.extend(self.pending_opaque.drain());
+        self.marked_dirs.extend(self.pending_marked_dirs.drain());
         self.layer_parents.clear();
+    }
+
+    /// `dir`, holding a whiteout or opaque marker of the layer in progress, and its ancestors.
+    fn note_marked(&mut self, mut dir: &str) {
+        while !dir.is_empty() && self.pending_marked_dirs.insert(self.key(dir)) {
+            dir = parent(dir);
+        }
     }
 
     pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
@@ -193,11 +205,13 @@ impl TopDown {
             return Err(BadName::WhiteoutOfRoot);
         }
         self.pending_deleted.insert(self.key(path));
+        self.note_marked(parent(path));
         Ok(())
     }
 
     pub fn opaque(&mut self, dir: &str) {
         self.pending_opaque.insert(self.key(dir));
+        self.note_marked(dir);
     }
 
     /// How many paths the state remembers, for [`super::budget::MAX_TRACKED_PATHS`].
@@ -210,6 +224,8 @@ impl TopDown {
             + self.pending_deleted.len()
             + self.pending_opaque.len()
             + self.layer_parents.len()
+            + self.marked_dirs.len()
+            + self.pending_marked_dirs.len()
     }
 
     /// Is `path` hidden from layer `layer` by what the layers above did?
@@ -323,6 +339,11 @@ impl TopDown {
         Some(dir.to_string())
     }
 
+    /// Whether an upper layer has whiteouts or opaque markers in or below directory `path`.
+    pub fn marked_below(&self, path: &str) -> bool {
+        self.marked_dirs.contains(&self.key(path))
+    }
+
     /// Who wrote `path`, if anyone has.
     pub fn settled_by(&self, path: &str) -> Option<(usize, Settled)> {
         self.settled.get(&self.key(path)).copied()
@@ -332,6 +353,21 @@ impl TopDown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directories_holding_upper_markers_are_known() {
+        let mut t = TopDown::new();
+        t.next_layer();
+        t.whiteout("s/sub/passwd").unwrap();
+        t.opaque("o/d");
+        t.next_layer();
+        for marked in ["s", "s/sub", "o/d", "o"] {
+            assert!(t.marked_below(marked), "{marked}");
+        }
+        for not in ["other", "s/sub/passwd", "o/d/x", ""] {
+            assert!(!t.marked_below(not), "{not}");
+        }
+    }
 
     #[test]
     fn clean_path_confines_names() {

@@ -8,6 +8,7 @@ pub mod store;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
@@ -45,6 +46,44 @@ pub fn ensure_layers(
     limits: &Limits,
 ) -> Result<Ensured, ArchiveError> {
     let diff_ids = image.diff_ids_from_config()?;
+    check_layer_count(image, &diff_ids, top, limits)?;
+    let chain = chain_ids(&diff_ids[..=top]);
+    let io_err = |e: io::Error| {
+        ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
+    };
+    let (locks, missing) = lock_chain(store, &chain).map_err(io_err)?;
+    let job = Job {
+        image,
+        store,
+        chain: &chain,
+        diff_ids: &diff_ids,
+        sparse: SparseBudget::default(),
+        limits,
+    };
+    unpack_missing(&job, &missing)?;
+    let diffs = chain
+        .iter()
+        .map(|c| store.layer_dir(c).join("diff"))
+        .collect();
+    let unpacked = missing.len();
+    let reused = chain.len() - unpacked;
+    Ok(Ensured {
+        diffs,
+        chain_ids: chain,
+        unpacked,
+        reused,
+        locks,
+    })
+}
+
+/// Refuses, before anything is unpacked, a config with fewer diffIDs than layers and more
+/// layers than `--max-layers` or overlayfs allow.
+fn check_layer_count(
+    image: &Image,
+    diff_ids: &[Digest],
+    top: usize,
+    limits: &Limits,
+) -> Result<(), ArchiveError> {
     let refuse = |detail: String| {
         ArchiveError::new(
             &image.source_path,
@@ -71,30 +110,26 @@ pub fn ensure_layers(
             top + 1
         )));
     }
-    let chain = chain_ids(&diff_ids[..=top]);
+    Ok(())
+}
+
+/// Unpacks the layers `missing` (indexes into the chain, bottom first). Layers are independent
+/// until their last step: a few are unpacked at a time in parallel (what a layer keeps for its
+/// completion stays bounded), then each is finished bottom-up once the layers below it are
+/// published. After a failure the rest is discarded.
+fn unpack_missing(job: &Job, missing: &[usize]) -> Result<(), ArchiveError> {
+    let store = job.store;
     let io_err = |e: io::Error| {
         ArchiveError::new(&store.root.display().to_string(), None, Problem::Write(e))
-    };
-    let (locks, missing) = lock_chain(store, &chain).map_err(io_err)?;
-    // Layers are independent until their last step: unpack a few at a time in parallel (what
-    // a layer keeps for its completion stays bounded), then finish each bottom-up once the
-    // layers below it are published.
-    let job = Job {
-        image,
-        store,
-        chain: &chain,
-        diff_ids: &diff_ids,
-        sparse: SparseBudget::default(),
-        limits,
     };
     let window = rayon::current_num_threads().max(1);
     let mut failure = None;
     for batch in missing.chunks(window) {
         let unpacked: Vec<(usize, Option<Staging>, Unpacked)> = batch
             .par_iter()
-            .map(|&i| match store.staging(&chain[i]) {
+            .map(|&i| match store.staging(&job.chain[i]) {
                 Ok(staging) => {
-                    let result = unpack_one(&job, i, &staging, None);
+                    let result = unpack_one(job, i, &staging, None);
                     (i, Some(staging), result)
                 }
                 Err(e) => (i, None, Err(io_err(e))),
@@ -106,7 +141,7 @@ pub fn ensure_layers(
                 continue;
             };
             let outcome = match (failure.is_none(), result) {
-                (true, Ok(unpacked)) => finish_one(&job, i, &staging, unpacked),
+                (true, Ok(unpacked)) => finish_one(job, i, &staging, unpacked),
                 (true, Err(e)) => Err(e),
                 (false, _) => Ok(()),
             };
@@ -121,22 +156,7 @@ pub fn ensure_layers(
             break;
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    let diffs = chain
-        .iter()
-        .map(|c| store.layer_dir(c).join("diff"))
-        .collect();
-    let unpacked = missing.len();
-    let reused = chain.len() - unpacked;
-    Ok(Ensured {
-        diffs,
-        chain_ids: chain,
-        unpacked,
-        reused,
-        locks,
-    })
+    failure.map_or(Ok(()), Err)
 }
 
 /// The lower layers of an image read from a data root (`docker-root:`, `containers-storage:`),
@@ -303,7 +323,7 @@ fn finish_one(
     job: &Job,
     i: usize,
     staging: &Staging,
-    (mut sink, size): (DirSink, u64),
+    (mut sink, size, spent): (DirSink, u64, Spent),
 ) -> Result<(), ArchiveError> {
     let (store, chain) = (job.store, job.chain);
     let write_err = |e: io::Error| {
@@ -317,8 +337,10 @@ fn finish_one(
             // The layer writes below a lower layer's symlink: unpacked again, each entry where
             // the symlinks lead, now that the layers below exist.
             let marks = sink.into_marks();
+            // The image's entries count once, as extract counts them: the first pass's go back.
+            spent.give_back(&job.sparse);
             let lowers = store.lowers(below.clone()).map_err(write_err)?;
-            let (mut again, size) = unpack_one(job, i, staging, Some((lowers, marks)))?;
+            let (mut again, size, _) = unpack_one(job, i, staging, Some((lowers, marks)))?;
             let lowers = store.lowers(below).map_err(write_err)?;
             again.complete(lowers).map_err(write_err)?;
             size
@@ -353,7 +375,22 @@ struct Job<'a> {
 }
 
 /// A layer's pass done (its sink, still to be completed, and its byte count), or why not.
-type Unpacked = Result<(DirSink, u64), ArchiveError>;
+type Unpacked = Result<(DirSink, u64, Spent), ArchiveError>;
+
+/// What one pass over a layer counted against the image's limits and sparse budget.
+struct Spent {
+    limits: Limits,
+    sparse: u64,
+}
+
+impl Spent {
+    fn give_back(&self, budget: &SparseBudget) {
+        self.limits.give_back();
+        let _ = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+            Some(t.saturating_sub(self.sparse))
+        });
+    }
+}
 
 /// One layer's own entries into `diff`, whiteouts in overlay form; what needs the layers below
 /// is left to [`DirSink::complete`]. With `through`, the lower layers and the layer's marks,
@@ -364,7 +401,7 @@ fn unpack_one(
     index: usize,
     staging: &Staging,
     through: Option<(Lowers, LayerMarks)>,
-) -> Result<(DirSink, u64), ArchiveError> {
+) -> Unpacked {
     let write_err = |e: io::Error| {
         ArchiveError::new(&staging.path.display().to_string(), None, Problem::Write(e))
     };
@@ -378,15 +415,20 @@ fn unpack_one(
     if let Some((lowers, marks)) = through {
         sink.through_lowers(lowers, marks);
     }
+    let limits = job.limits.for_layer();
     let outcome = merge_sharing(
         job.image,
         index,
         &mut sink,
         Order::OverlayLayer(index),
         &job.sparse,
-        job.limits,
+        &limits,
     )?;
-    Ok((sink, outcome.counts.bytes))
+    let spent = Spent {
+        limits,
+        sparse: outcome.sparse_claimed,
+    };
+    Ok((sink, outcome.counts.bytes, spent))
 }
 
 /// Removes a directory tree strata made, without following symlinks in it.

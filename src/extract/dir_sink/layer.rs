@@ -42,21 +42,24 @@ impl DirSink {
         self.lower_layers = lowers;
         self.defer_lower = false;
         let mut deferred = std::mem::take(&mut self.deferred);
-        // Parents first: one that a lower layer has as a symlink means the layer writes through
-        // it, and then nothing of this pass is kept. Below an opaque directory (a marker, or a
-        // whiteout the layer replaced by a directory) the lower layers' directories are hidden:
-        // a parent the layer left out there is new, with the default metadata it already has.
+        // Parents first: one that a lower layer has as a symlink (or a file) means the layer
+        // writes through (or below) it, and then nothing of this pass is kept. Below an opaque
+        // directory (a marker, or a whiteout the layer replaced by a directory) the lower
+        // layers' directories are hidden: a parent the layer left out there is new, with the
+        // default metadata it already has.
         for path in &deferred.implicit_dirs {
             if self.keys.any_ancestor_in(path, &deferred.marked) {
                 continue;
             }
-            let deleted_here = deferred.marked.contains(&self.keys.key(path));
+            let deleted_here = deferred.whited.contains(&self.keys.key(path));
             if let (false, Some((_, st))) = (deleted_here, self.visible_in_lower(path)?) {
-                if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
-                    // The marks go back for the pass that writes through it.
+                // Below a lower file, in order the entry cannot be written (`strata extract`
+                // refuses it): the pass through the lower layers refuses it the same way, where
+                // overlayfs would show the layer's directory over the file. An opaque marker of
+                // a directory the layer only implies there clears nothing in order.
+                if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
                     let path = path.clone();
-                    self.deferred.marked = std::mem::take(&mut deferred.marked);
-                    return Err(io::Error::other(super::WritesThroughLower(path)));
+                    return Err(self.again_through(&mut deferred, path)?);
                 }
             }
             if let Some(meta) = self.lower_dir_meta(path) {
@@ -83,6 +86,36 @@ impl DirSink {
         Ok(())
     }
 
+    /// The layer goes through the lower layers again (see `through.rs`), past `path`: its
+    /// marks go back for that pass, but for the opaque markers of directories it only implies
+    /// where the layers below have no directory, which that pass leaves out.
+    fn again_through(
+        &mut self,
+        deferred: &mut super::Deferred,
+        path: String,
+    ) -> io::Result<io::Error> {
+        let mut void = HashSet::new();
+        for dir in &deferred.implicit_dirs {
+            let key = self.keys.key(dir);
+            if !deferred.marked.contains(&key)
+                || deferred.whited.contains(&key)
+                || self.keys.any_ancestor_in(dir, &deferred.marked)
+            {
+                continue;
+            }
+            if let Some((_, st)) = self.visible_in_lower(dir)? {
+                if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+                    void.insert(key);
+                }
+            }
+        }
+        deferred.marked.retain(|k| !void.contains(k));
+        self.deferred.marked = std::mem::take(&mut deferred.marked);
+        self.deferred.whited = std::mem::take(&mut deferred.whited);
+        self.deferred.void = void;
+        Ok(io::Error::other(super::WritesThroughLower(path)))
+    }
+
     /// The layer's whiteouts, once the whole layer is unpacked, in overlayfs form:
     /// - below another whiteout or opaque marker of the layer: dropped (see the module doc);
     /// - below the layer's own symlink or non-directory: dropped, nothing shows through there;
@@ -107,7 +140,13 @@ impl DirSink {
             if !matches!(&last, Some((p, _)) if p == dir) {
                 let fd = match self.root.open_dir_strict(dir) {
                     Ok(fd) => Some(fd),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        // Below a lower symlink the marker is refused, by the pass through it.
+                        if let Some(link) = self.symlink_on(dir, &deferred.marked)? {
+                            return Err(self.again_through(deferred, link)?);
+                        }
+                        None
+                    }
                     Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
                     Err(e) => return Err(e),
                 };

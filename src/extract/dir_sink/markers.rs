@@ -4,8 +4,25 @@
 use std::io;
 use std::os::fd::OwnedFd;
 
+use rustix::fs::FileType;
+
 use super::{remove_below, DirSink, Root, WHITEOUTS};
 use crate::extract::rules::{file_name, parent};
+
+/// A whiteout or opaque marker below a symlink of a lower layer (see `marked_dir`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refused: the whiteout or opaque marker lies below `{}`, a symlink of a lower layer: applied in order it would delete where the symlink leads, while overlayfs keeps what lies there, so runtimes disagree on what the image deletes",
+    crate::render::escape_for_message(.0, 200)
+)]
+pub struct MarkerThroughSymlink(pub String);
+
+/// A component of the path is no directory (a symlink or a file).
+fn is_not_dir(e: &io::Error) -> bool {
+    [rustix::io::Errno::NOTDIR, rustix::io::Errno::LOOP]
+        .iter()
+        .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+}
 
 impl DirSink {
     /// An overlayfs whiteout of the layer, settled once the layer is done.
@@ -13,8 +30,13 @@ impl DirSink {
         // What a whiteout becomes depends on the whole layer (its own entry at the path may
         // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
         // keeps its key only; the path may go to disk.
+        if self.through.is_some() {
+            self.refuse_marker_through(parent(path))?;
+        }
         self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(path));
+        let key = self.keys.key(path);
+        self.deferred.marked.insert(key);
+        self.deferred.whited.insert(key);
         self.deferred.whiteouts.push(self.root.fd(), path)
     }
 
@@ -25,6 +47,12 @@ impl DirSink {
                 "opaque markers need an overlay layer store",
             ));
         };
+        if self.through.is_some() {
+            self.refuse_marker_through(parent(dir))?;
+            if self.deferred.void.contains(&self.keys.key(dir)) {
+                return Ok(());
+            }
+        }
         // The directory may come later in the layer, or not at all: make sure it exists, made
         // as a parent the layer left out (it keeps the lower directory's metadata).
         self.dir_making_parents(dir)?;
@@ -37,12 +65,42 @@ impl DirSink {
     /// the layer writes anything).
     pub(super) fn delete_path(&mut self, path: &str) -> io::Result<()> {
         self.last_dir = None;
-        let dir = match self.root.open_dir_nofollow(parent(path)) {
-            Ok(fd) => fd,
-            Err(e) if matches!(e.raw_os_error(), Some(2) | Some(20) | Some(40)) => return Ok(()),
-            Err(e) => return Err(e),
+        let dir = match self.marked_dir(parent(path))? {
+            Some(fd) => fd,
+            None => return Ok(()),
         };
         self.delete_in(&dir, path)
+    }
+
+    /// The directory a whiteout or opaque marker acts in, as the layers below left it; `None`
+    /// when there is none (missing, or a file: nothing to delete there). Below a symlink the
+    /// image is refused: applied in order the marker acts where the symlink leads, in an
+    /// overlayfs layer it hides nothing, so what the image deletes depends on the runtime.
+    fn marked_dir(&self, dir: &str) -> io::Result<Option<OwnedFd>> {
+        match self.root.open_dir_strict(dir) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if is_not_dir(&e) => {
+                // The first component that is no directory says which: a file, or a symlink.
+                let mut end = 0;
+                for part in dir.split('/') {
+                    end += part.len();
+                    let prefix = &dir[..end];
+                    end += 1;
+                    let fd = self.root.open_dir_strict(parent(prefix))?;
+                    let st = Root::lstat(&fd, file_name(prefix))?;
+                    match FileType::from_raw_mode(st.st_mode) {
+                        FileType::Directory => {}
+                        FileType::Symlink => {
+                            return Err(io::Error::other(MarkerThroughSymlink(prefix.into())))
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn delete_in(&mut self, dir: &OwnedFd, path: &str) -> io::Result<()> {
@@ -54,8 +112,16 @@ impl DirSink {
     /// Deletes everything below `dir` (an opaque marker in order).
     pub(super) fn clear_below(&mut self, dir: &str) -> io::Result<()> {
         self.last_dir = None;
-        let Ok(fd) = self.root.open_dir_nofollow(dir) else {
+        // The directory itself may be a lower layer's symlink or file that the layer replaces
+        // by its own directory (`rm s && mkdir s` on overlayfs gives `s/` and its opaque
+        // marker): there is nothing below it to clear. Only a symlink above it is refused.
+        if !dir.is_empty() && self.marked_dir(parent(dir))?.is_none() {
             return Ok(());
+        }
+        let fd = match self.root.open_dir_strict(dir) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound || is_not_dir(&e) => return Ok(()),
+            Err(e) => return Err(e),
         };
         for entry in Root::list(&fd)? {
             let child = if dir.is_empty() {

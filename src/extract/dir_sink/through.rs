@@ -36,6 +36,8 @@ enum Seen {
 pub struct LayerMarks {
     keys: super::layer::PathKeys,
     marked: HashSet<u128>,
+    whited: HashSet<u128>,
+    void: HashSet<u128>,
 }
 
 /// The completion found the layer writing below a symlink of a lower layer: the layer must be
@@ -59,6 +61,8 @@ impl DirSink {
         LayerMarks {
             keys: std::mem::take(&mut self.keys),
             marked: std::mem::take(&mut self.deferred.marked),
+            whited: std::mem::take(&mut self.deferred.whited),
+            void: std::mem::take(&mut self.deferred.void),
         }
     }
 
@@ -68,6 +72,8 @@ impl DirSink {
         self.lower_layers = lowers;
         self.keys = marks.keys;
         self.deferred.marked = marks.marked;
+        self.deferred.whited = marks.whited;
+        self.deferred.void = marks.void;
         self.through = Some(None);
     }
 
@@ -145,9 +151,75 @@ impl DirSink {
         Ok(real.join("/"))
     }
 
+    /// Refuses a whiteout or opaque marker in directory `dir` when `dir` lies below (or is)
+    /// a symlink of the lower layers, as `strata extract` refuses it applied in order (see
+    /// `DirSink::marked_dir`).
+    pub(super) fn refuse_marker_through(&mut self, dir: &str) -> io::Result<()> {
+        let marked = std::mem::take(&mut self.deferred.marked);
+        let found = self.symlink_on(dir, &marked);
+        self.deferred.marked = marked;
+        match found? {
+            Some(link) => Err(io::Error::other(super::MarkerThroughSymlink(link))),
+            None => Ok(()),
+        }
+    }
+
+    /// The first symlink of the lower layers on the way to directory `dir` in the merged view
+    /// of the layer's directory over them (with the layer's `marked` paths deleted), if the
+    /// way reaches one before a missing path or a file. The layer's own symlinks do not count:
+    /// its markers act on the layers below only.
+    pub(super) fn symlink_on(
+        &mut self,
+        dir: &str,
+        marked: &HashSet<u128>,
+    ) -> io::Result<Option<String>> {
+        let ends = dir.match_indices('/').map(|(i, _)| i);
+        for end in ends.chain(std::iter::once(dir.len())) {
+            let prefix = &dir[..end];
+            if prefix.is_empty() {
+                continue;
+            }
+            let name = file_name(prefix);
+            let own = match self.root.open_dir_strict(parent(prefix)) {
+                Ok(fd) => match Root::lstat(&fd, name) {
+                    Ok(st) => Some(FileType::from_raw_mode(st.st_mode)),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                },
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            match own {
+                Some(FileType::Directory) => continue,
+                Some(_) => return Ok(None),
+                None => {}
+            }
+            if marked.contains(&self.keys.key(prefix)) || self.keys.any_ancestor_in(prefix, marked)
+            {
+                return Ok(None);
+            }
+            match self.visible_in_lower(prefix)? {
+                Some((_, st)) => match FileType::from_raw_mode(st.st_mode) {
+                    FileType::Directory => {}
+                    FileType::Symlink => return Ok(Some(prefix.to_string())),
+                    _ => return Ok(None),
+                },
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
     /// `path` in the merged view: this layer's directory first, then, unless the layer's own
     /// whiteouts or opaque markers delete it, what the lower layers show.
     fn seen(&mut self, path: &str) -> io::Result<Seen> {
+        let marked = std::mem::take(&mut self.deferred.marked);
+        let seen = self.seen_with(path, &marked);
+        self.deferred.marked = marked;
+        seen
+    }
+
+    fn seen_with(&mut self, path: &str, marked: &HashSet<u128>) -> io::Result<Seen> {
         let name = file_name(path);
         match self.root.open_dir_strict(parent(path)) {
             Ok(fd) => match Root::lstat(&fd, name) {
@@ -158,7 +230,6 @@ impl DirSink {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let marked = &self.deferred.marked;
         if marked.contains(&self.keys.key(path)) || self.keys.any_ancestor_in(path, marked) {
             return Ok(Seen::Missing);
         }
