@@ -244,3 +244,35 @@ fn a_lower_layer_replacing_a_directory_an_upper_layer_filled_keeps_the_upper_ent
         "an in-order hardlink to a same-layer symlink",
     );
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-link-to-a-link-made-after-its-target` (reduced):
+/// layer 0 has `b/x` twice, a symlink and then a hardlink to `a/x/q` (whose content a later
+/// entry and layer 1 replace); layer 2 links `a/x` to `b/x`. `a/x` was linked to what `b/x`
+/// held before its own link was made (the first symlink), so the two were different files.
+/// A link to a waiting link's path is now made after it; a chain of three is made in order.
+#[test]
+fn a_link_to_a_path_whose_own_link_waits_is_made_after_it() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::symlink("b/x", "../a").with_mtime(1_600_000_001),
+            Entry::symlink("a/x/q", "../../..").with_mtime(1_600_000_002),
+            Entry::hardlink("b/x", "a/x/q").with_mtime(1_600_000_011),
+            Entry::symlink("a/x/q", "../../..").with_mtime(1_600_000_012),
+        ],
+        vec![Entry::dir("a/x/q/").with_mtime(1_600_001_000)],
+        vec![Entry::hardlink("a/x", "b/x").with_mtime(1_600_002_000)],
+        vec![
+            Entry::hardlink("c", "a/x").with_mtime(1_600_003_000),
+            Entry::file("d", "d\n").with_mtime(1_600_003_001),
+        ],
+    ];
+    extracts_as_the_model(
+        "link-to-waiting-link",
+        &layers,
+        "a link to a path whose own link waits",
+    );
+}

@@ -4,12 +4,14 @@
 //! whiteouts name; or one layer alone, for an overlayfs layer store. Directory metadata and
 //! hardlinks are settled at the end.
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 
-use super::engine::{Decision, Engine, Link};
+use super::engine::{Decision, Engine, Link, PendingLink};
 use super::entry::{meta_of, problem_of, special_of, Exact};
 use super::fs::Meta;
 use super::limits::Limits;
+use super::link_order::chain_order;
 use super::old_targets::copy_old_targets;
 use super::pipe::Pipelined;
 use super::rules::{classify, clean_path, EntryKind};
@@ -379,22 +381,27 @@ impl Applier<'_> {
     fn finish(mut self) -> Result<Outcome, ArchiveError> {
         let image = self.image;
         let (ready, unresolved) = self.engine.finish_links();
-        for link in ready {
-            self.sink
-                .hardlink(&link.path, &link.target, link.replace)
-                .map_err(|e| {
-                    ArchiveError::new(
-                        &image.source_path,
-                        Some(format!("hardlink {}", link.path)),
-                        problem_of(e),
-                    )
-                })?;
+        // A ready link whose target is itself a waiting link's path is made after that link:
+        // made first, it would get what the path held before the waiting link replaced it.
+        let waiting: HashSet<String> = ready
+            .iter()
+            .chain(&unresolved)
+            .map(|l| l.path.clone())
+            .collect();
+        let (now, after): (Vec<PendingLink>, Vec<PendingLink>) = ready
+            .into_iter()
+            .partition(|l| !waiting.contains(&l.target));
+        for link in &now {
+            self.hardlink(link)?;
         }
         if !unresolved.is_empty() {
             let left = copy_old_targets(image, unresolved, self.sink, self.sparse, self.limits)?;
             if let Some(link) = left.first() {
                 return Err(unsatisfied(image, link));
             }
+        }
+        for link in chain_order(&after) {
+            self.hardlink(link)?;
         }
         let skipped_devices = self.engine.skipped_devices();
         if skipped_devices > 0 {
@@ -420,6 +427,20 @@ impl Applier<'_> {
             warnings: self.warnings,
             sparse_claimed: self.sparse_claimed,
         })
+    }
+}
+
+impl Applier<'_> {
+    fn hardlink(&mut self, link: &PendingLink) -> Result<(), ArchiveError> {
+        self.sink
+            .hardlink(&link.path, &link.target, link.replace)
+            .map_err(|e| {
+                ArchiveError::new(
+                    &self.image.source_path,
+                    Some(format!("hardlink {}", link.path)),
+                    problem_of(e),
+                )
+            })
     }
 }
 

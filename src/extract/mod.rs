@@ -6,6 +6,7 @@ pub mod engine;
 pub mod entry;
 pub mod fs;
 pub mod limits;
+mod link_order;
 pub mod lowers;
 pub mod merge;
 mod old_targets;
