@@ -52,10 +52,10 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # The commands run in turns (round-robin, $RUNS rounds), so that whatever else the machine is
-# doing weighs on each alike; each run's wall time is read around it and its CPU time (all its
-# threads) from `perf stat -e task-clock` (GNU time's user/sys have 10 ms steps, more than a
-# run of a small archive takes); without perf, GNU time's. The medians are reported, and the
-# peak RSS of one run apiece.
+# doing weighs on each alike; each turn times a plain run by the clock around it, and takes the
+# CPU time (all threads) of a second run from `perf stat -e task-clock` (GNU time's user/sys
+# have 10 ms steps, more than a run of a small archive takes; without perf, GNU time's). The
+# medians are reported, and the peak RSS of one run apiece.
 NAMES=(inspect ls ls-tree diff waste dive)
 command_of() {
   case $1 in
@@ -75,17 +75,19 @@ one_run() { # NAME: appends "wall cpu" (seconds) to $WORK/NAME.times
   local name=$1 start end cpu
   # shellcheck disable=SC2046
   set -- $(command_of "$name")
+  # Wall time from a plain run (perf's own start would weigh on it), CPU time from a second.
   rm -f "$WORK/dive.json"
   start=$(date +%s%N)
+  "$@" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; die "failed: $*"; }
+  end=$(date +%s%N)
+  rm -f "$WORK/dive.json"
   if [ -n "$PERF" ]; then
     "$PERF" stat -x, -o "$WORK/perf" -e task-clock "$@" >/dev/null 2>"$WORK/err" \
       || { cat "$WORK/err" >&2; die "failed: $*"; }
-    end=$(date +%s%N)
     cpu=$(awk -F, '$3 == "task-clock" {printf "%.5f", $1 / 1000}' "$WORK/perf")
   else
     /usr/bin/time -f '%U %S' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" \
       || { cat "$WORK/err" >&2; die "failed: $*"; }
-    end=$(date +%s%N)
     cpu=$(awk '{printf "%.5f", $1 + $2}' "$WORK/time")
   fi
   awk -v a="$start" -v b="$end" -v c="$cpu" 'BEGIN{printf "%.5f %s\n", (b-a)/1e9, c}' \
