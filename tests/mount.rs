@@ -2083,3 +2083,47 @@ fn whiteout_and_own_directory_in_one_layer_give_an_opaque_directory() {
         fixture_matches_extract(&fx, &layers);
     }
 }
+
+/// A mount a process is leaving is waited for; one a process keeps busy is refused, saying how
+/// to find the process, and the mount and its dirs stay as they were.
+#[test]
+fn umount_waits_out_a_moment_of_busy_and_names_a_lasting_one() {
+    if !ready() {
+        return;
+    }
+    let env = MountEnv::new();
+    let fx = small_image("busy.tar", "busy");
+    let mp = env.mountpoint("mp");
+    env.mount_ok(&sel(fx.arg(), &[]), &mp, &[]);
+    // A process with its working directory in the mount for 0.5 s: umount waits for it.
+    let brief = std::process::Command::new("sleep")
+        .arg("0.5")
+        .current_dir(&mp)
+        .spawn()
+        .unwrap();
+    env.umount_ok(&mp, &[]);
+    let mut brief = brief;
+    let _ = brief.wait();
+    // One that stays: refused after the wait, and nothing is taken down.
+    env.mount_ok(&sel(fx.arg(), &[]), &mp, &[]);
+    let mut lasting = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(&mp)
+        .spawn()
+        .unwrap();
+    let out = env.umount(&mp, &[]);
+    let _ = lasting.kill();
+    let _ = lasting.wait();
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.error_line().contains("unmounting"), "{out}");
+    assert!(
+        out.stderr.contains("the mount is busy") && out.stderr.contains("fuser -vm"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(mp.join("etc/name")).unwrap(),
+        b"busy\n",
+        "still mounted"
+    );
+    env.umount_ok(&mp, &[]);
+}

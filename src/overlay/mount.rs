@@ -161,8 +161,30 @@ fn mount_new_api(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Unmounts the overlay at `target`. A mount a process is just leaving (its last file being
+/// closed, a shell exiting) is busy for a moment: that is waited out for up to two seconds;
+/// a mount still busy then says how to find who holds it.
 pub fn unmount_overlay(target: &Path) -> io::Result<()> {
-    Ok(unmount(target, UnmountFlags::empty())?)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match unmount(target, UnmountFlags::empty()) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::BUSY) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(rustix::io::Errno::BUSY) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    format!(
+                        "the mount is busy: a process has a file or its working directory in it \
+                         (`fuser -vm {}` names it)",
+                        target.display()
+                    ),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn with_context(e: rustix::io::Errno, what: &str) -> io::Error {
