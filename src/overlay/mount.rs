@@ -173,14 +173,11 @@ pub fn unmount_overlay(target: &Path) -> io::Result<()> {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             Err(rustix::io::Errno::BUSY) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::ResourceBusy,
-                    format!(
-                        "the mount is busy: a process has a file or its working directory in it \
+                return Err(io::Error::other(format!(
+                    "the mount is busy: a process has a file or its working directory in it \
                          (`fuser -vm {}` names it)",
-                        target.display()
-                    ),
-                ))
+                    target.display()
+                )))
             }
             Err(e) => return Err(e.into()),
         }
