@@ -262,7 +262,7 @@ pub fn candidate(
     let config_path = big_data_path(&image.id, id.as_str());
     let all = layers(root)?;
     let chain = layer_chain(root, image, &all)?;
-    let diff_ids = config_diff_ids(root, &config_path)?;
+    let diff_ids = root.config_fields(&config_path)?.diff_ids;
     if diff_ids.len() != chain.len() {
         return Err(bad(
             root,
@@ -310,30 +310,6 @@ pub fn candidate(
         top_digest: None,
     };
     Ok((candidate, recorded))
-}
-
-fn config_diff_ids(root: &DockerRoot, rel: &str) -> Result<Vec<String>, ArchiveError> {
-    let bytes = root.read(rel, "image config", super::container::JSON_LIMIT)?;
-    #[derive(serde::Deserialize)]
-    struct RootFs {
-        #[serde(default)]
-        diff_ids: Vec<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Config {
-        rootfs: RootFs,
-    }
-    let config: Config = serde_json::from_slice(&bytes).map_err(|source| {
-        ArchiveError::new(
-            &root.display(),
-            Some(rel.to_string()),
-            Problem::BadJson {
-                what: "image config",
-                source,
-            },
-        )
-    })?;
-    Ok(config.rootfs.diff_ids)
 }
 
 #[cfg(test)]

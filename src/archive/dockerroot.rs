@@ -118,6 +118,42 @@ impl DockerRoot {
     }
 
     /// A file read whole, refused beyond `limit` bytes.
+    /// What the data root's own listings need of the image config at `rel`: its `created` time
+    /// and `rootfs.diff_ids` (parsed). Read leniently, so that a config field no listing uses
+    /// never fails one; images themselves are opened through oci-spec's types.
+    pub fn config_fields(&self, rel: &str) -> Result<ConfigFields, ArchiveError> {
+        #[derive(serde::Deserialize)]
+        struct RootFs {
+            #[serde(default)]
+            diff_ids: Vec<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Config {
+            #[serde(default)]
+            created: Option<String>,
+            rootfs: RootFs,
+        }
+        let bytes = self.read(rel, "image config", super::container::JSON_LIMIT)?;
+        let fail = |p: Problem| ArchiveError::new(&self.display(), Some(rel.to_string()), p);
+        let config: Config = serde_json::from_slice(&bytes).map_err(|source| {
+            fail(Problem::BadJson {
+                what: "image config",
+                source,
+            })
+        })?;
+        let diff_ids = config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(|d| Digest::parse(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.into()))?;
+        Ok(ConfigFields {
+            created: config.created,
+            diff_ids,
+        })
+    }
+
     pub fn read(&self, rel: &str, what: &'static str, limit: u64) -> Result<Vec<u8>, ArchiveError> {
         let file = self.open_file(rel)?;
         let mut buf = Vec::new();
@@ -504,6 +540,13 @@ impl DockerRoot {
             .map_err(|p| self.error(&diff_path, p))?;
         Ok(TarSplitReader::new(split, split_path, diff, diff_path))
     }
+}
+
+/// See [`DockerRoot::config_fields`].
+#[derive(Debug, Clone)]
+pub struct ConfigFields {
+    pub created: Option<String>,
+    pub diff_ids: Vec<Digest>,
 }
 
 /// A reference completed the way docker does: `busybox` is `docker.io/library/busybox:latest`.

@@ -93,35 +93,8 @@ fn bad(root: &DockerRoot, rel: &str, what: &'static str, detail: String) -> Arch
 
 /// An image's layers' chainIDs, base first, from its config.
 fn chains_of(root: &DockerRoot, id: &Digest) -> Result<Vec<Digest>, ArchiveError> {
-    let rel = DockerRoot::config_path(id);
-    let bytes = root.read(&rel, "image config", JSON_LIMIT)?;
-    #[derive(serde::Deserialize)]
-    struct RootFs {
-        #[serde(default)]
-        diff_ids: Vec<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Config {
-        rootfs: RootFs,
-    }
-    let config: Config = serde_json::from_slice(&bytes).map_err(|source| {
-        ArchiveError::new(
-            &root.display(),
-            Some(rel.clone()),
-            Problem::BadJson {
-                what: "image config",
-                source,
-            },
-        )
-    })?;
-    let diff_ids = config
-        .rootfs
-        .diff_ids
-        .iter()
-        .map(|d| Digest::parse(d))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ArchiveError::new(&root.display(), Some(rel), e.into()))?;
-    Ok(chain_ids(&diff_ids))
+    let fields = root.config_fields(&DockerRoot::config_path(id))?;
+    Ok(chain_ids(&fields.diff_ids))
 }
 
 fn layer_size(root: &DockerRoot, chain: &Digest) -> Result<u64, ArchiveError> {

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-use crate::archive::container::JSON_LIMIT;
 use crate::archive::dockerroot::{DockerRoot, IMAGE_DIR};
 use crate::digest::{chain_ids, Digest};
 use crate::error::{ArchiveError, Problem};
@@ -155,38 +154,9 @@ fn sort_newest_first(rows: &mut [ImageRow]) {
 }
 
 fn created_and_size(root: &DockerRoot, id: &Digest) -> Result<(Option<String>, u64), ArchiveError> {
-    let rel = DockerRoot::config_path(id);
-    let bytes = root.read(&rel, "image config", JSON_LIMIT)?;
-    #[derive(serde::Deserialize)]
-    struct RootFs {
-        #[serde(default)]
-        diff_ids: Vec<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Config {
-        #[serde(default)]
-        created: Option<String>,
-        rootfs: RootFs,
-    }
-    let config: Config = serde_json::from_slice(&bytes).map_err(|source| {
-        ArchiveError::new(
-            &root.display(),
-            Some(rel.clone()),
-            Problem::BadJson {
-                what: "image config",
-                source,
-            },
-        )
-    })?;
-    let diff_ids = config
-        .rootfs
-        .diff_ids
-        .iter()
-        .map(|d| Digest::parse(d))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ArchiveError::new(&root.display(), Some(rel.clone()), e.into()))?;
+    let config = root.config_fields(&DockerRoot::config_path(id))?;
     let mut size = 0u64;
-    for chain in chain_ids(&diff_ids) {
+    for chain in chain_ids(&config.diff_ids) {
         let size_rel = format!("{}/size", DockerRoot::layer_path(&chain));
         let text = root.read_line(&size_rel, "layer size")?;
         size += text.parse::<u64>().map_err(|_| {
