@@ -276,3 +276,62 @@ fn a_link_to_a_path_whose_own_link_waits_is_made_after_it() {
         "a link to a path whose own link waits",
     );
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-link-to-a-target-its-layer-relinked` (reduced):
+/// layer 1 makes `t` a symlink, then a hardlink to `s` (whose last version is another symlink),
+/// and `u` a hardlink to `t`; layer 2 links `l` to `t` and `m` to `u`; layer 3 replaces `t`.
+/// `l` took `t`'s first entry: a later hardlink at the target was read as deleting it, and the
+/// first write stood. Now a link follows the target's own hardlink to that one's target as of
+/// that place in the layer, and a link that ends on the entry surviving at that path is a
+/// second name of it.
+#[test]
+fn a_link_to_a_target_its_layer_made_a_hardlink_follows_it() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("base", "base\n").with_mtime(1_600_000_000)],
+        vec![
+            Entry::symlink("t", "/etc").with_mtime(1_600_001_000),
+            Entry::symlink("s", "../a").with_mtime(1_600_001_001),
+            Entry::symlink("s", "../../..").with_mtime(1_600_001_002),
+            Entry::hardlink("t", "s").with_mtime(1_600_001_003),
+            Entry::hardlink("u", "t").with_mtime(1_600_001_004),
+        ],
+        vec![
+            Entry::hardlink("l", "t").with_mtime(1_600_002_000),
+            Entry::hardlink("m", "u").with_mtime(1_600_002_001),
+        ],
+        vec![Entry::fifo("t").with_mtime(1_600_003_000)],
+    ];
+    extracts_as_the_model(
+        "link-to-relinked-target",
+        &layers,
+        "a link to a target its layer made a hardlink",
+    );
+}
+
+/// rule_engine corpus: layer 0 has `s` and `c`, a hardlink to it; layer 1 links `y` to `c`;
+/// layer 2 replaces `c`. `y` is a second name of `s`, which survives: it must be that file,
+/// not a copy of it.
+#[test]
+fn a_link_through_a_replaced_hardlink_to_a_surviving_file_is_that_file() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::symlink("s", "../../..").with_mtime(1_600_000_000),
+            Entry::hardlink("c", "s").with_mtime(1_600_000_001),
+        ],
+        vec![Entry::hardlink("y", "c").with_mtime(1_600_001_000)],
+        vec![Entry::fifo("c").with_mtime(1_600_002_000)],
+    ];
+    extracts_as_the_model(
+        "link-through-replaced-link",
+        &layers,
+        "a link through a replaced hardlink to a surviving file",
+    );
+}

@@ -360,6 +360,14 @@ impl Engine {
         (ready, unresolved)
     }
 
+    /// The layer whose non-directory entry is the one that survives at `path`, if one is.
+    pub fn survivor(&self, path: &str) -> Option<usize> {
+        match self.state.settled_by(path) {
+            Some((by, Settled::NonDir)) => Some(by),
+            _ => None,
+        }
+    }
+
     /// How many device nodes `--no-devices` left out.
     pub fn skipped_devices(&self) -> usize {
         self.skipped_devices.len()

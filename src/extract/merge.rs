@@ -395,7 +395,16 @@ impl Applier<'_> {
             self.hardlink(link)?;
         }
         if !unresolved.is_empty() {
-            let left = copy_old_targets(image, unresolved, self.sink, self.sparse, self.limits)?;
+            let engine = &self.engine;
+            let survivor = |path: &str| engine.survivor(path);
+            let left = copy_old_targets(
+                image,
+                unresolved,
+                self.sink,
+                self.sparse,
+                self.limits,
+                &survivor,
+            )?;
             if let Some(link) = left.first() {
                 return Err(unsatisfied(image, link));
             }

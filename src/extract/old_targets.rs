@@ -2,6 +2,9 @@
 //! the link's own layer, found by reading the layers again.
 
 use std::collections::{HashMap, HashSet};
+
+/// How many hardlinks in a row one layer may chain before a link to their end is refused.
+const MAX_HOPS: usize = 64;
 use std::io;
 
 use super::engine::PendingLink;
@@ -9,7 +12,7 @@ use super::entry::{meta_of, problem_of, special_of, Exact};
 use super::limits::Limits;
 use super::merge::{Sink, Special};
 use super::pipe::Pipelined;
-use super::rules::{classify, EntryKind};
+use super::rules::{classify, clean_path, EntryKind};
 use crate::entries::{check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::{Image, LayerRef};
@@ -20,42 +23,96 @@ use crate::targuard::{SparseBudget, TarGuard};
 /// the target, unless a layer in between deleted or replaced it) and write it at the link's
 /// path. This re-reads those layers, with the same digest and truncation checks as the main
 /// pass; only images with such links pay for it. Returns the links no layer can satisfy.
+///
+/// `survivor` tells which layer's non-directory entry a path of the extracted tree is: a link
+/// that found its content in the very entry that survives at that path is made a second name
+/// of it, as the image means, rather than a copy.
 pub(super) fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
     sink: &mut dyn Sink,
     sparse: &SparseBudget,
     limits: &Limits,
+    survivor: &dyn Fn(&str) -> Option<usize>,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
     let mut dead = Vec::new();
     for layer in image.layers[..=top].iter().rev() {
-        let Some(index) = Index::of(&links, layer.index) else {
-            continue;
-        };
-        let mut reader = LayerReader {
-            image,
-            layer,
-            index: &index,
-            sink: &mut *sink,
-            limits,
-            written: HashSet::new(),
-            hidden: HashSet::new(),
-            entry_name: format!("layer {} ({})", layer.index, layer.path),
-        };
-        reader.read(sparse)?;
-        let (written, hidden) = (reader.written, reader.hidden);
-        // A layer's own file wins over its own whiteouts; a link whose target this layer only
-        // deleted or replaced has nothing left to find further down.
-        let mut kept = Vec::new();
-        for (index, link) in links.into_iter().enumerate() {
-            match (written.contains(&index), hidden.contains(&index)) {
-                (true, _) => {}
-                (false, true) => dead.push(link),
-                (false, false) => kept.push(link),
+        // A link whose target this layer last made a hardlink is read again for that link's
+        // own target, as of that place in the layer; each pass moves up the layer, and chains
+        // longer than MAX_HOPS are given up on (the image is then refused).
+        for pass in 0.. {
+            let Some(index) = Index::of(&links, layer.index) else {
+                break;
+            };
+            let mut reader = LayerReader {
+                image,
+                layer,
+                index: &index,
+                sink: &mut *sink,
+                limits,
+                written: HashSet::new(),
+                touched: HashSet::new(),
+                hidden: HashSet::new(),
+                retarget: HashMap::new(),
+                wrote_from: HashMap::new(),
+                last_at: HashMap::new(),
+                entry_name: format!("layer {} ({})", layer.index, layer.path),
+            };
+            reader.read(sparse)?;
+            let LayerReader {
+                written,
+                touched,
+                hidden,
+                mut retarget,
+                wrote_from,
+                last_at,
+                entry_name,
+                ..
+            } = reader;
+            for &i in &written {
+                let Some((path, position)) = wrote_from.get(&i) else {
+                    continue;
+                };
+                if survivor(path) == Some(layer.index) && last_at.get(path) == Some(position) {
+                    sink.hardlink(&links[i].path, path, true).map_err(|e| {
+                        ArchiveError::new(
+                            &image.source_path,
+                            Some(entry_name.clone()),
+                            problem_of(e),
+                        )
+                    })?;
+                }
+            }
+            // A layer's own file wins over its own whiteouts; a link whose target this layer
+            // only deleted or replaced has nothing left to find further down.
+            let mut kept = Vec::new();
+            let mut again = false;
+            for (index, mut link) in links.into_iter().enumerate() {
+                if let Some((target, position)) = retarget.remove(&index) {
+                    if pass >= MAX_HOPS {
+                        dead.push(link);
+                        continue;
+                    }
+                    link.replace |= touched.contains(&index);
+                    link.target = target;
+                    link.layer = layer.index;
+                    link.position = position;
+                    kept.push(link);
+                    again = true;
+                    continue;
+                }
+                match (written.contains(&index), hidden.contains(&index)) {
+                    (true, _) => {}
+                    (false, true) => dead.push(link),
+                    (false, false) => kept.push(link),
+                }
+            }
+            links = kept;
+            if !again {
+                break;
             }
         }
-        links = kept;
         if links.is_empty() {
             break;
         }
@@ -168,12 +225,31 @@ struct LayerReader<'a> {
     limits: &'a Limits,
     /// Links that got their target's content from this layer.
     written: HashSet<usize>,
+    /// Links anything was written for in this pass (a later retarget writes over it).
+    touched: HashSet<usize>,
+    /// Links whose target this layer last made a hardlink: that hardlink's target, and its
+    /// place in the layer.
+    retarget: HashMap<usize, (String, usize)>,
+    /// The entry (path, place in the layer) each written link's content came from.
+    wrote_from: HashMap<usize, (String, usize)>,
+    /// The last entry of the layer at each path a link wants.
+    last_at: HashMap<String, usize>,
     /// Links whose target this layer deleted or replaced.
     hidden: HashSet<usize>,
     entry_name: String,
 }
 
 impl LayerReader<'_> {
+    /// `hits`' target was replaced by something no link can stand for, later in the layer
+    /// than anything written for them.
+    fn replaced(&mut self, hits: Vec<usize>) {
+        for i in hits {
+            self.written.remove(&i);
+            self.retarget.remove(&i);
+            self.hidden.insert(i);
+        }
+    }
+
     fn fail(&self, p: Problem) -> ArchiveError {
         ArchiveError::new(&self.image.source_path, Some(self.entry_name.clone()), p)
     }
@@ -222,16 +298,41 @@ impl LayerReader<'_> {
             EntryKind::Content(p) => p,
         };
         let linkable = Linkable::of(entry, self.limits);
-        // Anything else at the target, or a non-directory above it, replaced it.
-        if linkable.is_none() {
-            self.hidden.extend(index.at_target(&path, position));
+        if entry.header().entry_type() == tar::EntryType::Link {
+            // The target became a second name of another path: what that one held here.
+            let raw = entry
+                .link_name_bytes()
+                .map(|t| t.into_owned())
+                .unwrap_or_default();
+            let hits: Vec<usize> = index.at_target(&path, position).collect();
+            match clean_path(&crate::rawname::from_bytes(&raw)) {
+                // A link to itself leaves the target as it was.
+                Ok(other) if other == path => {}
+                Ok(other) if !other.is_empty() => {
+                    for i in hits {
+                        self.written.remove(&i);
+                        self.hidden.remove(&i);
+                        self.retarget.insert(i, (other.clone(), position));
+                    }
+                }
+                _ => self.replaced(hits),
+            }
+        } else if linkable.is_none() {
+            // Anything else at the target replaced it.
+            let hits: Vec<usize> = index.at_target(&path, position).collect();
+            self.replaced(hits);
         }
         if !path.is_empty() && !entry.header().entry_type().is_dir() {
-            self.hidden.extend(index.below(&path, position));
+            // A non-directory above the target took its place too.
+            let below: Vec<usize> = index.below(&path, position).collect();
+            self.replaced(below);
+        }
+        if index.by_target.contains_key(path.as_str()) {
+            self.last_at.insert(path.clone(), position);
         }
         let hits: Vec<usize> = index.at_target(&path, position).collect();
         match linkable {
-            Some(what) if !hits.is_empty() => self.write(entry, &path, what, &hits),
+            Some(what) if !hits.is_empty() => self.write(entry, &path, position, what, &hits),
             _ => Ok(()),
         }
     }
@@ -243,6 +344,7 @@ impl LayerReader<'_> {
         &mut self,
         entry: &mut tar::Entry<'_, R>,
         path: &str,
+        position: usize,
         what: Linkable,
         hits: &[usize],
     ) -> Result<(), ArchiveError> {
@@ -261,7 +363,7 @@ impl LayerReader<'_> {
         let meta = meta_of(entry).map_err(|e| at(Problem::CorruptTar(e)))?;
         let first = hits[0];
         let size = entry.size();
-        let replace = links[first].replace || self.written.contains(&first);
+        let replace = links[first].replace || self.touched.contains(&first);
         let link_path = &links[first].path;
         match what {
             Linkable::Special(kind) => self.sink.special(link_path, kind, &meta, replace),
@@ -279,12 +381,17 @@ impl LayerReader<'_> {
         }
         .map_err(|e| at(problem_of(e)))?;
         for &other in &hits[1..] {
-            let replace = links[other].replace || self.written.contains(&other);
+            let replace = links[other].replace || self.touched.contains(&other);
             self.sink
                 .hardlink(&links[other].path, link_path, replace)
                 .map_err(|e| at(problem_of(e)))?;
         }
-        self.written.extend(hits.iter().copied());
+        for &i in hits {
+            self.retarget.remove(&i);
+            self.written.insert(i);
+            self.touched.insert(i);
+            self.wrote_from.insert(i, (path.to_string(), position));
+        }
         Ok(())
     }
 }
