@@ -335,3 +335,39 @@ fn a_link_through_a_replaced_hardlink_to_a_surviving_file_is_that_file() {
         "a link through a replaced hardlink to a surviving file",
     );
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-links-joined-through-different-chains`: in one
+/// layer `a/x/q` and `a/y/p` reach `b/x/p`'s first entry through different hardlink chains
+/// (one of them through `a/x/q` itself, later relinked), and a later layer replaces `b/x/p`:
+/// the two are one file.
+#[test]
+fn links_reaching_one_entry_through_different_chains_are_one_file() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let h = |p: &str, t: &str, m: u64| Entry::hardlink(p, t).with_mtime(1_600_001_000 + m);
+    let layers = vec![
+        vec![],
+        vec![
+            Entry::symlink("b/x/p", "/etc").with_mtime(1_600_001_000),
+            Entry::file("b/.wh..wh..opq", "").with_mtime(1_600_001_001),
+            Entry::symlink("a/x/q", "../a").with_mtime(1_600_001_002),
+            Entry::symlink("a/x/q", "../../..").with_mtime(1_600_001_003),
+            h("b/x/p", "b/x/p", 4),
+            h("a/x/q", "b/x/p", 5),
+            h("b/x/p", "b/x/p", 6),
+            h("a/x/q", "b/x/p", 7),
+            h("b/x/p", "b/x/p", 8),
+            h("b/x/p", "a/x/q", 11),
+            h("a/y/p", "b/x/p", 14),
+            h("b/x/p", "b/x/p", 15),
+        ],
+        vec![Entry::symlink("b/x/p", "a/x/p").with_mtime(1_600_002_000)],
+    ];
+    extracts_as_the_model(
+        "links-joined-through-chains",
+        &layers,
+        "links reaching one entry through different chains",
+    );
+}

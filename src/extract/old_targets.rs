@@ -37,6 +37,9 @@ pub(super) fn copy_old_targets(
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
     let mut dead = Vec::new();
+    // Each written link's content: which entry it came from (layer, path, place), whether that
+    // is the layer's last entry at the path, and the layer's name for errors.
+    let mut sources: HashMap<String, (Source, bool, String)> = HashMap::new();
     for layer in image.layers[..=top].iter().rev() {
         // A link whose target this layer last made a hardlink is read again for that link's
         // own target, as of that place in the layer; each pass moves up the layer, and chains
@@ -71,17 +74,10 @@ pub(super) fn copy_old_targets(
                 ..
             } = reader;
             for &i in &written {
-                let Some((path, position)) = wrote_from.get(&i) else {
-                    continue;
-                };
-                if survivor(path) == Some(layer.index) && last_at.get(path) == Some(position) {
-                    sink.hardlink(&links[i].path, path, true).map_err(|e| {
-                        ArchiveError::new(
-                            &image.source_path,
-                            Some(entry_name.clone()),
-                            problem_of(e),
-                        )
-                    })?;
+                if let Some((path, position)) = wrote_from.get(&i) {
+                    let last = last_at.get(path) == Some(position);
+                    let source = (layer.index, path.clone(), *position);
+                    sources.insert(links[i].path.clone(), (source, last, entry_name.clone()));
                 }
             }
             // A layer's own file wins over its own whiteouts; a link whose target this layer
@@ -117,8 +113,48 @@ pub(super) fn copy_old_targets(
             break;
         }
     }
+    name_alike(sources, sink, image, survivor)?;
     links.extend(dead);
     Ok(links)
+}
+
+/// An entry of a layer: its layer, path and place in the layer.
+type Source = (usize, String, usize);
+
+/// Links whose content came from one entry are one file, as in the image: each is made a
+/// second name of the entry's own path when that entry is what survives there, else of the
+/// first of them. (Links found in one pass are linked as they are written; links that reached
+/// the same entry through different chains, or in different passes, are joined here.)
+fn name_alike(
+    sources: HashMap<String, (Source, bool, String)>,
+    sink: &mut dyn Sink,
+    image: &Image,
+    survivor: &dyn Fn(&str) -> Option<usize>,
+) -> Result<(), ArchiveError> {
+    let mut groups: std::collections::BTreeMap<Source, (bool, String, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for (link_path, (source, last, layer_name)) in sources {
+        let group = groups
+            .entry(source)
+            .or_insert_with(|| (last, layer_name, Vec::new()));
+        group.2.push(link_path);
+    }
+    for ((layer, path, _), (last, layer_name, mut names)) in groups {
+        names.sort();
+        let holder = if last && survivor(&path) == Some(layer) {
+            path
+        } else if names.len() > 1 {
+            names.remove(0)
+        } else {
+            continue;
+        };
+        for name in names.iter().filter(|n| **n != holder) {
+            sink.hardlink(name, &holder, true).map_err(|e| {
+                ArchiveError::new(&image.source_path, Some(layer_name.clone()), problem_of(e))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The links one layer may hold the target of, by target and by every directory above their
