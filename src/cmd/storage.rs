@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use strata::archive::dockerroot::{DockerRoot, DEFAULT_ROOT, IMAGE_DIR};
 use strata::render::{count, escape_for_message, human_size};
-use strata::storage::check::{check_docker_root, Report};
-use strata::storage::check_cs::check_containers_storage;
+use strata::storage::check::{check_containers_storage, check_docker_root, Report};
 
 use crate::cli::{StorageAction, StorageArgs, StorageCheckArgs, StorageDfArgs};
 

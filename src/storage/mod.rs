@@ -5,7 +5,6 @@
 pub mod bolt;
 pub mod buildcache;
 pub mod check;
-pub mod check_cs;
 pub mod df;
 pub mod images;
 pub mod usage;
