@@ -88,6 +88,52 @@ impl Item {
     fn string(&self, key: &str) -> String {
         self.get(key).unwrap_or_default()
     }
+
+    /// The records this one is made from: its parent, merge parents, diff parents.
+    fn parents(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let parent = self.string("cache.parent");
+        if !parent.is_empty() {
+            p.push(parent);
+        }
+        p.extend(
+            self.get::<Vec<String>>("cache.mergeParents")
+                .unwrap_or_default(),
+        );
+        for k in ["cache.lowerDiffParent", "cache.upperDiffParent"] {
+            let s = self.string(k);
+            if !s.is_empty() {
+                p.push(s);
+            }
+        }
+        p
+    }
+
+    /// The record `id` as the API lists it, `size` bytes; neither in use nor shared yet.
+    fn record(&self, id: &str, size: i64) -> CacheRecord {
+        let usage_count: Option<i64> = self.get("cache.usageCount");
+        let last_used_at = usage_count
+            .and(self.get::<i64>("cache.lastUsedAt"))
+            .filter(|t| *t != 0);
+        let kind = self.string("cache.recordType");
+        CacheRecord {
+            id: id.to_string(),
+            parents: self.parents(),
+            kind: if kind.is_empty() {
+                "regular".into()
+            } else {
+                kind
+            },
+            description: self.string("cache.description"),
+            in_use: false,
+            shared: false,
+            size,
+            created_at: self.get("cache.createdAt").unwrap_or(0),
+            last_used_at,
+            usage_count: usage_count.unwrap_or(0),
+            mutable: !self.get::<bool>("snapshot.committed").unwrap_or(false),
+        }
+    }
 }
 
 /// The graphdriver directories BuildKit's snapshotter made (`overlay2/<id>`): its
@@ -123,12 +169,47 @@ pub fn build_cache(
     layer_size: &dyn Fn(&Digest) -> Option<u64>,
     dir_size: &dyn Fn(&str) -> Result<i64, ArchiveError>,
 ) -> Result<Vec<CacheRecord>, ArchiveError> {
-    let Some(db) = open(root, METADATA_DB)? else {
+    let Some(items) = read_items(root)? else {
         return Ok(Vec::new());
+    };
+    let loaded = loaded(&items);
+    let snapshots = Snapshots {
+        root,
+        db: open(root, SNAPSHOTS_DB)?,
+    };
+    let mut records: BTreeMap<String, CacheRecord> = BTreeMap::new();
+    let mut layers: HashMap<String, Digest> = HashMap::new();
+    for id in &loaded {
+        let item = &items[*id];
+        let equal_mutable = item.string("cache.equalMutable");
+        // An immutable record with its equal mutable one: listed once, as the mutable.
+        if !equal_mutable.is_empty() && loaded.contains(equal_mutable.as_str()) {
+            continue;
+        }
+        let layer = snapshots
+            .get(id, b"chainid")?
+            .and_then(|c| Digest::parse(&c).ok());
+        let size = match item.get::<i64>("snapshot.size").filter(|s| *s >= 0) {
+            Some(s) => s,
+            None => unmeasured_size(id, layer.as_ref(), &snapshots, layer_size, dir_size)?,
+        };
+        if let Some(l) = layer {
+            layers.insert(id.to_string(), l);
+        }
+        records.insert(id.to_string(), item.record(id, size));
+    }
+    mark_shared(&mut records, &layers, image_chains);
+    Ok(records.into_values().collect())
+}
+
+/// The records of `metadata_v2.db`'s `_main` bucket, by ID; None when there is none.
+fn read_items(root: &DockerRoot) -> Result<Option<BTreeMap<String, Item>>, ArchiveError> {
+    let Some(db) = open(root, METADATA_DB)? else {
+        return Ok(None);
     };
     let e = |d: String| bad(root, METADATA_DB, d);
     let Some(main) = db.root().bucket(b"_main").map_err(e)? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let mut items: BTreeMap<String, Item> = BTreeMap::new();
     for entry in main.entries().map_err(e)? {
@@ -156,27 +237,12 @@ pub fn build_cache(
         }
         items.insert(id, Item(values));
     }
+    Ok(Some(items))
+}
 
-    let parents_of = |item: &Item| -> Vec<String> {
-        let mut p = Vec::new();
-        let parent = item.string("cache.parent");
-        if !parent.is_empty() {
-            p.push(parent);
-        }
-        p.extend(
-            item.get::<Vec<String>>("cache.mergeParents")
-                .unwrap_or_default(),
-        );
-        for k in ["cache.lowerDiffParent", "cache.upperDiffParent"] {
-            let s = item.string(k);
-            if !s.is_empty() {
-                p.push(s);
-            }
-        }
-        p
-    };
-    // The records the cache manager loads: not deleted, and with every parent loaded (it
-    // drops the others when it starts).
+/// The records the cache manager loads: not deleted, and with every parent loaded (it drops
+/// the others when it starts).
+fn loaded(items: &BTreeMap<String, Item>) -> HashSet<&str> {
     let mut loaded: HashSet<&str> = items
         .iter()
         .filter(|(_, i)| !i.get::<bool>("cache.deleted").unwrap_or(false))
@@ -187,7 +253,8 @@ pub fn build_cache(
             .iter()
             .copied()
             .filter(|id| {
-                parents_of(&items[*id])
+                items[*id]
+                    .parents()
                     .iter()
                     .any(|p| !loaded.contains(p.as_str()))
             })
@@ -199,78 +266,63 @@ pub fn build_cache(
             loaded.remove(id);
         }
     }
+    loaded
+}
 
-    let snapshots = open(root, SNAPSHOTS_DB)?;
-    let snapshot = |id: &str, key: &[u8]| -> Result<Option<String>, ArchiveError> {
-        let Some(db) = &snapshots else {
+/// `snapshots.db`, when there is one: a bucket per snapshot.
+struct Snapshots<'a> {
+    root: &'a DockerRoot,
+    db: Option<Db>,
+}
+
+impl Snapshots<'_> {
+    /// The value at `key` in snapshot `id`'s bucket.
+    fn get(&self, id: &str, key: &[u8]) -> Result<Option<String>, ArchiveError> {
+        let Some(db) = &self.db else {
             return Ok(None);
         };
-        let e = |d: String| bad(root, SNAPSHOTS_DB, d);
+        let e = |d: String| bad(self.root, SNAPSHOTS_DB, d);
         let Some(b) = db.root().bucket(id.as_bytes()).map_err(e)? else {
             return Ok(None);
         };
         Ok(b.get(key)
             .map_err(e)?
             .map(|v| String::from_utf8_lossy(v).into_owned()))
-    };
-
-    let mut records: BTreeMap<String, CacheRecord> = BTreeMap::new();
-    let mut layers: HashMap<String, Digest> = HashMap::new();
-    for id in &loaded {
-        let item = &items[*id];
-        let equal_mutable = item.string("cache.equalMutable");
-        // An immutable record with its equal mutable one: listed once, as the mutable.
-        if !equal_mutable.is_empty() && loaded.contains(equal_mutable.as_str()) {
-            continue;
-        }
-        let layer = snapshot(id, b"chainid")?.and_then(|c| Digest::parse(&c).ok());
-        let size = match item.get::<i64>("snapshot.size").filter(|s| *s >= 0) {
-            Some(s) => s,
-            // Not measured yet (-1): what the daemon's snapshotter answers when asked: the
-            // layer's size, else the size it recorded, else its graphdriver directory's.
-            None => match layer.as_ref().and_then(layer_size) {
-                Some(s) => s as i64,
-                None => match snapshot(id, b"size")?.and_then(|s| s.trim().parse().ok()) {
-                    Some(s) => s,
-                    None => {
-                        let gd = snapshot(id, b"committed")?
-                            .filter(|g| !g.is_empty())
-                            .unwrap_or_else(|| id.to_string());
-                        dir_size(&gd)?
-                    }
-                },
-            },
-        };
-        if let Some(l) = layer {
-            layers.insert(id.to_string(), l);
-        }
-        let usage_count: Option<i64> = item.get("cache.usageCount");
-        let last_used_at = usage_count
-            .and(item.get::<i64>("cache.lastUsedAt"))
-            .filter(|t| *t != 0);
-        let kind = item.string("cache.recordType");
-        records.insert(
-            id.to_string(),
-            CacheRecord {
-                id: id.to_string(),
-                parents: parents_of(item),
-                kind: if kind.is_empty() {
-                    "regular".into()
-                } else {
-                    kind
-                },
-                description: item.string("cache.description"),
-                in_use: false,
-                shared: false,
-                size,
-                created_at: item.get("cache.createdAt").unwrap_or(0),
-                last_used_at,
-                usage_count: usage_count.unwrap_or(0),
-                mutable: !item.get::<bool>("snapshot.committed").unwrap_or(false),
-            },
-        );
     }
-    // Shared: the record's layer is an image's, and so are its parents'.
+}
+
+/// The size of a record BuildKit has not measured yet (-1): what the daemon's snapshotter
+/// answers when asked: the layer's size, else the size it recorded, else its graphdriver
+/// directory's.
+fn unmeasured_size(
+    id: &str,
+    layer: Option<&Digest>,
+    snapshots: &Snapshots,
+    layer_size: &dyn Fn(&Digest) -> Option<u64>,
+    dir_size: &dyn Fn(&str) -> Result<i64, ArchiveError>,
+) -> Result<i64, ArchiveError> {
+    if let Some(s) = layer.and_then(layer_size) {
+        return Ok(s as i64);
+    }
+    if let Some(s) = snapshots
+        .get(id, b"size")?
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return Ok(s);
+    }
+    let gd = snapshots
+        .get(id, b"committed")?
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| id.to_string());
+    dir_size(&gd)
+}
+
+/// Shared: the record's layer is an image's, and so are its parents'.
+fn mark_shared(
+    records: &mut BTreeMap<String, CacheRecord>,
+    layers: &HashMap<String, Digest>,
+    image_chains: &ImageChains,
+) {
     let mut stack: Vec<String> = records
         .keys()
         .filter(|id| layers.get(*id).is_some_and(|l| image_chains.contains(l)))
@@ -286,5 +338,4 @@ pub fn build_cache(
             stack.extend(r.parents.iter().cloned());
         }
     }
-    Ok(records.into_values().collect())
 }
