@@ -23,19 +23,13 @@ pub fn run(args: StorageArgs, out: &mut impl Write) -> Result<ExitCode> {
 /// Opens the data root `docker-root:` (with `--docker-root`) names, refusing a directory that
 /// is not one with one line.
 pub(crate) fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
-    match source.strip_prefix("docker-root:") {
-        Some("") => {}
-        Some(r) => bail!(
-            "{source}: name the data root only (`docker-root:`), not an image (`{}`)",
-            escape_for_message(r, 80)
-        ),
-        None => bail!(
-            "{}: not a data root source; use `docker-root:` (with --docker-root DIR)",
-            escape_for_message(source, 200)
-        ),
-    }
-    let dir = dir.unwrap_or(Path::new(DEFAULT_ROOT));
-    let root = DockerRoot::open(dir)?;
+    let whole_source = WholeSource {
+        prefix: "docker-root:",
+        whole: "data root",
+        kind: "data root",
+        how: " (with --docker-root DIR)",
+    };
+    let (dir, root) = whole_source.open(source, dir, DEFAULT_ROOT)?;
     if !matches!(
         root.kind_of(IMAGE_DIR)?,
         Some(rustix::fs::FileType::Directory)
@@ -51,19 +45,13 @@ pub(crate) fn open_docker_root(source: &str, dir: Option<&Path>) -> Result<Docke
 /// Opens the containers-storage root `containers-storage:` (with `--storage-root`) names.
 pub(crate) fn open_containers_storage(source: &str, dir: Option<&Path>) -> Result<DockerRoot> {
     use strata::archive::containers_storage::{DEFAULT_ROOT, IMAGES_JSON};
-    match source.strip_prefix("containers-storage:") {
-        Some("") => {}
-        Some(r) => bail!(
-            "{source}: name the storage only (`containers-storage:`), not an image (`{}`)",
-            escape_for_message(r, 80)
-        ),
-        None => bail!(
-            "{}: not a containers-storage source; use `containers-storage:`",
-            escape_for_message(source, 200)
-        ),
-    }
-    let dir = dir.unwrap_or(Path::new(DEFAULT_ROOT));
-    let root = DockerRoot::open(dir)?;
+    let whole_source = WholeSource {
+        prefix: "containers-storage:",
+        whole: "storage",
+        kind: "containers-storage",
+        how: "",
+    };
+    let (dir, root) = whole_source.open(source, dir, DEFAULT_ROOT)?;
     if root.kind_of(IMAGES_JSON)?.is_none() {
         bail!(
             "{}: not a containers-storage root with the overlay driver ({IMAGES_JSON} does not exist)",
@@ -71,6 +59,47 @@ pub(crate) fn open_containers_storage(source: &str, dir: Option<&Path>) -> Resul
         );
     }
     Ok(root)
+}
+
+/// A source that names a whole store (`docker-root:`, `containers-storage:`), not an image in
+/// it, as the commands that read a whole store take it.
+struct WholeSource {
+    prefix: &'static str,
+    /// What the store is called when an image is named instead.
+    whole: &'static str,
+    /// What sort of source it is, when another is given.
+    kind: &'static str,
+    /// How to name the store's directory, after `use PREFIX`.
+    how: &'static str,
+}
+
+impl WholeSource {
+    /// Refuses a source that is not `prefix` alone, and opens the directory (`dir`, else
+    /// `default`).
+    fn open<'a>(
+        &self,
+        source: &str,
+        dir: Option<&'a Path>,
+        default: &'static str,
+    ) -> Result<(&'a Path, DockerRoot)> {
+        let prefix = self.prefix;
+        match source.strip_prefix(prefix) {
+            Some("") => {}
+            Some(r) => bail!(
+                "{source}: name the {} only (`{prefix}`), not an image (`{}`)",
+                self.whole,
+                escape_for_message(r, 80)
+            ),
+            None => bail!(
+                "{}: not a {} source; use `{prefix}`{}",
+                escape_for_message(source, 200),
+                self.kind,
+                self.how
+            ),
+        }
+        let dir = dir.unwrap_or(Path::new(default));
+        Ok((dir, DockerRoot::open(dir)?))
+    }
 }
 
 fn check(args: StorageCheckArgs, out: &mut impl Write) -> Result<ExitCode> {
