@@ -9,7 +9,7 @@
 //! the data root (cache IDs, image IDs) are checked before they become paths.
 //!
 //! This module opens and reads files beneath the root; what they mean is in its submodules:
-//! [`refs`] (tags and references), [`image`] (an image's config and layers) and [`layer`]
+//! `refs` (tags and references), `image` (an image's config and layers) and `layer`
 //! (a layer's directory and its rebuilt tar).
 
 mod image;

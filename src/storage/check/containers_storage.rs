@@ -6,7 +6,7 @@
 //! `overlay-containers/containers.json`, and what nothing uses.
 //!
 //! Only the reading of the records is this layout's own: once they are in the shapes the
-//! Docker check reads ([`Layer`], [`Image`], [`Mount`]), the same steps check them.
+//! Docker check reads (`Layer`, `Image`, `Mount`), the same steps check them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

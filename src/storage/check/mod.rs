@@ -8,16 +8,16 @@
 //! followed). Memory is bounded: layers are streamed one at a time, and only the records (a
 //! few lines per layer and image) are kept.
 //!
-//! The same [`Checker`] checks a containers-storage root ([`containers_storage`]): only where
+//! The same `Checker` checks a containers-storage root ([`containers_storage`]): only where
 //! the records are read from differs; the checks of links, leaks and layer contents are shared.
 //! One submodule per thing checked:
 //!
-//! - [`layers`]: layerdb records, chainIDs, layer directories;
-//! - [`links`]: parents, `l/` short links and `lower` chains;
-//! - [`contents`]: the files rebuilt into each layer's tar against its diffID;
-//! - [`images`]: image configs against their IDs and layers;
-//! - [`containers`]: the container layers of `layerdb/mounts`;
-//! - [`leaks`]: what nothing uses.
+//! - `layers`: layerdb records, chainIDs, layer directories;
+//! - `links`: parents, `l/` short links and `lower` chains;
+//! - `contents`: the files rebuilt into each layer's tar against its diffID;
+//! - `images`: image configs against their IDs and layers;
+//! - `containers`: the container layers of `layerdb/mounts`;
+//! - `leaks`: what nothing uses.
 
 mod containers;
 pub mod containers_storage;
