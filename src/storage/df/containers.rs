@@ -37,7 +37,7 @@ pub(super) fn read_containers(root: &DockerRoot) -> Result<Containers, ArchiveEr
     Ok((containers, volume_links))
 }
 
-/// The container's `config.v2.json`; None when it has none (a container being removed).
+/// The container's `config.v2.json`; None when its directory has none (it is skipped).
 fn read_config(root: &DockerRoot, id: &str) -> Result<Option<ContainerConfig>, ArchiveError> {
     let rel = format!("containers/{id}/config.v2.json");
     match root.read(&rel, "container config", JSON_LIMIT) {
@@ -74,6 +74,7 @@ fn size_rw(root: &DockerRoot, id: &str) -> Result<u64, ArchiveError> {
     }
 }
 
+/// What the API's container summary shows of container `id`.
 fn usage(
     root: &DockerRoot,
     id: String,
