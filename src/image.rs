@@ -13,7 +13,8 @@ use crate::archive::{
 };
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};
-use crate::layer::LayerStats;
+pub use crate::layer::LayerRef;
+use crate::layer::{Comparison, LayerStats, Measured};
 use crate::progress::Progress;
 
 /// One comparison between what the archive claims and what its bytes are.
@@ -27,19 +28,6 @@ pub struct Check {
     /// The archive entry the check is about.
     #[serde(skip)]
     pub entry: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct LayerRef {
-    pub index: usize,
-    /// Where the blob lies inside the archive.
-    pub path: String,
-    pub media_type: Option<String>,
-    /// Digest and size the manifest (or the blob's own name) claims.
-    pub claimed_digest: Option<Digest>,
-    pub claimed_size: Option<u64>,
-    /// `rootfs.diff_ids[index]` of the config.
-    pub config_diff_id: Option<Digest>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -312,65 +300,43 @@ impl Image {
         self.layers
             .iter()
             .zip(stats)
-            .flat_map(|(l, s)| l.checks(s))
+            .flat_map(|(l, s)| Check::of_layer(l, &s.measured, ""))
             .collect()
     }
 }
 
-impl LayerRef {
-    /// Blob digest and size against the manifest's claim, diffID against the config's.
-    pub fn checks(&self, s: &LayerStats) -> Vec<Check> {
-        self.checks_with(Some((&s.digest, s.compressed_size)), s.diff_id.as_str())
+impl Check {
+    /// A layer's checks, from the one comparison of its claims with what was measured
+    /// ([`LayerRef::compare`]): blob digest and size against the manifest's claim, diffID
+    /// against the config's. A claim the config does not make, or a fact the read did not
+    /// establish (`unknown` says why), fails its check.
+    pub fn of_layer(layer: &LayerRef, measured: &Measured, unknown: &str) -> Vec<Check> {
+        let of = |c: Comparison| {
+            let expected = c.claimed.unwrap_or_else(|| "(none in config)".into());
+            let found = c.found.unwrap_or_else(|| unknown.to_string());
+            check(
+                c.fact.key(),
+                Some(layer.index),
+                &expected,
+                &found,
+                &layer.path,
+            )
+        };
+        layer.compare(measured).into_iter().map(of).collect()
     }
 
-    /// The same checks for a layer whose pass failed: the blob digest may still be known (the
-    /// stored bytes were readable), the diffID is not.
-    pub fn checks_failed(&self, error: &ArchiveError) -> Vec<Check> {
-        let stored = match &error.problem {
-            Problem::Layer(e) => e.stored.as_ref().map(|(d, n)| (d, *n)),
-            _ => None,
+    /// The checks of a layer whose pass failed: the blob digest may still be known (the stored
+    /// bytes were readable), the diffID is not.
+    pub fn of_failed_layer(layer: &LayerRef, error: &ArchiveError) -> Vec<Check> {
+        let measured = match &error.problem {
+            Problem::Layer(e) => e.measured(),
+            _ => Measured::default(),
         };
         let reason = match &error.problem {
             Problem::Missing(_) => "missing".to_string(),
             p => format!("unreadable: {p}"),
         };
-        let mut checks = self.checks_with(stored, &reason);
-        for c in checks.iter_mut().filter(|c| c.found.is_empty()) {
-            c.found = reason.clone();
-            c.ok = false;
-        }
-        checks
-    }
-
-    fn checks_with(&self, stored: Option<(&Digest, u64)>, diff_id: &str) -> Vec<Check> {
-        let entry = self.path.as_str();
-        let mut checks = Vec::new();
-        if let Some(claimed) = &self.claimed_digest {
-            let found = stored.map_or(String::new(), |(d, _)| d.to_string());
-            checks.push(check(
-                "blob_digest",
-                Some(self.index),
-                claimed.as_str(),
-                &found,
-                entry,
-            ));
-        }
-        if let Some(size) = self.claimed_size {
-            let found = stored.map_or(String::new(), |(_, n)| n.to_string());
-            checks.push(check(
-                "blob_size",
-                Some(self.index),
-                &size.to_string(),
-                &found,
-                entry,
-            ));
-        }
-        let expected = self
-            .config_diff_id
-            .as_ref()
-            .map_or("(none in config)", |d| d.as_str());
-        checks.push(check("diff_id", Some(self.index), expected, diff_id, entry));
-        checks
+        Check::of_layer(layer, &measured, &reason)
     }
 }
 

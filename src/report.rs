@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::digest::{chain_ids, Digest};
 use crate::history::{self, HistoryRow};
-use crate::image::{Annotations, Image, PlatformInfo};
+use crate::image::{Annotations, Image, LayerRef, PlatformInfo};
 use crate::layer::{Compression, LayerStats};
 
 #[derive(Debug, Serialize)]
@@ -82,19 +82,35 @@ fn config_json(image: &Image) -> serde_json::Value {
     value
 }
 
-#[derive(Debug, Serialize)]
+/// One layer as `inspect` shows it: the archive's claims and the pass's measurements, with the
+/// chain ID and build step they add up to.
+#[derive(Debug)]
 pub struct LayerInfo {
-    pub index: usize,
-    pub digest: Digest,
-    pub media_type: Option<String>,
-    pub compression: Compression,
-    pub compressed_size: u64,
-    pub diff_id: Digest,
+    pub layer: LayerRef,
+    pub stats: LayerStats,
     pub chain_id: Digest,
-    pub uncompressed_size: u64,
-    pub size: u64,
-    pub files: u64,
     pub created_by: Option<String>,
+}
+
+impl Serialize for LayerInfo {
+    /// The JSON contract's fields, in its order.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (l, s) = (&self.layer, &self.stats);
+        let mut out = serializer.serialize_struct("LayerInfo", 11)?;
+        out.serialize_field("index", &l.index)?;
+        out.serialize_field("digest", s.digest())?;
+        out.serialize_field("media_type", &l.media_type)?;
+        out.serialize_field("compression", &s.compression)?;
+        out.serialize_field("compressed_size", &s.compressed_size())?;
+        out.serialize_field("diff_id", s.diff_id())?;
+        out.serialize_field("chain_id", &self.chain_id)?;
+        out.serialize_field("uncompressed_size", &s.uncompressed_size)?;
+        out.serialize_field("size", &s.size)?;
+        out.serialize_field("files", &s.files)?;
+        out.serialize_field("created_by", &self.created_by)?;
+        out.end()
+    }
 }
 
 /// The history rows alone, from layer sizes already known (a Docker data root records them), with
@@ -158,7 +174,8 @@ pub fn docker_manifest(image: &Image, stats: &[LayerStats]) -> Vec<u8> {
             };
             format!(
                 r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
-                s.digest, s.compressed_size
+                s.digest(),
+                s.compressed_size()
             )
         })
         .collect();
@@ -196,7 +213,7 @@ impl Report {
             &ids,
             view.unrecorded_rows,
         );
-        let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id.clone()).collect();
+        let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id().clone()).collect();
         let chain = chain_ids(&diff_ids);
         let layers = image
             .layers
@@ -204,16 +221,9 @@ impl Report {
             .zip(stats)
             .zip(chain)
             .map(|((layer, s), chain_id)| LayerInfo {
-                index: layer.index,
-                digest: s.digest.clone(),
-                media_type: layer.media_type.clone(),
-                compression: s.compression,
-                compressed_size: s.compressed_size,
-                diff_id: s.diff_id.clone(),
+                layer: layer.clone(),
+                stats: s.clone(),
                 chain_id,
-                uncompressed_size: s.uncompressed_size,
-                size: s.size,
-                files: s.files,
                 created_by: aligned
                     .rows
                     .iter()

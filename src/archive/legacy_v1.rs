@@ -171,7 +171,7 @@ pub fn load(container: &Container, top: &str) -> Result<V1Image, ArchiveError> {
                 },
             )
         };
-        diff_ids.push(stats.diff_id.clone());
+        diff_ids.push(stats.diff_id().clone());
         history.push(history_step(json).map_err(bad)?);
         config = make_config(json, &diff_ids, &history).map_err(bad)?;
         ids.push(Digest::of_bytes(&config));

@@ -76,9 +76,9 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
         }
         None => img.created.clone().unwrap_or_else(|| "N/A".into()),
     };
-    let stored: u64 = r.layers.iter().map(|l| l.compressed_size).sum();
-    let unpacked: u64 = r.layers.iter().map(|l| l.uncompressed_size).sum();
-    let size: u64 = r.layers.iter().map(|l| l.size).sum();
+    let stored: u64 = r.layers.iter().map(|l| l.stats.compressed_size()).sum();
+    let unpacked: u64 = r.layers.iter().map(|l| l.stats.uncompressed_size).sum();
+    let size: u64 = r.layers.iter().map(|l| l.stats.size).sum();
     let fields = [
         (
             "Source",
@@ -158,6 +158,7 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
     let mut rows = Vec::new();
     for l in &r.layers {
         let media = l
+            .layer
             .media_type
             .as_deref()
             .map(|m| m.trim_start_matches("application/vnd.").to_string())
@@ -169,15 +170,15 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
             ellipsis(&created_by, 45)
         };
         rows.push(vec![
-            l.index.to_string(),
-            short(&l.digest, no_trunc),
+            l.layer.index.to_string(),
+            short(l.stats.digest(), no_trunc),
             media,
-            l.compression.name().to_string(),
-            human_size(l.compressed_size),
-            human_size(l.uncompressed_size),
-            human_size(l.size),
-            l.files.to_string(),
-            short(&l.diff_id, no_trunc),
+            l.stats.compression.name().to_string(),
+            human_size(l.stats.compressed_size()),
+            human_size(l.stats.uncompressed_size),
+            human_size(l.stats.size),
+            l.stats.files.to_string(),
+            short(l.stats.diff_id(), no_trunc),
             short(&l.chain_id, no_trunc),
             escape_for_message(&created_by, 10_000),
         ]);

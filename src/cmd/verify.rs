@@ -34,11 +34,11 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
     for (layer, result) in image.layers.iter().zip(image.scan_each()) {
         match result {
             Ok(stats) => {
-                checks.extend(layer.checks(&stats));
-                diff_ids.push(stats.diff_id);
+                checks.extend(Check::of_layer(layer, &stats.measured, ""));
+                diff_ids.push(stats.diff_id().clone());
             }
             Err(e) => {
-                let layer_checks = layer.checks_failed(&e);
+                let layer_checks = Check::of_failed_layer(layer, &e);
                 // A data root's file that differs from its record is a finding too.
                 let changed_on_disk =
                     matches!(&e.problem, strata::error::Problem::DataRoot(f) if f.changed);
