@@ -23,7 +23,7 @@ pub fn entry_context(layer: &LayerRef, name: &str) -> String {
     format!(
         "{}: entry `{}`",
         layer_context(layer),
-        crate::render::escape_for_message(name, 200)
+        crate::rawname::escape_for_message(name, 200)
     )
 }
 
@@ -206,14 +206,7 @@ mod tests {
 
     fn layers(n: usize) -> Vec<LayerRef> {
         (0..n)
-            .map(|index| LayerRef {
-                index,
-                path: format!("blobs/{index}"),
-                media_type: None,
-                claimed_digest: None,
-                claimed_size: None,
-                config_diff_id: None,
-            })
+            .map(|index| LayerRef::unclaimed(index, format!("blobs/{index}")))
             .collect()
     }
 

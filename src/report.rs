@@ -121,16 +121,27 @@ pub fn history_of(
     sizes: &[u64],
     view: HistoryView,
 ) -> (Vec<HistoryRow>, Vec<String>) {
-    let empty = Vec::new();
     // The image and then its parents, as the data root links them.
     let mut ids = vec![image.config_digest.clone()];
     if let Some(recorded) = &image.recorded {
         ids.extend(recorded.lineage.iter().cloned());
     }
+    aligned_history(image, sizes, &ids, view)
+}
+
+/// The config's history lined up with the layers, and the image's warnings with the
+/// alignment's.
+fn aligned_history(
+    image: &Image,
+    sizes: &[u64],
+    ids: &[Digest],
+    view: HistoryView,
+) -> (Vec<HistoryRow>, Vec<String>) {
+    let empty = Vec::new();
     let aligned = history::align(
         image.config.history().as_ref().unwrap_or(&empty),
         sizes,
-        &ids,
+        ids,
         view.unrecorded_rows,
     );
     let mut warnings = image.warnings.clone();
@@ -194,50 +205,8 @@ impl Report {
     }
 
     pub fn build_with(image: &Image, stats: &[LayerStats], view: HistoryView) -> Report {
-        let empty = Vec::new();
-        let (sizes, ids): (Vec<u64>, Vec<Digest>) = if view.containerd_store {
-            // The image's target on the top row, and no parents: the containerd store
-            // links parents only through a label that loaded images lack.
-            (
-                stats.iter().map(|s| s.disk_usage).collect(),
-                vec![containerd_store_id(image, stats)],
-            )
-        } else {
-            let mut ids = vec![image.config_digest.clone()];
-            ids.extend(image.parent_ids.iter().cloned());
-            (stats.iter().map(|s| s.size).collect(), ids)
-        };
-        let aligned = history::align(
-            image.config.history().as_ref().unwrap_or(&empty),
-            &sizes,
-            &ids,
-            view.unrecorded_rows,
-        );
-        let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id().clone()).collect();
-        let chain = chain_ids(&diff_ids);
-        let layers = image
-            .layers
-            .iter()
-            .zip(stats)
-            .zip(chain)
-            .map(|((layer, s), chain_id)| LayerInfo {
-                layer: layer.clone(),
-                stats: s.clone(),
-                chain_id,
-                created_by: aligned
-                    .rows
-                    .iter()
-                    .find(|r| r.layer_index == Some(layer.index) && !r.created_by.is_empty())
-                    .map(|r| r.created_by.clone()),
-            })
-            .collect();
-        let mut warnings = image.warnings.clone();
-        warnings.extend(
-            aligned
-                .warnings
-                .iter()
-                .map(|w| format!("{}: {w}", image.source_path)),
-        );
+        let (sizes, ids) = history_sizes_and_ids(image, stats, view);
+        let (rows, mut warnings) = aligned_history(image, &sizes, &ids, view);
         for c in image.layer_checks(stats).iter().filter(|c| !c.ok) {
             warnings.push(crate::image::mismatch_text(&image.source_path, c));
         }
@@ -247,28 +216,76 @@ impl Report {
                 format: image.format.name(),
                 container: image.packaging.name(),
             },
-            image: ImageInfo {
-                id: image.config_digest.clone(),
-                tags: image.tags.clone(),
-                platform: image.platform.clone(),
-                created: image.config.created().clone(),
-                manifest_digest: image.manifest_digest.clone(),
-                config_digest: image.config_digest.clone(),
-                parents: image.parent_ids.clone(),
-                repo_digests: image
-                    .recorded
-                    .as_ref()
-                    .map(|r| r.repo_digests.clone())
-                    .unwrap_or_default(),
-                size: image.recorded.as_ref().and_then(|r| r.size),
-                config: config_json(image),
-                os_version: image.config.os_version().clone(),
-                os_features: image.config.os_features().clone().unwrap_or_default(),
-                annotations: image.annotations.clone(),
-            },
-            layers,
-            history: aligned.rows,
+            image: ImageInfo::of(image),
+            layers: layer_infos(image, stats, &rows),
+            history: rows,
             warnings,
+        }
+    }
+}
+
+/// The sizes and image IDs the history rows show: docker's own store's (layer sizes, the image
+/// and its parents) or its containerd store's (disk usage, the image's target alone).
+fn history_sizes_and_ids(
+    image: &Image,
+    stats: &[LayerStats],
+    view: HistoryView,
+) -> (Vec<u64>, Vec<Digest>) {
+    if view.containerd_store {
+        // The image's target on the top row, and no parents: the containerd store
+        // links parents only through a label that loaded images lack.
+        (
+            stats.iter().map(|s| s.disk_usage).collect(),
+            vec![containerd_store_id(image, stats)],
+        )
+    } else {
+        let mut ids = vec![image.config_digest.clone()];
+        ids.extend(image.parent_ids.iter().cloned());
+        (stats.iter().map(|s| s.size).collect(), ids)
+    }
+}
+
+/// Each layer's claims and measurements, with its chain ID and the step that made it.
+fn layer_infos(image: &Image, stats: &[LayerStats], rows: &[HistoryRow]) -> Vec<LayerInfo> {
+    let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id().clone()).collect();
+    let chain = chain_ids(&diff_ids);
+    image
+        .layers
+        .iter()
+        .zip(stats)
+        .zip(chain)
+        .map(|((layer, s), chain_id)| LayerInfo {
+            layer: layer.clone(),
+            stats: s.clone(),
+            chain_id,
+            created_by: rows
+                .iter()
+                .find(|r| r.layer_index == Some(layer.index) && !r.created_by.is_empty())
+                .map(|r| r.created_by.clone()),
+        })
+        .collect()
+}
+
+impl ImageInfo {
+    fn of(image: &Image) -> ImageInfo {
+        ImageInfo {
+            id: image.config_digest.clone(),
+            tags: image.tags.clone(),
+            platform: image.platform.clone(),
+            created: image.config.created().clone(),
+            manifest_digest: image.manifest_digest.clone(),
+            config_digest: image.config_digest.clone(),
+            parents: image.parent_ids.clone(),
+            repo_digests: image
+                .recorded
+                .as_ref()
+                .map(|r| r.repo_digests.clone())
+                .unwrap_or_default(),
+            size: image.recorded.as_ref().and_then(|r| r.size),
+            config: config_json(image),
+            os_version: image.config.os_version().clone(),
+            os_features: image.config.os_features().clone().unwrap_or_default(),
+            annotations: image.annotations.clone(),
         }
     }
 }

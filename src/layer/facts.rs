@@ -127,6 +127,18 @@ impl Comparison {
 }
 
 impl LayerRef {
+    /// Layer `index`, stored at `path`, before the manifest or config claims anything of it.
+    pub fn unclaimed(index: usize, path: String) -> LayerRef {
+        LayerRef {
+            index,
+            path,
+            media_type: None,
+            claimed_digest: None,
+            claimed_size: None,
+            config_diff_id: None,
+        }
+    }
+
     /// The one comparison of this layer's claims with what reading it measured: its blob digest
     /// and size where the manifest (or the blob's name) claims them, and its diffID always (a
     /// layer the config vouches nothing for is itself a finding).

@@ -104,7 +104,7 @@ pub enum LayerErrorKind {
 /// chosen, for layer blobs and compressed outer archives alike.
 pub enum Decoder<R: BufRead> {
     Plain(R),
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
 }
 
@@ -113,7 +113,9 @@ impl<R: BufRead> Decoder<R> {
     pub fn new(buffered: R, compression: Compression) -> io::Result<Decoder<R>> {
         Ok(match compression {
             Compression::None => Decoder::Plain(buffered),
-            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered)),
+            Compression::Gzip => {
+                Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
+            }
             Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(buffered)?),
         })
     }

@@ -229,7 +229,7 @@ fn walk_tar<R: Read>(reader: R) -> Result<Walk, WalkError> {
         } else {
             format!(
                 " (after `{}`)",
-                crate::render::escape_for_message(last, 120)
+                crate::rawname::escape_for_message(last, 120)
             )
         },
         source,
