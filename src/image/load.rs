@@ -98,11 +98,7 @@ pub(super) fn load(archive: Archive, candidate: Candidate) -> Result<Image, Arch
         format,
         packaging: container.packaging,
         tags: candidate.tags,
-        platform: PlatformInfo {
-            os: config.os().to_string(),
-            architecture: config.architecture().to_string(),
-            variant: config.variant().clone(),
-        },
+        platform: platform_of(&config),
         manifest_digest: at.manifest_digest,
         config_digest,
         config_size: config_bytes.len() as u64,
@@ -295,6 +291,14 @@ fn attach_diff_ids(
         ));
     }
     Ok(())
+}
+
+fn platform_of(config: &ImageConfiguration) -> PlatformInfo {
+    PlatformInfo {
+        os: config.os().to_string(),
+        architecture: config.architecture().to_string(),
+        variant: config.variant().clone(),
+    }
 }
 
 /// docker's `config.Healthcheck` (not part of the OCI config), as written.
