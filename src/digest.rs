@@ -28,7 +28,7 @@ impl Digest {
                 Ok(Digest(text.to_string()))
             }
             _ => Err(BadDigest {
-                shown: crate::render::escape_for_message(text, 80),
+                shown: crate::rawname::escape_for_message(text, 80),
             }),
         }
     }

@@ -9,10 +9,10 @@ use std::io;
 
 use crate::error::{ArchiveError, Problem};
 use crate::extract::limits::{LimitReached, Limits};
-use crate::extract::pipe::{LayerDigests, Pipelined};
+use crate::extract::pipe::Pipelined;
 use crate::extract::rules::{classify, BadName, EntryKind};
 use crate::image::{Image, LayerRef};
-use crate::layer::LayerError;
+use crate::layer::{LayerError, Measured};
 use crate::targuard::{SparseBudget, TarGuard};
 
 /// An entry of a layer's tar, positioned on its header with its data still to read.
@@ -23,7 +23,7 @@ pub fn entry_context(layer: &LayerRef, name: &str) -> String {
     format!(
         "{}: entry `{}`",
         layer_context(layer),
-        crate::render::escape_for_message(name, 200)
+        crate::rawname::escape_for_message(name, 200)
     )
 }
 
@@ -42,7 +42,7 @@ pub fn read_layer(
     limits: &Limits,
     sparse: &SparseBudget,
     mut each: impl FnMut(usize, EntryKind, &mut TarEntry<'_>) -> Result<(), ArchiveError>,
-) -> Result<LayerDigests, ArchiveError> {
+) -> Result<Measured, ArchiveError> {
     let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
     let context = layer_context(layer);
     let blob = image.container.open_blob(&layer.path, &context)?;
@@ -99,10 +99,11 @@ pub fn bad_name(e: BadName) -> Problem {
     }
 }
 
-/// Compares what reading the layer found with what the manifest and config claim.
+/// Fails on the first of the layer's claims that what reading it found contradicts (see
+/// [`LayerRef::compare`]), or when the read ended before its digests were known.
 pub fn check_digests(
     layer: &LayerRef,
-    found: Option<LayerDigests>,
+    found: Option<Measured>,
     fail: &dyn Fn(Problem) -> ArchiveError,
 ) -> Result<(), ArchiveError> {
     let Some(found) = found else {
@@ -111,39 +112,10 @@ pub fn check_digests(
             detail: "the layer stream ended before its digests were known".into(),
         }));
     };
-    let mismatch = |what: &'static str, expected: String, found: String| Problem::Mismatch {
-        what,
-        expected,
-        found,
-    };
-    if let (Some(claimed), Some(stored)) = (&layer.claimed_digest, &found.stored) {
-        if claimed != stored {
-            return Err(fail(mismatch(
-                "blob digest",
-                claimed.to_string(),
-                stored.to_string(),
-            )));
-        }
+    match layer.compare(&found).iter().find_map(|c| c.mismatch()) {
+        Some(problem) => Err(fail(problem)),
+        None => Ok(()),
     }
-    if let Some(size) = layer.claimed_size {
-        if size != found.stored_size {
-            return Err(fail(mismatch(
-                "blob size",
-                size.to_string(),
-                found.stored_size.to_string(),
-            )));
-        }
-    }
-    if let Some(diff_id) = &layer.config_diff_id {
-        if *diff_id != found.diff_id {
-            return Err(fail(mismatch(
-                "diffID",
-                diff_id.to_string(),
-                found.diff_id.to_string(),
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Reads `layers` with up to two (the machine's parallelism) read ahead of the one being
@@ -234,14 +206,7 @@ mod tests {
 
     fn layers(n: usize) -> Vec<LayerRef> {
         (0..n)
-            .map(|index| LayerRef {
-                index,
-                path: format!("blobs/{index}"),
-                media_type: None,
-                claimed_digest: None,
-                claimed_size: None,
-                config_diff_id: None,
-            })
+            .map(|index| LayerRef::unclaimed(index, format!("blobs/{index}")))
             .collect()
     }
 

@@ -89,6 +89,25 @@ pub fn display(name: &str) -> Cow<'_, str> {
     )
 }
 
+/// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
+pub fn escape_for_message(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    // Names carried as bytes (see `rawname`) show their bytes as `\xNN`.
+    let text = display(text);
+    for (n, c) in text.chars().enumerate() {
+        if n >= max_chars {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::digest::{chain_ids, Digest};
 use crate::history::{self, HistoryRow};
-use crate::image::{Annotations, Image, PlatformInfo};
+use crate::image::{Annotations, Image, LayerRef, PlatformInfo};
 use crate::layer::{Compression, LayerStats};
 
 #[derive(Debug, Serialize)]
@@ -82,19 +82,35 @@ fn config_json(image: &Image) -> serde_json::Value {
     value
 }
 
-#[derive(Debug, Serialize)]
+/// One layer as `inspect` shows it: the archive's claims and the pass's measurements, with the
+/// chain ID and build step they add up to.
+#[derive(Debug)]
 pub struct LayerInfo {
-    pub index: usize,
-    pub digest: Digest,
-    pub media_type: Option<String>,
-    pub compression: Compression,
-    pub compressed_size: u64,
-    pub diff_id: Digest,
+    pub layer: LayerRef,
+    pub stats: LayerStats,
     pub chain_id: Digest,
-    pub uncompressed_size: u64,
-    pub size: u64,
-    pub files: u64,
     pub created_by: Option<String>,
+}
+
+impl Serialize for LayerInfo {
+    /// The JSON contract's fields, in its order.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (l, s) = (&self.layer, &self.stats);
+        let mut out = serializer.serialize_struct("LayerInfo", 11)?;
+        out.serialize_field("index", &l.index)?;
+        out.serialize_field("digest", s.digest())?;
+        out.serialize_field("media_type", &l.media_type)?;
+        out.serialize_field("compression", &s.compression)?;
+        out.serialize_field("compressed_size", &s.compressed_size())?;
+        out.serialize_field("diff_id", s.diff_id())?;
+        out.serialize_field("chain_id", &self.chain_id)?;
+        out.serialize_field("uncompressed_size", &s.uncompressed_size)?;
+        out.serialize_field("size", &s.size)?;
+        out.serialize_field("files", &s.files)?;
+        out.serialize_field("created_by", &self.created_by)?;
+        out.end()
+    }
 }
 
 /// The history rows alone, from layer sizes already known (a Docker data root records them), with
@@ -105,16 +121,27 @@ pub fn history_of(
     sizes: &[u64],
     view: HistoryView,
 ) -> (Vec<HistoryRow>, Vec<String>) {
-    let empty = Vec::new();
     // The image and then its parents, as the data root links them.
     let mut ids = vec![image.config_digest.clone()];
     if let Some(recorded) = &image.recorded {
         ids.extend(recorded.lineage.iter().cloned());
     }
+    aligned_history(image, sizes, &ids, view)
+}
+
+/// The config's history lined up with the layers, and the image's warnings with the
+/// alignment's.
+fn aligned_history(
+    image: &Image,
+    sizes: &[u64],
+    ids: &[Digest],
+    view: HistoryView,
+) -> (Vec<HistoryRow>, Vec<String>) {
+    let empty = Vec::new();
     let aligned = history::align(
         image.config.history().as_ref().unwrap_or(&empty),
         sizes,
-        &ids,
+        ids,
         view.unrecorded_rows,
     );
     let mut warnings = image.warnings.clone();
@@ -158,7 +185,8 @@ pub fn docker_manifest(image: &Image, stats: &[LayerStats]) -> Vec<u8> {
             };
             format!(
                 r#"{{"mediaType":"{media_type}","digest":"{}","size":{}}}"#,
-                s.digest, s.compressed_size
+                s.digest(),
+                s.compressed_size()
             )
         })
         .collect();
@@ -177,57 +205,8 @@ impl Report {
     }
 
     pub fn build_with(image: &Image, stats: &[LayerStats], view: HistoryView) -> Report {
-        let empty = Vec::new();
-        let (sizes, ids): (Vec<u64>, Vec<Digest>) = if view.containerd_store {
-            // The image's target on the top row, and no parents: the containerd store
-            // links parents only through a label that loaded images lack.
-            (
-                stats.iter().map(|s| s.disk_usage).collect(),
-                vec![containerd_store_id(image, stats)],
-            )
-        } else {
-            let mut ids = vec![image.config_digest.clone()];
-            ids.extend(image.parent_ids.iter().cloned());
-            (stats.iter().map(|s| s.size).collect(), ids)
-        };
-        let aligned = history::align(
-            image.config.history().as_ref().unwrap_or(&empty),
-            &sizes,
-            &ids,
-            view.unrecorded_rows,
-        );
-        let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id.clone()).collect();
-        let chain = chain_ids(&diff_ids);
-        let layers = image
-            .layers
-            .iter()
-            .zip(stats)
-            .zip(chain)
-            .map(|((layer, s), chain_id)| LayerInfo {
-                index: layer.index,
-                digest: s.digest.clone(),
-                media_type: layer.media_type.clone(),
-                compression: s.compression,
-                compressed_size: s.compressed_size,
-                diff_id: s.diff_id.clone(),
-                chain_id,
-                uncompressed_size: s.uncompressed_size,
-                size: s.size,
-                files: s.files,
-                created_by: aligned
-                    .rows
-                    .iter()
-                    .find(|r| r.layer_index == Some(layer.index) && !r.created_by.is_empty())
-                    .map(|r| r.created_by.clone()),
-            })
-            .collect();
-        let mut warnings = image.warnings.clone();
-        warnings.extend(
-            aligned
-                .warnings
-                .iter()
-                .map(|w| format!("{}: {w}", image.source_path)),
-        );
+        let (sizes, ids) = history_sizes_and_ids(image, stats, view);
+        let (rows, mut warnings) = aligned_history(image, &sizes, &ids, view);
         for c in image.layer_checks(stats).iter().filter(|c| !c.ok) {
             warnings.push(crate::image::mismatch_text(&image.source_path, c));
         }
@@ -237,28 +216,76 @@ impl Report {
                 format: image.format.name(),
                 container: image.packaging.name(),
             },
-            image: ImageInfo {
-                id: image.config_digest.clone(),
-                tags: image.tags.clone(),
-                platform: image.platform.clone(),
-                created: image.config.created().clone(),
-                manifest_digest: image.manifest_digest.clone(),
-                config_digest: image.config_digest.clone(),
-                parents: image.parent_ids.clone(),
-                repo_digests: image
-                    .recorded
-                    .as_ref()
-                    .map(|r| r.repo_digests.clone())
-                    .unwrap_or_default(),
-                size: image.recorded.as_ref().and_then(|r| r.size),
-                config: config_json(image),
-                os_version: image.config.os_version().clone(),
-                os_features: image.config.os_features().clone().unwrap_or_default(),
-                annotations: image.annotations.clone(),
-            },
-            layers,
-            history: aligned.rows,
+            image: ImageInfo::of(image),
+            layers: layer_infos(image, stats, &rows),
+            history: rows,
             warnings,
+        }
+    }
+}
+
+/// The sizes and image IDs the history rows show: docker's own store's (layer sizes, the image
+/// and its parents) or its containerd store's (disk usage, the image's target alone).
+fn history_sizes_and_ids(
+    image: &Image,
+    stats: &[LayerStats],
+    view: HistoryView,
+) -> (Vec<u64>, Vec<Digest>) {
+    if view.containerd_store {
+        // The image's target on the top row, and no parents: the containerd store
+        // links parents only through a label that loaded images lack.
+        (
+            stats.iter().map(|s| s.disk_usage).collect(),
+            vec![containerd_store_id(image, stats)],
+        )
+    } else {
+        let mut ids = vec![image.config_digest.clone()];
+        ids.extend(image.parent_ids.iter().cloned());
+        (stats.iter().map(|s| s.size).collect(), ids)
+    }
+}
+
+/// Each layer's claims and measurements, with its chain ID and the step that made it.
+fn layer_infos(image: &Image, stats: &[LayerStats], rows: &[HistoryRow]) -> Vec<LayerInfo> {
+    let diff_ids: Vec<Digest> = stats.iter().map(|s| s.diff_id().clone()).collect();
+    let chain = chain_ids(&diff_ids);
+    image
+        .layers
+        .iter()
+        .zip(stats)
+        .zip(chain)
+        .map(|((layer, s), chain_id)| LayerInfo {
+            layer: layer.clone(),
+            stats: s.clone(),
+            chain_id,
+            created_by: rows
+                .iter()
+                .find(|r| r.layer_index == Some(layer.index) && !r.created_by.is_empty())
+                .map(|r| r.created_by.clone()),
+        })
+        .collect()
+}
+
+impl ImageInfo {
+    fn of(image: &Image) -> ImageInfo {
+        ImageInfo {
+            id: image.config_digest.clone(),
+            tags: image.tags.clone(),
+            platform: image.platform.clone(),
+            created: image.config.created().clone(),
+            manifest_digest: image.manifest_digest.clone(),
+            config_digest: image.config_digest.clone(),
+            parents: image.parent_ids.clone(),
+            repo_digests: image
+                .recorded
+                .as_ref()
+                .map(|r| r.repo_digests.clone())
+                .unwrap_or_default(),
+            size: image.recorded.as_ref().and_then(|r| r.size),
+            config: config_json(image),
+            os_version: image.config.os_version().clone(),
+            os_features: image.config.os_features().clone().unwrap_or_default(),
+            annotations: image.annotations.clone(),
         }
     }
 }

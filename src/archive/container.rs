@@ -124,7 +124,7 @@ impl Container {
     fn error(&self, entry: &str, problem: Problem) -> ArchiveError {
         ArchiveError::new(
             &self.display,
-            Some(crate::render::escape_for_message(entry, 200)),
+            Some(crate::rawname::escape_for_message(entry, 200)),
             problem,
         )
     }

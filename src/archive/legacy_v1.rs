@@ -50,15 +50,15 @@ pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError>
         let Some(tags) = tags.as_object() else {
             return Err(bad(format!(
                 "the tags of `{}` are not an object",
-                crate::render::escape_for_message(name, 80)
+                crate::rawname::escape_for_message(name, 80)
             )));
         };
         for (tag, id) in tags {
             let Some(id) = id.as_str().filter(|id| is_v1_id(id)) else {
                 return Err(bad(format!(
                     "`{}:{}` does not name a layer folder (64 hex characters)",
-                    crate::render::escape_for_message(name, 80),
-                    crate::render::escape_for_message(tag, 80)
+                    crate::rawname::escape_for_message(name, 80),
+                    crate::rawname::escape_for_message(tag, 80)
                 )));
             };
             let tag = format!("{name}:{tag}");
@@ -110,7 +110,46 @@ pub struct V1Image {
 pub fn load(container: &Container, top: &str) -> Result<V1Image, ArchiveError> {
     let fail =
         |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
-    // Top down, following `parent`.
+    let levels = levels(container, top)?;
+    let mut diff_ids: Vec<Digest> = Vec::new();
+    let mut history = Vec::new();
+    let mut layers = Vec::new();
+    let mut ids: Vec<Digest> = Vec::new();
+    let mut config = Vec::new();
+    for (index, (id, json)) in levels.iter().enumerate() {
+        let path = format!("{id}/layer.tar");
+        let entry = format!("layer {index} ({path})");
+        // Docker reads every layer for its diffID when it loads such an archive; so must we.
+        let stats = container.scan_layer(&path, &entry, None)?;
+        let bad = |e: String| {
+            fail(
+                &format!("{id}/json"),
+                Problem::BadContent {
+                    what: "v1 image JSON",
+                    detail: e,
+                },
+            )
+        };
+        diff_ids.push(stats.diff_id().clone());
+        history.push(history_step(json).map_err(bad)?);
+        config = make_config(json, &diff_ids, &history).map_err(bad)?;
+        ids.push(Digest::of_bytes(&config));
+        layers.push(LayerRef::unclaimed(index, path));
+    }
+    ids.pop();
+    ids.reverse();
+    Ok(V1Image {
+        config,
+        config_path: format!("{top}/json"),
+        layers,
+        parent_ids: ids,
+    })
+}
+
+/// The v1 JSON of every level, base first: read from the top down, following `parent`.
+fn levels(container: &Container, top: &str) -> Result<Vec<(String, Vec<u8>)>, ArchiveError> {
+    let fail =
+        |entry: &str, p: Problem| ArchiveError::new(&container.display, Some(entry.to_string()), p);
     let mut levels: Vec<(String, Vec<u8>)> = Vec::new();
     let mut next = Some(top.to_string());
     while let Some(id) = next.take() {
@@ -151,45 +190,5 @@ pub fn load(container: &Container, top: &str) -> Result<V1Image, ArchiveError> {
         levels.push((id, json));
     }
     levels.reverse();
-
-    let mut diff_ids: Vec<Digest> = Vec::new();
-    let mut history = Vec::new();
-    let mut layers = Vec::new();
-    let mut ids: Vec<Digest> = Vec::new();
-    let mut config = Vec::new();
-    for (index, (id, json)) in levels.iter().enumerate() {
-        let path = format!("{id}/layer.tar");
-        let entry = format!("layer {index} ({path})");
-        // Docker reads every layer for its diffID when it loads such an archive; so must we.
-        let stats = container.scan_layer(&path, &entry, None)?;
-        let bad = |e: String| {
-            fail(
-                &format!("{id}/json"),
-                Problem::BadContent {
-                    what: "v1 image JSON",
-                    detail: e,
-                },
-            )
-        };
-        diff_ids.push(stats.diff_id.clone());
-        history.push(history_step(json).map_err(bad)?);
-        config = make_config(json, &diff_ids, &history).map_err(bad)?;
-        ids.push(Digest::of_bytes(&config));
-        layers.push(LayerRef {
-            index,
-            path,
-            media_type: None,
-            claimed_digest: None,
-            claimed_size: None,
-            config_diff_id: None,
-        });
-    }
-    ids.pop();
-    ids.reverse();
-    Ok(V1Image {
-        config,
-        config_path: format!("{top}/json"),
-        layers,
-        parent_ids: ids,
-    })
+    Ok(levels)
 }

@@ -53,7 +53,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
 pub fn candidates(container: &Container) -> Result<Vec<Candidate>, ArchiveError> {
     let index = read_index(container, "index.json", "index.json")?;
     let mut out = Vec::new();
-    walk(container, &index, None, None, &[], &[], &mut out, 0)?;
+    walk(container, &index, TOP, &mut out)?;
     Ok(out)
 }
 
@@ -100,18 +100,34 @@ fn names_of(desc: &Descriptor) -> Vec<String> {
     names
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a walk of nested indexes is: what the images below inherit from the entries above.
+#[derive(Clone, Copy)]
+struct Level<'a> {
+    /// The position of the top-level entry the images below belong to.
+    group: Option<usize>,
+    /// The digest of that top-level entry.
+    top: Option<&'a Digest>,
+    tags: &'a [String],
+    /// The claims of every index above, against its bytes.
+    claims: &'a [BlobClaim],
+    depth: usize,
+}
+
+const TOP: Level<'static> = Level {
+    group: None,
+    top: None,
+    tags: &[],
+    claims: &[],
+    depth: 0,
+};
+
 fn walk(
     container: &Container,
     index: &ImageIndex,
-    group: Option<usize>,
-    top: Option<&Digest>,
-    inherited: &[String],
-    claims: &[BlobClaim],
+    level: Level<'_>,
     out: &mut Vec<Candidate>,
-    depth: usize,
 ) -> Result<(), ArchiveError> {
-    if depth > MAX_DEPTH {
+    if level.depth > MAX_DEPTH {
         return Err(ArchiveError::new(
             &container.display,
             Some("index.json".into()),
@@ -122,91 +138,109 @@ fn walk(
         ));
     }
     for (position, desc) in index.manifests().iter().enumerate() {
-        let group = group.unwrap_or(position);
-        let mut tags = inherited.to_vec();
-        for name in names_of(desc) {
-            if !tags.contains(&name) {
-                tags.push(name);
-            }
-        }
-        let digest = descriptor_digest(container, desc, "index.json")?;
-        let top = top.unwrap_or(&digest).clone();
-        let mut kind = kind_of(desc);
-        if let Kind::Unknown = kind {
-            kind = sniff_kind(container, &digest);
-        }
-        let candidate = |location: Location| Candidate {
-            number: 0,
-            group,
-            tags: tags.clone(),
-            platform: desc.platform().clone(),
-            manifest_digest: Some(digest.clone()),
-            config_digest: None,
-            location,
-            index_claims: claims.to_vec(),
-            top_digest: Some(top.clone()),
-        };
-        match kind {
-            Kind::Skip => {}
-            Kind::Manifest => {
-                let mut c = candidate(Location::Oci {
-                    descriptor: Box::new(desc.clone()),
-                });
-                c.config_digest = config_digest_of(container, &digest);
-                out.push(c);
-            }
-            Kind::Index => {
-                let path = blob_path(&digest);
-                let nested = container
-                    .read_json_file(&path, "image index")
-                    .and_then(|bytes| {
-                        let index: ImageIndex =
-                            parse_json(container, &path, "image index", &bytes)?;
-                        Ok((index, bytes))
-                    });
-                match nested {
-                    Ok((nested, bytes)) => {
-                        // The nested index is trusted only as far as its bytes are the ones
-                        // its descriptor names: the images below it inherit the comparison.
-                        let mut claims = claims.to_vec();
-                        claims.extend(BlobClaim::of_descriptor(
-                            ("index_digest", "index_size"),
-                            &path,
-                            desc,
-                            &bytes,
-                        ));
-                        walk(
-                            container,
-                            &nested,
-                            Some(group),
-                            Some(&top),
-                            &tags,
-                            &claims,
-                            out,
-                            depth + 1,
-                        )?
-                    }
-                    Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
-                }
-            }
-            Kind::Unknown => out.push(candidate(Location::Broken(Box::new(ArchiveError::new(
-                &container.display,
-                Some(blob_path(&digest)),
-                if container.exists(&blob_path(&digest)) {
-                    Problem::NotAnImage(format!(
-                        "media type {} is not an image manifest or index",
-                        desc.media_type()
-                    ))
-                } else {
-                    Problem::Missing("manifest blob".into())
-                },
-            ))))),
-        }
+        walk_entry(container, desc, position, level, out)?;
     }
     for (n, c) in out.iter_mut().enumerate() {
         c.number = n;
     }
     Ok(())
+}
+
+/// One entry of an index: an image, a nested index to walk, an artifact to skip, or what
+/// cannot be told (a candidate that reports why when chosen).
+fn walk_entry(
+    container: &Container,
+    desc: &Descriptor,
+    position: usize,
+    level: Level<'_>,
+    out: &mut Vec<Candidate>,
+) -> Result<(), ArchiveError> {
+    let group = level.group.unwrap_or(position);
+    let mut tags = level.tags.to_vec();
+    for name in names_of(desc) {
+        if !tags.contains(&name) {
+            tags.push(name);
+        }
+    }
+    let digest = descriptor_digest(container, desc, "index.json")?;
+    let top = level.top.unwrap_or(&digest).clone();
+    let mut kind = kind_of(desc);
+    if let Kind::Unknown = kind {
+        kind = sniff_kind(container, &digest);
+    }
+    let candidate = |location: Location| Candidate {
+        number: 0,
+        group,
+        tags: tags.clone(),
+        platform: desc.platform().clone(),
+        manifest_digest: Some(digest.clone()),
+        config_digest: None,
+        location,
+        index_claims: level.claims.to_vec(),
+        top_digest: Some(top.clone()),
+    };
+    match kind {
+        Kind::Skip => {}
+        Kind::Manifest => {
+            let mut c = candidate(Location::Oci {
+                descriptor: Box::new(desc.clone()),
+            });
+            c.config_digest = config_digest_of(container, &digest);
+            out.push(c);
+        }
+        Kind::Index => match read_nested_index(container, &blob_path(&digest)) {
+            Ok((nested, bytes)) => {
+                // The nested index is trusted only as far as its bytes are the ones its
+                // descriptor names: the images below it inherit the comparison.
+                let mut claims = level.claims.to_vec();
+                claims.extend(BlobClaim::of_descriptor(
+                    ("index_digest", "index_size"),
+                    &blob_path(&digest),
+                    desc,
+                    &bytes,
+                ));
+                let below = Level {
+                    group: Some(group),
+                    top: Some(&top),
+                    tags: &tags,
+                    claims: &claims,
+                    depth: level.depth + 1,
+                };
+                walk(container, &nested, below, out)?
+            }
+            Err(e) => out.push(candidate(Location::Broken(Box::new(e)))),
+        },
+        Kind::Unknown => out.push(candidate(Location::Broken(Box::new(unknown_entry(
+            container, desc, &digest,
+        ))))),
+    }
+    Ok(())
+}
+
+/// A nested index and its bytes.
+fn read_nested_index(
+    container: &Container,
+    path: &str,
+) -> Result<(ImageIndex, Vec<u8>), ArchiveError> {
+    let bytes = container.read_json_file(path, "image index")?;
+    let index: ImageIndex = parse_json(container, path, "image index", &bytes)?;
+    Ok((index, bytes))
+}
+
+/// Why an entry of unknown kind is no image: its blob is something else, or missing.
+fn unknown_entry(container: &Container, desc: &Descriptor, digest: &Digest) -> ArchiveError {
+    ArchiveError::new(
+        &container.display,
+        Some(blob_path(digest)),
+        if container.exists(&blob_path(digest)) {
+            Problem::NotAnImage(format!(
+                "media type {} is not an image manifest or index",
+                desc.media_type()
+            ))
+        } else {
+            Problem::Missing("manifest blob".into())
+        },
+    )
 }
 
 /// The config digest a manifest names, if the manifest is present and readable.

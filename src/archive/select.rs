@@ -171,53 +171,14 @@ pub fn select(
     let err = |p: Problem| ArchiveError::new(archive, None, p);
     let mut pool: Vec<&Candidate> = candidates.iter().collect();
     if let Some(wanted) = image {
-        // `#N` is always the number; a bare `N` is a tag when an image has that tag, else
-        // the number too.
-        let number = match wanted.strip_prefix('#') {
-            Some(n) => Some(n.parse::<usize>().map_err(|_| {
-                err(Problem::NoMatch {
-                    wanted: wanted.to_string(),
-                    listing: listing(&pool),
-                })
-            })?),
-            None if !candidates.iter().any(|c| matches(wanted, c)) => wanted.parse().ok(),
-            None => None,
-        };
-        if let Some(n) = number {
-            return candidates
-                .iter()
-                .position(|c| c.number == n)
-                .ok_or_else(|| {
-                    err(Problem::NoMatch {
-                        wanted: wanted.to_string(),
-                        listing: listing(&pool),
-                    })
-                });
-        }
-        pool.retain(|c| matches(wanted, c));
-        if pool.is_empty() {
-            return Err(err(Problem::NoMatch {
-                wanted: wanted.to_string(),
-                listing: listing(&candidates.iter().collect::<Vec<_>>()),
-            }));
+        match by_name(candidates, wanted).map_err(err)? {
+            Named::Number(at) => return Ok(at),
+            Named::Pool(named) => pool = named,
         }
     }
     if pool.len() > 1 {
         if let Some(want) = platform {
-            let fits: Vec<&Candidate> = pool
-                .iter()
-                .copied()
-                .filter(|c| {
-                    c.platform
-                        .as_ref()
-                        .is_some_and(|p| platform_matches(p, want))
-                })
-                .collect();
-            if fits.len() == 1
-                || (!fits.is_empty() && fits.iter().all(|c| c.group == fits[0].group))
-            {
-                pool = fits;
-            }
+            narrow_to_platform(&mut pool, want);
         }
     }
     if pool.len() == 1 {
@@ -235,20 +196,75 @@ pub fn select(
     }
     let host = host_platform();
     let want = platform.unwrap_or(&host);
+    of_platform(candidates, &pool, want).map_err(err)
+}
+
+/// What `--image` names: one image by number, or the images with that tag or digest.
+enum Named<'a> {
+    Number(usize),
+    Pool(Vec<&'a Candidate>),
+}
+
+/// `#N` is always the number; a bare `N` is a tag when an image has that tag, else the number
+/// too.
+fn by_name<'a>(candidates: &'a [Candidate], wanted: &str) -> Result<Named<'a>, Problem> {
+    let all: Vec<&Candidate> = candidates.iter().collect();
+    let no_match = || Problem::NoMatch {
+        wanted: wanted.to_string(),
+        listing: listing(&all),
+    };
+    let number = match wanted.strip_prefix('#') {
+        Some(n) => Some(n.parse::<usize>().map_err(|_| no_match())?),
+        None if !candidates.iter().any(|c| matches(wanted, c)) => wanted.parse().ok(),
+        None => None,
+    };
+    if let Some(n) = number {
+        let at = candidates.iter().position(|c| c.number == n);
+        return at.map(Named::Number).ok_or_else(no_match);
+    }
+    let pool: Vec<&Candidate> = all.iter().copied().filter(|c| matches(wanted, c)).collect();
+    if pool.is_empty() {
+        return Err(no_match());
+    }
+    Ok(Named::Pool(pool))
+}
+
+/// Keeps the images of `--platform` when that leaves one, or several of one index.
+fn narrow_to_platform(pool: &mut Vec<&Candidate>, want: &PlatformWanted) {
+    let fits: Vec<&Candidate> = pool
+        .iter()
+        .copied()
+        .filter(|c| {
+            c.platform
+                .as_ref()
+                .is_some_and(|p| platform_matches(p, want))
+        })
+        .collect();
+    if fits.len() == 1 || (!fits.is_empty() && fits.iter().all(|c| c.group == fits[0].group)) {
+        *pool = fits;
+    }
+}
+
+/// The image of one index that fits `want`.
+fn of_platform(
+    candidates: &[Candidate],
+    pool: &[&Candidate],
+    want: &PlatformWanted,
+) -> Result<usize, Problem> {
     match pool.iter().find(|c| {
         c.platform
             .as_ref()
             .is_some_and(|p| platform_matches(p, want))
     }) {
         Some(c) => Ok(position(candidates, c)),
-        None => Err(err(Problem::NoPlatform {
+        None => Err(Problem::NoPlatform {
             wanted: want.to_string(),
             available: pool
                 .iter()
                 .filter_map(|c| c.platform.as_ref().map(platform_text))
                 .collect::<Vec<_>>()
                 .join(", "),
-        })),
+        }),
     }
 }
 

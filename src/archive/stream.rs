@@ -25,18 +25,17 @@ pub fn outer_decoder<'a, R: BufRead + 'a>(
     mut buffered: R,
 ) -> Result<(Packaging, Box<dyn Read + 'a>), Problem> {
     let head = buffered.fill_buf().map_err(Problem::Io)?;
-    Ok(match layer::sniff(head) {
-        Sniffed::Known(layer::Compression::Gzip) => (
-            Packaging::TarGzip,
-            Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        ),
-        Sniffed::Known(layer::Compression::Zstd) => (
-            Packaging::TarZstd,
-            Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(Problem::Io)?),
-        ),
-        Sniffed::Known(layer::Compression::None) => (Packaging::Tar, Box::new(buffered)),
+    let compression = match layer::sniff(head) {
+        Sniffed::Known(c) => c,
         Sniffed::Unsupported(name) => return Err(Problem::UnsupportedOuterCompression(name)),
-    })
+    };
+    let packaging = match compression {
+        layer::Compression::None => Packaging::Tar,
+        layer::Compression::Gzip => Packaging::TarGzip,
+        layer::Compression::Zstd => Packaging::TarZstd,
+    };
+    let decoder = layer::Decoder::new(buffered, compression).map_err(Problem::Io)?;
+    Ok((packaging, Box::new(decoder)))
 }
 
 pub fn read_stream(reader: Box<dyn Read + '_>) -> Result<Streamed, Problem> {

@@ -55,32 +55,25 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let podman = image.format == strata::archive::Format::ContainersStorage;
-    match args.format.as_deref() {
+    write_formatted(args.format.as_deref(), podman, &style, &history, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rows as `--format` asks: docker's (or podman's) table, JSON lines, or a Go template.
+fn write_formatted(
+    format: Option<&str>,
+    podman: bool,
+    style: &Style,
+    history: &[HistoryRow],
+    out: &mut impl Write,
+) -> Result<()> {
+    match format {
         None | Some("table") if podman => {
-            out.write_all(podman_table(&style, &history).as_bytes())?;
+            out.write_all(podman_table(style, history).as_bytes())?;
         }
-        None | Some("table") => {
-            let header = [
-                "IMAGE",
-                if style.human { "CREATED" } else { "CREATED AT" },
-                "CREATED BY",
-                "SIZE",
-                "COMMENT",
-            ];
-            let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-            for row in &history {
-                rows.push(vec![
-                    style.id(row),
-                    style.created_since(row),
-                    style.created_by(row),
-                    style.size(row),
-                    row.comment.clone(),
-                ]);
-            }
-            out.write_all(aligned_table(&rows).as_bytes())?;
-        }
+        None | Some("table") => out.write_all(docker_table(style, history).as_bytes())?,
         Some("json") => {
-            for row in &history {
+            for row in history {
                 writeln!(out, "{}", go_json(&style.docker_json(row)))?;
             }
         }
@@ -90,8 +83,8 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
             if template.table {
                 lines.push(template.header());
             }
-            for row in &history {
-                lines.push(template.render(&style, row));
+            for row in history {
+                lines.push(template.render(style, row));
             }
             if template.table {
                 let mut text = lines.join("\n");
@@ -104,7 +97,29 @@ pub fn run(args: HistoryArgs, out: &mut impl Write) -> Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `docker history`'s table.
+fn docker_table(style: &Style, history: &[HistoryRow]) -> String {
+    let header = [
+        "IMAGE",
+        if style.human { "CREATED" } else { "CREATED AT" },
+        "CREATED BY",
+        "SIZE",
+        "COMMENT",
+    ];
+    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for row in history {
+        rows.push(vec![
+            style.id(row),
+            style.created_since(row),
+            style.created_by(row),
+            style.size(row),
+            row.comment.clone(),
+        ]);
+    }
+    aligned_table(&rows)
 }
 
 /// `podman history`'s table, for an image of containers-storage: ID (hex, no `sha256:`),

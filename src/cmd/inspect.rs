@@ -11,7 +11,7 @@ use strata::render::template::Template;
 use strata::render::{
     config_block, display_width, ellipsis, escape_for_message, human_duration, human_size,
 };
-use strata::report::Report;
+use strata::report::{ImageInfo, Report};
 
 use crate::cli::InspectArgs;
 
@@ -53,7 +53,21 @@ fn short(d: &Digest, no_trunc: bool) -> String {
 }
 
 fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) -> Result<()> {
-    let img = &r.image;
+    for line in head(r).lines() {
+        match target.width.filter(|_| !no_trunc) {
+            Some(max) => writeln!(out, "{}", fit_line(line, max))?,
+            None => writeln!(out, "{line}")?,
+        }
+    }
+    if r.layers.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    write_layers(r, no_trunc, target, out)
+}
+
+/// The platform line: `os/arch[/variant] [(os.version …)]`.
+fn platform(img: &ImageInfo) -> String {
     let mut platform = format!("{}/{}", img.platform.os, img.platform.architecture);
     if let Some(v) = &img.platform.variant {
         platform.push('/');
@@ -62,7 +76,12 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
     if let Some(v) = &img.os_version {
         platform.push_str(&format!(" (os.version {v})"));
     }
-    let created = match meaningful_time(img.created.as_deref()) {
+    platform
+}
+
+/// The creation time, with its age when it is a real one.
+fn created(img: &ImageInfo) -> String {
+    match meaningful_time(img.created.as_deref()) {
         Some(t) => {
             let age = chrono::Utc::now()
                 .signed_duration_since(t)
@@ -75,10 +94,15 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
             )
         }
         None => img.created.clone().unwrap_or_else(|| "N/A".into()),
-    };
-    let stored: u64 = r.layers.iter().map(|l| l.compressed_size).sum();
-    let unpacked: u64 = r.layers.iter().map(|l| l.uncompressed_size).sum();
-    let size: u64 = r.layers.iter().map(|l| l.size).sum();
+    }
+}
+
+/// The image's fields, one `Name:    value` line each, then its config block.
+fn head(r: &Report) -> String {
+    let img = &r.image;
+    let stored: u64 = r.layers.iter().map(|l| l.stats.compressed_size()).sum();
+    let unpacked: u64 = r.layers.iter().map(|l| l.stats.uncompressed_size).sum();
+    let size: u64 = r.layers.iter().map(|l| l.stats.size).sum();
     let fields = [
         (
             "Source",
@@ -96,8 +120,8 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
                 img.tags.join(", ")
             },
         ),
-        ("Platform", platform),
-        ("Created", created),
+        ("Platform", platform(img)),
+        ("Created", created(img)),
         (
             "Manifest",
             img.manifest_digest
@@ -124,16 +148,11 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
         &img.annotations.manifest,
         &img.annotations.index,
     ));
-    for line in head.lines() {
-        match target.width.filter(|_| !no_trunc) {
-            Some(max) => writeln!(out, "{}", fit_line(line, max))?,
-            None => writeln!(out, "{line}")?,
-        }
-    }
-    if r.layers.is_empty() {
-        return Ok(());
-    }
-    writeln!(out)?;
+    head
+}
+
+/// The layer table, its columns dropped or cut to fit `target`.
+fn write_layers(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) -> Result<()> {
     let col = |header, right, cut_to, drop_rank| Column {
         header,
         right,
@@ -158,6 +177,7 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
     let mut rows = Vec::new();
     for l in &r.layers {
         let media = l
+            .layer
             .media_type
             .as_deref()
             .map(|m| m.trim_start_matches("application/vnd.").to_string())
@@ -169,15 +189,15 @@ fn write_text(r: &Report, no_trunc: bool, target: Target, out: &mut impl Write) 
             ellipsis(&created_by, 45)
         };
         rows.push(vec![
-            l.index.to_string(),
-            short(&l.digest, no_trunc),
+            l.layer.index.to_string(),
+            short(l.stats.digest(), no_trunc),
             media,
-            l.compression.name().to_string(),
-            human_size(l.compressed_size),
-            human_size(l.uncompressed_size),
-            human_size(l.size),
-            l.files.to_string(),
-            short(&l.diff_id, no_trunc),
+            l.stats.compression.name().to_string(),
+            human_size(l.stats.compressed_size()),
+            human_size(l.stats.uncompressed_size),
+            human_size(l.stats.size),
+            l.stats.files.to_string(),
+            short(l.stats.diff_id(), no_trunc),
             short(&l.chain_id, no_trunc),
             escape_for_message(&created_by, 10_000),
         ]);

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use strata::digest::{chain_ids, Digest};
-use strata::image::Check;
+use strata::error::ArchiveError;
+use strata::image::{Check, Image};
 
 use crate::cli::VerifyArgs;
 
@@ -27,18 +28,38 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
         ));
     }
     let mut checks: Vec<Check> = image.checks.clone();
+    let (layer_checks, diff_ids, stopped) = check_layers(&image);
+    checks.extend(layer_checks);
+    if let Some(expected) = expect_chain {
+        checks.push(chain_check(&image, &diff_ids, &expected));
+    }
+    let ok = checks.iter().all(|c| c.ok);
+    write(&args, &image, &checks, ok, out)?;
+    if let Some(e) = stopped {
+        return Err(e.into());
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_MISMATCH)
+    })
+}
+
+/// Reads every layer and checks it: the checks, the diffIDs of the layers read, and the error
+/// that stops the verdict. A layer that could not be read stops it (exit 2) unless its blob is
+/// simply not the one the manifest names: then the mismatch explains it (exit 1).
+fn check_layers(image: &Image) -> (Vec<Check>, Vec<Digest>, Option<ArchiveError>) {
+    let mut checks = Vec::new();
     let mut diff_ids = Vec::new();
-    // A layer that could not be read stops the verdict (exit 2) unless its blob is simply not
-    // the one the manifest names: then the mismatch explains it (exit 1).
     let mut stopped = None;
     for (layer, result) in image.layers.iter().zip(image.scan_each()) {
         match result {
             Ok(stats) => {
-                checks.extend(layer.checks(&stats));
-                diff_ids.push(stats.diff_id);
+                checks.extend(Check::of_layer(layer, &stats.measured, ""));
+                diff_ids.push(stats.diff_id().clone());
             }
             Err(e) => {
-                let layer_checks = layer.checks_failed(&e);
+                let layer_checks = Check::of_failed_layer(layer, &e);
                 // A data root's file that differs from its record is a finding too.
                 let changed_on_disk =
                     matches!(&e.problem, strata::error::Problem::DataRoot(f) if f.changed);
@@ -47,38 +68,47 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
                         c.what == "blob_digest" && !c.ok && c.found.starts_with("sha256:")
                     });
                 checks.extend(layer_checks);
-                if explained {
+                if explained || stopped.is_some() {
                     super::warn(&e.to_string());
-                } else if stopped.is_none() {
-                    stopped = Some(e);
                 } else {
-                    super::warn(&e.to_string());
+                    stopped = Some(e);
                 }
             }
         }
     }
-    if let Some(expected) = expect_chain {
-        let found = if diff_ids.len() == image.layers.len() {
-            chain_ids(&diff_ids)
-                .last()
-                .map_or("(no layers)".to_string(), |c| c.to_string())
-        } else {
-            "unknown (a layer could not be read)".to_string()
-        };
-        checks.push(Check {
-            ok: expected.as_str() == found,
-            what: "chain_id",
-            layer_index: image.layers.len().checked_sub(1),
-            expected: expected.to_string(),
-            found,
-            entry: "top layer".into(),
-        });
+    (checks, diff_ids, stopped)
+}
+
+/// `--expect-chainid` against the top layer's chainID.
+fn chain_check(image: &Image, diff_ids: &[Digest], expected: &Digest) -> Check {
+    let found = if diff_ids.len() == image.layers.len() {
+        chain_ids(diff_ids)
+            .last()
+            .map_or("(no layers)".to_string(), |c| c.to_string())
+    } else {
+        "unknown (a layer could not be read)".to_string()
+    };
+    Check {
+        ok: expected.as_str() == found,
+        what: "chain_id",
+        layer_index: image.layers.len().checked_sub(1),
+        expected: expected.to_string(),
+        found,
+        entry: "top layer".into(),
     }
-    let ok = checks.iter().all(|c| c.ok);
+}
+
+fn write(
+    args: &VerifyArgs,
+    image: &Image,
+    checks: &[Check],
+    ok: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     if let Some(text) = &args.format {
         let template = strata::render::template::Template::parse(text)
             .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-        for c in &checks {
+        for c in checks {
             writeln!(out, "{}", template.render(&serde_json::to_value(c)?))?;
         }
     } else if args.json {
@@ -88,7 +118,7 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
         let width = (!args.no_trunc)
             .then(|| strata::render::fit::Target::stdout().width)
             .flatten();
-        for c in &checks {
+        for c in checks {
             writeln!(out, "{}", fitted_line(c, width))?;
         }
         let failed = checks.iter().filter(|c| !c.ok).count();
@@ -109,14 +139,7 @@ pub fn run(args: VerifyArgs, out: &mut impl Write) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if let Some(e) = stopped {
-        return Err(e.into());
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(super::EXIT_MISMATCH)
-    })
+    Ok(())
 }
 
 /// The check's line, shortened to `width` columns when it is longer: digests to their first 12

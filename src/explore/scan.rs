@@ -99,8 +99,8 @@ fn apply_error(image: &Image, layer: &LayerRef, e: ApplyError) -> ArchiveError {
             what: "entry",
             detail: format!(
                 "entry `{}`: {}",
-                crate::render::escape_for_message(&e.path, 200),
-                crate::render::escape_for_message(&e.reason, 400)
+                crate::rawname::escape_for_message(&e.path, 200),
+                crate::rawname::escape_for_message(&e.reason, 400)
             ),
         },
     )
@@ -172,7 +172,7 @@ fn content(
                     what: "hardlink",
                     detail: format!(
                         "refused: the hardlink's target `{}` is the root or aufs metadata",
-                        crate::render::escape_for_message(&target, 200)
+                        crate::rawname::escape_for_message(&target, 200)
                     ),
                 });
             }

@@ -11,27 +11,19 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::{BackgroundHasher, Digest, Feeder, Stream};
-use crate::layer::{self, Compression};
+use crate::layer::{self, Compression, Measured};
 
 /// Blobs smaller than this are read on the caller's thread: for them two extra threads cost
 /// more (spawns, hand-offs, chunk buffers faulted in afresh for every layer) than the overlap
 /// of decompressing, hashing and consuming gains. 2 MiB of gzip inflates in a few ms.
 pub const INLINE_BELOW: u64 = 2 << 20;
 
-#[derive(Debug, Clone)]
-pub struct LayerDigests {
-    /// The blob's digest, unless the caller did not ask for it (see [`Pipelined::start`]).
-    pub stored: Option<Digest>,
-    pub stored_size: u64,
-    pub diff_id: Digest,
-}
-
 enum Message {
     /// A chunk buffer and how many of its bytes are data (buffers keep their full length, so
     /// that reusing one never zeroes it again).
     Data(Vec<u8>, usize),
     Failed(io::Error),
-    Done(LayerDigests),
+    Done(Measured),
 }
 
 pub struct Pipelined {
@@ -52,7 +44,7 @@ struct Threaded {
     len: usize,
     pos: usize,
     finished: bool,
-    digests: Option<LayerDigests>,
+    digests: Option<Measured>,
 }
 
 const CHUNK: usize = 256 * 1024;
@@ -114,7 +106,7 @@ impl Pipelined {
     }
 
     /// The layer's digests, once the stream has been read to its end.
-    pub fn digests(&self) -> Option<LayerDigests> {
+    pub fn digests(&self) -> Option<Measured> {
         match &self.source {
             Source::Threaded(t) => t.digests.clone(),
             Source::Inline(i) => i.digests.clone(),
@@ -206,10 +198,10 @@ impl Threaded {
             } else {
                 decompressed_digest
             };
-            let _ = tx.send(Message::Done(LayerDigests {
-                stored: stored_wanted.then_some(stored_digest),
-                stored_size,
-                diff_id,
+            let _ = tx.send(Message::Done(Measured {
+                digest: stored_wanted.then_some(stored_digest),
+                compressed_size: Some(stored_size),
+                diff_id: Some(diff_id),
             }));
         });
         Threaded {
@@ -290,7 +282,7 @@ struct Inline {
     buf: Vec<u8>,
     len: usize,
     pos: usize,
-    digests: Option<LayerDigests>,
+    digests: Option<Measured>,
 }
 
 const INLINE_CHUNK: usize = 64 * 1024;
@@ -369,10 +361,10 @@ impl Inline {
             Some(hash) => Digest::from_sha256(hash.finalize().into()),
             None => stored.clone(),
         };
-        self.digests = Some(LayerDigests {
-            stored: self.stored_wanted.then_some(stored),
-            stored_size: tally.size,
-            diff_id,
+        self.digests = Some(Measured {
+            digest: self.stored_wanted.then_some(stored),
+            compressed_size: Some(tally.size),
+            diff_id: Some(diff_id),
         });
         self.len = 0;
         self.pos = 0;

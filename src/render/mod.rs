@@ -8,6 +8,8 @@ mod human;
 mod table;
 pub mod template;
 
+/// Escaping lives with the names it escapes (the model uses it too); kept here for the renderers.
+pub use crate::rawname::escape_for_message;
 pub use config::config_block;
 pub use human::{ellipsis, human_duration, human_size, human_size4, podman_size};
 pub use table::{aligned_table, display_width, podman_tabwriter, tabwriter};
@@ -16,25 +18,6 @@ pub use table::{aligned_table, display_width, podman_tabwriter, tabwriter};
 pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Makes untrusted text safe for one line of a message: control characters escaped, length capped.
-pub fn escape_for_message(text: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    // Names carried as bytes (see `rawname`) show their bytes as `\xNN`.
-    let text = crate::rawname::display(text);
-    for (n, c) in text.chars().enumerate() {
-        if n >= max_chars {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A `caused by:` line from a parser's message: the tar parser quotes the raw header bytes it

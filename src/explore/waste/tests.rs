@@ -40,9 +40,9 @@ struct Case {
     cut_short: Vec<(usize, &'static str)>,
 }
 
-#[test]
-fn dive_efficiency_rules() {
-    let cases = vec![
+/// Files written again and paths deleted: what dive charges each copy.
+fn rewrite_and_delete_cases() -> Vec<Case> {
+    vec![
         Case {
             // Both copies count as wasted, the smaller one as the minimum: 10 / (10 + 20).
             name: "a file written twice",
@@ -102,6 +102,12 @@ fn dive_efficiency_rules() {
             files: vec![],
             cut_short: vec![],
         },
+    ]
+}
+
+/// Visiting order, opaque markers, layer 0's own whiteouts, ties and degenerate layers.
+fn order_and_edge_cases() -> Vec<Case> {
+    vec![
         Case {
             // Children are visited in byte order: `.wh.nothing` comes first, deletes nothing,
             // and ends layer 1's visit, so b and c of layer 1 are never charged. /nothing keeps
@@ -171,7 +177,14 @@ fn dive_efficiency_rules() {
             files: vec![],
             cut_short: vec![],
         },
-    ];
+    ]
+}
+
+#[test]
+fn dive_efficiency_rules() {
+    let cases = rewrite_and_delete_cases()
+        .into_iter()
+        .chain(order_and_edge_cases());
     for c in cases {
         let got = run(&c.layers);
         assert_eq!(got.score, c.score, "{}: score", c.name);
