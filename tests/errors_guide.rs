@@ -2,14 +2,13 @@
 //! errors name the store and what chose it, a missing mountpoint says to create it, and a
 //! terminal is neither fed a tar nor left waiting in silence.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
-use common::{fixtures, run, strata};
+use crate::common::{fixtures, run, strata};
 
 /// One `error:` line, no control characters, and none of `secret` quoted back.
 fn assert_short_clean_error(r: &common::Run, secret: &str) {

@@ -3,19 +3,20 @@
 //! each path's surviving entry), the reference trees of the corpus (`rootfs-manifest.json`,
 //! what umoci unpacked), and expectations worked out by hand — never strata's own output.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::path::Path;
 
-use common::corpus::{find_archive, CORPUS};
-use common::layer::Compression;
-use common::overlay::without_links;
-use common::rootfs::{rootfs_layers, sha256_of, tree_of_manifest, As, Model, NodeKind, Tree};
-use common::sandbox::{image_of_entries, run_strata, Format, Opts, Out};
-use common::tarball::Entry;
+use crate::common::corpus::{find_archive, CORPUS};
+use crate::common::layer::Compression;
+use crate::common::overlay::without_links;
+use crate::common::rootfs::{
+    rootfs_layers, sha256_of, tree_of_manifest, As, Model, NodeKind, Tree,
+};
+use crate::common::sandbox::{image_of_entries, run_strata, Format, Opts, Out};
+use crate::common::tarball::Entry;
 use serde_json::Value;
 
 fn strata(args: &[&dyn AsRef<OsStr>]) -> Out {

@@ -9,23 +9,22 @@
 //! equivalent, harmless layer list: where an image writes `x/passwd` through `x -> /etc`,
 //! the expectation is the model of `x -> /etc` plus `etc/passwd`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::layer::{Compression, LayerSpec};
-use common::rootfs::{assert_trees_equal, diff_trees, read_tree, As, Model, Tree};
-use common::sandbox::{
+use crate::common::layer::{Compression, LayerSpec};
+use crate::common::rootfs::{assert_trees_equal, diff_trees, read_tree, As, Model, Tree};
+use crate::common::sandbox::{
     assert_nothing_outside_changed, assert_refused, extract, host_snapshot, image_of,
     image_of_built, image_of_entries, is_root, share, zero_bomb_layer, Format, Opts, Out, Sandbox,
     NOBODY,
 };
-use common::tarball::{write_tar, Entry};
-use common::Fixture;
+use crate::common::tarball::{write_tar, Entry};
+use crate::common::Fixture;
 
 /// One hostile run: the sandbox, DEST, and the snapshots taken before.
 struct Case {

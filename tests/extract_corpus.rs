@@ -5,8 +5,7 @@
 //! hardlink groups (mtimes and directory link counts are not compared). Skipped, with a
 //! printed reason, when the corpus is not there.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -14,9 +13,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use common::corpus::{find_archive, reference_images, select_args, CORPUS};
-use common::rootfs::{diff_trees, read_tree, tree_of_manifest, without_mtimes};
-use common::sandbox::{is_root, run_strata, Opts, Sandbox};
+use crate::common::corpus::{find_archive, reference_images, select_args, CORPUS};
+use crate::common::rootfs::{diff_trees, read_tree, tree_of_manifest, without_mtimes};
+use crate::common::sandbox::{is_root, run_strata, Opts, Sandbox};
 
 fn extract_args<'a>(sel: &'a [String], dest: &'a Path, extra: &'a [&'a str]) -> Vec<&'a OsStr> {
     let mut a: Vec<&OsStr> = vec![OsStr::new("extract"), OsStr::new(&sel[0]), dest.as_os_str()];

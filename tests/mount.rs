@@ -14,8 +14,7 @@
 //! and the link count of a file whose other names a higher layer hid depend on how the layers
 //! were unpacked; `hardlink_groups_*` checks what a container would see of the groups.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -25,19 +24,19 @@ use std::sync::Barrier;
 
 use serde_json::Value;
 
-use common::corpus::{find_archive, reference_images, select_args, CORPUS};
-use common::layer::Compression;
-use common::overlay::{
+use crate::common::corpus::{find_archive, reference_images, select_args, CORPUS};
+use crate::common::layer::Compression;
+use crate::common::overlay::{
     link_differences, mount_count, printed_upper, read_view, ready, sel, unpack_counts,
     without_links, MountEnv,
 };
-use common::rootfs::{
+use crate::common::rootfs::{
     diff_trees, read_tree, rootfs_layers, sha256_of, tree_of_manifest, without_mtimes, As, Model,
     NodeKind, Tree,
 };
-use common::sandbox::{image_of_entries, Format, Opts, Out};
-use common::tarball::Entry;
-use common::Fixture;
+use crate::common::sandbox::{image_of_entries, Format, Opts, Out};
+use crate::common::tarball::Entry;
+use crate::common::Fixture;
 
 /// The rich three-layer fixture (tests/common/rootfs.rs) as an OCI tar with gzip layers.
 fn rich_image(name: &str) -> Fixture {

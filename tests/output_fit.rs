@@ -2,15 +2,12 @@
 //! $COLUMNS), box drawing and colour only on a terminal (`--color`, NO_COLOR), and `--format`
 //! templates for inspect, verify and store ls.
 
-#[macro_use]
-mod common;
-
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
-use common::fixtures::committed_hello_path;
-use common::{run, strata};
+use crate::common::fixtures::committed_hello_path;
+use crate::common::{run, strata};
 
 fn widest(text: &str) -> usize {
     text.lines()

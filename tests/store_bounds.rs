@@ -6,8 +6,7 @@
 //! Every test needs root (overlayfs, tmpfs, planting trees in a root-owned store) and skips,
 //! saying why, otherwise.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::fs::FileTypeExt;
@@ -15,13 +14,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use common::layer::Compression;
-use common::overlay::{ready, sel, MountEnv};
-use common::sandbox::{
+use crate::common::layer::Compression;
+use crate::common::overlay::{ready, sel, MountEnv};
+use crate::common::sandbox::{
     image_of_built, image_of_entries, is_root, run_strata, strata_bin, zero_bomb_layer, Format,
     Opts,
 };
-use common::tarball::Entry;
+use crate::common::tarball::Entry;
 
 /// Builds `depth` nested directories `d/d/...` below `top`, one descriptor at a time.
 fn deep_tree(top: &Path, depth: usize) {

@@ -9,7 +9,8 @@
 //! `rootfs` (the layer-rules model and on-disk trees for `extract`), `sandbox` (running
 //! `extract` in a snapshotted sandbox, unprivileged or with limits), `overlay` (the `mount`
 //! tests' environment: overlay probe, unmount-on-drop, store layout readers), `dockerd` (a
-//! private Docker daemon for the data-root tests).
+//! private Docker daemon for the data-root tests), `stores` (what the tests against real
+//! stores share: a setup cached once per process, removal at exit, store listings).
 #![allow(dead_code)]
 
 pub mod check;
@@ -26,6 +27,7 @@ pub mod quirks;
 pub mod rawnames;
 pub mod rootfs;
 pub mod sandbox;
+pub mod stores;
 pub mod tarball;
 
 use std::path::{Path, PathBuf};
@@ -294,28 +296,17 @@ pub fn skip_log() -> PathBuf {
 }
 
 /// A test that cannot run on this machine says why on stderr and is counted in
-/// [`skip_log`]; the caller returns right after.
+/// [`skip_log`]; the caller returns right after. The line names the test by its path in the
+/// one test crate (`mount::a_test`: the file tests/mount.rs, then the test).
 pub fn skipped(reason: impl std::fmt::Display) {
     use std::io::Write as _;
     let test = std::thread::current().name().unwrap_or("?").to_string();
-    let binary = std::env::args()
-        .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default();
-    let binary = binary
-        .rsplit_once('-')
-        .map_or(binary.as_str(), |(b, _)| b)
-        .to_string();
     eprintln!("skipped: {reason}");
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(skip_log())
     {
-        let _ = writeln!(f, "{binary}::{test}: {reason}");
+        let _ = writeln!(f, "{test}: {reason}");
     }
 }
