@@ -24,7 +24,7 @@ use std::sync::Barrier;
 
 use serde_json::Value;
 
-use crate::common::corpus::{find_archive, reference_images, select_args, CORPUS};
+use crate::common::corpus::{entries_with_rootfs, rootfs_entry, select_args, RootfsEntry, CORPUS};
 use crate::common::layer::Compression;
 use crate::common::overlay::{
     link_differences, mount_count, printed_upper, read_view, ready, sel, unpack_counts,
@@ -111,37 +111,27 @@ fn corpus_merged_views_match_the_reference_and_extract() {
     if !ready() {
         return;
     }
-    let root = Path::new(CORPUS);
-    if !root.is_dir() {
-        common::skipped(format!("no corpus at {}", root.display()));
+    let Some(names) = entries_with_rootfs() else {
         return;
-    }
-    let mut names: Vec<String> = std::fs::read_dir(root)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("rootfs-manifest.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
+    };
+    let root = Path::new(CORPUS);
     let env = MountEnv::new();
     let mut failures = Vec::new();
     let mut link_notes = Vec::new();
     let mut checked = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let dir = root.join(name);
-        let manifest: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("rootfs-manifest.json")).unwrap(),
-        )
-        .expect("rootfs-manifest.json");
-        let Some(archive) = find_archive(&dir) else {
-            failures.push(format!("{name}: no archive found in the folder"));
-            continue;
+        let RootfsEntry {
+            manifest,
+            archive,
+            images,
+        } = match rootfs_entry(&dir) {
+            Ok(e) => e,
+            Err(why) => {
+                failures.push(format!("{name}: {why}"));
+                continue;
+            }
         };
-        let layers: Value = std::fs::read_to_string(dir.join("layers.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        let images = reference_images(&layers);
         let selection: Vec<OsString> = match images.len() {
             0 => vec![archive.clone().into_os_string()],
             1 => select_args(&archive, 1, 0, &images[0])

@@ -289,6 +289,31 @@ pub fn assert_clean_error(r: &Run, archive_name: &str) {
     );
 }
 
+/// A pseudo-terminal: (master, path of the slave). `ptsname_r`, not `ptsname`: the tests run
+/// as threads of one process, and `ptsname` returns a buffer they would share.
+pub fn pty() -> (std::os::fd::OwnedFd, String) {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: plain libc calls on a fresh descriptor, with a buffer of our own for the name.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(master >= 0, "posix_openpt");
+        let master = std::os::fd::OwnedFd::from_raw_fd(master);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
+        assert_eq!(libc::grantpt(fd), 0);
+        assert_eq!(libc::unlockpt(fd), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(
+            libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()),
+            0,
+            "ptsname_r"
+        );
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (master, name)
+    }
+}
+
 /// Where skipped tests are listed: one line per skip, read by `.ci/run` to print how many tests
 /// could not run here and why (a skipped test still counts as passed for libtest).
 pub fn skip_log() -> PathBuf {
