@@ -1,11 +1,10 @@
 //! Every broken input: exit 2, one `error:` line naming the archive (then only `caused by:`
 //! lines), never a panic — for each subcommand that opens archives.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::malformed;
-use common::{assert_clean_error, run, Fixture};
+use crate::common::malformed;
+use crate::common::{assert_clean_error, run, Fixture};
 
 fn refused_everywhere(fx: &Fixture) {
     let name = fx.file_name();
@@ -169,8 +168,8 @@ fn error_messages_carry_no_raw_binary() {
 /// read layers through another pipeline than inspect, which lost the error's type).
 #[test]
 fn an_xz_layer_is_an_unsupported_compression_everywhere() {
-    use common::layer::{Compression, LayerSpec};
-    use common::sandbox::{image_of, Format};
+    use crate::common::layer::{Compression, LayerSpec};
+    use crate::common::sandbox::{image_of, Format};
     let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0x00];
     xz.extend(std::iter::repeat(0x5a).take(600));
     let fx = image_of(

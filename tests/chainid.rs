@@ -1,11 +1,10 @@
 //! `strata chainid`: from arguments, from stdin, from an image's config.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::fixtures::{self, committed_hello_path};
-use common::golden::assert_golden;
-use common::{assert_clean_error, chain_ids, run, run_json, run_with_stdin};
+use crate::common::fixtures::{self, committed_hello_path};
+use crate::common::golden::assert_golden;
+use crate::common::{assert_clean_error, chain_ids, run, run_json, run_with_stdin};
 
 const D1: &str = "sha256:9f54eef412758095c8079ac465d494a2872e02e90bf1fb5f12a1641c0d1bb78b";
 const D2: &str = "sha256:b3cce2ce0405ffbb4971b872588c5b7fc840514b807f18047bf7d486af79884c";

@@ -1,10 +1,7 @@
 //! The checked-in completion scripts in completions/ must be what the binary generates now.
 //! Regenerate with e.g. `cargo run -- completions bash > completions/strata.bash`.
 
-#[macro_use]
-mod common;
-
-use common::run;
+use crate::common::run;
 
 #[test]
 fn completions_are_current() {

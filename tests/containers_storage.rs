@@ -4,19 +4,21 @@
 //! (inspect, ls, extract), with `podman history`, and must name a file changed on disk.
 //! Without podman or root, each test says why (common::skipped) and passes.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use common::layer::Compression;
-use common::rootfs::read_tree;
-use common::sandbox::{image_of_entries, is_root, Format};
-use common::tarball::Entry;
-use common::{assert_clean_error, run, Fixture, Run};
+use crate::common::layer::Compression;
+use crate::common::rootfs::read_tree;
+use crate::common::sandbox::{image_of_entries, is_root, Format};
+use crate::common::stores::{
+    cached, copy_of, find_in_layers, findings, json_of, listing, remove_at_exit, shown, strata,
+    with,
+};
+use crate::common::tarball::Entry;
+use crate::common::{assert_clean_error, Fixture, Run};
 use serde_json::Value;
 
 struct Loaded {
@@ -44,22 +46,9 @@ struct Setup {
 }
 
 static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
-static TO_REMOVE: OnceLock<PathBuf> = OnceLock::new();
-
-extern "C" fn remove_at_exit() {
-    if let Some(dir) = TO_REMOVE.get() {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
 
 fn setup() -> Option<&'static Setup> {
-    match SETUP.get_or_init(start) {
-        Ok(s) => Some(s),
-        Err(why) => {
-            common::skipped(why);
-            None
-        }
-    }
+    cached(&SETUP, start)
 }
 
 fn podman(dir: &Path, args: &[&str]) -> Result<String, String> {
@@ -96,9 +85,7 @@ fn start() -> Result<Setup, String> {
         return Err("podman is not installed (Debian's podman)".into());
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
-        unsafe { libc::atexit(remove_at_exit) };
-    }
+    remove_at_exit(dir.path());
     let hello = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/hello.tar"));
     // podman itself may not work in this sandbox: then the machine, not strata, is at fault.
     podman(dir.path(), &["load", "-q", "-i", hello.to_str().unwrap()])
@@ -216,23 +203,6 @@ impl Setup {
     }
 }
 
-fn strata(args: &[String]) -> Run {
-    let os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-    run(&os)
-}
-
-fn json_of(args: &[String]) -> Value {
-    let r = strata(args);
-    assert_eq!(r.code, 0, "strata {args:?}:\n{r}");
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"))
-}
-
-fn with(mut head: Vec<String>, source: Vec<String>, tail: &[&str]) -> Vec<String> {
-    head.extend(source);
-    head.extend(tail.iter().map(|s| s.to_string()));
-    head
-}
-
 fn archive_args(l: &Loaded) -> Vec<String> {
     vec![l.archive.to_string_lossy().into_owned()]
 }
@@ -347,14 +317,6 @@ fn references_resolve_like_podman() {
 #[test]
 fn verify_proves_the_files_and_names_a_changed_one_without_writing() {
     let Some(s) = setup() else { return };
-    let listing = |root: &Path| {
-        let out = Command::new("find")
-            .arg(root)
-            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
     let before = listing(&s.root);
     for l in &s.images {
         let r = strata(&with(vec!["verify".into()], s.source(&l.name), &[]));
@@ -363,32 +325,10 @@ fn verify_proves_the_files_and_names_a_changed_one_without_writing() {
     }
     assert_eq!(before, listing(&s.root), "the storage was written");
 
-    let copy = tempfile::tempdir().unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(&s.root)
-        .arg(copy.path().join("root"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let copy = copy_of(&s.root);
     let root = copy.path().join("root");
-    let out = Command::new("find")
-        .arg(root.join("overlay"))
-        .args(["-path", "*/diff/usr/share/greeting.txt", "-type", "f"])
-        .output()
-        .unwrap();
-    let file = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
-    let shown = file
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let file = find_in_layers(&root.join("overlay"), "usr/share/greeting.txt");
+    let shown = shown(&file, &root);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[0] ^= 0x20;
     std::fs::write(&file, &bytes).unwrap();
@@ -458,18 +398,7 @@ fn storage_check(root: &Path) -> (Run, Vec<(String, String)>) {
         root.to_string_lossy().into_owned(),
         "--json".into(),
     ]);
-    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"));
-    let list = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap().to_string(),
-                f["path"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let (_, list) = findings(&r);
     (r, list)
 }
 
@@ -480,32 +409,10 @@ fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_lin
     assert_eq!(r.code, 0, "{r}");
     assert!(list.is_empty(), "{list:?}");
 
-    let copy = tempfile::tempdir().unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(&s.root)
-        .arg(copy.path().join("root"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let copy = copy_of(&s.root);
     let root = copy.path().join("root");
-    let out = Command::new("find")
-        .arg(root.join("overlay"))
-        .args(["-path", "*/diff/usr/share/greeting.txt", "-type", "f"])
-        .output()
-        .unwrap();
-    let file = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
-    let shown = file
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let file = find_in_layers(&root.join("overlay"), "usr/share/greeting.txt");
+    let shown = shown(&file, &root);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[2] ^= 0x04;
     std::fs::write(&file, &bytes).unwrap();
@@ -532,19 +439,11 @@ fn storage_check_is_clean_then_names_a_changed_file_an_orphan_and_a_dangling_lin
 
 #[test]
 fn mount_stacks_the_storages_own_layer_dirs_and_writes_nothing_there() {
-    use common::overlay::{printed_upper, read_view, without_links, MountEnv};
+    use crate::common::overlay::{printed_upper, read_view, without_links, MountEnv};
     let Some(s) = setup() else { return };
     if !common::overlay::ready() {
         return;
     }
-    let listing = |root: &Path| {
-        let out = Command::new("find")
-            .arg(root)
-            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
     let before = listing(&s.root);
     let env = MountEnv::new();
     for (i, l) in s.images.iter().enumerate() {

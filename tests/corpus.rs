@@ -6,15 +6,14 @@
 //! pass `strata verify` unless layers.json itself records a disagreement; entries that are not
 //! container images must be refused with exit 2 and a clean `error:` line.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use common::corpus::{find_archive, reference_images, select_args, CORPUS};
-use common::{assert_clean_error, run, Run};
+use crate::common::corpus::{find_archive, reference_images, select_args, CORPUS};
+use crate::common::{assert_clean_error, run, Run};
 
 fn is_container_config(img: &Value) -> bool {
     match img["config_media_type"].as_str() {

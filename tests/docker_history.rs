@@ -10,17 +10,17 @@
 //!
 //! Relative times are the only thing masked (`N years ago`).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use common::docker::{Daemon, Mode};
-use common::golden::{assert_golden, mask_years};
-use common::quirks;
-use common::run;
+use crate::common::docker::{Daemon, Mode};
+use crate::common::golden::{assert_golden, mask_years};
+use crate::common::quirks;
+use crate::common::run;
+use crate::common::stores::remove_at_exit;
 use serde_json::Value;
 
 /// The `docker history` variants each archive was recorded with, by golden-file suffix.
@@ -116,26 +116,11 @@ struct Recording {
 
 static GRAPHDRIVER: OnceLock<Result<Recording, String>> = OnceLock::new();
 static CONTAINERD: OnceLock<Result<Recording, String>> = OnceLock::new();
-/// The daemons' temporary directories: statics are never dropped, so they go at exit.
-static TO_REMOVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-extern "C" fn remove_at_exit() {
-    if let Ok(dirs) = TO_REMOVE.lock() {
-        for dir in dirs.iter() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
 
 fn record(mode: Mode) -> Result<Recording, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?.keep();
-    {
-        let mut dirs = TO_REMOVE.lock().unwrap();
-        if dirs.is_empty() {
-            unsafe { libc::atexit(remove_at_exit) };
-        }
-        dirs.push(dir.clone());
-    }
+    // The daemons' temporary directories: statics are never dropped, so they go at exit.
+    remove_at_exit(&dir);
     let mut starts = 0;
     let mut start = || {
         starts += 1;
@@ -154,7 +139,7 @@ fn record(mode: Mode) -> Result<Recording, String> {
     let mut unanswered = Vec::new();
     for (name, path, tags, fixture) in archives() {
         if let Some(fx) = fixture {
-            TO_REMOVE.lock().unwrap().push(fx.dir.path().to_path_buf());
+            remove_at_exit(fx.dir.path());
             fixtures.push(fx);
         }
         let mut said = daemon.load(&path);

@@ -8,21 +8,21 @@
 //! `docker images` listed. Without Docker 26 or root, each test says why on stderr and is
 //! counted as skipped.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::corpus::CORPUS;
-use common::docker::{Daemon, Mode};
-use common::layer::Compression;
-use common::rootfs::read_tree;
-use common::sandbox::{image_of_entries, Format};
-use common::tarball::Entry;
-use common::{assert_clean_error, run, Fixture, Run};
+use crate::common::corpus::CORPUS;
+use crate::common::docker::{Daemon, Mode};
+use crate::common::layer::Compression;
+use crate::common::rootfs::read_tree;
+use crate::common::sandbox::{image_of_entries, Format};
+use crate::common::stores::{
+    self, cached, copy_of, find_in_layers, hashes, json_of, listing, remove_at_exit, strata, with,
+};
+use crate::common::tarball::Entry;
+use crate::common::{assert_clean_error, Fixture, Run};
 use serde_json::Value;
 
 /// One image `docker load` put in the data root, with what the daemon said about it.
@@ -69,14 +69,6 @@ const HISTORY_FLAGS: [&[&str]; 3] = [
 const IMAGES_FLAGS: [&[&str]; 2] = [&[], &["--no-trunc"]];
 
 static SETUP: OnceLock<Result<Setup, String>> = OnceLock::new();
-/// The data root's temporary directory: statics are never dropped, so it is removed at exit.
-static TO_REMOVE: OnceLock<PathBuf> = OnceLock::new();
-
-extern "C" fn remove_at_exit() {
-    if let Some(dir) = TO_REMOVE.get() {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
 
 /// The loaded data root, or why it cannot be had here (printed, and the test returns).
 /// Two `docker buildx build`s against the daemon (its own BuildKit), `FROM scratch` with
@@ -136,20 +128,13 @@ fn build_twice(daemon: &Daemon, dir: &Path) -> Result<(), String> {
 }
 
 fn setup() -> Option<&'static Setup> {
-    match SETUP.get_or_init(start) {
-        Ok(s) => Some(s),
-        Err(why) => {
-            common::skipped(why);
-            None
-        }
-    }
+    cached(&SETUP, start)
 }
 
 fn start() -> Result<Setup, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    if TO_REMOVE.set(dir.path().to_path_buf()).is_ok() {
-        unsafe { libc::atexit(remove_at_exit) };
-    }
+    // Statics are never dropped: the data root goes at exit.
+    remove_at_exit(dir.path());
     let daemon = Daemon::start(dir.path(), Mode::Graphdriver)?;
     let root = daemon.root.clone();
     let docker = |args: &[&str]| daemon.docker(args);
@@ -399,17 +384,6 @@ impl Setup {
     }
 }
 
-fn strata(args: &[String]) -> Run {
-    let os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-    run(&os)
-}
-
-fn json_of(args: &[String]) -> Value {
-    let r = strata(args);
-    assert_eq!(r.code, 0, "strata {args:?}:\n{r}");
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"))
-}
-
 /// The archive side: picked by image ID, since some archives hold several images.
 fn archive_args(l: &Loaded) -> Vec<String> {
     vec![
@@ -417,12 +391,6 @@ fn archive_args(l: &Loaded) -> Vec<String> {
         "--image".into(),
         l.id.clone(),
     ]
-}
-
-fn with(mut head: Vec<String>, source: Vec<String>, tail: &[&str]) -> Vec<String> {
-    head.extend(source);
-    head.extend(tail.iter().map(|s| s.to_string()));
-    head
 }
 
 #[test]
@@ -587,34 +555,6 @@ fn ls_extract_cat_and_waste_agree_with_the_archive() {
     assert_eq!(ours.stdout, theirs.stdout);
 }
 
-/// A copy of the data root to damage (cp -a keeps the overlay2 whiteout devices and xattrs).
-fn copy_of(root: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(root)
-        .arg(dir.path().join("root"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    dir
-}
-
-/// The `diff/` file holding `name` in the layers of the data root at `root`.
-fn find_in_layers(root: &Path, name: &str) -> PathBuf {
-    let out = Command::new("find")
-        .arg(root.join("overlay2"))
-        .args(["-path", &format!("*/diff/{name}"), "-type", "f"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(
-        text.lines()
-            .next()
-            .unwrap_or_else(|| panic!("{name} in no layer")),
-    )
-}
-
 fn verify(root: &Path, reference: &str) -> Run {
     strata(&[
         "verify".into(),
@@ -634,12 +574,8 @@ fn verify_proves_the_files_on_disk_and_names_a_changed_one() {
     }
     let copy = copy_of(&s.root);
     let root = copy.path().join("root");
-    let file = find_in_layers(&root, "usr/share/greeting.txt");
-    let shown = file
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let file = find_in_layers(&root.join("overlay2"), "usr/share/greeting.txt");
+    let shown = stores::shown(&file, &root);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[0] ^= 0x20;
     std::fs::write(&file, &bytes).unwrap();
@@ -787,14 +723,6 @@ fn a_malformed_data_root_is_one_clean_error() {
 #[test]
 fn the_data_root_is_never_written() {
     let Some(s) = setup() else { return };
-    let listing = |root: &Path| {
-        let out = Command::new("find")
-            .arg(root)
-            .args(["-printf", "%p %y %m %s %T@ %C@\n"])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
     let before = listing(&s.root);
     for l in &s.images {
         let _ = verify(&s.root, &l.reference);
@@ -827,18 +755,7 @@ fn storage_check(root: &Path, flags: &[&str]) -> Run {
 /// (kind, path) of each finding of `storage check --json`, with the report.
 fn findings(root: &Path) -> (Run, Value, Vec<(String, String)>) {
     let r = storage_check(root, &["--json"]);
-    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"));
-    let list = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap().to_string(),
-                f["path"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let (v, list) = stores::findings(&r);
     (r, v, list)
 }
 
@@ -898,12 +815,8 @@ fn storage_check_names_a_changed_file_a_lost_parent_an_orphan_and_a_dangling_lin
     let copy = copy_of(&s.root);
     let root = copy.path().join("root");
     // One byte of one file of a layer.
-    let file = find_in_layers(&root, "usr/share/greeting.txt");
-    let changed = file
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let file = find_in_layers(&root.join("overlay2"), "usr/share/greeting.txt");
+    let changed = stores::shown(&file, &root);
     let changed_layer = layer_of(&root, &file);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[3] ^= 0x01;
@@ -914,11 +827,7 @@ fn storage_check_names_a_changed_file_a_lost_parent_an_orphan_and_a_dangling_lin
         .find(|d| d.join("parent").exists())
         .expect("a layer with a parent");
     std::fs::remove_file(with_parent.join("parent")).unwrap();
-    let orphaned = with_parent
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let orphaned = stores::shown(&with_parent, &root);
     // An overlay2 directory nothing names, and a short link to nothing.
     std::fs::create_dir_all(root.join("overlay2/planted-orphan/diff")).unwrap();
     std::fs::write(root.join("overlay2/planted-orphan/diff/f"), vec![1u8; 1234]).unwrap();
@@ -1003,11 +912,7 @@ fn storage_check_names_a_missing_parent_layer_and_what_it_leaves() {
         .next()
         .expect("a layer loaded from an archive has a parent");
     std::fs::remove_dir_all(&parent_dir).unwrap();
-    let child_rel = child
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let child_rel = stores::shown(&child, &root);
     let (r, _, list) = findings(&root);
     assert_eq!(r.code, 1, "{r}");
     let has = |kind: &str, path: &str| list.iter().any(|(k, p)| k == kind && p == path);
@@ -1045,11 +950,7 @@ fn storage_check_refuses_what_is_not_a_data_root() {
     std::fs::write(layer.join("diff"), "not a digest").unwrap();
     let (r, _, list) = findings(&root);
     assert_eq!(r.code, 1, "{r}");
-    let rel = layer
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let rel = stores::shown(&layer, &root);
     assert!(
         list.iter()
             .any(|(k, p)| k == "layer-record" && *p == format!("{rel}/diff")),
@@ -1127,38 +1028,13 @@ fn images_lists_what_docker_images_listed() {
     assert_clean_error(&r, "--docker-root");
 }
 
-/// `find`'s listing of everything under `root`: path, type, mode, size, mtime and ctime. Equal
-/// listings before and after mean nothing was written, created, removed or chmod'ed there.
-fn listing(root: &Path) -> String {
-    let out = Command::new("find")
-        .arg(root)
-        .args(["-printf", "%p %y %m %s %T@ %C@\n"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// sha256 of every regular file under `root`, sorted by path.
-fn hashes(root: &Path) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("find \"$1\" -type f -print0 | sort -z | xargs -0 -r sha256sum")
-        .arg("sh")
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn os_args(args: Vec<String>) -> Vec<std::ffi::OsString> {
     args.into_iter().map(Into::into).collect()
 }
 
 #[test]
 fn mount_stacks_the_data_roots_own_layer_dirs_and_writes_nothing_there() {
-    use common::overlay::{read_view, without_links, MountEnv};
+    use crate::common::overlay::{read_view, without_links, MountEnv};
     let Some(s) = setup() else { return };
     if !common::overlay::ready() {
         return;
@@ -1254,7 +1130,7 @@ fn hello_layer_dir(root: &Path, index: usize) -> PathBuf {
 
 #[test]
 fn mount_refuses_a_layer_dir_that_is_missing_a_symlink_or_not_a_directory() {
-    use common::overlay::{mount_count, MountEnv};
+    use crate::common::overlay::{mount_count, MountEnv};
     let Some(s) = setup() else { return };
     if !common::overlay::ready() {
         return;
@@ -1272,11 +1148,7 @@ fn mount_refuses_a_layer_dir_that_is_missing_a_symlink_or_not_a_directory() {
         "--docker-root".into(),
         root.to_string_lossy().into_owned(),
     ]);
-    let shown = diff
-        .strip_prefix(&root)
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let shown = stores::shown(&diff, &root);
     for (make, says) in [
         (None, "does not exist"),
         (Some("symlink"), "is a symlink"),

@@ -2,14 +2,12 @@
 //! errors name the store and what chose it, a missing mountpoint says to create it, and a
 //! terminal is neither fed a tar nor left waiting in silence.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
-use common::{fixtures, run, strata};
+use crate::common::{fixtures, run, strata};
 
 /// One `error:` line, no control characters, and none of `secret` quoted back.
 fn assert_short_clean_error(r: &common::Run, secret: &str) {
@@ -90,24 +88,9 @@ fn mount_onto_a_missing_directory_says_to_create_it() {
     assert!(!missing.exists());
 }
 
-/// A pseudo-terminal: (master, path of the slave).
-fn pty() -> (OwnedFd, String) {
-    // SAFETY: plain libc calls on a fresh descriptor; ptsname's buffer is copied at once.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        assert!(master >= 0, "posix_openpt");
-        assert_eq!(libc::grantpt(master), 0);
-        assert_eq!(libc::unlockpt(master), 0);
-        let name = std::ffi::CStr::from_ptr(libc::ptsname(master))
-            .to_string_lossy()
-            .into_owned();
-        (OwnedFd::from_raw_fd(master), name)
-    }
-}
-
 #[test]
 fn extract_to_stdout_refuses_a_terminal() {
-    let (_master, slave) = pty();
+    let (_master, slave) = common::pty();
     let tty = std::fs::OpenOptions::new()
         .write(true)
         .open(&slave)
@@ -132,7 +115,7 @@ fn extract_to_stdout_refuses_a_terminal() {
 
 #[test]
 fn inspect_of_stdin_says_so_when_stdin_is_a_terminal() {
-    let (master, slave) = pty();
+    let (master, slave) = common::pty();
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -5,20 +5,19 @@
 //! against the same image cut at N, `--tar` and `-` re-extracted with GNU tar, the run as an
 //! unprivileged user (owners, device nodes), and the DEST rules.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::layer::Compression;
-use common::rawnames::{raw_names_image, raw_tree};
-use common::rootfs::{assert_trees_equal, read_tree, rootfs_layers, As, Model, Tree};
-use common::sandbox::{
+use crate::common::layer::Compression;
+use crate::common::rawnames::{raw_names_image, raw_tree};
+use crate::common::rootfs::{assert_trees_equal, read_tree, rootfs_layers, As, Model, Tree};
+use crate::common::sandbox::{
     extract, image_of_entries, is_root, share, Format, Opts, Out, Sandbox, NOBODY,
 };
-use common::tarball::Entry;
-use common::Fixture;
+use crate::common::tarball::Entry;
+use crate::common::Fixture;
 
 fn root_required() -> bool {
     if !is_root() {

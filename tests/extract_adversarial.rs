@@ -9,23 +9,22 @@
 //! equivalent, harmless layer list: where an image writes `x/passwd` through `x -> /etc`,
 //! the expectation is the model of `x -> /etc` plus `etc/passwd`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::layer::{Compression, LayerSpec};
-use common::rootfs::{assert_trees_equal, diff_trees, read_tree, As, Model, Tree};
-use common::sandbox::{
+use crate::common::layer::{Compression, LayerSpec};
+use crate::common::rootfs::{assert_trees_equal, diff_trees, read_tree, As, Model, Tree};
+use crate::common::sandbox::{
     assert_nothing_outside_changed, assert_refused, extract, host_snapshot, image_of,
     image_of_built, image_of_entries, is_root, share, zero_bomb_layer, Format, Opts, Out, Sandbox,
     NOBODY,
 };
-use common::tarball::{write_tar, Entry};
-use common::Fixture;
+use crate::common::tarball::{write_tar, Entry};
+use crate::common::Fixture;
 
 /// One hostile run: the sandbox, DEST, and the snapshots taken before.
 struct Case {
@@ -112,35 +111,44 @@ fn model(layers: &[Vec<Entry>]) -> Tree {
     Model::of(layers, who)
 }
 
+/// The refusals of one shape, as a table: each row is a test of its own, named by the row
+/// (so a failure names its case), that builds its image, extracts it into a fresh sandbox and
+/// asserts the refusal — exit 2, one `error:` line naming the layer and the entry, no DEST,
+/// no staging left — and that nothing outside DEST changed.
+macro_rules! refused {
+    ($($(#[doc = $doc:expr])* $test:ident: $fixture:expr => layer $layer:literal, $entry:literal;)*) => {
+        $(
+            $(#[doc = $doc])*
+            #[test]
+            fn $test() {
+                let c = Case::new();
+                let fx = $fixture;
+                let out = c.run(&fx, &[], &Opts::default());
+                c.assert_refused(&out, &fx, $layer, $entry);
+            }
+        )*
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Names.
 
-#[test]
-fn dotdot_entry_name_is_refused() {
-    let c = Case::new();
-    let fx = oci(
+refused! {
+    dotdot_entry_name_is_refused: oci(
         "dotdot.tar",
         &[
             vec![Entry::dir("a"), Entry::file("a/ok", "ok\n")],
             vec![Entry::file("../evil", "escaped\n").raw()],
         ],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "../evil");
-}
+    ) => layer 1, "../evil";
 
-#[test]
-fn dotdot_inside_a_name_is_refused() {
-    let c = Case::new();
-    let fx = oci(
+    dotdot_inside_a_name_is_refused: oci(
         "dotdot-inner.tar",
         &[vec![
             Entry::dir("a"),
             Entry::file("a/../../../outside/evil", "escaped\n").raw(),
         ]],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 0, "a/../../../outside/evil");
+    ) => layer 0, "a/../../../outside/evil";
 }
 
 /// `/etc/x` lands at DEST/etc/x; an absolute name spelling the sandbox's real outside path
@@ -400,22 +408,6 @@ fn symlink_to_root_then_hardlinks_through_it() {
     }
 }
 
-/// A hardlink to `/etc/passwd` when the image has none: the name is confined to
-/// DEST/etc/passwd, which does not exist, so the image is refused — never linked to the host's.
-#[test]
-fn hardlink_to_an_absolute_path_missing_from_the_image_is_refused() {
-    let c = Case::new();
-    let fx = oci(
-        "hardlink-abs-missing.tar",
-        &[
-            vec![Entry::file("a", "a\n")],
-            vec![Entry::hardlink("pw", "/etc/passwd").raw()],
-        ],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "pw");
-}
-
 /// A hardlink to `/etc/passwd` when the image has one: linked to DEST/etc/passwd.
 #[test]
 fn hardlink_to_an_absolute_path_present_in_the_image_is_confined() {
@@ -432,30 +424,31 @@ fn hardlink_to_an_absolute_path_present_in_the_image_is_confined() {
     c.assert_confined(&out, &fx, &model(&layers));
 }
 
-#[test]
-fn hardlink_target_with_dotdot_is_refused() {
-    let c = Case::new();
-    let fx = oci(
+refused! {
+    /// A hardlink to `/etc/passwd` when the image has none: the name is confined to
+    /// DEST/etc/passwd, which does not exist, so the image is refused — never linked to the
+    /// host's.
+    hardlink_to_an_absolute_path_missing_from_the_image_is_refused: oci(
+        "hardlink-abs-missing.tar",
+        &[
+            vec![Entry::file("a", "a\n")],
+            vec![Entry::hardlink("pw", "/etc/passwd").raw()],
+        ],
+    ) => layer 1, "pw";
+
+    hardlink_target_with_dotdot_is_refused: oci(
         "hardlink-dotdot.tar",
         &[
             vec![Entry::file("a", "a\n")],
             vec![Entry::hardlink("hl", "../../../outside/passwd").raw()],
         ],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "hl");
-}
+    ) => layer 1, "hl";
 
-/// A hardlink to a directory is not a thing tar can mean: refused.
-#[test]
-fn hardlink_to_a_directory_is_refused() {
-    let c = Case::new();
-    let fx = oci(
+    /// A hardlink to a directory is not a thing tar can mean: refused.
+    hardlink_to_a_directory_is_refused: oci(
         "hardlink-dir.tar",
         &[vec![Entry::dir("d"), Entry::hardlink("hl", "d")]],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 0, "hl");
+    ) => layer 0, "hl";
 }
 
 /// A hardlink to a symlink pointing outside links the symlink itself (same inode), not the
@@ -480,7 +473,7 @@ fn hardlink_to_a_symlink_pointing_outside_links_the_symlink() {
 /// `.wh.` at the top would delete the root. All refused.
 #[test]
 fn malformed_whiteouts_are_refused() {
-    for name in [
+    for (i, name) in [
         ".wh.",
         ".wh..",
         ".wh...",
@@ -489,10 +482,14 @@ fn malformed_whiteouts_are_refused() {
         "etc/.wh...",
         "./.wh..",
         "etc/./.wh.",
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A file name per case: the failure names the archive, and so the case.
         let c = Case::new();
         let fx = oci(
-            "bad-whiteout.tar",
+            &format!("bad-whiteout-{i}.tar"),
             &[
                 vec![Entry::dir("etc"), Entry::file("etc/passwd", "p\n")],
                 vec![Entry::file(name, "").raw()],
@@ -504,18 +501,14 @@ fn malformed_whiteouts_are_refused() {
     }
 }
 
-#[test]
-fn whiteout_with_dotdot_is_refused() {
-    let c = Case::new();
-    let fx = oci(
+refused! {
+    whiteout_with_dotdot_is_refused: oci(
         "whiteout-dotdot.tar",
         &[
             vec![Entry::file("a", "a\n")],
             vec![Entry::file("../.wh.outside", "").raw()],
         ],
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "../.wh.outside");
+    ) => layer 1, "../.wh.outside";
 }
 
 /// An opaque marker at the root hides every lower layer, not the root itself.
@@ -793,13 +786,15 @@ fn pax_size_record_claiming_a_terabyte_fails_cleanly() {
     c.assert_refused(&out, &fx, 0, "big");
 }
 
-/// 1 GiB of zeros stored in about 1 MiB of gzip: it either comes out (a big file, streamed)
-/// or is refused, but within the time limit and with a small peak RSS.
+/// 256 MiB of zeros stored in about 256 KiB of gzip: it either comes out (a big file,
+/// streamed) or is refused, but within the time limit and with a peak RSS under a quarter of
+/// the file (strata's is about 12 MiB; holding the file would take 256 MiB). The bound is
+/// what is proved, so the bomb is only as big as it needs to be: 1 GiB cost 4x the time.
 #[test]
 fn gzip_bomb_layer_stays_within_time_and_memory() {
     let c = Case::new();
-    let fx = image_of_built("bomb.tar", vec![zero_bomb_layer("zeros", 1024)]);
-    assert!(std::fs::metadata(fx.arg()).unwrap().len() < 4 << 20);
+    let fx = image_of_built("bomb.tar", vec![zero_bomb_layer("zeros", 256)]);
+    assert!(std::fs::metadata(fx.arg()).unwrap().len() < 1 << 20);
     let have_time = Path::new("/usr/bin/time").exists();
     let opts = Opts {
         timeout: Duration::from_secs(300),
@@ -811,14 +806,14 @@ fn gzip_bomb_layer_stays_within_time_and_memory() {
     assert!(!out.timed_out, "the bomb took over 5 minutes:\n{out}");
     if let Some(kib) = out.max_rss_kib {
         assert!(
-            kib < 256 * 1024,
-            "peak RSS {kib} KiB for a 1 GiB file:\n{out}"
+            kib < 64 * 1024,
+            "peak RSS {kib} KiB for a 256 MiB file:\n{out}"
         );
     }
     match out.code {
         Some(0) => {
             let md = std::fs::metadata(c.dest.join("zeros")).unwrap();
-            assert_eq!(md.len(), 1 << 30, "size of the zeros file");
+            assert_eq!(md.len(), 256 << 20, "size of the zeros file");
             let mut f = std::fs::File::open(c.dest.join("zeros")).unwrap();
             let zero = vec![0u8; 1 << 20];
             let mut buf = vec![0u8; 1 << 20];
@@ -847,44 +842,38 @@ fn truncated_tar() -> Vec<u8> {
     tar[..512 * 2 + 100_000].to_vec()
 }
 
-/// A layer tar cut in the middle of a file: refused naming the layer and the entry; DEST
-/// not created, the staging directory removed.
-#[test]
-fn truncated_layer_tar_is_refused() {
-    let c = Case::new();
-    let fx = image_of(
+/// A gzip stream cut in half, of a tar with one big file.
+fn truncated_gzip() -> Vec<u8> {
+    let body: Vec<u8> = (0..400_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let tar = write_tar(&[Entry::dir("big"), Entry::file("big/file.bin", body)]);
+    let gz = common::layer::gzip(&tar);
+    gz[..gz.len() / 2].to_vec()
+}
+
+refused! {
+    /// A layer tar cut in the middle of a file: refused naming the layer and the entry; DEST
+    /// not created, the staging directory removed.
+    truncated_layer_tar_is_refused: image_of(
         "truncated-tar.tar",
         vec![
             LayerSpec::new(vec![Entry::file("ok", "ok\n")], Compression::None),
             LayerSpec::from_tar(truncated_tar(), Compression::None),
         ],
         Format::Docker,
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "big/file.bin");
-}
+    ) => layer 1, "big/file.bin";
 
-/// The same with the gzip stream itself cut short (docker save: no descriptor size to
-/// catch it first).
-#[test]
-fn truncated_gzip_layer_is_refused() {
-    let c = Case::new();
-    let body: Vec<u8> = (0..400_000u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
-    let tar = write_tar(&[Entry::dir("big"), Entry::file("big/file.bin", body)]);
-    let gz = common::layer::gzip(&tar);
-    let cut = gz[..gz.len() / 2].to_vec();
-    let fx = image_of(
+    /// The same with the gzip stream itself cut short (docker save: no descriptor size to
+    /// catch it first).
+    truncated_gzip_layer_is_refused: image_of(
         "truncated-gzip.tar",
         vec![
             LayerSpec::new(vec![Entry::file("ok", "ok\n")], Compression::None),
-            LayerSpec::from_tar(cut, Compression::None),
+            LayerSpec::from_tar(truncated_gzip(), Compression::None),
         ],
         Format::Docker,
-    );
-    let out = c.run(&fx, &[], &Opts::default());
-    c.assert_refused(&out, &fx, 1, "big/file.bin");
+    ) => layer 1, "big/file.bin";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,18 +5,15 @@
 //! hardlink groups (mtimes and directory link counts are not compared). Skipped, with a
 //! printed reason, when the corpus is not there.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
-
-use common::corpus::{find_archive, reference_images, select_args, CORPUS};
-use common::rootfs::{diff_trees, read_tree, tree_of_manifest, without_mtimes};
-use common::sandbox::{is_root, run_strata, Opts, Sandbox};
+use crate::common::corpus::{entries_with_rootfs, rootfs_entry, select_args, RootfsEntry, CORPUS};
+use crate::common::rootfs::{diff_trees, read_tree, tree_of_manifest, without_mtimes};
+use crate::common::sandbox::{is_root, run_strata, Opts, Sandbox};
 
 fn extract_args<'a>(sel: &'a [String], dest: &'a Path, extra: &'a [&'a str]) -> Vec<&'a OsStr> {
     let mut a: Vec<&OsStr> = vec![OsStr::new("extract"), OsStr::new(&sel[0]), dest.as_os_str()];
@@ -27,39 +24,29 @@ fn extract_args<'a>(sel: &'a [String], dest: &'a Path, extra: &'a [&'a str]) -> 
 
 #[test]
 fn corpus_rootfs_matches_umoci() {
-    let root = Path::new(CORPUS);
-    if !root.is_dir() {
-        common::skipped(format!("no corpus at {}", root.display()));
+    let Some(names) = entries_with_rootfs() else {
         return;
-    }
+    };
+    let root = Path::new(CORPUS);
     if !is_root() {
         common::skipped("the reference trees have owners, device nodes and security.capability; extracting them needs root");
         return;
     }
-    let mut names: Vec<String> = std::fs::read_dir(root)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("rootfs-manifest.json").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     let mut failures: Vec<String> = Vec::new();
     let mut checked = Vec::new();
     for name in &names {
         let dir = root.join(name);
-        let manifest: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("rootfs-manifest.json")).unwrap(),
-        )
-        .expect("rootfs-manifest.json");
-        let Some(archive) = find_archive(&dir) else {
-            failures.push(format!("{name}: no archive found in the folder"));
-            continue;
+        let RootfsEntry {
+            manifest,
+            archive,
+            images,
+        } = match rootfs_entry(&dir) {
+            Ok(e) => e,
+            Err(why) => {
+                failures.push(format!("{name}: {why}"));
+                continue;
+            }
         };
-        let layers: Value = std::fs::read_to_string(dir.join("layers.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        let images = reference_images(&layers);
         let sel = match images.len() {
             0 => vec![archive.to_string_lossy().into_owned()],
             1 => select_args(&archive, 1, 0, &images[0]),

@@ -4,8 +4,7 @@
 //! reader that builds a tree refuses them before writing anything (exit 2, no DEST, no staging
 //! directory); `inspect` shows them with a warning and `verify` fails on them.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -13,17 +12,17 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use common::image::{build_image, BuiltImage};
-use common::layer::{Compression, LayerSpec};
-use common::layouts::{
+use crate::common::image::{build_image, BuiltImage};
+use crate::common::layer::{Compression, LayerSpec};
+use crate::common::layouts::{
     docker25_items, docker_legacy_items, index_value, manifest_value, oci_items, put_blob,
     ref_annotation, Blobs, LegacyOpts, OCI_INDEX, OCI_MANIFEST,
 };
-use common::sandbox::{
+use crate::common::sandbox::{
     extract, history_for, image_of, image_of_entries, run_strata, Format, Opts, Out, Sandbox,
 };
-use common::tarball::{items_to_tar, Entry, Item};
-use common::{assert_clean_error, Fixture};
+use crate::common::tarball::{items_to_tar, Entry, Item};
+use crate::common::{assert_clean_error, Fixture};
 
 fn two_layer_image(tag: &str) -> BuiltImage {
     let spec = common::image::ImageSpec::new(

@@ -1,16 +1,15 @@
 //! The fixture builder checks itself (determinism, encodings, the helpers' rules), and the
 //! committed `testdata/hello.tar` is kept identical to what the builder makes.
-//! Regenerate with `STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures`.
+//! Regenerate with `STRATA_UPDATE_FIXTURES=1 cargo test --test integration fixtures::`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::io::Read;
 
-use common::fixtures::{committed_hello_path, hello_bytes, hello_image};
-use common::layer::{build_layer, gzip, rich_entries, Compression, LayerSpec};
-use common::tarball::read_all;
-use common::{chain_ids, sha256_digest};
+use crate::common::fixtures::{committed_hello_path, hello_bytes, hello_image};
+use crate::common::layer::{build_layer, gzip, rich_entries, Compression, LayerSpec};
+use crate::common::tarball::read_all;
+use crate::common::{chain_ids, sha256_digest};
 
 #[test]
 fn committed_fixtures_are_current() {
@@ -24,14 +23,14 @@ fn committed_fixtures_are_current() {
     }
     let committed = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures",
+            "{}: {e}; regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test integration fixtures::",
             path.display()
         )
     });
     assert!(
         committed == fresh,
         "testdata/hello.tar differs from what the builder makes ({} vs {} bytes, sha256 {} vs {}); \
-         regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test fixtures",
+         regenerate with STRATA_UPDATE_FIXTURES=1 cargo test --test integration fixtures::",
         committed.len(),
         fresh.len(),
         sha256_digest(&committed),

@@ -2,13 +2,12 @@
 //! what broke and says why. The raw crash inputs are kept under `fuzz/regressions/` and replay
 //! with `cargo +nightly fuzz run -O TARGET fuzz/regressions/FILE`.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::layer::Compression;
-use common::rootfs::{assert_trees_equal, read_tree, As, Model};
-use common::sandbox::{extract, image_of_entries, is_root, Format, Opts, Sandbox};
-use common::tarball::Entry;
+use crate::common::layer::Compression;
+use crate::common::rootfs::{assert_trees_equal, read_tree, As, Model};
+use crate::common::sandbox::{extract, image_of_entries, is_root, Format, Opts, Sandbox};
+use crate::common::tarball::Entry;
 
 /// rule_engine, `fuzz/regressions/rule_engine-implied-parent-of-whiteout`: layer 0 holds only
 /// `a/x/q/` (its parents `a` and `a/x` implied, no entries of their own), layer 1 whites out

@@ -1,9 +1,8 @@
 //! Small things a user reads: counts take the right noun, help ends with examples.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::{fixtures, run};
+use crate::common::{fixtures, run};
 
 #[test]
 fn counts_of_one_are_singular() {

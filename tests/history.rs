@@ -3,17 +3,14 @@
 //! literal cells worked out by hand from docker's rules (/work/shared/docs/formats.md), never
 //! with a second implementation of those rules.
 
-#[macro_use]
-mod common;
-
 use chrono::{Duration, Utc};
 
-use common::check::assert_history_rows;
-use common::fixtures::{self, committed_hello_path, EXACTLY_45};
-use common::golden::{assert_golden, mask_years, years_since};
-use common::image::{build_image, empty_step, step, HistSpec, ImageSpec};
-use common::layer::{sized_entries, Compression, LayerSpec};
-use common::{run, run_json, Fixture};
+use crate::common::check::assert_history_rows;
+use crate::common::fixtures::{self, committed_hello_path, EXACTLY_45};
+use crate::common::golden::{assert_golden, mask_years, years_since};
+use crate::common::image::{build_image, empty_step, step, HistSpec, ImageSpec};
+use crate::common::layer::{sized_entries, Compression, LayerSpec};
+use crate::common::{run, run_json, Fixture};
 
 /// stdout of a successful `strata history ARCHIVE EXTRA...`.
 fn history(archive: &std::path::Path, extra: &[&str]) -> String {
@@ -331,8 +328,8 @@ fn json_conflicts_with_quiet() {
 fn closing_the_pipe_early_is_not_an_error() {
     // `strata history x | head -1`: when the reader goes away, strata stops quietly (exit 0,
     // nothing on stderr), as ripgrep does. The history is long enough to overflow a pipe.
-    use common::image::{build_image, empty_step, step, ImageSpec};
-    use common::layer::{sized_entries, Compression, LayerSpec};
+    use crate::common::image::{build_image, empty_step, step, ImageSpec};
+    use crate::common::layer::{sized_entries, Compression, LayerSpec};
     use std::io::Read;
     let mut history = vec![step("2023-05-01T00:00:00Z", "ADD a /")];
     for n in 0..4000 {

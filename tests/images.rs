@@ -2,12 +2,9 @@
 //! numbers (`#N` is always the number), `--platform` is checked even without an index, and
 //! `chainid --archive` names the archive.
 
-#[macro_use]
-mod common;
-
-use common::fixtures::{self, legacy_bytes, two_images_images};
-use common::layouts::LegacyOpts;
-use common::{run, run_json, Fixture};
+use crate::common::fixtures::{self, legacy_bytes, two_images_images};
+use crate::common::layouts::LegacyOpts;
+use crate::common::{run, run_json, Fixture};
 
 /// two_images, with image #0 tagged `1` (so `--image 1` could mean either).
 fn tagged_one() -> Fixture {

@@ -1,14 +1,15 @@
 //! `strata inspect --json` against every archive format the fixture builder makes: each field
 //! is compared with what the builder computed from the bytes it wrote.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::check::assert_inspect;
-use common::fixtures::{self, committed_hello_path, hello_image};
-use common::golden::{assert_golden, mask_path, mask_years, years_since};
-use common::layer::{gzip, Compression};
-use common::{assert_clean_error, run, run_json, run_with_stdin, Fixture, FIRST_IMAGE_NUMBER};
+use crate::common::check::assert_inspect;
+use crate::common::fixtures::{self, committed_hello_path, hello_image};
+use crate::common::golden::{assert_golden, mask_path, mask_years, years_since};
+use crate::common::layer::{gzip, Compression};
+use crate::common::{
+    assert_clean_error, run, run_json, run_with_stdin, Fixture, FIRST_IMAGE_NUMBER,
+};
 
 fn inspect_matches(fx: &Fixture, ctx: &str) {
     let v = run_json(args!["inspect", fx.arg(), "--json"]);

@@ -2,16 +2,15 @@
 //! `image.config` in the OCI names), the OS version, and the annotations of the manifest and of
 //! the index entry naming it.
 
-#[macro_use]
-mod common;
-
 use serde_json::json;
 
-use common::image::{assemble, step, ImageSpec};
-use common::layer::{build_layer, sized_entries, Compression, LayerSpec};
-use common::layouts::{add_image_with_manifest, index_value, manifest_value, oci_items, Blobs};
-use common::tarball::items_to_tar;
-use common::{run, run_json, Fixture};
+use crate::common::image::{assemble, step, ImageSpec};
+use crate::common::layer::{build_layer, sized_entries, Compression, LayerSpec};
+use crate::common::layouts::{
+    add_image_with_manifest, index_value, manifest_value, oci_items, Blobs,
+};
+use crate::common::tarball::items_to_tar;
+use crate::common::{run, run_json, Fixture};
 
 /// An OCI layout whose config sets every runtime field and whose manifest and index entry
 /// carry annotations.

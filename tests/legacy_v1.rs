@@ -2,11 +2,10 @@
 //! manifest.json) is read like any other archive: inspect, history, verify, extract, stdin.
 //! Its image IDs are the ones docker gives it (tests/docker_history.rs compares the table).
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::quirks;
-use common::{run, run_json, run_with_stdin};
+use crate::common::quirks;
+use crate::common::{run, run_json, run_with_stdin};
 
 #[test]
 fn inspect_json_names_the_format_the_tag_and_the_layers() {

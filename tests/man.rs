@@ -3,10 +3,7 @@
 //!   B=target/debug/strata; $B man > man/strata.1
 //!   for c in $($B man --list); do $B man "$c" > "man/strata-$c.1"; done
 
-#[macro_use]
-mod common;
-
-use common::run;
+use crate::common::run;
 
 #[test]
 fn man_pages_are_current() {

@@ -1,9 +1,7 @@
 //! The classic mount(2) path, taken on kernels without `lowerdir+` (forced here with
 //! STRATA_MOUNT_API=classic): short `l/` names relative to the store root, as docker does.
 
-#[allow(unused_macros)]
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,15 +2,12 @@
 //! $COLUMNS), box drawing and colour only on a terminal (`--color`, NO_COLOR), and `--format`
 //! templates for inspect, verify and store ls.
 
-#[macro_use]
-mod common;
-
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
-use common::fixtures::committed_hello_path;
-use common::{run, strata};
+use crate::common;
+use crate::common::fixtures::committed_hello_path;
+use crate::common::{run, strata};
 
 fn widest(text: &str) -> usize {
     text.lines()
@@ -76,7 +73,7 @@ fn colour_only_when_asked_or_on_a_terminal_without_no_color() {
     assert!(!r.stdout.contains('\u{1b}'), "piped output got colour: {r}");
     // On a terminal: colour, boxes; with NO_COLOR or --color never: boxes, no colour.
     let on_tty = |args: &[&str], no_color: bool| -> String {
-        let (master, slave) = pty();
+        let (master, slave) = common::pty();
         let tty = std::fs::OpenOptions::new()
             .write(true)
             .open(&slave)
@@ -146,21 +143,6 @@ fn format_templates_for_inspect_verify_and_store_ls() {
         "{{.chain_id}}"
     ]);
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r}");
-}
-
-/// A pseudo-terminal: (master, path of the slave).
-fn pty() -> (OwnedFd, String) {
-    // SAFETY: plain libc calls on a fresh descriptor; ptsname's buffer is copied at once.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        assert!(master >= 0, "posix_openpt");
-        assert_eq!(libc::grantpt(master), 0);
-        assert_eq!(libc::unlockpt(master), 0);
-        let name = std::ffi::CStr::from_ptr(libc::ptsname(master))
-            .to_string_lossy()
-            .into_owned();
-        (OwnedFd::from_raw_fd(master), name)
-    }
 }
 
 /// The extract summary fits the width it is given: at `COLUMNS=60` its counts go below the

@@ -9,8 +9,7 @@
 //! installs): the test images need a shell of their own. A test that cannot run here says why
 //! on stderr ("skipped: …").
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
@@ -20,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::image::{assemble, config_json, ImageSpec};
-use common::layer::{build_layer, BuiltLayer, Compression, LayerSpec};
-use common::layouts::{add_image, index_value, oci_items, ref_annotation, Blobs};
-use common::sandbox::{history_for, is_root, run_strata, strata_bin, Opts, Out};
-use common::tarball::{items_to_tar, Entry};
+use crate::common::image::{assemble, config_json, ImageSpec};
+use crate::common::layer::{build_layer, BuiltLayer, Compression, LayerSpec};
+use crate::common::layouts::{add_image, index_value, oci_items, ref_annotation, Blobs};
+use crate::common::sandbox::{history_for, is_root, run_strata, strata_bin, Opts, Out};
+use crate::common::tarball::{items_to_tar, Entry};
 
 const DEBIAN_VERSION: &str = "12.15-strata-test\n";
 const APPLETS: &[&str] = &[

@@ -2,11 +2,10 @@
 //! --keep-upper` kept; `store rm` takes a unique chainID prefix and removes kept upper dirs.
 //! Needs root and overlayfs (to make a store by mounting); skips, saying why, otherwise.
 
-#[macro_use]
-mod common;
+use crate::common;
 
-use common::fixtures::committed_hello_path;
-use common::overlay::{ready, sel, MountEnv};
+use crate::common::fixtures::committed_hello_path;
+use crate::common::overlay::{ready, sel, MountEnv};
 
 #[test]
 fn short_ids_kept_uppers_and_removal_by_prefix() {

@@ -7,19 +7,18 @@
 //! Runs as root (other users through `setpriv`); each test says on stderr why it is skipped
 //! otherwise.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::layer::Compression;
-use common::overlay::{fstype_at, mount_count, read_view, sel, unpack_counts, MountEnv};
-use common::sandbox::{image_of_entries, Format};
-use common::tarball::Entry;
-use common::Fixture;
+use crate::common::layer::Compression;
+use crate::common::overlay::{fstype_at, mount_count, read_view, sel, unpack_counts, MountEnv};
+use crate::common::sandbox::{image_of_entries, Format};
+use crate::common::tarball::Entry;
+use crate::common::Fixture;
 
 /// Whether the mount tests can run here; says why not on stderr.
 fn can_run() -> bool {

@@ -1,15 +1,14 @@
 //! `strata verify`: recomputes digests, sizes and diffIDs. Exit 0 when all agree, 1 on any
 //! mismatch, 2 when it cannot finish.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use serde_json::Value;
 
-use common::fixtures::{self, committed_hello_path};
-use common::golden::{assert_golden, mask_path};
-use common::malformed::{blob_digest_mismatch, blob_size_mismatch};
-use common::{assert_clean_error, run, run_json, Fixture, ImageExpect};
+use crate::common::fixtures::{self, committed_hello_path};
+use crate::common::golden::{assert_golden, mask_path};
+use crate::common::malformed::{blob_digest_mismatch, blob_size_mismatch};
+use crate::common::{assert_clean_error, run, run_json, Fixture, ImageExpect};
 
 fn checks(v: &Value) -> &Vec<Value> {
     v["checks"]

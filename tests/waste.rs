@@ -3,17 +3,16 @@
 //! dive is installed, agreement with it on every docker-save archive of ../shared/corpus and on
 //! the fixtures.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::corpus::CORPUS;
-use common::layer::Compression;
-use common::sandbox::{image_of_entries, Format};
-use common::tarball::Entry;
-use common::{assert_clean_error, fixtures, run, run_json, Fixture};
+use crate::common::corpus::CORPUS;
+use crate::common::layer::Compression;
+use crate::common::sandbox::{image_of_entries, Format};
+use crate::common::tarball::Entry;
+use crate::common::{assert_clean_error, fixtures, run, run_json, Fixture};
 use serde_json::Value;
 
 fn bytes(n: usize) -> Vec<u8> {

@@ -56,3 +56,46 @@ pub fn select_args(archive: &Path, n_images: usize, i: usize, img: &Value) -> Ve
     }
     a
 }
+
+/// The names of the corpus entries with a reference tree (`rootfs-manifest.json`), sorted; `None`
+/// (said, and counted as skipped) when the corpus is not here.
+pub fn entries_with_rootfs() -> Option<Vec<String>> {
+    let root = Path::new(CORPUS);
+    if !root.is_dir() {
+        super::skipped(format!("no corpus at {}", root.display()));
+        return None;
+    }
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("rootfs-manifest.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Some(names)
+}
+
+/// An entry's reference tree (`rootfs-manifest.json`, parsed), its archive, and the images its
+/// `layers.json` describes (none when it has no such file).
+pub struct RootfsEntry {
+    pub manifest: Value,
+    pub archive: PathBuf,
+    pub images: Vec<Value>,
+}
+
+/// [`RootfsEntry`] of the entry folder `dir`, or what is missing there.
+pub fn rootfs_entry(dir: &Path) -> Result<RootfsEntry, String> {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("rootfs-manifest.json")).unwrap())
+            .expect("rootfs-manifest.json");
+    let archive = find_archive(dir).ok_or("no archive found in the folder")?;
+    let layers: Value = std::fs::read_to_string(dir.join("layers.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    Ok(RootfsEntry {
+        manifest,
+        archive,
+        images: reference_images(&layers),
+    })
+}

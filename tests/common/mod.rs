@@ -9,7 +9,8 @@
 //! `rootfs` (the layer-rules model and on-disk trees for `extract`), `sandbox` (running
 //! `extract` in a snapshotted sandbox, unprivileged or with limits), `overlay` (the `mount`
 //! tests' environment: overlay probe, unmount-on-drop, store layout readers), `dockerd` (a
-//! private Docker daemon for the data-root tests).
+//! private Docker daemon for the data-root tests), `stores` (what the tests against real
+//! stores share: a setup cached once per process, removal at exit, store listings).
 #![allow(dead_code)]
 
 pub mod check;
@@ -26,6 +27,7 @@ pub mod quirks;
 pub mod rawnames;
 pub mod rootfs;
 pub mod sandbox;
+pub mod stores;
 pub mod tarball;
 
 use std::path::{Path, PathBuf};
@@ -287,6 +289,31 @@ pub fn assert_clean_error(r: &Run, archive_name: &str) {
     );
 }
 
+/// A pseudo-terminal: (master, path of the slave). `ptsname_r`, not `ptsname`: the tests run
+/// as threads of one process, and `ptsname` returns a buffer they would share.
+pub fn pty() -> (std::os::fd::OwnedFd, String) {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: plain libc calls on a fresh descriptor, with a buffer of our own for the name.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(master >= 0, "posix_openpt");
+        let master = std::os::fd::OwnedFd::from_raw_fd(master);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
+        assert_eq!(libc::grantpt(fd), 0);
+        assert_eq!(libc::unlockpt(fd), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(
+            libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()),
+            0,
+            "ptsname_r"
+        );
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (master, name)
+    }
+}
+
 /// Where skipped tests are listed: one line per skip, read by `.ci/run` to print how many tests
 /// could not run here and why (a skipped test still counts as passed for libtest).
 pub fn skip_log() -> PathBuf {
@@ -294,28 +321,17 @@ pub fn skip_log() -> PathBuf {
 }
 
 /// A test that cannot run on this machine says why on stderr and is counted in
-/// [`skip_log`]; the caller returns right after.
+/// [`skip_log`]; the caller returns right after. The line names the test by its path in the
+/// one test crate (`mount::a_test`: the file tests/mount.rs, then the test).
 pub fn skipped(reason: impl std::fmt::Display) {
     use std::io::Write as _;
     let test = std::thread::current().name().unwrap_or("?").to_string();
-    let binary = std::env::args()
-        .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_default();
-    let binary = binary
-        .rsplit_once('-')
-        .map_or(binary.as_str(), |(b, _)| b)
-        .to_string();
     eprintln!("skipped: {reason}");
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(skip_log())
     {
-        let _ = writeln!(f, "{binary}::{test}: {reason}");
+        let _ = writeln!(f, "{test}: {reason}");
     }
 }
