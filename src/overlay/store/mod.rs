@@ -24,17 +24,14 @@
 //! its process (pid and start time) and is removed by the next run that finds that process gone.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{
-    self as rfs, flock, AtFlags, FileType, FlockOperation, Mode, OFlags, ResolveFlags,
-};
+use rustix::fs::{self as rfs, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use crate::digest::Digest;
-use crate::proc::Stamp;
 
 pub struct Store {
     /// Absolute, so the paths handed to the kernel do not depend on the working directory.
@@ -68,25 +65,6 @@ pub enum LayerState {
     Foreign(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    Shared,
-    Exclusive,
-}
-
-/// A held layer lock; released when dropped.
-#[derive(Debug)]
-pub struct LayerLock {
-    file: File,
-    name: String,
-}
-
-/// A layer being built: `tmp/<name>`, with `diff/` inside.
-pub struct Staging {
-    pub name: String,
-    pub path: PathBuf,
-}
-
 const BENEATH: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
     .union(ResolveFlags::NO_MAGICLINKS);
@@ -109,6 +87,15 @@ const SUBDIRS: [&str; 9] = [
 ];
 /// Metadata files are a line each; anything longer was not written by strata.
 const MAX_META: u64 = 256;
+
+mod gc;
+mod lock;
+mod publish;
+#[cfg(test)]
+mod tests;
+
+pub use lock::{LayerLock, LockMode};
+pub use publish::Staging;
 
 impl Store {
     /// `--store`, then `STRATA_STORE`, then `/var/lib/strata` as root or the XDG data dir.
@@ -253,194 +240,12 @@ impl Store {
     }
 
     /// The `diff/` dirs of these layers (nearest first), opened as needed relative to the store.
-    pub fn lowers(&self, layers: Vec<Digest>) -> io::Result<crate::extract::lowers::Lowers> {
+    pub fn lowers(&self, layers: Vec<Digest>) -> io::Result<super::lowers::Lowers> {
         let rels = layers
             .iter()
             .map(|c| format!("{}/diff", self.layer_rel(c.hex())))
             .collect();
-        Ok(crate::extract::lowers::Lowers::beneath(
-            self.fd.try_clone()?,
-            rels,
-        ))
-    }
-
-    /// Locks one layer: shared to use it, exclusive to build or remove it. Without `wait`,
-    /// returns None when another strata holds it in a conflicting way.
-    pub fn lock(
-        &self,
-        chain_id: &Digest,
-        mode: LockMode,
-        wait: bool,
-    ) -> io::Result<Option<LayerLock>> {
-        self.lock_named(&format!("{}.lock", self.layer_name(chain_id)), mode, wait)
-    }
-
-    fn lock_named(&self, name: &str, mode: LockMode, wait: bool) -> io::Result<Option<LayerLock>> {
-        let locks = self.open_dir("locks")?;
-        let path = self.root.join("locks").join(name);
-        let op = match (mode, wait) {
-            (LockMode::Shared, true) => FlockOperation::LockShared,
-            (LockMode::Shared, false) => FlockOperation::NonBlockingLockShared,
-            (LockMode::Exclusive, true) => FlockOperation::LockExclusive,
-            (LockMode::Exclusive, false) => FlockOperation::NonBlockingLockExclusive,
-        };
-        loop {
-            // Created if missing, never truncated, never followed.
-            let fd = rfs::openat(
-                &locks,
-                name,
-                OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o600),
-            )
-            .map_err(|e| at(&path, "opening the lock file", e.into()))?;
-            let st = rfs::fstat(&fd)?;
-            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
-                || st.st_uid != self.owner
-            {
-                return Err(at(
-                    &path,
-                    "refusing the lock file",
-                    io::Error::other("not a regular file of the store's owner"),
-                ));
-            }
-            match flock(&fd, op) {
-                Ok(()) => {}
-                Err(Errno::WOULDBLOCK) => return Ok(None),
-                Err(e) => return Err(at(&path, "locking", e.into())),
-            }
-            // A remover may have deleted the file while we waited: then our lock guards nothing.
-            match rfs::statat(&locks, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(now) if now.st_ino == st.st_ino && now.st_dev == st.st_dev => {
-                    return Ok(Some(LayerLock {
-                        file: File::from(fd),
-                        name: name.to_string(),
-                    }))
-                }
-                _ => continue,
-            }
-        }
-    }
-
-    /// Deletes a layer's lock file, held exclusively, once the layer is gone.
-    pub fn forget_lock(&self, lock: LayerLock) {
-        if let Ok(locks) = self.open_dir("locks") {
-            let _ = rfs::unlinkat(&locks, lock.name.as_str(), AtFlags::empty());
-        }
-        drop(lock.file);
-    }
-
-    /// A fresh private directory `tmp/<layer>.stage.<pid>.<start>/diff` to build a layer in.
-    pub fn staging(&self, chain_id: &Digest) -> io::Result<Staging> {
-        let name = format!(
-            "{}.stage.{}",
-            self.layer_name(chain_id),
-            Stamp::current().tag()
-        );
-        let tmp = self.open_dir("tmp")?;
-        let path = self.root.join("tmp").join(&name);
-        match rfs::mkdirat(&tmp, name.as_str(), Mode::from_raw_mode(0o700)) {
-            Ok(()) => {}
-            // Our own leftover from a failed attempt in this same process.
-            Err(Errno::EXIST) => {
-                crate::extract::fs::Root::remove(&tmp, &name)?;
-                rfs::mkdirat(&tmp, name.as_str(), Mode::from_raw_mode(0o700))?;
-            }
-            Err(e) => return Err(at(&path, "creating", e.into())),
-        }
-        let staging = self.open_dir(&format!("tmp/{name}"))?;
-        rfs::mkdirat(&staging, "diff", Mode::from_raw_mode(0o755))?;
-        Ok(Staging { name, path })
-    }
-
-    /// The staging dir's `diff/`, opened for unpacking into.
-    pub fn open_staging_diff(&self, staging: &Staging) -> io::Result<OwnedFd> {
-        self.open_dir(&format!("tmp/{}/diff", staging.name))
-    }
-
-    /// Removes a staging dir (after a failure).
-    pub fn discard(&self, staging: &Staging) -> io::Result<()> {
-        let tmp = self.open_dir("tmp")?;
-        crate::extract::fs::Root::remove(&tmp, &staging.name)
-    }
-
-    /// Writes the layer's metadata, the completion record last, and publishes the staging dir
-    /// as the layer with one rename. The caller holds the layer's exclusive lock.
-    pub fn commit(
-        &self,
-        staging: &Staging,
-        chain_id: &Digest,
-        diff_id: &Digest,
-        parent: Option<&Digest>,
-        size: u64,
-    ) -> io::Result<()> {
-        let dir = self.open_dir(&format!("tmp/{}", staging.name))?;
-        let link = short_link(chain_id);
-        write_meta(&dir, "diff-id", diff_id.as_str())?;
-        write_meta(&dir, "size", &size.to_string())?;
-        write_meta(&dir, "link", &link)?;
-        if let Some(p) = parent {
-            write_meta(&dir, "parent", p.as_str())?;
-        }
-        write_meta(&dir, "complete", chain_id.as_str())?;
-        if !self.rootless {
-            self.make_short_link(chain_id)?;
-        }
-        let tmp = self.open_dir("tmp")?;
-        let layers = self.open_dir(self.layers_rel())?;
-        rfs::renameat(&tmp, staging.name.as_str(), &layers, chain_id.hex())
-            .map_err(|e| at(&self.layer_dir(chain_id), "publishing the layer", e.into()))
-    }
-
-    fn make_short_link(&self, chain_id: &Digest) -> io::Result<()> {
-        let l = self.open_dir("l")?;
-        let name = short_link(chain_id);
-        let target = short_link_target(chain_id);
-        match rfs::readlinkat(&l, name.as_str(), Vec::new()) {
-            Ok(t) if t.as_bytes() == target.as_bytes() => return Ok(()),
-            Ok(_) => rfs::unlinkat(&l, name.as_str(), AtFlags::empty())?,
-            Err(Errno::NOENT) => {}
-            // Something else under that name: a directory would not be ours to remove.
-            Err(e) => return Err(at(&self.root.join("l").join(&name), "checking", e.into())),
-        }
-        Ok(rfs::symlinkat(target.as_str(), &l, name.as_str())?)
-    }
-
-    /// The short `l/` name of a layer, after checking that the link there leads to it.
-    pub fn checked_short_link(&self, chain_id: &Digest) -> Option<String> {
-        let l = self.open_dir("l").ok()?;
-        let name = short_link(chain_id);
-        let t = rfs::readlinkat(&l, name.as_str(), Vec::new()).ok()?;
-        (t.as_bytes() == short_link_target(chain_id).as_bytes()).then_some(name)
-    }
-
-    /// Unpublishes a layer with one rename into `tmp/`, then deletes it. The caller holds the
-    /// layer's exclusive lock. A killed removal leaves the whole layer or nothing visible.
-    pub fn remove_layer(&self, chain_id: &Digest) -> io::Result<()> {
-        if let LayerState::Foreign(why) = self.layer_state(chain_id)? {
-            return Err(at(
-                &self.layer_dir(chain_id),
-                "refusing to remove",
-                io::Error::other(format!("{why}; strata did not make it")),
-            ));
-        }
-        let trash = format!(
-            "{}.trash.{}",
-            self.layer_name(chain_id),
-            Stamp::current().tag()
-        );
-        let tmp = self.open_dir("tmp")?;
-        let layers = self.open_dir(self.layers_rel())?;
-        match rfs::renameat(&layers, chain_id.hex(), &tmp, trash.as_str()) {
-            Ok(()) => {}
-            Err(Errno::NOENT) => return Ok(()),
-            Err(e) => return Err(at(&self.layer_dir(chain_id), "unpublishing", e.into())),
-        }
-        if !self.rootless && self.checked_short_link(chain_id).is_some() {
-            let l = self.open_dir("l")?;
-            let _ = rfs::unlinkat(&l, short_link(chain_id).as_str(), AtFlags::empty());
-        }
-        crate::extract::fs::Root::remove(&tmp, &trash)
-            .map_err(|e| at(&self.root.join("tmp").join(&trash), "removing", e))
+        Ok(super::lowers::Lowers::beneath(self.fd.try_clone()?, rels))
     }
 
     /// A complete layer's metadata, each file validated; None for anything else.
@@ -496,92 +301,6 @@ impl Store {
             .collect())
     }
 
-    /// Removes `tmp/` entries whose process is gone (staging of a killed unpack, a killed
-    /// removal's trash); says what it removed.
-    pub fn remove_dead_leftovers(&self) -> Vec<String> {
-        let mut removed = Vec::new();
-        let Ok(tmp) = self.open_dir("tmp") else {
-            return removed;
-        };
-        for name in crate::extract::fs::Root::list(&tmp).unwrap_or_default() {
-            let mut parts = name.rsplitn(4, '.');
-            let (Some(start), Some(pid), Some(kind)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let Some(owner) = Stamp::parse_tag(&format!("{pid}.{start}")) else {
-                continue;
-            };
-            if !matches!(kind, "stage" | "trash") || owner.is_alive() {
-                continue;
-            }
-            if crate::extract::fs::Root::remove(&tmp, &name).is_ok() {
-                removed.push(format!("tmp/{name}"));
-            }
-        }
-        removed
-    }
-
-    /// Lock files of layers that are not in the store, removed while held exclusively.
-    pub fn remove_unused_locks(&self) -> usize {
-        let Ok(locks) = self.open_dir("locks") else {
-            return 0;
-        };
-        let mut removed = 0;
-        for name in crate::extract::fs::Root::list(&locks).unwrap_or_default() {
-            let Some(stem) = name.strip_suffix(".lock") else {
-                continue;
-            };
-            let (rootless, hex) = match stem.strip_prefix("u-") {
-                Some(h) => (true, h),
-                None => (false, stem),
-            };
-            let Ok(id) = Digest::parse(&format!("sha256:{hex}")) else {
-                continue;
-            };
-            let rel = if rootless {
-                USER_LAYERS
-            } else {
-                TRUSTED_LAYERS
-            };
-            let missing = || self.state_in(rel, id.hex()).ok() == Some(LayerState::Missing);
-            if !missing() {
-                continue;
-            }
-            if let Ok(Some(lock)) = self.lock_named(&name, LockMode::Exclusive, false) {
-                if missing() {
-                    self.forget_lock(lock);
-                    removed += 1;
-                }
-            }
-        }
-        removed
-    }
-
-    /// `l/` entries that do not lead to a complete layer's `diff/`, removed.
-    pub fn remove_dangling_links(&self) -> usize {
-        let Ok(l) = self.open_dir("l") else { return 0 };
-        let mut removed = 0;
-        for name in crate::extract::fs::Root::list(&l).unwrap_or_default() {
-            let Ok(target) = rfs::readlinkat(&l, name.as_str(), Vec::new()) else {
-                continue;
-            };
-            let target = target.to_string_lossy().into_owned();
-            let hex = target
-                .strip_prefix("../layers/sha256/")
-                .and_then(|t| t.strip_suffix("/diff"));
-            let live = hex.is_some_and(|h| {
-                is_hex64(h)
-                    && short_link_of_hex(h) == name
-                    && self.state_of(h).ok() == Some(LayerState::Complete)
-            });
-            if !live && rfs::unlinkat(&l, name.as_str(), AtFlags::empty()).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
-    }
-
     /// Reads a small file of the store (`mounts/<id>/info.json`) without following anything.
     pub fn read_small(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
         let fd = rfs::openat2(
@@ -600,6 +319,10 @@ impl Store {
         File::from(fd).take(limit).read_to_end(&mut out).ok()?;
         Some(out)
     }
+}
+
+fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
 }
 
 /// The store's own directories: ours, and not writable by anybody else. Readable by others is
@@ -651,18 +374,6 @@ fn not_private(fd: &OwnedFd, owner: u32) -> io::Result<Option<String>> {
     Ok(None)
 }
 
-fn write_meta(dir: &OwnedFd, name: &str, text: &str) -> io::Result<()> {
-    let fd = rfs::openat(
-        dir,
-        name,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?;
-    let mut f = File::from(fd);
-    f.write_all(text.as_bytes())?;
-    f.write_all(b"\n")
-}
-
 /// A metadata file's one line, if it is a small regular file of the owner.
 fn read_meta(dir: &OwnedFd, name: &str, owner: u32) -> io::Result<Option<String>> {
     let fd = match rfs::openat(
@@ -699,147 +410,4 @@ fn is_hex64(s: &str) -> bool {
 
 fn is_digest(s: &str) -> bool {
     s.strip_prefix("sha256:").is_some_and(is_hex64)
-}
-
-/// 26 characters like docker's `l/` names, derived from the chainID so it is stable.
-fn short_link(chain_id: &Digest) -> String {
-    short_link_of_hex(chain_id.hex())
-}
-
-fn short_link_of_hex(hex: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    hex.as_bytes()[..26]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| ALPHABET[(*b as usize + i * 7) % 32] as char)
-        .collect()
-}
-
-fn short_link_target(chain_id: &Digest) -> String {
-    format!("../{TRUSTED_LAYERS}/{}/diff", chain_id.hex())
-}
-
-fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn digest(byte: &str) -> Digest {
-        Digest::parse(&format!("sha256:{}", byte.repeat(64))).unwrap()
-    }
-
-    #[test]
-    fn a_new_store_is_private_and_a_readable_one_is_tightened() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("s");
-        Store::open(root.clone(), false).unwrap();
-        for sub in [
-            ".",
-            "layers",
-            "layers/sha256",
-            "l",
-            "tmp",
-            "locks",
-            "mounts",
-        ] {
-            let mode = std::fs::metadata(root.join(sub))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o700, "{sub}");
-        }
-        std::fs::set_permissions(root.join("l"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        Store::open(root.clone(), false).unwrap();
-        let mode = std::fs::metadata(root.join("l"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
-    }
-
-    #[test]
-    fn a_store_others_can_write_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("s");
-        Store::open(root.clone(), false).unwrap();
-        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = Store::open(root.clone(), false).err().expect("refused");
-        assert!(
-            err.to_string().contains("writable by group or others"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("/s/tmp"), "{err}");
-    }
-
-    #[test]
-    fn only_a_layer_with_its_completion_record_is_complete() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path().join("s"), false).unwrap();
-        let id = digest("a");
-        assert_eq!(store.layer_state(&id).unwrap(), LayerState::Missing);
-        let staging = store.staging(&id).unwrap();
-        store.commit(&staging, &id, &digest("b"), None, 5).unwrap();
-        assert_eq!(store.layer_state(&id).unwrap(), LayerState::Complete);
-        let layer = store.read_layer(id.hex()).unwrap();
-        assert_eq!(layer.diff_id, digest("b").as_str());
-        std::fs::remove_file(store.layer_dir(&id).join("complete")).unwrap();
-        assert_eq!(store.layer_state(&id).unwrap(), LayerState::Incomplete);
-        assert!(store.read_layer(id.hex()).is_none());
-        assert!(store.layers().unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_symlink_in_place_of_a_layer_is_foreign_and_not_removed_through() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path().join("s"), false).unwrap();
-        let victim = tmp.path().join("victim");
-        std::fs::create_dir(&victim).unwrap();
-        std::fs::create_dir(victim.join("diff")).unwrap();
-        std::fs::write(victim.join("precious"), b"x").unwrap();
-        let id = digest("c");
-        std::os::unix::fs::symlink(&victim, store.layer_dir(&id)).unwrap();
-        assert!(matches!(
-            store.layer_state(&id).unwrap(),
-            LayerState::Foreign(_)
-        ));
-        assert!(store.open_diff(&id).is_err());
-        assert!(store.remove_layer(&id).is_err());
-        assert!(victim.join("precious").exists());
-    }
-
-    #[test]
-    fn a_planted_lock_symlink_is_neither_followed_nor_truncated() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path().join("s"), false).unwrap();
-        let victim = tmp.path().join("victim");
-        std::fs::write(&victim, b"keep me").unwrap();
-        let id = digest("d");
-        std::os::unix::fs::symlink(
-            &victim,
-            store.root.join("locks").join(format!("{}.lock", id.hex())),
-        )
-        .unwrap();
-        assert!(store.lock(&id, LockMode::Exclusive, true).is_err());
-        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
-    }
-
-    #[test]
-    fn dead_staging_is_removed_and_live_staging_kept() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path().join("s"), false).unwrap();
-        let live = store.staging(&digest("e")).unwrap();
-        let dead = store
-            .root
-            .join("tmp")
-            .join(format!("{}.stage.999999999.1", "f".repeat(64)));
-        std::fs::create_dir_all(dead.join("diff/x")).unwrap();
-        let removed = store.remove_dead_leftovers();
-        assert_eq!(removed.len(), 1, "{removed:?}");
-        assert!(!dead.exists());
-        assert!(live.path.exists());
-    }
 }
