@@ -114,7 +114,10 @@ fn mount_stack(
             make_upper(&upper, &work, &stack.fds[0])?;
         }
         let spec = OverlaySpec {
-            short: stack.short.as_ref().map(|(base, names)| (base.as_path(), names.clone())),
+            short: stack
+                .short
+                .as_ref()
+                .map(|(base, names)| (base.as_path(), names.clone())),
             lowers: &stack.paths,
             upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
             userxattr: false,
