@@ -315,6 +315,7 @@ fn extract_dir(
 }
 
 fn notes_of(sink: &DirSink) -> Vec<String> {
+    let sink = sink.tree();
     let mut notes = Vec::new();
     if sink.skipped_owners {
         notes.push(

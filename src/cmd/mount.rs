@@ -32,70 +32,35 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     }
     // The layer locks stay held until info.json says this mount uses the layers.
     let ensured = ensure_layers(&image, &store, top, &limits)?;
-    let id = new_mount_dir(&store).context("creating the mount's dir in the store")?;
-    let dir = store.root.join("mounts").join(&id);
-    let result = (|| -> Result<PathBuf> {
-        let upper = dir.join("upper");
-        let work = dir.join("work");
-        let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
-        let mut lower_fds = ensured
+    let stack = (|| -> Result<Stack> {
+        let fds = ensured
             .chain_ids
             .iter()
             .rev()
             .map(|c| store.open_diff(c))
             .collect::<std::io::Result<Vec<_>>>()?;
-        if args.read_only && lowers.len() == 1 {
-            // A read-only overlay needs two lower layers: add an empty one at the bottom.
-            let empty = dir.join("empty");
-            fs::create_dir(&empty)?;
-            lower_fds.push(rustix::fs::open(
-                &empty,
-                rustix::fs::OFlags::DIRECTORY,
-                rustix::fs::Mode::empty(),
-            )?);
-            lowers.push(empty);
-        }
-        if !args.read_only {
-            make_upper(&upper, &work, &lower_fds[0])?;
-        }
         let short: Option<Vec<String>> = ensured
             .chain_ids
             .iter()
             .rev()
             .map(|c| store.checked_short_link(c).map(|n| format!("l/{n}")))
             .collect();
-        let short = short.filter(|_| lowers.len() == ensured.chain_ids.len());
-        let spec = OverlaySpec {
-            short: short.map(|names| (store.root.as_path(), names)),
-            lowers: &lowers,
-            upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
-            userxattr: false,
-            lower_fds,
-            source: Some(mount_source(&id)),
-            nosuid: !args.suid,
-            nodev: !args.dev,
-        };
-        let info = serde_json::json!({
-            "mountpoint": mountpoint,
-            "image": image.source_path,
-            "image_id": image.config_digest,
-            "layers": ensured.chain_ids,
-            "read_only": args.read_only,
-            "source": mount_source(&id),
-        });
-        fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
-        mount_overlay(&spec, &mountpoint)
-            .with_context(|| format!("mounting the overlay at {}", mountpoint.display()))?;
-        Ok(upper)
+        Ok(Stack {
+            paths: ensured.diffs.iter().rev().cloned().collect(),
+            fds,
+            short: short.map(|names| (store.root.clone(), names)),
+        })
     })();
+    let info = serde_json::json!({
+        "mountpoint": mountpoint,
+        "image": image.source_path,
+        "image_id": image.config_digest,
+        "layers": ensured.chain_ids,
+        "read_only": args.read_only,
+    });
+    let upper = stack.and_then(|stack| mount_stack(&args, &store, stack, &mountpoint, info));
     drop(ensured.locks);
-    let upper = match result {
-        Ok(u) => u,
-        Err(e) => {
-            let _ = remove_mount_dir(&store, &id);
-            return Err(e);
-        }
-    };
+    let upper = upper?;
     writeln!(
         out,
         "mounted {} ({}: {} unpacked, {} already in {}) at {}",
@@ -107,6 +72,71 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
         mountpoint.display()
     )?;
     tell_after_mount(&args, &mountpoint, &upper, out)
+}
+
+/// The lower layers of one mount, top first: their paths, the same opened (what was checked is
+/// what gets mounted), and for the classic mount(2) path a directory and their short names
+/// relative to it, when they have them.
+struct Stack {
+    paths: Vec<PathBuf>,
+    fds: Vec<OwnedFd>,
+    short: Option<(PathBuf, Vec<String>)>,
+}
+
+/// Mounts `stack` at `mountpoint` as a mount of its own, `mounts/<id>/` (upper and work dirs,
+/// and `info`, completed with the mount's source, as its `info.json`); on failure the dir is
+/// removed again. Returns the upper dir.
+fn mount_stack(
+    args: &MountArgs,
+    store: &Store,
+    mut stack: Stack,
+    mountpoint: &Path,
+    mut info: serde_json::Value,
+) -> Result<PathBuf> {
+    let id = new_mount_dir(store).context("creating the mount's dir in the store")?;
+    let dir = store.root.join("mounts").join(&id);
+    let upper = dir.join("upper");
+    let result = (|| -> Result<()> {
+        let work = dir.join("work");
+        if args.read_only && stack.paths.len() == 1 {
+            // A read-only overlay needs two lower layers: an empty one of strata's at the bottom.
+            let empty = dir.join("empty");
+            fs::create_dir(&empty)?;
+            stack.fds.push(rustix::fs::open(
+                &empty,
+                rustix::fs::OFlags::DIRECTORY,
+                rustix::fs::Mode::empty(),
+            )?);
+            stack.paths.push(empty);
+            stack.short = None;
+        }
+        if !args.read_only {
+            make_upper(&upper, &work, &stack.fds[0])?;
+        }
+        let spec = OverlaySpec {
+            short: stack
+                .short
+                .as_ref()
+                .map(|(base, names)| (base.as_path(), names.clone())),
+            lowers: &stack.paths,
+            upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
+            userxattr: false,
+            lower_fds: stack.fds,
+            source: Some(mount_source(&id)),
+            nosuid: !args.suid,
+            nodev: !args.dev,
+        };
+        info["source"] = mount_source(&id).into();
+        fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
+        mount_overlay(&spec, mountpoint)
+            .with_context(|| format!("mounting the overlay at {}", mountpoint.display()))?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = remove_mount_dir(store, &id);
+        return Err(e);
+    }
+    Ok(upper)
 }
 
 /// Upper and work dirs for a writable mount; the merged root is the upper dir, so it gets the
@@ -132,62 +162,26 @@ fn mount_in_place(
     mountpoint: &Path,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
-    let id = new_mount_dir(store).context("creating the mount's dir in the store")?;
-    let dir = store.root.join("mounts").join(&id);
-    let upper = dir.join("upper");
     let layers = lowers.rels.len() as u64;
-    let result = (|| -> Result<()> {
-        let work = dir.join("work");
-        let mut paths: Vec<PathBuf> = lowers.paths().into_iter().rev().collect();
-        let mut names: Vec<String> = lowers.rels.iter().rev().cloned().collect();
-        let InPlace { root, rels, fds } = lowers;
-        let mut lower_fds: Vec<OwnedFd> = fds.into_iter().rev().collect();
-        if args.read_only && paths.len() == 1 {
-            // A read-only overlay needs two lower layers: an empty one of strata's at the bottom.
-            let empty = dir.join("empty");
-            fs::create_dir(&empty)?;
-            lower_fds.push(rustix::fs::open(
-                &empty,
-                rustix::fs::OFlags::DIRECTORY,
-                rustix::fs::Mode::empty(),
-            )?);
-            paths.push(empty);
-            names.clear();
-        }
-        if !args.read_only {
-            make_upper(&upper, &work, &lower_fds[0])?;
-        }
-        let spec = OverlaySpec {
-            short: (!names.is_empty()).then_some((root.as_path(), names)),
-            lowers: &paths,
-            upper: (!args.read_only).then_some((upper.as_path(), work.as_path())),
-            userxattr: false,
-            lower_fds,
-            source: Some(mount_source(&id)),
-            nosuid: !args.suid,
-            nodev: !args.dev,
-        };
-        // No layer of the store is used ("layers" is empty): the data root's dirs are named
-        // for the record only, and nothing but mounts/<id> is ever removed for this mount.
-        let info = serde_json::json!({
-            "mountpoint": mountpoint,
-            "image": args.select.archive,
-            "image_id": image.config_digest,
-            "layers": [],
-            "data_root": root,
-            "lowers": rels,
-            "read_only": args.read_only,
-            "source": mount_source(&id),
-        });
-        fs::write(dir.join("info.json"), serde_json::to_vec_pretty(&info)?)?;
-        mount_overlay(&spec, mountpoint)
-            .with_context(|| format!("mounting the overlay at {}", mountpoint.display()))?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = remove_mount_dir(store, &id);
-        return Err(e);
-    }
+    let paths = lowers.paths().into_iter().rev().collect();
+    let InPlace { root, rels, fds } = lowers;
+    // No layer of the store is used ("layers" is empty): the data root's dirs are named
+    // for the record only, and nothing but mounts/<id> is ever removed for this mount.
+    let info = serde_json::json!({
+        "mountpoint": mountpoint,
+        "image": args.select.archive,
+        "image_id": image.config_digest,
+        "layers": [],
+        "data_root": root,
+        "lowers": rels,
+        "read_only": args.read_only,
+    });
+    let stack = Stack {
+        paths,
+        fds: fds.into_iter().rev().collect(),
+        short: Some((root, rels.iter().rev().cloned().collect())),
+    };
+    let upper = mount_stack(args, store, stack, mountpoint, info)?;
     writeln!(
         out,
         "mounted {} ({} of {} used in place, nothing copied) at {}",

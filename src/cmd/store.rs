@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use strata::digest::Digest;
 use strata::overlay::mountinfo;
-use strata::overlay::store::{LayerState, LockMode, Store};
+use strata::overlay::store::{LayerState, LockMode, Store, StoredLayer};
 use strata::overlay::{mount_records, remove_mount_dir};
 
 use crate::cli::{StoreAction, StoreArgs};
@@ -69,23 +69,7 @@ fn ls(
     let layers = store.layers()?;
     let kept = kept_uppers(store);
     if json || template.is_some() {
-        let mut rows: Vec<_> = layers
-            .iter()
-            .map(|l| {
-                serde_json::json!({
-                    "kind": "layer",
-                    "chain_id": l.chain_id, "diff_id": l.diff_id, "parent": l.parent,
-                    "size": l.size, "link": l.link,
-                    "used_by": users.get(&l.chain_id).cloned().unwrap_or_default(),
-                })
-            })
-            .collect();
-        rows.extend(kept.iter().map(|k| {
-            serde_json::json!({
-                "kind": "kept", "name": format!("kept/{}", k.name),
-                "path": k.path.join("upper"), "size": k.bytes,
-            })
-        }));
+        let rows = ls_rows(&layers, &kept, &users);
         if let Some(t) = &template {
             for row in &rows {
                 writeln!(out, "{}", t.render(row))?;
@@ -96,6 +80,43 @@ fn ls(
         writeln!(out)?;
         return Ok(());
     }
+    ls_tables(&layers, &kept, &users, no_trunc, out)
+}
+
+/// `store ls --json` (and `--format`): a row per layer, then one per kept upper dir.
+fn ls_rows(
+    layers: &[StoredLayer],
+    kept: &[Kept],
+    users: &BTreeMap<String, Vec<String>>,
+) -> Vec<serde_json::Value> {
+    let mut rows: Vec<_> = layers
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "kind": "layer",
+                "chain_id": l.chain_id, "diff_id": l.diff_id, "parent": l.parent,
+                "size": l.size, "link": l.link,
+                "used_by": users.get(&l.chain_id).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    rows.extend(kept.iter().map(|k| {
+        serde_json::json!({
+            "kind": "kept", "name": format!("kept/{}", k.name),
+            "path": k.path.join("upper"), "size": k.bytes,
+        })
+    }));
+    rows
+}
+
+/// `store ls` as tables: the layers, then the kept upper dirs if there are any.
+fn ls_tables(
+    layers: &[StoredLayer],
+    kept: &[Kept],
+    users: &BTreeMap<String, Vec<String>>,
+    no_trunc: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     let id = |text: &str| match Digest::parse(text) {
         Ok(d) if !no_trunc => d.short().to_string(),
         _ => text.to_string(),
@@ -117,7 +138,7 @@ fn ls(
     ];
     let target = Target::stdout();
     let mut rows = Vec::new();
-    for l in &layers {
+    for l in layers {
         rows.push(vec![
             id(&l.chain_id),
             id(&l.diff_id),
@@ -137,7 +158,7 @@ fn ls(
             col("PATH", false, Some(12), None),
         ];
         let mut rows = Vec::new();
-        for k in &kept {
+        for k in kept {
             rows.push(vec![
                 format!("kept/{}", k.name),
                 strata::render::human_size(k.bytes),

@@ -4,22 +4,24 @@
 //! whiteouts name; or one layer alone, for an overlayfs layer store. Directory metadata and
 //! hardlinks are settled at the end.
 
-use std::collections::HashSet;
 use std::io::{self, Read};
 
-use super::engine::{Decision, Engine, Link, PendingLink};
+use super::engine::{Decision, Engine, Link};
 use super::entry::{meta_of, problem_of, special_of, Exact};
 use super::fs::Meta;
 use super::limits::Limits;
-use super::link_order::chain_order;
-use super::old_targets::copy_old_targets;
 use super::pipe::Pipelined;
-use super::rules::{classify, clean_path, EntryKind};
+use super::rules::{classify, EntryKind};
 use super::tally::{Counted, Recount, Tally};
 use crate::entries::{bad_name, check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::{Image, LayerRef};
 use crate::targuard::{SparseBudget, TarGuard};
+
+mod in_order;
+mod links;
+
+use in_order::{delete_first, tally_entry};
 
 pub use super::engine::Order;
 
@@ -380,38 +382,7 @@ impl Applier<'_> {
     /// Once every layer is read: the waiting hardlinks, the warnings, the sink's own end.
     fn finish(mut self) -> Result<Outcome, ArchiveError> {
         let image = self.image;
-        let (ready, unresolved) = self.engine.finish_links();
-        // A ready link whose target is itself a waiting link's path is made after that link:
-        // made first, it would get what the path held before the waiting link replaced it.
-        let waiting: HashSet<String> = ready
-            .iter()
-            .chain(&unresolved)
-            .map(|l| l.path.clone())
-            .collect();
-        let (now, after): (Vec<PendingLink>, Vec<PendingLink>) = ready
-            .into_iter()
-            .partition(|l| !waiting.contains(&l.target));
-        for link in &now {
-            self.hardlink(link)?;
-        }
-        if !unresolved.is_empty() {
-            let engine = &self.engine;
-            let survivor = |path: &str| engine.survivor(path);
-            let left = copy_old_targets(
-                image,
-                unresolved,
-                self.sink,
-                self.sparse,
-                self.limits,
-                &survivor,
-            )?;
-            if let Some(link) = left.first() {
-                return Err(unsatisfied(image, link));
-            }
-        }
-        for link in chain_order(&after) {
-            self.hardlink(link)?;
-        }
+        self.settle_links()?;
         let skipped_devices = self.engine.skipped_devices();
         if skipped_devices > 0 {
             self.warnings.push(format!(
@@ -437,110 +408,6 @@ impl Applier<'_> {
             sparse_claimed: self.sparse_claimed,
         })
     }
-}
-
-impl Applier<'_> {
-    fn hardlink(&mut self, link: &PendingLink) -> Result<(), ArchiveError> {
-        self.sink
-            .hardlink(&link.path, &link.target, link.replace)
-            .map_err(|e| {
-                ArchiveError::new(
-                    &self.image.source_path,
-                    Some(format!("hardlink {}", link.path)),
-                    problem_of(e),
-                )
-            })
-    }
-}
-
-/// The refusal of a hardlink no layer has a target for.
-fn unsatisfied(image: &Image, link: &super::engine::PendingLink) -> ArchiveError {
-    let layer = &image.layers[link.layer];
-    ArchiveError::new(
-        &image.source_path,
-        Some(format!(
-            "layer {} ({}): entry `{}`",
-            link.layer,
-            layer.path,
-            crate::render::escape_for_message(&link.path, 200)
-        )),
-        Problem::BadContent {
-            what: "hardlink",
-            detail: format!(
-                "refused: the hardlink's target `{}` is not a file of this or a lower layer",
-                crate::render::escape_for_message(&link.target, 200)
-            ),
-        },
-    )
-}
-
-/// The in-order extraction's first pass over a layer: its whiteouts and opaque markers,
-/// carried out on what the layers below left. The names are checked again, and the digests, by
-/// the pass that follows.
-fn delete_first(
-    image: &Image,
-    layer: &LayerRef,
-    engine: &Engine,
-    sink: &mut dyn Sink,
-    entry_name: &str,
-) -> Result<(), ArchiveError> {
-    let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
-    let blob = image.container.open_blob(&layer.path, entry_name)?;
-    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start_sized(
-        blob,
-        false,
-        image.container.stored_size(&layer.path),
-    )));
-    let entries = archive
-        .entries()
-        .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
-        let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
-        let at = |p: Problem| {
-            fail(
-                format!(
-                    "{entry_name}: entry `{}`",
-                    crate::render::escape_for_message(&name, 200)
-                ),
-                p,
-            )
-        };
-        let decision = match classify(&name).map_err(|e| at(bad_name(e)))? {
-            EntryKind::Whiteout(p) => engine.first_pass(Some(&p), ""),
-            EntryKind::Opaque(d) => engine.first_pass(None, &d),
-            EntryKind::Content(_) | EntryKind::AufsMeta => continue,
-        }
-        .map_err(at)?;
-        sink.carry_out(&decision).map_err(|e| at(problem_of(e)))?;
-    }
-    Ok(())
-}
-
-/// Tells the tally what an entry the in-order extraction just wrote was.
-fn tally_entry<R: Read>(
-    tally: &mut Tally,
-    entry: &mut tar::Entry<'_, R>,
-    path: &str,
-    left_out: &dyn Fn(&str) -> bool,
-) {
-    use crate::explore::node::NodeType;
-    let Some(kind) = crate::explore::apply::node_type_of(entry.header().entry_type()) else {
-        return;
-    };
-    if left_out(path) {
-        return;
-    }
-    let link = match kind {
-        NodeType::Hardlink => entry
-            .link_name_bytes()
-            .and_then(|t| clean_path(&crate::rawname::from_bytes(&t)).ok()),
-        _ => None,
-    };
-    if link.as_deref().is_some_and(left_out) {
-        return;
-    }
-    tally.content(path, kind, entry.size(), link.as_deref());
 }
 
 /// Entries of unsupported types are named one by one up to here, then counted.

@@ -7,7 +7,7 @@ pub mod entry;
 pub mod fs;
 pub mod limits;
 mod link_order;
-pub mod lowers;
+pub mod link_target;
 pub mod merge;
 mod old_targets;
 pub mod pipe;

@@ -2,14 +2,12 @@
 //! the link's own layer, found by reading the layers again.
 
 use std::collections::{HashMap, HashSet};
-
-/// How many hardlinks in a row one layer may chain before a link to their end is refused.
-const MAX_HOPS: usize = 64;
 use std::io;
 
 use super::engine::PendingLink;
 use super::entry::{meta_of, problem_of, special_of, Exact};
 use super::limits::Limits;
+use super::link_target::{next, AtLayer, Next};
 use super::merge::{Sink, Special};
 use super::pipe::Pipelined;
 use super::rules::{classify, clean_path, EntryKind};
@@ -36,10 +34,10 @@ pub(super) fn copy_old_targets(
     survivor: &dyn Fn(&str) -> Option<usize>,
 ) -> Result<Vec<PendingLink>, ArchiveError> {
     let top = links.iter().map(|l| l.layer).max().unwrap_or(0);
-    let mut dead = Vec::new();
-    // Each written link's content: which entry it came from (layer, path, place), whether that
-    // is the layer's last entry at the path, and the layer's name for errors.
-    let mut sources: HashMap<String, (Source, bool, String)> = HashMap::new();
+    let mut search = Search {
+        dead: Vec::new(),
+        sources: HashMap::new(),
+    };
     for layer in image.layers[..=top].iter().rev() {
         // A link whose target this layer last made a hardlink is read again for that link's
         // own target, as of that place in the layer; each pass moves up the layer, and chains
@@ -48,63 +46,11 @@ pub(super) fn copy_old_targets(
             let Some(index) = Index::of(&links, layer.index) else {
                 break;
             };
-            let mut reader = LayerReader {
-                image,
-                layer,
-                index: &index,
-                sink: &mut *sink,
-                limits,
-                written: HashSet::new(),
-                touched: HashSet::new(),
-                hidden: HashSet::new(),
-                retarget: HashMap::new(),
-                wrote_from: HashMap::new(),
-                last_at: HashMap::new(),
-                entry_name: format!("layer {} ({})", layer.index, layer.path),
-            };
+            let mut reader = LayerReader::new(image, layer, &index, &mut *sink, limits);
             reader.read(sparse)?;
-            let LayerReader {
-                written,
-                touched,
-                hidden,
-                mut retarget,
-                wrote_from,
-                last_at,
-                entry_name,
-                ..
-            } = reader;
-            for &i in &written {
-                if let Some((path, position)) = wrote_from.get(&i) {
-                    let last = last_at.get(path) == Some(position);
-                    let source = (layer.index, path.clone(), *position);
-                    sources.insert(links[i].path.clone(), (source, last, entry_name.clone()));
-                }
-            }
-            // A layer's own file wins over its own whiteouts; a link whose target this layer
-            // only deleted or replaced has nothing left to find further down.
-            let mut kept = Vec::new();
-            let mut again = false;
-            for (index, mut link) in links.into_iter().enumerate() {
-                if let Some((target, position)) = retarget.remove(&index) {
-                    if pass >= MAX_HOPS {
-                        dead.push(link);
-                        continue;
-                    }
-                    link.replace |= touched.contains(&index);
-                    link.target = target;
-                    link.layer = layer.index;
-                    link.position = position;
-                    kept.push(link);
-                    again = true;
-                    continue;
-                }
-                match (written.contains(&index), hidden.contains(&index)) {
-                    (true, _) => {}
-                    (false, true) => dead.push(link),
-                    (false, false) => kept.push(link),
-                }
-            }
-            links = kept;
+            let answers = reader.answers(links.len());
+            let again;
+            (links, again) = search.step(links, answers, layer.index, pass);
             if !again {
                 break;
             }
@@ -113,9 +59,67 @@ pub(super) fn copy_old_targets(
             break;
         }
     }
-    name_alike(sources, sink, image, survivor)?;
-    links.extend(dead);
+    name_alike(search.sources, sink, image, survivor)?;
+    links.extend(search.dead);
     Ok(links)
+}
+
+/// Where the search for the links' targets is, across the layers.
+struct Search {
+    /// Links no layer can satisfy.
+    dead: Vec<PendingLink>,
+    /// Each written link's content: which entry it came from (layer, path, place), whether that
+    /// is the layer's last entry at the path, and the layer's name for errors.
+    sources: HashMap<String, (Source, bool, String)>,
+}
+
+/// What one pass over a layer found for the links.
+struct Answers {
+    /// By link: what the layer shows at its target, as of the link's place.
+    at: Vec<AtLayer<()>>,
+    /// Links anything was written for in this pass (a later retarget writes over it).
+    touched: HashSet<usize>,
+    /// The links written, with the entry their content came from and whether that entry is
+    /// the layer's last at its path.
+    written: Vec<(usize, Source, bool)>,
+    layer_name: String,
+}
+
+impl Search {
+    /// What one pass over layer `layer` (its `pass`th) answered: the links still looking (in
+    /// this layer again, or further down), and whether any looks in this layer again. A
+    /// layer's own file wins over its own whiteouts; a link whose target this layer only
+    /// deleted or replaced has nothing left to find further down.
+    fn step(
+        &mut self,
+        links: Vec<PendingLink>,
+        answers: Answers,
+        layer: usize,
+        pass: usize,
+    ) -> (Vec<PendingLink>, bool) {
+        for (i, source, last) in answers.written {
+            let found = (source, last, answers.layer_name.clone());
+            self.sources.insert(links[i].path.clone(), found);
+        }
+        let mut kept = Vec::new();
+        let mut again = false;
+        for ((index, mut link), at) in links.into_iter().enumerate().zip(answers.at) {
+            match next(at, pass) {
+                Next::Done(()) => {}
+                Next::Refused => self.dead.push(link),
+                Next::Again { target, position } => {
+                    link.replace |= answers.touched.contains(&index);
+                    link.target = target;
+                    link.layer = layer;
+                    link.position = position;
+                    kept.push(link);
+                    again = true;
+                }
+                Next::Down => kept.push(link),
+            }
+        }
+        (kept, again)
+    }
 }
 
 /// An entry of a layer: its layer, path and place in the layer.
@@ -273,6 +277,56 @@ struct LayerReader<'a> {
     /// Links whose target this layer deleted or replaced.
     hidden: HashSet<usize>,
     entry_name: String,
+}
+
+impl<'a> LayerReader<'a> {
+    fn new(
+        image: &'a Image,
+        layer: &'a LayerRef,
+        index: &'a Index<'a>,
+        sink: &'a mut dyn Sink,
+        limits: &'a Limits,
+    ) -> LayerReader<'a> {
+        LayerReader {
+            image,
+            layer,
+            index,
+            sink,
+            limits,
+            written: HashSet::new(),
+            touched: HashSet::new(),
+            hidden: HashSet::new(),
+            retarget: HashMap::new(),
+            wrote_from: HashMap::new(),
+            last_at: HashMap::new(),
+            entry_name: format!("layer {} ({})", layer.index, layer.path),
+        }
+    }
+
+    /// What the pass found for each of the `n` links.
+    fn answers(mut self, n: usize) -> Answers {
+        let mut written = Vec::new();
+        for &i in &self.written {
+            if let Some((path, position)) = self.wrote_from.get(&i) {
+                let last = self.last_at.get(path) == Some(position);
+                written.push((i, (self.layer.index, path.clone(), *position), last));
+            }
+        }
+        let at = (0..n)
+            .map(|i| match self.retarget.remove(&i) {
+                Some((target, position)) => AtLayer::Linked { target, position },
+                None if self.written.contains(&i) => AtLayer::Found(()),
+                None if self.hidden.contains(&i) => AtLayer::Gone,
+                None => AtLayer::Absent,
+            })
+            .collect();
+        Answers {
+            at,
+            touched: self.touched,
+            written,
+            layer_name: self.entry_name,
+        }
+    }
 }
 
 impl LayerReader<'_> {

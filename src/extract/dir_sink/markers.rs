@@ -1,12 +1,12 @@
-//! Whiteouts and opaque markers: deleted before a layer's entries (in order), or kept for
-//! overlayfs (a layer of the store).
+//! Whiteouts and opaque markers carried out as deletions, before a layer's entries (the in-order
+//! extraction). Kept as they are for overlayfs, they are the overlay store's (see its converter).
 
 use std::io;
 use std::os::fd::OwnedFd;
 
 use rustix::fs::FileType;
 
-use super::{remove_below, DirSink, Root, WHITEOUTS};
+use super::{remove_below, Root, Tree};
 use crate::extract::rules::{file_name, parent};
 
 /// A whiteout or opaque marker below a symlink of a lower layer (see `marked_dir`).
@@ -24,43 +24,7 @@ fn is_not_dir(e: &io::Error) -> bool {
         .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
 }
 
-impl DirSink {
-    /// An overlayfs whiteout of the layer, settled once the layer is done.
-    pub(super) fn whiteout(&mut self, path: &str) -> io::Result<()> {
-        // What a whiteout becomes depends on the whole layer (its own entry at the path may
-        // come before or after it) and on the layers below: see `settle_whiteouts`. Memory
-        // keeps its key only; the path may go to disk.
-        if self.through.is_some() {
-            self.refuse_marker_through(parent(path))?;
-        }
-        self.budget.take(16, WHITEOUTS)?;
-        let key = self.keys.key(path);
-        self.deferred.marked.insert(key);
-        self.deferred.whited.insert(key);
-        self.deferred.whiteouts.push(self.root.fd(), path)
-    }
-
-    /// Marks `dir` opaque for overlayfs, once the layer is done.
-    pub(super) fn mark_opaque(&mut self, dir: &str) -> io::Result<()> {
-        let Some(_) = self.opaque_xattr else {
-            return Err(io::Error::other(
-                "opaque markers need an overlay layer store",
-            ));
-        };
-        if self.through.is_some() {
-            self.refuse_marker_through(parent(dir))?;
-            if self.deferred.void.contains(&self.keys.key(dir)) {
-                return Ok(());
-            }
-        }
-        // The directory may come later in the layer, or not at all: make sure it exists, made
-        // as a parent the layer left out (it keeps the lower directory's metadata).
-        self.dir_making_parents(dir)?;
-        self.budget.take(16, WHITEOUTS)?;
-        self.deferred.marked.insert(self.keys.key(dir));
-        self.opaque_dirs.push(self.root.fd(), dir)
-    }
-
+impl Tree {
     /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
     /// the layer writes anything).
     pub(super) fn delete_path(&mut self, path: &str) -> io::Result<()> {

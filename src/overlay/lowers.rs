@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::fs::Root;
+use crate::extract::fs::Root;
 
 /// How many of the nearest layers stay open once opened; the rest are opened for each use.
 /// Lookups scan the layers nearest first, so keeping the first ones serves most of them.

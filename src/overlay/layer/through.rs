@@ -15,8 +15,9 @@ use std::io;
 
 use rustix::fs::FileType;
 
-use super::{DirSink, Root};
-use crate::extract::lowers::Lowers;
+use super::{Lowers, OverlayForm};
+use crate::extract::dir_sink::{MarkerThroughSymlink, Tree};
+use crate::extract::fs::Root;
 use crate::extract::rules::{file_name, parent};
 
 /// Symlinks followed in one path before giving up, as Linux does (`ELOOP`).
@@ -34,14 +35,14 @@ enum Seen {
 /// writes through a lower symlink: the in-order application carries them out before any of
 /// the layer's entries, so the second pass must know them all from its first entry.
 pub struct LayerMarks {
-    keys: super::layer::PathKeys,
+    keys: super::keys::PathKeys,
     marked: HashSet<u128>,
     whited: HashSet<u128>,
     void: HashSet<u128>,
 }
 
 /// The completion found the layer writing below a symlink of a lower layer: the layer must be
-/// unpacked again with [`DirSink::through_lowers`].
+/// unpacked again with [`super::LayerSink::through_lowers`].
 #[derive(Debug, thiserror::Error)]
 #[error(
     "refused: the layer writes below `{}`, a symlink of a lower layer, which overlayfs cannot show as the image means it (`strata extract` applies it in order)",
@@ -55,9 +56,9 @@ pub fn writes_through_lower(e: &io::Error) -> bool {
         .is_some_and(|inner| inner.is::<WritesThroughLower>())
 }
 
-impl DirSink {
+impl OverlayForm {
     /// What the layer's first pass learnt of its whiteouts and opaque markers.
-    pub fn into_marks(mut self) -> LayerMarks {
+    pub(super) fn into_marks(mut self) -> LayerMarks {
         LayerMarks {
             keys: std::mem::take(&mut self.keys),
             marked: std::mem::take(&mut self.deferred.marked),
@@ -68,8 +69,8 @@ impl DirSink {
 
     /// From now on, entries are written where the merged view of this layer over `lowers`
     /// (nearest first) resolves their parent (see the module doc).
-    pub fn through_lowers(&mut self, lowers: Lowers, marks: LayerMarks) {
-        self.lower_layers = lowers;
+    pub(super) fn through_lowers(&mut self, lowers: Lowers, marks: LayerMarks) {
+        self.lowers = lowers;
         self.keys = marks.keys;
         self.deferred.marked = marks.marked;
         self.deferred.whited = marks.whited;
@@ -79,7 +80,7 @@ impl DirSink {
 
     /// `path` with its parent resolved through the merged view when the sink writes through
     /// lower symlinks; `path` itself otherwise.
-    pub(super) fn real<'p>(&mut self, path: &'p str) -> io::Result<Cow<'p, str>> {
+    pub(super) fn real_in<'p>(&mut self, tree: &Tree, path: &'p str) -> io::Result<Cow<'p, str>> {
         let Some(cached) = &self.through else {
             return Ok(Cow::Borrowed(path));
         };
@@ -87,7 +88,7 @@ impl DirSink {
         let real_dir = match cached {
             Some((d, real)) if d == dir => real.clone(),
             _ => {
-                let real = self.resolve_dir(dir)?;
+                let real = self.resolve_dir(tree, dir)?;
                 self.through = Some(Some((dir.to_string(), real.clone())));
                 real
             }
@@ -99,17 +100,10 @@ impl DirSink {
         }))
     }
 
-    /// Something the layer wrote may change where a path resolves.
-    pub(super) fn forget_resolved(&mut self) {
-        if let Some(cached) = &mut self.through {
-            *cached = None;
-        }
-    }
-
     /// Resolves directory `dir` the way the kernel resolves it inside a root
     /// (`RESOLVE_IN_ROOT`): symlinks followed, absolute ones from the image root, `..`
     /// stopping at the root; missing components stay as named (they are created later).
-    fn resolve_dir(&mut self, dir: &str) -> io::Result<String> {
+    fn resolve_dir(&mut self, tree: &Tree, dir: &str) -> io::Result<String> {
         let mut pending: VecDeque<String> = dir.split('/').map(str::to_string).collect();
         let mut real: Vec<String> = Vec::new();
         let mut hops = 0;
@@ -129,7 +123,7 @@ impl DirSink {
             if missing {
                 continue;
             }
-            match self.seen(&real.join("/"))? {
+            match self.seen(tree, &real.join("/"))? {
                 Seen::Dir => {}
                 Seen::Missing => missing = true,
                 Seen::Other => return Err(rustix::io::Errno::NOTDIR.into()),
@@ -153,13 +147,13 @@ impl DirSink {
 
     /// Refuses a whiteout or opaque marker in directory `dir` when `dir` lies below (or is)
     /// a symlink of the lower layers, as `strata extract` refuses it applied in order (see
-    /// `DirSink::marked_dir`).
-    pub(super) fn refuse_marker_through(&mut self, dir: &str) -> io::Result<()> {
+    /// `Tree::marked_dir` in the extraction).
+    pub(super) fn refuse_marker_through(&mut self, tree: &Tree, dir: &str) -> io::Result<()> {
         let marked = std::mem::take(&mut self.deferred.marked);
-        let found = self.symlink_on(dir, &marked);
+        let found = self.symlink_on(tree, dir, &marked);
         self.deferred.marked = marked;
         match found? {
-            Some(link) => Err(io::Error::other(super::MarkerThroughSymlink(link))),
+            Some(link) => Err(io::Error::other(MarkerThroughSymlink(link))),
             None => Ok(()),
         }
     }
@@ -170,6 +164,7 @@ impl DirSink {
     /// its markers act on the layers below only.
     pub(super) fn symlink_on(
         &mut self,
+        tree: &Tree,
         dir: &str,
         marked: &HashSet<u128>,
     ) -> io::Result<Option<String>> {
@@ -180,7 +175,7 @@ impl DirSink {
                 continue;
             }
             let name = file_name(prefix);
-            let own = match self.root.open_dir_strict(parent(prefix)) {
+            let own = match tree.root().open_dir_strict(parent(prefix)) {
                 Ok(fd) => match Root::lstat(&fd, name) {
                     Ok(st) => Some(FileType::from_raw_mode(st.st_mode)),
                     Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -212,16 +207,16 @@ impl DirSink {
 
     /// `path` in the merged view: this layer's directory first, then, unless the layer's own
     /// whiteouts or opaque markers delete it, what the lower layers show.
-    fn seen(&mut self, path: &str) -> io::Result<Seen> {
+    fn seen(&mut self, tree: &Tree, path: &str) -> io::Result<Seen> {
         let marked = std::mem::take(&mut self.deferred.marked);
-        let seen = self.seen_with(path, &marked);
+        let seen = self.seen_with(tree, path, &marked);
         self.deferred.marked = marked;
         seen
     }
 
-    fn seen_with(&mut self, path: &str, marked: &HashSet<u128>) -> io::Result<Seen> {
+    fn seen_with(&mut self, tree: &Tree, path: &str, marked: &HashSet<u128>) -> io::Result<Seen> {
         let name = file_name(path);
-        match self.root.open_dir_strict(parent(path)) {
+        match tree.root().open_dir_strict(parent(path)) {
             Ok(fd) => match Root::lstat(&fd, name) {
                 Ok(st) => return seen_as(st.st_mode, || Root::read_link(&fd, name)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -1,0 +1,83 @@
+//! What only the in-order extraction does: a first pass over each layer carrying out its
+//! whiteouts and opaque markers, and the tally of the tree its entries leave.
+
+use std::io::Read;
+
+use super::super::entry::problem_of;
+use super::super::pipe::Pipelined;
+use super::super::rules::{classify, clean_path, EntryKind};
+use super::super::tally::Tally;
+use super::{Engine, Sink};
+use crate::entries::{bad_name, tar_problem};
+use crate::error::{ArchiveError, Problem};
+use crate::image::{Image, LayerRef};
+use crate::targuard::TarGuard;
+
+/// The in-order extraction's first pass over a layer: its whiteouts and opaque markers,
+/// carried out on what the layers below left. The names are checked again, and the digests, by
+/// the pass that follows.
+pub(super) fn delete_first(
+    image: &Image,
+    layer: &LayerRef,
+    engine: &Engine,
+    sink: &mut dyn Sink,
+    entry_name: &str,
+) -> Result<(), ArchiveError> {
+    let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
+    let blob = image.container.open_blob(&layer.path, entry_name)?;
+    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start_sized(
+        blob,
+        false,
+        image.container.stored_size(&layer.path),
+    )));
+    let entries = archive
+        .entries()
+        .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
+        let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+        let at = |p: Problem| {
+            fail(
+                format!(
+                    "{entry_name}: entry `{}`",
+                    crate::render::escape_for_message(&name, 200)
+                ),
+                p,
+            )
+        };
+        let decision = match classify(&name).map_err(|e| at(bad_name(e)))? {
+            EntryKind::Whiteout(p) => engine.first_pass(Some(&p), ""),
+            EntryKind::Opaque(d) => engine.first_pass(None, &d),
+            EntryKind::Content(_) | EntryKind::AufsMeta => continue,
+        }
+        .map_err(at)?;
+        sink.carry_out(&decision).map_err(|e| at(problem_of(e)))?;
+    }
+    Ok(())
+}
+
+/// Tells the tally what an entry the in-order extraction just wrote was.
+pub(super) fn tally_entry<R: Read>(
+    tally: &mut Tally,
+    entry: &mut tar::Entry<'_, R>,
+    path: &str,
+    left_out: &dyn Fn(&str) -> bool,
+) {
+    use crate::explore::node::NodeType;
+    let Some(kind) = crate::explore::apply::node_type_of(entry.header().entry_type()) else {
+        return;
+    };
+    if left_out(path) {
+        return;
+    }
+    let link = match kind {
+        NodeType::Hardlink => entry
+            .link_name_bytes()
+            .and_then(|t| clean_path(&crate::rawname::from_bytes(&t)).ok()),
+        _ => None,
+    };
+    if link.as_deref().is_some_and(left_out) {
+        return;
+    }
+    tally.content(path, kind, entry.size(), link.as_deref());
+}
