@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use strata::archive::parse_platform;
-use strata::image::Image;
+use strata::image::{Check, Image};
 use strata_fuzz::{scratch, Bundle};
 
 fuzz_target!(|data: &[u8]| {
@@ -37,10 +37,10 @@ fuzz_target!(|data: &[u8]| {
     for (layer, s) in image.layers.iter().zip(&stats) {
         match s {
             Ok(s) => {
-                let _ = layer.checks(s);
+                let _ = Check::of_layer(layer, &s.measured, "");
             }
             Err(e) => {
-                let _ = layer.checks_failed(e);
+                let _ = Check::of_failed_layer(layer, e);
                 let _ = e.to_string();
             }
         }

@@ -75,8 +75,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(stats) = scanned {
         // A plain tar is its own diffID.
         if stats.compression == strata::layer::Compression::None {
-            assert_eq!(stats.digest, stats.diff_id);
-            assert_eq!(stats.compressed_size, data.len() as u64);
+            assert_eq!(stats.digest(), stats.diff_id());
+            assert_eq!(stats.compressed_size(), data.len() as u64);
         }
     }
     if let Ok((_, mut r)) = strata::layer::decompressed(data) {

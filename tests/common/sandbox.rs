@@ -262,6 +262,8 @@ pub struct Opts {
     pub address_limit: Option<u64>,
     /// Measure the peak RSS with `/usr/bin/time -f %M`.
     pub measure_rss: bool,
+    /// Count system calls with `strace -f -c -o FILE` (see [`syscalls_counted`]).
+    pub count_syscalls: Option<PathBuf>,
     pub stdin: Option<Vec<u8>>,
 }
 
@@ -272,9 +274,25 @@ impl Default for Opts {
             as_nobody: false,
             address_limit: None,
             measure_rss: false,
+            count_syscalls: None,
             stdin: None,
         }
     }
+}
+
+/// The system calls a run under [`Opts::count_syscalls`] made, from the `total` row of
+/// `strace -c`: `% time, seconds, usecs/call, calls, [errors,] total`.
+pub fn syscalls_counted(file: &Path) -> u64 {
+    let text = std::fs::read_to_string(file).unwrap();
+    let total = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_end().ends_with(" total"))
+        .unwrap_or_else(|| panic!("no total row in strace's summary:\n{text}"));
+    let fields: Vec<&str> = total.split_whitespace().collect();
+    fields[3]
+        .parse()
+        .unwrap_or_else(|_| panic!("strace's total row: {total}"))
 }
 
 pub struct Out {
@@ -352,6 +370,10 @@ pub fn run_strata(args: &[&OsStr], opts: &Opts) -> Out {
     let mut argv: Vec<OsString> = Vec::new();
     if opts.measure_rss {
         argv.extend(["/usr/bin/time", "-f", "%M"].map(OsString::from));
+    }
+    if let Some(file) = &opts.count_syscalls {
+        argv.extend(["strace", "-f", "-c", "-o"].map(OsString::from));
+        argv.push(file.into());
     }
     if let Some(n) = opts.address_limit {
         argv.push("prlimit".into());
