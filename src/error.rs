@@ -131,7 +131,7 @@ fn several_images(count: usize, total: usize, wanted: Option<&str>, listing: &st
     let head = match wanted {
         Some(w) => format!(
             "`{}` matches {count} of the archive's {total} images",
-            crate::render::escape_for_message(w, 100)
+            crate::rawname::escape_for_message(w, 100)
         ),
         None => format!("the archive holds {count} images"),
     };

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             let text = e.to_string();
             let lines: Vec<String> = text
                 .lines()
-                .map(|l| strata::render::escape_for_message(l, 2000))
+                .map(|l| strata::rawname::escape_for_message(l, 2000))
                 .collect();
             let head = paint(Stream::Stderr, Paint::Bad, "error:");
             eprintln!("{head} {}", lines.join("\n"));

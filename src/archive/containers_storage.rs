@@ -88,7 +88,7 @@ pub fn images(root: &DockerRoot) -> Result<Vec<StoredImage>, ArchiveError> {
                 "image ID",
                 format!(
                     "`{}` is not an image ID",
-                    crate::render::escape_for_message(&i.id, 80)
+                    crate::rawname::escape_for_message(&i.id, 80)
                 ),
             ));
         }
@@ -107,7 +107,7 @@ pub fn layers(root: &DockerRoot) -> Result<HashMap<String, StoredLayer>, Archive
                 "layer ID",
                 format!(
                     "`{}` is not a layer ID",
-                    crate::render::escape_for_message(&l.id, 80)
+                    crate::rawname::escape_for_message(&l.id, 80)
                 ),
             ));
         }

@@ -72,8 +72,8 @@ fn parse_all(items: impl Iterator<Item = (String, String)>) -> Result<Vec<Digest
                 if is_path {
                     format!(
                         "{place}: invalid diffID (`{}` is a file: to read an archive's chain, use --archive {})",
-                        strata::render::escape_for_message(&text, 200),
-                        strata::render::escape_for_message(&text, 200)
+                        strata::rawname::escape_for_message(&text, 200),
+                        strata::rawname::escape_for_message(&text, 200)
                     )
                 } else {
                     format!("{place}: invalid diffID")

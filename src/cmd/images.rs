@@ -61,7 +61,10 @@ pub fn run(args: ImagesArgs, out: &mut impl Write) -> Result<ExitCode> {
             i.layers.map_or("-".into(), |n| n.to_string()),
             match (&i.error, i.stored_size) {
                 (Some(e), _) => {
-                    format!("unreadable: {}", strata::render::escape_for_message(e, 120))
+                    format!(
+                        "unreadable: {}",
+                        strata::rawname::escape_for_message(e, 120)
+                    )
                 }
                 (None, Some(n)) => human_size(n),
                 (None, None) => "-".into(),
@@ -76,7 +79,7 @@ fn tags(i: &ImageSummary) -> String {
     if i.tags.is_empty() {
         "<none>".into()
     } else {
-        strata::render::escape_for_message(&i.tags.join(", "), 200)
+        strata::rawname::escape_for_message(&i.tags.join(", "), 200)
     }
 }
 

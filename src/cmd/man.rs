@@ -28,7 +28,7 @@ pub fn run(args: ManArgs, out: &mut impl Write) -> Result<ExitCode> {
             Some(c) => c.clone(),
             None => bail!(
                 "no command `{}`; man pages exist for: {}",
-                strata::render::escape_for_message(name, 60),
+                strata::rawname::escape_for_message(name, 60),
                 page_names().join(", ")
             ),
         },

@@ -217,7 +217,7 @@ fn remove_kept(store: &Store, name: &str, out: &mut impl Write) -> Result<()> {
     if !valid || !path.is_dir() {
         bail!(
             "no kept upper dir kept/{} in the store {} (`strata store ls` lists them)",
-            strata::render::escape_for_message(name, 100),
+            strata::rawname::escape_for_message(name, 100),
             store.root.display()
         );
     }
@@ -238,7 +238,7 @@ fn resolve_layer(store: &Store, text: &str) -> Result<Digest> {
     if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!(
             "store rm {}: not a chainID (sha256:<64 hex>, or a prefix of one as `store ls` shows it)",
-            strata::render::escape_for_message(text, 100)
+            strata::rawname::escape_for_message(text, 100)
         );
     }
     let matching: Vec<String> = store

@@ -20,7 +20,7 @@ use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
 use super::space::SpaceGuard;
 use std::os::fd::OwnedFd;
-use std::sync::Arc as Rc;
+use std::sync::Arc;
 
 const DIR_META: &str = "directory metadata";
 
@@ -46,7 +46,7 @@ pub struct Tree {
     overwrite: bool,
     /// The directory of the previous entry: tars list siblings together, so most entries reuse
     /// it instead of resolving their parent again. Dropped whenever anything is removed.
-    last_dir: Option<(String, Rc<OwnedFd>)>,
+    last_dir: Option<(String, Arc<OwnedFd>)>,
     /// What the metadata and paths kept for the end may cost.
     budget: Budget,
     /// File data passes through here: one write per chunk the layer reader hands over, where

@@ -268,7 +268,7 @@ impl Engine {
                 what: "hardlink",
                 detail: format!(
                     "refused: the hardlink's target `{}` is aufs metadata (`.wh..wh.*`), which is never extracted",
-                    crate::render::escape_for_message(&target, 200)
+                    crate::rawname::escape_for_message(&target, 200)
                 ),
             });
         }

@@ -81,7 +81,7 @@ pub fn resolve<E>(
 pub fn no_target(target: &str) -> String {
     format!(
         "refused: the hardlink's target `{}` is not a file of this or a lower layer",
-        crate::render::escape_for_message(target, 200)
+        crate::rawname::escape_for_message(target, 200)
     )
 }
 

@@ -183,7 +183,7 @@ impl Applier<'_> {
             let raw = entry.path_bytes().into_owned();
             let name = crate::rawname::from_bytes(&raw).into_owned();
             self.entry(&mut entry, &name, position).map_err(|p| {
-                let at = crate::render::escape_for_message(&name, 200);
+                let at = crate::rawname::escape_for_message(&name, 200);
                 self.fail(format!("{entry_name}: entry `{at}`"), p)
             })?;
         }
@@ -374,7 +374,7 @@ impl Applier<'_> {
             self.warnings.push(format!(
                 "{}: skipped `{}`: unsupported tar entry type {kind:?}",
                 self.layer_name,
-                crate::render::escape_for_message(path, 200)
+                crate::rawname::escape_for_message(path, 200)
             ));
         }
     }

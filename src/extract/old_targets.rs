@@ -444,7 +444,7 @@ impl LayerReader<'_> {
                 Some(format!(
                     "{}: entry `{}`",
                     self.entry_name,
-                    crate::render::escape_for_message(path, 200)
+                    crate::rawname::escape_for_message(path, 200)
                 )),
                 p,
             )

@@ -54,7 +54,7 @@ pub fn mount_overlay(spec: &OverlaySpec<'_>, target: &Path) -> io::Result<()> {
     let classic = std::env::var("STRATA_MOUNT_API").is_ok_and(|v| v == "classic");
     if !classic {
         match mount_new_api(spec, target) {
-            Err(e) if e.raw_os_error() == Some(22) && spec.short.is_some() => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && spec.short.is_some() => {}
             other => return other,
         }
     }

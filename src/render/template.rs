@@ -38,7 +38,7 @@ impl Template {
             let Some(path) = path.strip_prefix('.') else {
                 return Err(format!(
                     "`{{{{{}}}}}` is not a field: write {{{{.name}}}}, {{{{.a.b}}}} or {{{{json .}}}}",
-                    crate::render::escape_for_message(action, 60)
+                    crate::rawname::escape_for_message(action, 60)
                 ));
             };
             let path: Vec<String> = if path.is_empty() {
@@ -49,7 +49,7 @@ impl Template {
             if path.iter().any(|p| p.is_empty()) {
                 return Err(format!(
                     "`{}` is not a field path",
-                    crate::render::escape_for_message(action, 60)
+                    crate::rawname::escape_for_message(action, 60)
                 ));
             }
             parts.push(if json {

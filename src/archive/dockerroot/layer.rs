@@ -23,7 +23,7 @@ impl DockerRoot {
                     what: "cache-id",
                     detail: format!(
                         "`{}` is not a layer directory name",
-                        crate::render::escape_for_message(&cache_id, 80)
+                        crate::rawname::escape_for_message(&cache_id, 80)
                     ),
                 },
             ));

@@ -168,7 +168,7 @@ impl TarSplitReader {
             path: format!(
                 "{}/{}",
                 self.diff_display,
-                crate::render::escape_for_message(name, 300)
+                crate::rawname::escape_for_message(name, 300)
             ),
             detail,
             changed,

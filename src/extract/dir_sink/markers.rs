@@ -13,7 +13,7 @@ use crate::extract::rules::{file_name, parent};
 #[derive(Debug, thiserror::Error)]
 #[error(
     "refused: the whiteout or opaque marker lies below `{}`, a symlink of a lower layer: applied in order it would delete where the symlink leads, while overlayfs keeps what lies there, so runtimes disagree on what the image deletes",
-    crate::render::escape_for_message(.0, 200)
+    crate::rawname::escape_for_message(.0, 200)
 )]
 pub struct MarkerThroughSymlink(pub String);
 

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
-use std::sync::Arc as Rc;
+use std::sync::Arc;
 
 use rustix::fs::{makedev, FileType};
 
@@ -40,7 +40,7 @@ impl Tree {
         &mut self,
         conv: &mut C,
         path: &'p str,
-    ) -> io::Result<(Rc<OwnedFd>, &'p str)> {
+    ) -> io::Result<(Arc<OwnedFd>, &'p str)> {
         Ok((
             self.dir_making_parents(conv, parent(path))?,
             file_name(path),
@@ -53,7 +53,7 @@ impl Tree {
         &mut self,
         conv: &mut C,
         dir: &str,
-    ) -> io::Result<Rc<OwnedFd>> {
+    ) -> io::Result<Arc<OwnedFd>> {
         if let Some((cached, fd)) = &self.last_dir {
             if cached == dir {
                 return Ok(fd.clone());
@@ -62,7 +62,7 @@ impl Tree {
         // Parents a layer leaves out are made as the spec says (0755, root) with a fixed mtime,
         // so the same image always gives the same tree; an explicit entry later overrides this.
         let mut implicit = Vec::new();
-        let fd = Rc::new(
+        let fd = Arc::new(
             self.root
                 .dir(dir, &mut |made| implicit.push(made.to_string()))?,
         );
@@ -146,8 +146,10 @@ impl Tree {
         if let Err(e) = &result {
             // An xattr the filesystem refuses (no user xattrs, no capability as non-root) is
             // skipped and counted; everything else is an error.
-            if matches!(e.raw_os_error(), Some(libc_eperm) if libc_eperm == 1 || libc_eperm == 95 || libc_eperm == 61)
-            {
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENODATA)
+            ) {
                 failed_xattrs += meta.xattrs.len() as u64;
                 let without = Meta {
                     xattrs: Vec::new(),

@@ -40,7 +40,7 @@ pub(super) fn delete_first(
             fail(
                 format!(
                     "{entry_name}: entry `{}`",
-                    crate::render::escape_for_message(&name, 200)
+                    crate::rawname::escape_for_message(&name, 200)
                 ),
                 p,
             )

@@ -74,7 +74,7 @@ fn unsatisfied(image: &Image, link: &PendingLink) -> ArchiveError {
             "layer {} ({}): entry `{}`",
             link.layer,
             layer.path,
-            crate::render::escape_for_message(&link.path, 200)
+            crate::rawname::escape_for_message(&link.path, 200)
         )),
         Problem::BadContent {
             what: "hardlink",

@@ -153,7 +153,9 @@ impl OverlayForm {
                         }
                         None
                     }
-                    Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => continue,
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+                        continue
+                    }
                     Err(e) => return Err(e),
                 };
                 walk.last = Some((dir.to_string(), fd));

@@ -29,7 +29,7 @@ impl OverlayForm {
             let fd = match lower.open_dir_strict(dir) {
                 Ok(fd) => fd,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => break,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => break,
                 Err(e) => return Err(e),
             };
             for entry in rustix::fs::Dir::read_from(&fd)? {
@@ -83,7 +83,9 @@ impl OverlayForm {
                 Ok(fd) => fd,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 // A symlink or non-directory above it in this layer hides the rest.
-                Err(e) if matches!(e.raw_os_error(), Some(20) | Some(40)) => return Ok(false),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+                    return Ok(false)
+                }
                 Err(e) => return Err(e),
             };
             match Root::lstat(&parent_fd, file_name(dir)) {

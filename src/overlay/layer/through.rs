@@ -46,7 +46,7 @@ pub struct LayerMarks {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "refused: the layer writes below `{}`, a symlink of a lower layer, which overlayfs cannot show as the image means it (`strata extract` applies it in order)",
-    crate::render::escape_for_message(.0, 200)
+    crate::rawname::escape_for_message(.0, 200)
 )]
 pub struct WritesThroughLower(pub String);
 
