@@ -37,6 +37,20 @@ pub struct Meta {
     pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
+impl Meta {
+    /// Owner, permission bits and mtime as a stat gives them (a negative mtime as 0, as an
+    /// archive stores it); xattrs are the caller's to read.
+    pub fn of_stat(st: &rustix::fs::Stat) -> Meta {
+        Meta {
+            mode: st.st_mode & 0o7777,
+            uid: u64::from(st.st_uid),
+            gid: u64::from(st.st_gid),
+            mtime: st.st_mtime.max(0) as u64,
+            xattrs: Vec::new(),
+        }
+    }
+}
+
 impl Root {
     pub fn open(dir: &Path) -> io::Result<Root> {
         let fd = rfs::open(dir, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty())?;

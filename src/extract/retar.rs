@@ -31,13 +31,7 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
                 format!("{rel}/{name}")
             };
             let st = Root::lstat(&dir, &name)?;
-            let mut meta = Meta {
-                mode: st.st_mode & 0o7777,
-                uid: u64::from(st.st_uid),
-                gid: u64::from(st.st_gid),
-                mtime: st.st_mtime.max(0) as u64,
-                xattrs: Vec::new(),
-            };
+            let mut meta = Meta::of_stat(&st);
             match FileType::from_raw_mode(st.st_mode) {
                 FileType::Directory => {
                     let child = Root::open_subdir(&dir, &name)?;
@@ -85,15 +79,12 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
 fn meta_of(fd: &OwnedFd, with_xattrs: bool) -> io::Result<Meta> {
     let st = rustix::fs::fstat(fd)?;
     Ok(Meta {
-        mode: st.st_mode & 0o7777,
-        uid: u64::from(st.st_uid),
-        gid: u64::from(st.st_gid),
-        mtime: st.st_mtime.max(0) as u64,
         xattrs: if with_xattrs {
             carried_xattrs(fd)?
         } else {
             Vec::new()
         },
+        ..Meta::of_stat(&st)
     })
 }
 

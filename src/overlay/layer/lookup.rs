@@ -104,13 +104,7 @@ impl OverlayForm {
     /// Owner, mode and mtime of directory `path` in the nearest lower layer that has it.
     pub(super) fn lower_dir_meta(&mut self, path: &str) -> Option<Meta> {
         let (_, st) = self.visible_in_lower(path).ok()??;
-        (FileType::from_raw_mode(st.st_mode) == FileType::Directory).then(|| Meta {
-            mode: st.st_mode & 0o7777,
-            uid: u64::from(st.st_uid),
-            gid: u64::from(st.st_gid),
-            mtime: st.st_mtime.max(0) as u64,
-            xattrs: Vec::new(),
-        })
+        (FileType::from_raw_mode(st.st_mode) == FileType::Directory).then(|| Meta::of_stat(&st))
     }
 
     /// Copies `target` as the nearest lower layer has it (stopping at an overlay whiteout).
@@ -147,11 +141,8 @@ impl OverlayForm {
         tree.space().charge(&dst, st.st_size as u64)?;
         io::copy(&mut src, &mut dst)?;
         let meta = Meta {
-            mode: st.st_mode & 0o7777,
-            uid: u64::from(st.st_uid),
-            gid: u64::from(st.st_gid),
-            mtime: st.st_mtime.max(0) as u64,
             xattrs: Root::xattrs_of(&src)?,
+            ..Meta::of_stat(&st)
         };
         tree.set_meta_fd(&dst, &meta)
     }
