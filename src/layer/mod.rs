@@ -133,22 +133,26 @@ impl<R: BufRead> Read for Decoder<R> {
 
 const CHUNK: usize = 256 * 1024;
 
+/// The compression of a buffered blob, from its first bytes (nothing consumed); an unsupported
+/// one is an error.
+pub(crate) fn sniff_stream(blob: &mut impl BufRead) -> Result<Compression, LayerError> {
+    let head = blob
+        .fill_buf()
+        .map_err(|e| LayerError::bare(LayerErrorKind::Read(e)))?;
+    match sniff(head) {
+        Sniffed::Known(c) => Ok(c),
+        Sniffed::Unsupported(name) => Err(LayerError::bare(
+            LayerErrorKind::UnsupportedCompression(name),
+        )),
+    }
+}
+
 /// The decompressed stream of a layer blob, compression sniffed from its first bytes.
 pub fn decompressed<'a, R: Read + Send + 'a>(
     blob: R,
 ) -> Result<(Compression, Box<dyn Read + Send + 'a>), LayerError> {
     let mut buffered = BufReader::with_capacity(CHUNK, blob);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| LayerError::bare(LayerErrorKind::Read(e)))?;
-    let compression = match sniff(head) {
-        Sniffed::Known(c) => c,
-        Sniffed::Unsupported(name) => {
-            return Err(LayerError::bare(LayerErrorKind::UnsupportedCompression(
-                name,
-            )))
-        }
-    };
+    let compression = sniff_stream(&mut buffered)?;
     let decoder = Decoder::new(buffered, compression).map_err(|e| {
         LayerError::bare(LayerErrorKind::Decompress {
             compression: compression.name(),

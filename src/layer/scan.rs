@@ -2,11 +2,9 @@
 //! compression, hash the decompressed bytes (diffID) to their very end, count them, and walk the
 //! tar headers (entry count, docker size). The two hashes run on a second thread.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 
-use super::{
-    sniff, Compression, Decoder, LayerError, LayerErrorKind, LayerStats, Measured, Sniffed, CHUNK,
-};
+use super::{Compression, Decoder, LayerError, LayerErrorKind, LayerStats, Measured, CHUNK};
 use crate::digest::{BackgroundHasher, InlineHasher, Stream, StreamHasher};
 use crate::progress::Progress;
 use crate::targuard::TarGuard;
@@ -79,17 +77,7 @@ fn scan_with<R: Read, H: StreamHasher>(
             failed: None,
         },
     );
-    let head = stored
-        .fill_buf()
-        .map_err(|e| LayerError::bare(LayerErrorKind::Read(e)))?;
-    let compression = match sniff(head) {
-        Sniffed::Known(c) => c,
-        Sniffed::Unsupported(name) => {
-            return Err(LayerError::bare(LayerErrorKind::UnsupportedCompression(
-                name,
-            )))
-        }
-    };
+    let compression = super::sniff_stream(&mut stored)?;
 
     let walk = match compression {
         Compression::None => walk_tar(&mut stored).map(|w| (w, None)),
