@@ -371,16 +371,14 @@ fn links_reaching_one_entry_through_different_chains_are_one_file() {
     );
 }
 
-/// rule_engine, `fuzz/open-finds/rule_engine-link-made-in-pass-and-link-through-hidden-link`,
-/// minimized. **Open**: in layer 0, `b/x` and `c` link to `a/x/q`'s first version, `a/x/q` is
-/// then written again and finally made a link to `b/x`; layer 1 makes `b` opaque. `c` and
-/// `a/x/q` are one file (the first `a/x/q`), as `mount` shows them. strata's extract writes the
-/// same content at both but as two files: `c` is linked in the main pass, `a/x/q` is found
-/// through the hidden `b/x` by the re-read of old targets (src/extract/old_targets.rs), and
-/// `name_alike` joins only links found by the re-read. Ignored until the main pass tells the
-/// re-read which names hold an entry it linked to.
+/// rule_engine, `fuzz/regressions/rule_engine-link-made-in-pass-and-link-through-hidden-link`,
+/// minimized: in layer 0, `b/x` and `c` link to `a/x/q`'s first version, `a/x/q` is then
+/// written again and finally made a link to `b/x`; layer 1 makes `b` opaque. `c` and `a/x/q`
+/// are one file (the first `a/x/q`), as `mount` shows them. extract wrote the same content at
+/// both but as two files: `c` is linked in the main pass, `a/x/q` is found through the hidden
+/// `b/x` by the re-read of old targets, and `name_alike` joined only links the re-read found.
+/// The engine now hands the re-read the links it made on the spot (`MadeLink`).
 #[test]
-#[ignore = "open rule_engine find: a link made in the main pass and one found through a hidden link to the same entry are two files"]
 fn a_link_made_in_the_pass_and_one_through_a_hidden_link_are_one_file() {
     if !is_root() {
         common::skipped("needs root (owners)");

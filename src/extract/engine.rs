@@ -5,7 +5,7 @@
 //! extraction, the overlay layer unpack, all in `merge.rs`) read entries, ask, and carry the
 //! [`Decision`] out on their sink.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::budget::{Budget, OverLimit, MAX_TRACKED_PATHS};
 use super::merge::Special;
@@ -70,6 +70,18 @@ pub struct PendingLink {
     pub replace: bool,
 }
 
+/// A hardlink made on the spot from the top down: a second name of the entry its target had at
+/// the link's place in their layer (following links made on the spot to their first target).
+/// A link waiting for an older version of a target may find that same entry; the two are then
+/// one file ([`super::old_targets`] joins them).
+pub struct MadeLink {
+    pub path: String,
+    pub target: String,
+    pub layer: usize,
+    /// The entry of the layer before which the target's entry is the one linked.
+    pub as_of: usize,
+}
+
 /// Why a 0/0 character device entry is refused: no device has those numbers, and the one
 /// meaning it has is overlayfs' whiteout, so what the image shows depends on the runtime.
 pub const WHITEOUT_DEVICE: &str = "refused: a 0/0 character device is what overlayfs takes for a whiteout (Docker and containerd on overlayfs hide it and what lies below it, other runtimes show a device), so the image means different trees to different runtimes";
@@ -85,9 +97,13 @@ pub struct Engine {
     /// link's path voids it (`pending_at` finds it).
     pending: Vec<Option<PendingLink>>,
     pending_at: HashMap<String, usize>,
+    /// From the top down, the links made on the spot that still stand, by path.
+    made: BTreeMap<String, (String, usize, usize)>,
     link_budget: Budget,
-    /// With `--no-devices`: the device nodes left out, so that links to them are left out too.
-    skipped_devices: HashSet<String>,
+    /// With `--no-devices`: the device nodes left out and the links to them, so that links to
+    /// either are left out too.
+    left_out: HashSet<String>,
+    skipped_devices: usize,
 }
 
 impl Engine {
@@ -99,8 +115,10 @@ impl Engine {
             retyped_dirs: Vec::new(),
             pending: Vec::new(),
             pending_at: HashMap::new(),
+            made: BTreeMap::new(),
             link_budget: Budget::default(),
-            skipped_devices: HashSet::new(),
+            left_out: HashSet::new(),
+            skipped_devices: 0,
         }
     }
 
@@ -212,6 +230,8 @@ impl Engine {
             if let Some(i) = self.pending_at.remove(path) {
                 self.pending[i] = None;
             }
+            // (A layer replacing a directory it filled goes in order: nothing below to drop.)
+            self.made.remove(path);
         }
         Ok(Decision::Write { replace })
     }
@@ -240,7 +260,8 @@ impl Engine {
         no_devices: bool,
     ) -> Result<bool, Problem> {
         if no_devices && matches!(kind, Special::Char(..) | Special::Block(..)) {
-            self.skipped_devices.insert(path.to_string());
+            self.left_out.insert(path.to_string());
+            self.skipped_devices += 1;
             return Ok(false);
         }
         if let Special::Char(0, 0) = kind {
@@ -278,7 +299,7 @@ impl Engine {
     /// Whether `path` is a device node `--no-devices` left out (a hardlink to it is left out
     /// with it).
     pub fn left_out(&self, path: &str) -> bool {
-        self.skipped_devices.contains(path)
+        self.left_out.contains(path)
     }
 
     /// A hardlink entry at `path` (the `position`th entry of its layer) to `target`, to be
@@ -290,7 +311,8 @@ impl Engine {
         position: usize,
         replace: bool,
     ) -> Result<Link, Problem> {
-        if self.skipped_devices.contains(&target) {
+        if self.left_out.contains(&target) {
+            self.left_out.insert(path);
             return Ok(Link::LeftOut);
         }
         if self.order != Order::TopDown {
@@ -311,6 +333,14 @@ impl Engine {
         };
         match self.state.settled_by(&target) {
             Some((by, Settled::NonDir)) if by == self.layer && as_of.is_none() => {
+                let first = match self.made.get(&target) {
+                    Some((first, layer, as_of)) if *layer == self.layer => (first.clone(), *as_of),
+                    _ => (target.clone(), position),
+                };
+                self.link_budget
+                    .take(path.len() + first.0.len(), "hardlinks")
+                    .map_err(super::entry::problem_of)?;
+                self.made.insert(path, (first.0, self.layer, first.1));
                 Ok(Link::Now(target))
             }
             _ => {
@@ -328,6 +358,19 @@ impl Engine {
                 Ok(Link::Later)
             }
         }
+    }
+
+    /// The links made on the spot that still stand (from the top down only).
+    pub fn made_links(&mut self) -> Vec<MadeLink> {
+        std::mem::take(&mut self.made)
+            .into_iter()
+            .map(|(path, (target, layer, as_of))| MadeLink {
+                path,
+                target,
+                layer,
+                as_of,
+            })
+            .collect()
     }
 
     /// Once the layer is read: the directories to mark opaque (an overlay layer that made a
@@ -349,7 +392,7 @@ impl Engine {
         let mut ready = Vec::new();
         let mut unresolved = Vec::new();
         for link in std::mem::take(&mut self.pending).into_iter().flatten() {
-            if self.skipped_devices.contains(&link.target) {
+            if self.left_out.contains(&link.target) {
                 continue;
             }
             match self.state.settled_by(&link.target) {
@@ -370,7 +413,7 @@ impl Engine {
 
     /// How many device nodes `--no-devices` left out.
     pub fn skipped_devices(&self) -> usize {
-        self.skipped_devices.len()
+        self.skipped_devices
     }
 
     /// Refuses to remember more paths than [`MAX_TRACKED_PATHS`].

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 
-use super::engine::PendingLink;
+use super::engine::{MadeLink, PendingLink};
 use super::entry::{meta_of, problem_of, special_of, Exact};
 use super::limits::Limits;
 use super::link_target::{next, AtLayer, Next};
@@ -24,10 +24,12 @@ use crate::targuard::{SparseBudget, TarGuard};
 ///
 /// `survivor` tells which layer's non-directory entry a path of the extracted tree is: a link
 /// that found its content in the very entry that survives at that path is made a second name
-/// of it, as the image means, rather than a copy.
+/// of it, as the image means, rather than a copy; so is a link the main pass `made` on the spot
+/// to that same entry.
 pub(super) fn copy_old_targets(
     image: &Image,
     mut links: Vec<PendingLink>,
+    made: &[MadeLink],
     sink: &mut dyn Sink,
     sparse: &SparseBudget,
     limits: &Limits,
@@ -37,6 +39,7 @@ pub(super) fn copy_old_targets(
     let mut search = Search {
         dead: Vec::new(),
         sources: HashMap::new(),
+        made_sources: HashMap::new(),
     };
     for layer in image.layers[..=top].iter().rev() {
         // A link whose target this layer last made a hardlink is read again for that link's
@@ -46,9 +49,12 @@ pub(super) fn copy_old_targets(
             let Some(index) = Index::of(&links, layer.index) else {
                 break;
             };
-            let mut reader = LayerReader::new(image, layer, &index, &mut *sink, limits);
+            let made_index = MadeIndex::of(made, layer.index);
+            let mut reader =
+                LayerReader::new(image, layer, &index, &made_index, &mut *sink, limits);
             reader.read(sparse)?;
             let answers = reader.answers(links.len());
+            search.made_found(&answers, made);
             let again;
             (links, again) = search.step(links, answers, layer.index, pass);
             if !again {
@@ -59,7 +65,7 @@ pub(super) fn copy_old_targets(
             break;
         }
     }
-    name_alike(search.sources, sink, image, survivor)?;
+    name_alike(search.sources, search.made_sources, sink, image, survivor)?;
     links.extend(search.dead);
     Ok(links)
 }
@@ -71,6 +77,8 @@ struct Search {
     /// Each written link's content: which entry it came from (layer, path, place), whether that
     /// is the layer's last entry at the path, and the layer's name for errors.
     sources: HashMap<String, (Source, bool, String)>,
+    /// The same for the links the main pass made, whose target's layer was read again.
+    made_sources: HashMap<String, (Source, bool, String)>,
 }
 
 /// What one pass over a layer found for the links.
@@ -82,10 +90,20 @@ struct Answers {
     /// The links written, with the entry their content came from and whether that entry is
     /// the layer's last at its path.
     written: Vec<(usize, Source, bool)>,
+    /// By link the main pass made (index into them): the entry its content is, and whether
+    /// that entry is the layer's last at its path.
+    made: Vec<(usize, Source, bool)>,
     layer_name: String,
 }
 
 impl Search {
+    fn made_found(&mut self, answers: &Answers, made: &[MadeLink]) {
+        for (i, source, last) in &answers.made {
+            let found = (source.clone(), *last, answers.layer_name.clone());
+            self.made_sources.insert(made[*i].path.clone(), found);
+        }
+    }
+
     /// What one pass over layer `layer` (its `pass`th) answered: the links still looking (in
     /// this layer again, or further down), and whether any looks in this layer again. A
     /// layer's own file wins over its own whiteouts; a link whose target this layer only
@@ -128,22 +146,32 @@ type Source = (usize, String, usize);
 /// Links whose content came from one entry are one file, as in the image: each is made a
 /// second name of the entry's own path when that entry is what survives there, else of the
 /// first of them. (Links found in one pass are linked as they are written; links that reached
-/// the same entry through different chains, or in different passes, are joined here.)
+/// the same entry through different chains, or in different passes, or that the main pass
+/// `made` to it on the spot, are joined here.)
 fn name_alike(
     sources: HashMap<String, (Source, bool, String)>,
+    made: HashMap<String, (Source, bool, String)>,
     sink: &mut dyn Sink,
     image: &Image,
     survivor: &dyn Fn(&str) -> Option<usize>,
 ) -> Result<(), ArchiveError> {
-    let mut groups: std::collections::BTreeMap<Source, (bool, String, Vec<String>)> =
-        std::collections::BTreeMap::new();
-    for (link_path, (source, last, layer_name)) in sources {
+    type Group = (bool, String, Vec<String>, bool);
+    let mut groups: std::collections::BTreeMap<Source, Group> = std::collections::BTreeMap::new();
+    let tagged = sources
+        .into_iter()
+        .map(|s| (s, true))
+        .chain(made.into_iter().map(|s| (s, false)));
+    for ((link_path, (source, last, layer_name)), copied) in tagged {
         let group = groups
             .entry(source)
-            .or_insert_with(|| (last, layer_name, Vec::new()));
+            .or_insert_with(|| (last, layer_name, Vec::new(), false));
         group.2.push(link_path);
+        group.3 |= copied;
     }
-    for ((layer, path, _), (last, layer_name, mut names)) in groups {
+    // Names the main pass made alone are one file already.
+    for ((layer, path, _), (last, layer_name, mut names, _)) in
+        groups.into_iter().filter(|g| g.1 .3)
+    {
         names.sort();
         let holder = if last && survivor(&path) == Some(layer) {
             path
@@ -226,6 +254,23 @@ impl<'l> Index<'l> {
     }
 }
 
+/// The links the main pass made on the spot in one layer, by target, to tell which entry each
+/// is a second name of.
+struct MadeIndex<'m> {
+    made: &'m [MadeLink],
+    by_target: HashMap<&'m str, Vec<usize>>,
+}
+
+impl<'m> MadeIndex<'m> {
+    fn of(made: &'m [MadeLink], layer: usize) -> MadeIndex<'m> {
+        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, link) in made.iter().enumerate().filter(|(_, l)| l.layer == layer) {
+            by_target.entry(link.target.as_str()).or_default().push(i);
+        }
+        MadeIndex { made, by_target }
+    }
+}
+
 /// What a link can stand for: a file's content, a node of its own for a fifo or device, or
 /// the symlink itself (linkat does not follow it).
 enum Linkable {
@@ -261,8 +306,12 @@ struct LayerReader<'a> {
     image: &'a Image,
     layer: &'a LayerRef,
     index: &'a Index<'a>,
+    made: &'a MadeIndex<'a>,
     sink: &'a mut dyn Sink,
     limits: &'a Limits,
+    /// By link the main pass made: the place of the entry at its target before it (a content
+    /// entry, not a hardlink: those the main pass follows).
+    made_from: HashMap<usize, usize>,
     /// Links that got their target's content from this layer.
     written: HashSet<usize>,
     /// Links anything was written for in this pass (a later retarget writes over it).
@@ -284,6 +333,7 @@ impl<'a> LayerReader<'a> {
         image: &'a Image,
         layer: &'a LayerRef,
         index: &'a Index<'a>,
+        made: &'a MadeIndex<'a>,
         sink: &'a mut dyn Sink,
         limits: &'a Limits,
     ) -> LayerReader<'a> {
@@ -291,8 +341,10 @@ impl<'a> LayerReader<'a> {
             image,
             layer,
             index,
+            made,
             sink,
             limits,
+            made_from: HashMap::new(),
             written: HashSet::new(),
             touched: HashSet::new(),
             hidden: HashSet::new(),
@@ -312,6 +364,15 @@ impl<'a> LayerReader<'a> {
                 written.push((i, (self.layer.index, path.clone(), *position), last));
             }
         }
+        let made = self
+            .made_from
+            .iter()
+            .map(|(&i, &position)| {
+                let path = &self.made.made[i].target;
+                let last = self.last_at.get(path) == Some(&position);
+                (i, (self.layer.index, path.clone(), position), last)
+            })
+            .collect();
         let at = (0..n)
             .map(|i| match self.retarget.remove(&i) {
                 Some((target, position)) => AtLayer::Linked { target, position },
@@ -324,6 +385,7 @@ impl<'a> LayerReader<'a> {
             at,
             touched: self.touched,
             written,
+            made,
             layer_name: self.entry_name,
         }
     }
@@ -417,7 +479,17 @@ impl LayerReader<'_> {
             let below: Vec<usize> = index.below(&path, position).collect();
             self.replaced(below);
         }
-        if index.by_target.contains_key(path.as_str()) {
+        if let Some(made) = self.made.by_target.get(path.as_str()) {
+            for &i in made.iter().filter(|&&i| position < self.made.made[i].as_of) {
+                match linkable {
+                    Some(_) => self.made_from.insert(i, position),
+                    None => self.made_from.remove(&i),
+                };
+            }
+        }
+        if index.by_target.contains_key(path.as_str())
+            || self.made.by_target.contains_key(path.as_str())
+        {
             self.last_at.insert(path.clone(), position);
         }
         let hits: Vec<usize> = index.at_target(&path, position).collect();

@@ -228,7 +228,44 @@ fn hardlinks_wait_for_content_settled_later() {
         e.link("l".into(), "dev/sda".into(), 0, false).unwrap(),
         Link::LeftOut
     );
+    // ... and a link to that link.
+    assert_eq!(
+        e.link("m".into(), "l".into(), 1, false).unwrap(),
+        Link::LeftOut
+    );
     assert_eq!(e.skipped_devices(), 1);
+}
+
+#[test]
+fn links_made_on_the_spot_are_remembered_until_replaced() {
+    let mut e = Engine::new(Order::TopDown);
+    e.next_layer(0);
+    let link = |e: &mut Engine, path: &str, target: &str, position: usize| {
+        let replace = e.content(path, false).unwrap() == Decision::Write { replace: true };
+        e.link(path.into(), target.into(), position, replace)
+            .unwrap()
+    };
+    e.content("t", false).unwrap();
+    assert_eq!(link(&mut e, "c", "t", 1), Link::Now("t".into()));
+    // A link to a link made on the spot names the same entry: `t` as of `c`'s place.
+    assert_eq!(link(&mut e, "d", "c", 2), Link::Now("c".into()));
+    assert_eq!(link(&mut e, "e", "t", 3), Link::Now("t".into()));
+    // `e` written again: its link no longer stands.
+    e.content("e", false).unwrap();
+    let made: Vec<(String, String, usize)> = e
+        .made_links()
+        .into_iter()
+        .map(|m| (m.path, m.target, m.as_of))
+        .collect();
+    assert_eq!(
+        made,
+        vec![("c".into(), "t".into(), 1), ("d".into(), "t".into(), 1)]
+    );
+    // In order nothing is remembered: nothing is re-read.
+    let mut e = Engine::new(Order::InOrder);
+    e.content("t", false).unwrap();
+    assert_eq!(link(&mut e, "c", "t", 1), Link::Now("t".into()));
+    assert!(e.made_links().is_empty());
 }
 
 #[test]

@@ -32,11 +32,13 @@ impl Applier<'_> {
             self.hardlink(link)?;
         }
         if !unresolved.is_empty() {
+            let made = self.engine.made_links();
             let engine = &self.engine;
             let survivor = |path: &str| engine.survivor(path);
             let left = copy_old_targets(
                 image,
                 unresolved,
+                &made,
                 &mut *self.sink,
                 self.sparse,
                 self.limits,
