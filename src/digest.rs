@@ -145,7 +145,7 @@ pub struct BackgroundHasher {
     worker: Option<JoinHandle<(Digest, Digest)>>,
 }
 
-const DEPTH: usize = 8;
+const DEPTH: usize = 3;
 
 impl BackgroundHasher {
     pub fn start() -> BackgroundHasher {

@@ -11,6 +11,8 @@ mod data;
 mod markers;
 mod tree;
 
+use tree::RecentDirs;
+
 pub use convert::{Converter, Merged, MissingLink};
 pub use markers::MarkerThroughSymlink;
 
@@ -19,8 +21,6 @@ use super::engine::Decision;
 use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
 use super::space::SpaceGuard;
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
 
 const DIR_META: &str = "directory metadata";
 
@@ -44,9 +44,9 @@ pub struct Tree {
     /// Extracting over existing content (`--force`, or in order): whatever is in the way is
     /// replaced.
     overwrite: bool,
-    /// The directory of the previous entry: tars list siblings together, so most entries reuse
-    /// it instead of resolving their parent again. Dropped whenever anything is removed.
-    last_dir: Option<(String, Arc<OwnedFd>)>,
+    /// The directories of the latest entries: tars list siblings together, so most entries
+    /// reuse one instead of resolving their parent again. Dropped whenever anything is removed.
+    last_dirs: RecentDirs,
     /// What the metadata and paths kept for the end may cost.
     budget: Budget,
     /// File data passes through here: one write per chunk the layer reader hands over, where
@@ -97,7 +97,7 @@ impl<C: Converter> DirSink<C> {
             skipped_owners: false,
             skipped_xattrs: 0,
             overwrite: false,
-            last_dir: None,
+            last_dirs: RecentDirs::default(),
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
             space: SpaceGuard::default(),

@@ -10,6 +10,7 @@ mod link_order;
 pub mod link_target;
 pub mod merge;
 mod old_targets;
+pub mod path_key;
 pub mod pipe;
 pub mod remove;
 pub mod retar;

@@ -47,7 +47,7 @@ struct Threaded {
     digests: Option<Measured>,
 }
 
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
 
 /// Feeds the stored bytes to the hasher as they are read, while `hashing` holds.
 struct Counting<R> {
@@ -144,8 +144,8 @@ impl io::BufRead for Pipelined {
 
 impl Threaded {
     fn start(blob: Box<dyn Read + Send>, blob_digest: bool) -> Threaded {
-        let (tx, rx) = sync_channel(4);
-        let (spent, reuse) = sync_channel::<Vec<u8>>(4);
+        let (tx, rx) = sync_channel(2);
+        let (spent, reuse) = sync_channel::<Vec<u8>>(2);
         std::thread::spawn(move || {
             // Hashing runs on a third thread: the decompressor is the critical path.
             let hasher = BackgroundHasher::start();
@@ -168,16 +168,21 @@ impl Threaded {
                     return;
                 }
             };
-            let stored_wanted = blob_digest || compression == Compression::None;
-            hashing.store(stored_wanted, Ordering::Relaxed);
+            let plain = compression == Compression::None;
+            let stored_wanted = blob_digest || plain;
+            // A plain tar is its own diffID, and its stream is the stored bytes (the sniffed
+            // ones included): it is hashed once, here, on this thread, which has nothing else
+            // to do but read; a third thread and a copy of every chunk for it cost more.
+            hashing.store(stored_wanted && !plain, Ordering::Relaxed);
+            let mut plain_hash = plain.then(Sha256::new);
             loop {
                 let mut buf = reuse.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
                 match stream.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        // A plain tar is its own diffID: it is hashed once, as stored.
-                        if compression != Compression::None {
-                            hasher.feed(Stream::Decompressed, &buf[..n]);
+                        match &mut plain_hash {
+                            Some(hash) => hash.update(&buf[..n]),
+                            None => hasher.feed(Stream::Decompressed, &buf[..n]),
                         }
                         if tx.send(Message::Data(buf, n)).is_err() {
                             return;
@@ -192,12 +197,11 @@ impl Threaded {
             }
             drop(stream);
             let stored_size = *counted.lock().unwrap_or_else(|p| p.into_inner());
-            let (stored_digest, decompressed_digest) = hasher.finish();
-            let diff_id = if compression == Compression::None {
-                stored_digest.clone()
-            } else {
-                decompressed_digest
-            };
+            let (mut stored_digest, mut diff_id) = hasher.finish();
+            if let Some(hash) = plain_hash {
+                diff_id = Digest::from_sha256(hash.finalize().into());
+                stored_digest = diff_id.clone();
+            }
             let _ = tx.send(Message::Done(Measured {
                 digest: stored_wanted.then_some(stored_digest),
                 compressed_size: Some(stored_size),

@@ -2,9 +2,7 @@
 //! whiteouts and opaque markers from content, and deciding — walking layers from the top down —
 //! whether an entry of a lower layer is still visible in the merged tree.
 
-use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
+use super::path_key::{KeyMap, KeySet, PathKeys};
 
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -138,27 +136,27 @@ pub struct TopDown {
     /// Paths written by explicit entries, with the layer that wrote them. Keyed by a 128-bit
     /// keyed hash of the path rather than the path itself, so that an image with millions of
     /// entries costs a few dozen bytes per entry.
-    settled: HashMap<u128, (usize, Settled)>,
+    settled: KeyMap<(usize, Settled)>,
     /// Non-directories that upper layers had at a path whose final entry is a directory from an
     /// even higher layer: in between, the path was not a directory, so whatever lower layers had
     /// below it is gone.
-    barriers: HashMap<u128, usize>,
+    barriers: KeyMap<usize>,
     /// Directories that some written path lies in, with the highest layer that put one there.
-    parents: HashMap<u128, usize>,
-    keys: (RandomState, RandomState),
+    parents: KeyMap<usize>,
+    keys: PathKeys,
     /// Deleted by whiteouts of upper layers (keyed like `settled`).
-    deleted: HashSet<u128>,
+    deleted: KeySet,
     /// Made opaque by upper layers.
-    opaque: HashSet<u128>,
+    opaque: KeySet,
     /// Whiteouts and opaque markers of the layer in progress; they apply to lower layers only.
-    pending_deleted: HashSet<u128>,
-    pending_opaque: HashSet<u128>,
+    pending_deleted: KeySet,
+    pending_opaque: KeySet,
     /// Directories above the paths the layer in progress wrote.
-    layer_parents: HashSet<u128>,
+    layer_parents: KeySet,
     /// Directories holding whiteouts or opaque markers of upper layers (and their ancestors),
     /// and of the layer in progress: a lower non-directory there is one they act through.
-    marked_dirs: HashSet<u128>,
-    pending_marked_dirs: HashSet<u128>,
+    marked_dirs: KeySet,
+    pending_marked_dirs: KeySet,
 }
 
 /// What to do with a content entry.
@@ -182,7 +180,7 @@ impl TopDown {
     }
 
     fn key(&self, path: &str) -> u128 {
-        (u128::from(self.keys.0.hash_one(path)) << 64) | u128::from(self.keys.1.hash_one(path))
+        self.keys.key(path)
     }
 
     /// Starts the next (lower) layer: the previous layer's whiteouts now apply.

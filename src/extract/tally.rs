@@ -111,11 +111,8 @@ pub enum Counted {
 /// counts is taken back. Remembers the current layer's paths only (16 bytes of key each).
 #[derive(Default)]
 pub struct Recount {
-    keys: (
-        std::collections::hash_map::RandomState,
-        std::collections::hash_map::RandomState,
-    ),
-    seen: std::collections::HashMap<u128, Counted>,
+    keys: super::path_key::PathKeys,
+    seen: super::path_key::KeyMap<Counted>,
 }
 
 impl Recount {
@@ -124,8 +121,7 @@ impl Recount {
     }
 
     pub fn key(&self, path: &str) -> u128 {
-        use std::hash::BuildHasher;
-        (u128::from(self.keys.0.hash_one(path)) << 64) | u128::from(self.keys.1.hash_one(path))
+        self.keys.key(path)
     }
 
     /// The path of `key` was just written as `what` (and already counted); with `replace` it

@@ -28,7 +28,7 @@ impl Tree {
     /// Deletes `path` and what lies below it (a whiteout in in-order mode, carried out before
     /// the layer writes anything).
     pub(super) fn delete_path(&mut self, path: &str) -> io::Result<()> {
-        self.last_dir = None;
+        self.last_dirs.clear();
         let dir = match self.marked_dir(parent(path))? {
             Some(fd) => fd,
             None => return Ok(()),
@@ -75,7 +75,7 @@ impl Tree {
 
     /// Deletes everything below `dir` (an opaque marker in order).
     pub(super) fn clear_below(&mut self, dir: &str) -> io::Result<()> {
-        self.last_dir = None;
+        self.last_dirs.clear();
         // The directory itself may be a lower layer's symlink or file that the layer replaces
         // by its own directory (`rm s && mkdir s` on overlayfs gives `s/` and its opaque
         // marker): there is nothing below it to clear. Only a symlink above it is refused.

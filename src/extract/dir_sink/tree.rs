@@ -54,10 +54,8 @@ impl Tree {
         conv: &mut C,
         dir: &str,
     ) -> io::Result<Arc<OwnedFd>> {
-        if let Some((cached, fd)) = &self.last_dir {
-            if cached == dir {
-                return Ok(fd.clone());
-            }
+        if let Some(fd) = self.last_dirs.get(dir) {
+            return Ok(fd);
         }
         // Parents a layer leaves out are made as the spec says (0755, root) with a fixed mtime,
         // so the same image always gives the same tree; an explicit entry later overrides this.
@@ -74,7 +72,7 @@ impl Tree {
             });
             self.dirs.entry(p).or_insert(meta);
         }
-        self.last_dir = Some((dir.to_string(), fd.clone()));
+        self.last_dirs.put(dir, fd.clone());
         Ok(fd)
     }
 
@@ -109,7 +107,7 @@ impl Tree {
         // The layer store passes every entry as a replacement: most find nothing to remove,
         // and only a removal can make the cached parent stale.
         if Root::remove_reporting(dir, name)? {
-            self.last_dir = None;
+            self.last_dirs.clear();
             conv.forget_resolved();
         }
         Ok(())
@@ -328,5 +326,33 @@ impl Tree {
             self.set_meta_fd(&fd, meta)?;
         }
         Ok(())
+    }
+}
+
+/// The last few directories entries went to, most recent first. A tar lists a directory's
+/// files, then a subdirectory's, then more of its own: one remembered directory would be
+/// resolved again after every subdirectory.
+#[derive(Default)]
+pub(super) struct RecentDirs(Vec<(String, Arc<OwnedFd>)>);
+
+const RECENT_DIRS: usize = 8;
+
+impl RecentDirs {
+    fn get(&mut self, dir: &str) -> Option<Arc<OwnedFd>> {
+        let at = self.0.iter().position(|(d, _)| d == dir)?;
+        let hit = self.0.remove(at);
+        let fd = hit.1.clone();
+        self.0.insert(0, hit);
+        Some(fd)
+    }
+
+    fn put(&mut self, dir: &str, fd: Arc<OwnedFd>) {
+        self.0.truncate(RECENT_DIRS - 1);
+        self.0.insert(0, (dir.to_string(), fd));
+    }
+
+    /// Anything removed may have been one of them, or above one.
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
     }
 }
