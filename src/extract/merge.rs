@@ -175,8 +175,9 @@ impl Applier<'_> {
             ),
             self.sparse.clone(),
         ));
+        // Hidden entries' data is passed over in the stream's own buffers (TarGuard's Seek).
         let entries = archive
-            .entries()
+            .entries_with_seek()
             .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
         for (position, entry) in entries.enumerate() {
             let mut entry = entry.map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;

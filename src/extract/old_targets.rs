@@ -413,7 +413,9 @@ impl LayerReader<'_> {
             Pipelined::start_sized(blob, true, image.container.stored_size(&layer.path)),
             sparse.clone(),
         ));
-        let entries = archive.entries().map_err(|e| self.fail(tar_problem(e)))?;
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| self.fail(tar_problem(e)))?;
         for (position, entry) in entries.enumerate() {
             let mut entry = entry.map_err(|e| self.fail(tar_problem(e)))?;
             self.entry(&mut entry, position)?;

@@ -31,7 +31,7 @@ pub(super) fn delete_first(
         image.container.stored_size(&layer.path),
     )));
     let entries = archive
-        .entries()
+        .entries_with_seek()
         .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
     for entry in entries {
         let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
