@@ -14,7 +14,7 @@ use crate::common::layer::Compression;
 use crate::common::rawnames::{raw_names_image, raw_tree};
 use crate::common::rootfs::{assert_trees_equal, read_tree, rootfs_layers, As, Model, Tree};
 use crate::common::sandbox::{
-    extract, image_of_entries, is_root, share, Format, Opts, Out, Sandbox, NOBODY,
+    extract, gnu_untar, image_of_entries, is_root, share, Format, Opts, Out, Sandbox, NOBODY,
 };
 use crate::common::tarball::Entry;
 use crate::common::Fixture;
@@ -146,23 +146,6 @@ fn tar_names(tar: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// GNU tar extracts `tar` into a new directory in `parent`, keeping owners and xattrs.
-fn gnu_untar(tar: &Path, into: &Path) {
-    std::fs::create_dir(into).unwrap();
-    let mut c = Command::new("tar");
-    c.arg("-x").arg("-f").arg(tar).arg("-C").arg(into);
-    c.args(["-p", "--numeric-owner"]);
-    if is_root() {
-        c.args(["--same-owner", "--xattrs", "--xattrs-include=*"]);
-    }
-    let out = c.output().expect("run GNU tar");
-    assert!(
-        out.status.success(),
-        "tar -x failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `--tar` (and DEST `-`) writes one flat tar without whiteouts; GNU tar extracts it into the
 /// same tree as the directory extraction.
 #[test]
@@ -191,7 +174,7 @@ fn tar_output_extracts_to_the_same_tree() {
     assert!(wh.is_empty(), "whiteout entries in the flat tar: {wh:?}");
 
     let untarred = sb.work.join("untarred");
-    gnu_untar(&tar_path, &untarred);
+    gnu_untar(&tar_path, &untarred, &[]);
     let tar_tree = read_tree(&untarred);
     assert_trees_equal(
         &Model::of(&layers, As::Root),
@@ -551,7 +534,7 @@ fn names_that_are_not_utf8_keep_their_bytes() {
     let tar_path = sb.work.join("flat.tar");
     extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
     let untarred = sb.work.join("untarred");
-    gnu_untar(&tar_path, &untarred);
+    gnu_untar(&tar_path, &untarred, &[]);
     assert_eq!(raw_tree(&untarred), want, "flat tar output");
 }
 
@@ -707,7 +690,7 @@ fn tar_output_of_an_image_that_writes_through_symlinks() {
     out.assert_ok("extract --tar");
     assert!(sb.leftovers().is_empty(), "left: {:?}", sb.leftovers());
     let untarred = sb.work.join("untarred");
-    gnu_untar(&tar_path, &untarred);
+    gnu_untar(&tar_path, &untarred, &[]);
     // GNU tar sets the mtimes of directories holding absolute symlinks before it makes them.
     assert_trees_equal(
         &common::rootfs::without_mtimes(dir_tree.clone()),
@@ -742,7 +725,7 @@ fn tar_output_of_an_image_that_writes_through_symlinks() {
         "{names:?}"
     );
     let untarred2 = sb2.work.join("untarred");
-    gnu_untar(&tar2, &untarred2);
+    gnu_untar(&tar2, &untarred2, &[]);
     assert_trees_equal(
         &common::rootfs::without_mtimes(dir2),
         &common::rootfs::without_mtimes(read_tree(&untarred2)),
@@ -993,7 +976,7 @@ fn tar_output_keeps_the_last_entry_of_a_path() {
         let tar_path = sb.work.join(format!("{name}-flat.tar"));
         extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok(name);
         let untarred = sb.work.join(format!("{name}-untarred"));
-        gnu_untar(&tar_path, &untarred);
+        gnu_untar(&tar_path, &untarred, &[]);
         assert_trees_equal(
             &common::rootfs::without_mtimes(dir_tree),
             &common::rootfs::without_mtimes(read_tree(&untarred)),

@@ -24,7 +24,14 @@ fn extracts_as_the_model(name: &str, layers: &[Vec<Entry>], ctx: &str) {
         let dest = sb.dest();
         let out = extract(fx.arg(), &dest, &[], &Opts::default());
         out.assert_ok("extract");
-        assert_trees_equal(&Model::of(layers, As::Root), &read_tree(&dest), ctx);
+        let model = Model::of(layers, As::Root);
+        assert_trees_equal(&model, &read_tree(&dest), ctx);
+        // The flat tar says the same, as GNU tar reads it (in place: strata wrote it).
+        let flat = sb.work.join("flat.tar");
+        extract(fx.arg(), &flat, &["--tar"], &Opts::default()).assert_ok("extract --tar");
+        let untarred = sb.work.join("untarred");
+        common::sandbox::gnu_untar(&flat, &untarred, &["-P"]);
+        assert_trees_equal(&model, &read_tree(&untarred), &format!("{ctx} (--tar)"));
     }
 }
 

@@ -1,7 +1,8 @@
 //! A directory tree that strata extracted, written out through a [`Sink`] (a flat tar): how
 //! `--tar` handles images that only an in-order extraction gets right (an upper layer writing
 //! through a lower layer's symlink). The tree is read without following symlinks; hardlink
-//! groups are found by inode; only the xattrs an extraction sets are carried.
+//! groups (of any non-directory) are found by inode; only the xattrs an extraction sets are
+//! carried.
 
 use std::collections::HashMap;
 use std::io;
@@ -32,7 +33,18 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
             };
             let st = Root::lstat(&dir, &name)?;
             let mut meta = Meta::of_stat(&st);
-            match FileType::from_raw_mode(st.st_mode) {
+            let kind = FileType::from_raw_mode(st.st_mode);
+            // Any non-directory can have second names: symlinks, fifos and devices as well as
+            // files (an image may hardlink them, and the extraction keeps the link).
+            if kind != FileType::Directory && st.st_nlink > 1 {
+                let inode = (st.st_dev, st.st_ino);
+                if let Some(first) = first_names.get(&inode) {
+                    sink.hardlink(&path, first, false)?;
+                    continue;
+                }
+                first_names.insert(inode, path.clone());
+            }
+            match kind {
                 FileType::Directory => {
                     let child = Root::open_subdir(&dir, &name)?;
                     meta.xattrs = carried_xattrs(&child)?;
@@ -40,14 +52,6 @@ pub fn write_tree(root: &Root, sink: &mut dyn Sink) -> io::Result<()> {
                     pending.push(path);
                 }
                 FileType::RegularFile => {
-                    let inode = (st.st_dev, st.st_ino);
-                    if st.st_nlink > 1 {
-                        if let Some(first) = first_names.get(&inode) {
-                            sink.hardlink(&path, first, false)?;
-                            continue;
-                        }
-                        first_names.insert(inode, path.clone());
-                    }
                     let mut file = Root::open_read(&dir, &name)?;
                     meta.xattrs = carried_xattrs(&file)?;
                     let size = st.st_size.max(0) as u64;

@@ -599,3 +599,28 @@ pub fn zero_bomb_layer(name: &str, mib: u64) -> super::layer::BuiltLayer {
         media_type,
     }
 }
+
+/// GNU tar extracts `tar` into a new directory in `parent`, keeping owners and xattrs, with
+/// `extra` arguments (`-P`: symlinks with absolute or `..` targets are made where they stand in
+/// the tar; without it GNU tar makes them at the end, each a file of its own, so hardlinks to
+/// them come apart).
+pub fn gnu_untar(tar: &Path, into: &Path, extra: &[&str]) {
+    std::fs::create_dir(into).unwrap();
+    let mut c = Command::new("tar");
+    c.arg("-x")
+        .arg("-f")
+        .arg(tar)
+        .arg("-C")
+        .arg(into)
+        .args(extra);
+    c.args(["-p", "--numeric-owner"]);
+    if is_root() {
+        c.args(["--same-owner", "--xattrs", "--xattrs-include=*"]);
+    }
+    let out = c.output().expect("run GNU tar");
+    assert!(
+        out.status.success(),
+        "tar -x failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
