@@ -360,14 +360,12 @@ fn links_reaching_one_entry_through_different_chains_are_one_file() {
             Entry::file("b/.wh..wh..opq", "").with_mtime(1_600_001_001),
             Entry::symlink("a/x/q", "../a").with_mtime(1_600_001_002),
             Entry::symlink("a/x/q", "../../..").with_mtime(1_600_001_003),
-            h("b/x/p", "b/x/p", 4),
+            // (The fuzz input also linked `b/x/p` to itself in between, a no-op in the model;
+            // such a link is now refused, as Docker's applier fails on it.)
             h("a/x/q", "b/x/p", 5),
-            h("b/x/p", "b/x/p", 6),
             h("a/x/q", "b/x/p", 7),
-            h("b/x/p", "b/x/p", 8),
             h("b/x/p", "a/x/q", 11),
             h("a/y/p", "b/x/p", 14),
-            h("b/x/p", "b/x/p", 15),
         ],
         vec![Entry::symlink("b/x/p", "a/x/p").with_mtime(1_600_002_000)],
     ];
@@ -407,5 +405,88 @@ fn a_link_made_in_the_pass_and_one_through_a_hidden_link_are_one_file() {
         "link-in-pass-and-through-hidden-link",
         &layers,
         "a link made in the pass and one through a hidden link",
+    );
+}
+
+/// rule_engine with the flat-tar check, `fuzz/regressions/rule_engine-tar-link-to-old-symlink`:
+/// layer 0 has the symlink `a/x/q`, `c` linked to it, then `a/x/q` made again (a new file);
+/// layer 3 replaces the directory `a/x` with a link to `a/x/q`. `a/x` is the second `a/x/q`,
+/// `c` the first: two files.
+#[test]
+fn a_link_to_a_target_made_again_after_an_earlier_link_is_the_later_file() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::fifo("b/x").with_mtime(1_600_000_000),
+            Entry::symlink("a/x/q", "../../..").with_mtime(1_600_000_001),
+            Entry::hardlink("c", "a/x/q").with_mtime(1_600_000_002),
+            Entry::symlink("a/x/q", "../../..").with_mtime(1_600_000_003),
+        ],
+        vec![],
+        vec![],
+        vec![Entry::hardlink("a/x", "a/x/q").with_mtime(1_600_003_000)],
+    ];
+    extracts_as_the_model(
+        "tar-link-to-old-symlink",
+        &layers,
+        "a link to a target made again after an earlier link",
+    );
+}
+
+/// rule_engine with the flat-tar check: a hardlink to itself in a layer whose directory an upper
+/// layer makes opaque. From the top down the link was hidden and never looked at, while the
+/// in-order extraction (which `--tar` needed for this image) and the layer store make it and
+/// refused it: `extract DIR` gave a tree where `extract --tar FILE` failed. A link's target is
+/// now checked whether the link shows or not, so every way refuses the image alike (as Docker
+/// does: its applier removes the path, then fails to link to it).
+#[test]
+fn a_hidden_link_to_itself_is_refused_in_every_order() {
+    let layers = vec![
+        vec![
+            Entry::file("b/x/p", "p\n").with_mtime(1_600_000_000),
+            Entry::hardlink("b/x/p", "b/x/p").with_mtime(1_600_000_001),
+        ],
+        vec![Entry::opaque("b").with_mtime(1_600_001_000)],
+    ];
+    for format in [Format::Oci, Format::Docker] {
+        let fx = image_of_entries("hidden-self-link", &layers, Compression::None, format);
+        let sb = Sandbox::new();
+        for flags in [&[][..], &["--tar"][..]] {
+            let dest = sb.dest();
+            let out = extract(fx.arg(), &dest, flags, &Opts::default());
+            common::sandbox::assert_refused(&out, &fx.file_name(), 0, "b/x/p", &sb, &dest);
+            assert!(
+                out.error_line().contains("points at the root or at itself"),
+                "{flags:?}: {out}"
+            );
+        }
+    }
+}
+
+/// rule_engine with the flat-tar check (**open**): layer 0 has the symlink `a`; layer 1 makes
+/// `a` a fifo, whites out `a/x/q` and makes `a` a directory. The whiteout is void (the layer's
+/// own `a` hides the lower symlink, in overlayfs and in the top-down merge alike): `extract DIR`
+/// gives the model's tree. `extract --tar FILE` cannot stream a directory over the fifo it
+/// already wrote, so it takes the in-order extraction, which carries out the layer's whiteouts
+/// first, finds `a/x/q` lying through the lower symlink and refuses the image. Ignored until
+/// the in-order pass voids a whiteout below a path its own layer replaces.
+#[test]
+#[ignore = "open: the in-order pass (which --tar falls back to) refuses a whiteout below a lower symlink that its own layer replaces"]
+fn a_whiteout_below_a_lower_symlink_its_layer_replaces_is_void_in_every_order() {
+    let layers = vec![
+        vec![Entry::symlink("a", "a/x/p").with_mtime(1_600_000_000)],
+        vec![
+            Entry::fifo("a").with_mtime(1_600_001_000),
+            Entry::whiteout("a/x", "q").with_mtime(1_600_001_001),
+            Entry::dir("a").with_mtime(1_600_001_002),
+        ],
+    ];
+    extracts_as_the_model(
+        "whiteout-below-replaced-lower-symlink",
+        &layers,
+        "a whiteout below a lower symlink its layer replaces",
     );
 }

@@ -43,10 +43,20 @@ fuzz_target!(|input: Input| {
     }
     let id = Digest::of_bytes(b"config");
     // docker's view: one row per step, nothing else.
-    let steps_only = align(&history, &input.layer_sizes, std::slice::from_ref(&id), false);
+    let steps_only = align(
+        &history,
+        &input.layer_sizes,
+        std::slice::from_ref(&id),
+        false,
+    );
     assert_eq!(steps_only.rows.len(), history.len());
     // strata's view, with a row for each layer no step made.
-    let a = align(&history, &input.layer_sizes, std::slice::from_ref(&id), true);
+    let a = align(
+        &history,
+        &input.layer_sizes,
+        std::slice::from_ref(&id),
+        true,
+    );
     let layers = input.layer_sizes.len();
     let non_empty = input
         .steps

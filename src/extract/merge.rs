@@ -247,6 +247,12 @@ impl Applier<'_> {
         position: usize,
     ) -> Result<(), Problem> {
         let header_type = entry.header().entry_type();
+        if header_type == tar::EntryType::Link {
+            // Checked whether the link shows or an upper layer hides it: in order (and in the
+            // layer store, one layer at a time) it is made, so every way refuses it alike.
+            self.engine
+                .link_target(&path, &entry.link_name_bytes().unwrap_or_default())?;
+        }
         let tally_path = self.tally.is_some().then(|| path.clone());
         let recount_key = self.tally.is_none().then(|| self.recount.key(&path));
         let decision = match header_type {

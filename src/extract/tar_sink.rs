@@ -1,6 +1,8 @@
 //! Writes the merged tree as one flat tar stream (like `crane export`): no whiteouts, each path
 //! once. Files, symlinks and special files go out as they are decided; hardlinks follow (their
-//! targets must come first in a tar), then directories, parents first.
+//! targets must come first in a tar), then directories, parents first. A path written again
+//! (a link's target whose older content an upper layer's link wanted) sends the links to what
+//! it held out first.
 
 use std::io::{self, Read, Write};
 
@@ -16,6 +18,8 @@ pub struct TarSink<W: Write> {
     /// link (`link_at` finds it).
     links: Vec<Option<(String, String)>>,
     link_at: std::collections::HashMap<String, usize>,
+    /// The queued links by target.
+    links_to: std::collections::HashMap<String, Vec<usize>>,
     /// Directory entries to write at the end, parents first.
     dirs: std::collections::BTreeMap<String, Meta>,
     /// Every directory some entry lies in: those without an entry of their own get one as the
@@ -38,6 +42,7 @@ impl<W: Write> TarSink<W> {
             builder,
             links: Vec::new(),
             link_at: std::collections::HashMap::new(),
+            links_to: std::collections::HashMap::new(),
             dirs: std::collections::BTreeMap::new(),
             parents: std::collections::HashSet::new(),
             streamed: std::collections::HashSet::new(),
@@ -91,12 +96,33 @@ impl<W: Write> TarSink<W> {
         if self.parents.contains(path) {
             return Err(conflict());
         }
+        // Links queued to what the path holds now go out before it changes.
+        if let Some(waiting) = self.links_to.remove(path) {
+            if let Some(&own) = self.link_at.get(path) {
+                self.emit_link(own)?;
+            }
+            for i in waiting {
+                self.emit_link(i)?;
+            }
+        }
         // The last entry for a path wins: a directory or link queued there is void.
         self.dirs.remove(path);
         if let Some(i) = self.link_at.remove(path) {
             self.links[i] = None;
         }
         self.note_parents(path)
+    }
+
+    /// Writes queued link `i` now (if it still stands).
+    fn emit_link(&mut self, i: usize) -> io::Result<()> {
+        let Some((path, target)) = self.links[i].take() else {
+            return Ok(());
+        };
+        self.link_at.remove(&path);
+        self.note_streamed(&path);
+        let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
+        self.builder
+            .append_link(&mut h, &*to_path(&path), &*to_path(&target))
     }
 
     fn key(&self, path: &str) -> u64 {
@@ -205,6 +231,10 @@ impl<W: Write> Sink for TarSink<W> {
         self.note_non_dir(path)?;
         self.budget.take(path.len() + target.len(), "hardlinks")?;
         self.link_at.insert(path.to_string(), self.links.len());
+        self.links_to
+            .entry(target.to_string())
+            .or_default()
+            .push(self.links.len());
         self.links
             .push(Some((path.to_string(), target.to_string())));
         Ok(())
@@ -227,11 +257,11 @@ impl<W: Write> Sink for TarSink<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for (path, target) in std::mem::take(&mut self.links).into_iter().flatten() {
-            let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
-            self.builder
-                .append_link(&mut h, &*to_path(&path), &*to_path(&target))?;
+        for i in 0..self.links.len() {
+            self.emit_link(i)?;
         }
+        self.links.clear();
+        self.links_to.clear();
         let mut dirs = std::mem::take(&mut self.dirs);
         for parent in std::mem::take(&mut self.parents) {
             dirs.entry(parent).or_insert(Meta {
