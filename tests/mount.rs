@@ -756,6 +756,28 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             ],
         ),
         (
+            // The layer's own `s` hides the lower symlink: its whiteout below hides nothing.
+            "whiteout-below-a-symlink-the-layer-replaced",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::fifo("s").with_mtime(t1),
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                    Entry::dir("s").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
+            "whiteout-below-a-symlink-the-layer-replaces-later",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                    Entry::dir("s").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
             "symlink-deleted-first",
             vec![
                 lower("/etc"),

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use super::super::dir_sink::MarkerThroughSymlink;
 use super::super::entry::problem_of;
 use super::super::pipe::Pipelined;
 use super::super::rules::{classify, clean_path, EntryKind};
@@ -15,7 +16,10 @@ use crate::targuard::TarGuard;
 
 /// The in-order extraction's first pass over a layer: its whiteouts and opaque markers,
 /// carried out on what the layers below left. The names are checked again, and the digests, by
-/// the pass that follows.
+/// the pass that follows. A marker below a lower layer's symlink is refused (where it acts
+/// depends on the runtime), unless the layer has its own entry at the symlink's path: that
+/// entry hides the lower symlink and all below it, so the marker hides nothing (as in the
+/// top-down merge and in overlayfs).
 pub(super) fn delete_first(
     image: &Image,
     layer: &LayerRef,
@@ -33,6 +37,7 @@ pub(super) fn delete_first(
     let entries = archive
         .entries_with_seek()
         .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
+    let mut replaced: std::collections::HashMap<String, bool> = Default::default();
     for entry in entries {
         let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
@@ -51,9 +56,61 @@ pub(super) fn delete_first(
             EntryKind::Content(_) | EntryKind::AufsMeta => continue,
         }
         .map_err(at)?;
-        sink.carry_out(&decision).map_err(|e| at(problem_of(e)))?;
+        match sink.carry_out(&decision) {
+            Ok(()) => {}
+            Err(e) => {
+                let through = e
+                    .get_ref()
+                    .and_then(|i| i.downcast_ref::<MarkerThroughSymlink>())
+                    .map(|m| m.0.clone());
+                let void = match through {
+                    Some(link) => match replaced.get(&link) {
+                        Some(&has) => has,
+                        None => {
+                            let has = has_entry_at(image, layer, &link, entry_name)?;
+                            replaced.insert(link, has);
+                            has
+                        }
+                    },
+                    None => false,
+                };
+                if !void {
+                    return Err(at(problem_of(e)));
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether the layer has a content entry at `path` (read once more: only for a marker below a
+/// lower symlink, which real images do not have).
+fn has_entry_at(
+    image: &Image,
+    layer: &LayerRef,
+    path: &str,
+    entry_name: &str,
+) -> Result<bool, ArchiveError> {
+    let fail = |p: Problem| ArchiveError::new(&image.source_path, Some(entry_name.into()), p);
+    let blob = image.container.open_blob(&layer.path, entry_name)?;
+    let mut archive = tar::Archive::new(TarGuard::new(Pipelined::start_sized(
+        blob,
+        false,
+        image.container.stored_size(&layer.path),
+    )));
+    for entry in archive
+        .entries_with_seek()
+        .map_err(|e| fail(tar_problem(e)))?
+    {
+        let entry = entry.map_err(|e| fail(tar_problem(e)))?;
+        let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+        if let Ok(EntryKind::Content(p)) = classify(&name) {
+            if p == path {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Tells the tally what an entry the in-order extraction just wrote was.
