@@ -408,10 +408,12 @@ fn a_link_made_in_the_pass_and_one_through_a_hidden_link_are_one_file() {
     );
 }
 
-/// rule_engine with the flat-tar check, `fuzz/regressions/rule_engine-tar-link-to-old-symlink`:
-/// layer 0 has the symlink `a/x/q`, `c` linked to it, then `a/x/q` made again (a new file);
-/// layer 3 replaces the directory `a/x` with a link to `a/x/q`. `a/x` is the second `a/x/q`,
-/// `c` the first: two files.
+/// rule_engine with the flat-tar check (reduced; the fuzz input replaced the directory `a/x` by
+/// a link to `a/x/q`, a link below itself, which is now refused): layer 0 has the symlink
+/// `a/x/q`, `c` linked to it, then `a/x/q` made again; layer 1 links `d` to `a/x/q`; layer 2
+/// replaces `a/x/q`. Both links get their content from layer 0 again: `d` the second `a/x/q`,
+/// `c` the first. The re-read writes the first at `d` and links `c` to it, then writes the
+/// second at `d`; the tar sink queued `c`'s link to the end, where it named the second.
 #[test]
 fn a_link_to_a_target_made_again_after_an_earlier_link_is_the_later_file() {
     if !is_root() {
@@ -425,9 +427,8 @@ fn a_link_to_a_target_made_again_after_an_earlier_link_is_the_later_file() {
             Entry::hardlink("c", "a/x/q").with_mtime(1_600_000_002),
             Entry::symlink("a/x/q", "../../..").with_mtime(1_600_000_003),
         ],
-        vec![],
-        vec![],
-        vec![Entry::hardlink("a/x", "a/x/q").with_mtime(1_600_003_000)],
+        vec![Entry::hardlink("d", "a/x/q").with_mtime(1_600_001_000)],
+        vec![Entry::fifo("a/x/q").with_mtime(1_600_002_000)],
     ];
     extracts_as_the_model(
         "tar-link-to-old-symlink",
@@ -441,7 +442,8 @@ fn a_link_to_a_target_made_again_after_an_earlier_link_is_the_later_file() {
 /// in-order extraction (which `--tar` needed for this image) and the layer store make it and
 /// refused it: `extract DIR` gave a tree where `extract --tar FILE` failed. A link's target is
 /// now checked whether the link shows or not, so every way refuses the image alike (as Docker
-/// does: its applier removes the path, then fails to link to it).
+/// does: its applier removes the path, then fails to link to it). The same for a link below
+/// itself (`a/x` to `a/x/q`, in a layer an upper root opaque marker hides).
 #[test]
 fn a_hidden_link_to_itself_is_refused_in_every_order() {
     let layers = vec![
@@ -451,18 +453,33 @@ fn a_hidden_link_to_itself_is_refused_in_every_order() {
         ],
         vec![Entry::opaque("b").with_mtime(1_600_001_000)],
     ];
-    for format in [Format::Oci, Format::Docker] {
-        let fx = image_of_entries("hidden-self-link", &layers, Compression::None, format);
-        let sb = Sandbox::new();
-        for flags in [&[][..], &["--tar"][..]] {
-            let dest = sb.dest();
-            let out = extract(fx.arg(), &dest, flags, &Opts::default());
-            common::sandbox::assert_refused(&out, &fx.file_name(), 0, "b/x/p", &sb, &dest);
-            assert!(
-                out.error_line().contains("points at the root or at itself"),
-                "{flags:?}: {out}"
-            );
+    let below = vec![
+        vec![
+            Entry::fifo("a/x/q").with_mtime(1_600_000_000),
+            Entry::hardlink("a/x", "a/x/q").with_mtime(1_600_000_001),
+        ],
+        vec![Entry::opaque("").with_mtime(1_600_001_000)],
+    ];
+    for (layers, entry) in [(layers, "b/x/p"), (below, "a/x")] {
+        for format in [Format::Oci, Format::Docker] {
+            hidden_bad_link_refused(&layers, entry, format);
         }
+    }
+}
+
+/// `extract DIR` and `--tar FILE` refuse `layers` at `entry` of layer 0, in the same words.
+fn hidden_bad_link_refused(layers: &[Vec<Entry>], entry: &str, format: Format) {
+    let fx = image_of_entries("hidden-bad-link", layers, Compression::None, format);
+    let sb = Sandbox::new();
+    for flags in [&[][..], &["--tar"][..]] {
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, flags, &Opts::default());
+        common::sandbox::assert_refused(&out, &fx.file_name(), 0, entry, &sb, &dest);
+        assert!(
+            out.error_line()
+                .contains("points at the root, at itself or below itself"),
+            "{flags:?}: {out}"
+        );
     }
 }
 

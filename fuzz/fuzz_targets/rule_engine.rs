@@ -167,9 +167,10 @@ fn build_layers(ops: &[Vec<Op>]) -> Vec<Vec<Entry>> {
                 Op::Hardlink { path, target } => {
                     let p = pick(PATHS, path);
                     let t = pick(PATHS, target);
-                    // A link to itself is refused wherever it stands (tests/fuzz_regressions.rs,
-                    // a_hidden_link_to_itself_is_refused_in_every_order): not worth an input.
-                    if shadow.0.get(t) != Some(&Seen::Leaf) || t == p {
+                    // A link to itself or below itself is refused wherever it stands
+                    // (tests/fuzz_regressions.rs, a_hidden_link_to_itself_is_refused_in_every_order):
+                    // not worth an input.
+                    if shadow.0.get(t) != Some(&Seen::Leaf) || t == p || below(t, p) {
                         continue;
                     }
                     (p, Entry::hardlink(p, t))

@@ -276,10 +276,15 @@ impl Engine {
     /// The cleaned target of a hardlink entry at `path`, refused when it cannot be one.
     pub fn link_target(&self, path: &str, raw: &[u8]) -> Result<String, Problem> {
         let target = clean_path(&crate::rawname::from_bytes(raw)).map_err(bad_name)?;
-        if target.is_empty() || target == path {
+        // A link to itself or below itself removes its own target before linking to it (as
+        // Docker's applier does, which then fails): no image means one.
+        let below_itself = target
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('/'));
+        if target.is_empty() || target == path || below_itself {
             return Err(Problem::BadContent {
                 what: "hardlink",
-                detail: "the hardlink points at the root or at itself".into(),
+                detail: "the hardlink points at the root, at itself or below itself".into(),
             });
         }
         if is_aufs_meta(&target) {
