@@ -506,3 +506,33 @@ fn a_whiteout_below_a_lower_symlink_its_layer_replaces_is_void_in_every_order() 
         "a whiteout below a lower symlink its layer replaces",
     );
 }
+
+/// rule_engine with the flat-tar check, `fuzz/regressions/rule_engine-marker-below-symlink-the-layer-clears`
+/// (reduced): layer 0 has the symlink `b -> p`; layer 1 whites out `b/x` and then, later in the
+/// tar, makes the root opaque, which deletes the lower `b`: the whiteout hides nothing. The
+/// top-down merge and mount take it; the in-order extraction (here for `--tar`, which cannot
+/// stream the layer's directory `c` over its own fifo `c`) carried out the whiteout first, found
+/// it below the lower symlink and refused. A marker refused so is now tried again once the
+/// layer's other markers are carried out.
+#[test]
+fn a_marker_below_a_lower_symlink_the_layer_deletes_is_void_in_every_order() {
+    let layers = vec![
+        vec![
+            Entry::dir("p").with_mtime(1_600_000_000),
+            Entry::file("p/x", "x\n").with_mtime(1_600_000_000),
+            Entry::symlink("b", "p").with_mtime(1_600_000_001),
+        ],
+        vec![
+            Entry::whiteout("b", "x").with_mtime(1_600_001_000),
+            Entry::opaque("").with_mtime(1_600_001_001),
+            Entry::file("b/y", "y\n").with_mtime(1_600_001_002),
+            Entry::fifo("c").with_mtime(1_600_001_003),
+            Entry::dir("c").with_mtime(1_600_001_004),
+        ],
+    ];
+    extracts_as_the_model(
+        "marker-below-symlink-the-layer-clears",
+        &layers,
+        "a marker below a lower symlink the layer deletes",
+    );
+}

@@ -768,6 +768,21 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             ],
         ),
         (
+            // overlayfs merges layer roots whatever their opaque mark: the stack ends there.
+            "opaque-root",
+            vec![lower("/etc"), vec![Entry::opaque("").with_mtime(t1)]],
+        ),
+        (
+            "whiteout-below-a-symlink-the-layers-opaque-root-deletes",
+            vec![
+                lower("/etc"),
+                vec![
+                    Entry::whiteout("s", "passwd").with_mtime(t1),
+                    Entry::opaque("").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
             "whiteout-below-a-symlink-the-layer-replaces-later",
             vec![
                 lower("/etc"),

@@ -33,20 +33,24 @@ pub fn mount(args: MountArgs, out: &mut impl Write) -> Result<ExitCode> {
     // The layer locks stay held until info.json says this mount uses the layers.
     let ensured = ensure_layers(&image, &store, top, &limits)?;
     let stack = (|| -> Result<Stack> {
-        let fds = ensured
+        let paths: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
+        let mut fds = ensured
             .chain_ids
             .iter()
             .rev()
             .map(|c| store.open_diff(c))
             .collect::<std::io::Result<Vec<_>>>()?;
+        let depth = strata::overlay::stack_depth_of(&fds)?;
+        fds.truncate(depth);
         let short: Option<Vec<String>> = ensured
             .chain_ids
             .iter()
             .rev()
+            .take(depth)
             .map(|c| store.checked_short_link(c).map(|n| format!("l/{n}")))
             .collect();
         Ok(Stack {
-            paths: ensured.diffs.iter().rev().cloned().collect(),
+            paths: paths[..depth].to_vec(),
             fds,
             short: short.map(|names| (store.root.clone(), names)),
         })

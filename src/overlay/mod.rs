@@ -67,3 +67,36 @@ pub fn random_id() -> io::Result<String> {
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(hex::encode(bytes))
 }
+
+/// How many of the layers `top_first` (unpacked layer dirs, the top one first) a mount stacks.
+/// overlayfs always merges the roots of its layers and takes no opaque mark on a layer's own
+/// root, so a layer whose root opaque marker hides every layer below it ends the stack itself.
+pub fn stack_depth(top_first: &[std::path::PathBuf]) -> io::Result<usize> {
+    depth_by(top_first, |dir, name, value| {
+        rustix::fs::lgetxattr(dir, name, value)
+    })
+}
+
+/// [`stack_depth`] of layers already opened (what is checked is what gets mounted).
+pub fn stack_depth_of(top_first: &[std::os::fd::OwnedFd]) -> io::Result<usize> {
+    depth_by(top_first, |fd, name, value| {
+        rustix::fs::fgetxattr(fd, name, value)
+    })
+}
+
+fn depth_by<T>(
+    top_first: &[T],
+    get: impl Fn(&T, &str, &mut [u8]) -> rustix::io::Result<usize>,
+) -> io::Result<usize> {
+    for (i, layer) in top_first.iter().enumerate() {
+        for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+            let mut value = [0u8; 2];
+            match get(layer, name, &mut value) {
+                Ok(n) if &value[..n] == b"y" => return Ok(i + 1),
+                Ok(_) | Err(rustix::io::Errno::NODATA | rustix::io::Errno::RANGE) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(top_first.len())
+}

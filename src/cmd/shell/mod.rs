@@ -99,6 +99,7 @@ fn run_session(
     // Recorded as used: other strata may share the layers now, and prune leaves them alone.
     drop(ensured.locks);
     let mut lowers: Vec<PathBuf> = ensured.diffs.iter().rev().cloned().collect();
+    lowers.truncate(strata::overlay::stack_depth(&lowers)?);
     if lowers.len() == 1 {
         // Keep overlay happy with at least two layers whatever the kernel.
         let empty = store.root.join("empty");

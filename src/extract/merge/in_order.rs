@@ -17,9 +17,10 @@ use crate::targuard::TarGuard;
 /// The in-order extraction's first pass over a layer: its whiteouts and opaque markers,
 /// carried out on what the layers below left. The names are checked again, and the digests, by
 /// the pass that follows. A marker below a lower layer's symlink is refused (where it acts
-/// depends on the runtime), unless the layer has its own entry at the symlink's path: that
-/// entry hides the lower symlink and all below it, so the marker hides nothing (as in the
-/// top-down merge and in overlayfs).
+/// depends on the runtime), unless the layer itself hides that symlink: another of its markers
+/// deletes it (the marker is tried again once the others are carried out, as they all act on
+/// the layers below alike), or the layer has its own entry at the symlink's path. Then the
+/// marker hides nothing, as from the top down and in overlayfs.
 pub(super) fn delete_first(
     image: &Image,
     layer: &LayerRef,
@@ -37,19 +38,11 @@ pub(super) fn delete_first(
     let entries = archive
         .entries_with_seek()
         .map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
-    let mut replaced: std::collections::HashMap<String, bool> = Default::default();
+    let mut through_symlink = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| fail(entry_name.to_string(), tar_problem(e)))?;
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
-        let at = |p: Problem| {
-            fail(
-                format!(
-                    "{entry_name}: entry `{}`",
-                    crate::rawname::escape_for_message(&name, 200)
-                ),
-                p,
-            )
-        };
+        let at = |p: Problem| fail(entry_context(entry_name, &name), p);
         let decision = match classify(&name).map_err(|e| at(bad_name(e)))? {
             EntryKind::Whiteout(p) => engine.first_pass(Some(&p), ""),
             EntryKind::Opaque(d) => engine.first_pass(None, &d),
@@ -57,30 +50,45 @@ pub(super) fn delete_first(
         }
         .map_err(at)?;
         match sink.carry_out(&decision) {
-            Ok(()) => {}
-            Err(e) => {
-                let through = e
-                    .get_ref()
-                    .and_then(|i| i.downcast_ref::<MarkerThroughSymlink>())
-                    .map(|m| m.0.clone());
-                let void = match through {
-                    Some(link) => match replaced.get(&link) {
-                        Some(&has) => has,
-                        None => {
-                            let has = has_entry_at(image, layer, &link, entry_name)?;
-                            replaced.insert(link, has);
-                            has
-                        }
-                    },
-                    None => false,
-                };
-                if !void {
-                    return Err(at(problem_of(e)));
+            Err(e) if symlink_of(&e).is_some() => through_symlink.push((decision, name)),
+            other => other.map_err(|e| at(problem_of(e)))?,
+        }
+    }
+    let mut replaced: std::collections::HashMap<String, bool> = Default::default();
+    for (decision, name) in through_symlink {
+        let Err(e) = sink.carry_out(&decision) else {
+            continue;
+        };
+        let void = match symlink_of(&e) {
+            Some(link) => match replaced.get(&link) {
+                Some(&has) => has,
+                None => {
+                    let has = has_entry_at(image, layer, &link, entry_name)?;
+                    replaced.insert(link, has);
+                    has
                 }
-            }
+            },
+            None => false,
+        };
+        if !void {
+            return Err(fail(entry_context(entry_name, &name), problem_of(e)));
         }
     }
     Ok(())
+}
+
+fn entry_context(layer: &str, name: &str) -> String {
+    format!(
+        "{layer}: entry `{}`",
+        crate::rawname::escape_for_message(name, 200)
+    )
+}
+
+/// The lower symlink a marker was refused below.
+fn symlink_of(e: &std::io::Error) -> Option<String> {
+    e.get_ref()
+        .and_then(|i| i.downcast_ref::<MarkerThroughSymlink>())
+        .map(|m| m.0.clone())
 }
 
 /// Whether the layer has a content entry at `path` (read once more: only for a marker below a
