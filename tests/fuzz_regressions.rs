@@ -536,3 +536,29 @@ fn a_marker_below_a_lower_symlink_the_layer_deletes_is_void_in_every_order() {
         "a marker below a lower symlink the layer deletes",
     );
 }
+
+/// rule_engine with the flat-tar check, `fuzz/regressions/rule_engine-marker-below-symlink-under-a-replaced-dir`
+/// (reduced): layer 0 has the symlink `a/x`; layer 1 makes `a` a file (deleting the lower `a`
+/// and the symlink in it), whites out `a/x/p` and makes `a` a directory again. The whiteout
+/// hides nothing; the in-order extraction (for `--tar`) refused it, as it looked only for the
+/// layer's own entry at the symlink's path, not for a non-directory above it.
+#[test]
+fn a_marker_below_a_lower_symlink_under_a_path_the_layer_made_a_file_is_void() {
+    let layers = vec![
+        vec![
+            Entry::dir("a/p").with_mtime(1_600_000_000),
+            Entry::file("a/p/q", "q\n").with_mtime(1_600_000_000),
+            Entry::symlink("a/x", "p").with_mtime(1_600_000_001),
+        ],
+        vec![
+            Entry::file("a", "a\n").with_mtime(1_600_001_000),
+            Entry::whiteout("a/x", "q").with_mtime(1_600_001_001),
+            Entry::dir("a").with_mtime(1_600_001_002),
+        ],
+    ];
+    extracts_as_the_model(
+        "marker-below-symlink-under-a-replaced-dir",
+        &layers,
+        "a marker below a lower symlink under a path the layer made a file",
+    );
+}

@@ -783,6 +783,21 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             ],
         ),
         (
+            "whiteout-below-a-symlink-under-a-dir-the-layer-made-a-file",
+            vec![
+                vec![
+                    Entry::dir("a/p").with_mtime(t0),
+                    Entry::file("a/p/q", "q\n").with_mtime(t0),
+                    Entry::symlink("a/x", "p").with_mtime(t0),
+                ],
+                vec![
+                    Entry::file("a", "a\n").with_mtime(t1),
+                    Entry::whiteout("a/x", "q").with_mtime(t1),
+                    Entry::dir("a").with_mtime(t1),
+                ],
+            ],
+        ),
+        (
             "whiteout-below-a-symlink-the-layer-replaces-later",
             vec![
                 lower("/etc"),

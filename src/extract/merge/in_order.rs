@@ -19,8 +19,8 @@ use crate::targuard::TarGuard;
 /// the pass that follows. A marker below a lower layer's symlink is refused (where it acts
 /// depends on the runtime), unless the layer itself hides that symlink: another of its markers
 /// deletes it (the marker is tried again once the others are carried out, as they all act on
-/// the layers below alike), or the layer has its own entry at the symlink's path. Then the
-/// marker hides nothing, as from the top down and in overlayfs.
+/// the layers below alike), or the layer has its own entry at the symlink's path or a
+/// non-directory above it. Then the marker hides nothing, as from the top down and in overlayfs.
 pub(super) fn delete_first(
     image: &Image,
     layer: &LayerRef,
@@ -63,7 +63,7 @@ pub(super) fn delete_first(
             Some(link) => match replaced.get(&link) {
                 Some(&has) => has,
                 None => {
-                    let has = has_entry_at(image, layer, &link, entry_name)?;
+                    let has = hides_lower(image, layer, &link, entry_name)?;
                     replaced.insert(link, has);
                     has
                 }
@@ -91,9 +91,10 @@ fn symlink_of(e: &std::io::Error) -> Option<String> {
         .map(|m| m.0.clone())
 }
 
-/// Whether the layer has a content entry at `path` (read once more: only for a marker below a
-/// lower symlink, which real images do not have).
-fn has_entry_at(
+/// Whether the layer hides what the layers below have at `path`: it has its own entry there, or
+/// a non-directory above it (read once more: only for a marker below a lower symlink, which
+/// real images do not have).
+fn hides_lower(
     image: &Image,
     layer: &LayerRef,
     path: &str,
@@ -113,7 +114,10 @@ fn has_entry_at(
         let entry = entry.map_err(|e| fail(tar_problem(e)))?;
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
         if let Ok(EntryKind::Content(p)) = classify(&name) {
-            if p == path {
+            let above = path
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+            if p == path || (above && !entry.header().entry_type().is_dir()) {
                 return Ok(true);
             }
         }
