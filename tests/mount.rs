@@ -654,7 +654,7 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             Entry::symlink("s", link).with_mtime(t0),
         ]
     };
-    let refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
+    let mut refused: Vec<(&str, &str, Vec<Vec<Entry>>)> = vec![
         (
             "whiteout-absolute",
             "s/.wh.passwd",
@@ -705,6 +705,20 @@ fn a_marker_through_a_lower_symlink_is_refused_by_both() {
             ],
         ),
     ];
+    refused.push((
+        // The layer store unpacks the marker's layer on its own, over the symlink: refused
+        // there, so extract refuses it too, though an upper layer then hides them both.
+        "whiteout-hidden-by-an-upper-root-opaque",
+        "s/.wh.passwd",
+        vec![
+            lower("/etc"),
+            vec![Entry::whiteout("s", "passwd").with_mtime(t1)],
+            vec![
+                Entry::opaque("").with_mtime(t1 + 1),
+                Entry::file("n", "n\n").with_mtime(t1 + 1),
+            ],
+        ],
+    ));
     let agreed: Vec<(&str, Vec<Vec<Entry>>)> = vec![
         (
             "opaque-of-its-own-directory",

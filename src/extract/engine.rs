@@ -238,14 +238,13 @@ impl Engine {
 
     /// A symlink (or a hardlink, which may name one) at `path`. From the top down, one that
     /// upper layers' whiteouts or opaque markers lie below goes in order, which refuses them
-    /// (in order they would delete where it leads; in an overlayfs layer, nothing). Below a
-    /// file they delete nothing either way.
+    /// unless the layer of the marker hides the symlink itself (in order they would delete
+    /// where it leads; in an overlayfs layer, nothing). Below a file they delete nothing
+    /// either way. So does one that a layer above the marker's hides: the layer store unpacks
+    /// the marker's layer on its own, on top of the symlink, and refuses it there.
     pub fn maybe_symlink(&mut self, path: &str) -> Result<Decision, Problem> {
         let decision = self.content(path, false)?;
-        if self.order == Order::TopDown
-            && matches!(decision, Decision::Write { .. })
-            && self.state.marked_below(path)
-        {
+        if self.order == Order::TopDown && self.state.marked_below(path) {
             return Err(Problem::WritesThrough);
         }
         Ok(decision)
