@@ -562,3 +562,34 @@ fn a_marker_below_a_lower_symlink_under_a_path_the_layer_made_a_file_is_void() {
         "a marker below a lower symlink under a path the layer made a file",
     );
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-link-to-a-name-the-re-read-joins` (reduced): in
+/// layer 0 `a/y` links to the file `a/x/q`, which the layer then makes a link to `b/x/p`, its
+/// own earlier link to that file, which layer 1 hides; layer 1 links `b/x` to `a/y`. All three
+/// are the one file. The re-read of old targets writes `a/x/q` and makes `a/y` a second name of
+/// it, but `b/x`, ready earlier, had been linked to `a/y`'s former file: it came out alone.
+/// Ready links are now made after the re-read.
+#[test]
+fn a_link_to_a_name_the_re_read_joins_is_that_file() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![
+            Entry::file("a/x/q", "F\n").with_mtime(1_600_000_000),
+            Entry::hardlink("a/y", "a/x/q").with_mtime(1_600_000_001),
+            Entry::hardlink("b/x/p", "a/x/q").with_mtime(1_600_000_002),
+            Entry::hardlink("a/x/q", "b/x/p").with_mtime(1_600_000_003),
+        ],
+        vec![
+            Entry::opaque("b").with_mtime(1_600_001_000),
+            Entry::hardlink("b/x", "a/y").with_mtime(1_600_001_001),
+        ],
+    ];
+    extracts_as_the_model(
+        "link-to-a-name-the-re-read-joins",
+        &layers,
+        "a link to a name the re-read joins",
+    );
+}

@@ -28,9 +28,8 @@ impl Applier<'_> {
         let (now, after): (Vec<PendingLink>, Vec<PendingLink>) = ready
             .into_iter()
             .partition(|l| !waiting.contains(&l.target));
-        for link in &now {
-            self.hardlink(link)?;
-        }
+        // The re-read of old targets goes first: it may make a path a second name of the file
+        // it finds (`name_alike`), and a link to that path must get the joined file.
         if !unresolved.is_empty() {
             let made = self.engine.made_links();
             let engine = &self.engine;
@@ -48,7 +47,7 @@ impl Applier<'_> {
                 return Err(unsatisfied(image, link));
             }
         }
-        for link in chain_order(&after) {
+        for link in now.iter().chain(chain_order(&after)) {
             self.hardlink(link)?;
         }
         Ok(())
