@@ -593,3 +593,28 @@ fn a_link_to_a_name_the_re_read_joins_is_that_file() {
         "a link to a name the re-read joins",
     );
 }
+
+/// rule_engine with the flat-tar check, `fuzz/regressions/rule_engine-tar-link-to-a-link-replaced-by-a-dir`
+/// (reduced): one layer makes `a/x` a link to the fifo `b/x`, links `a/y/p` to `a/x`, then
+/// makes `a/x` a directory and `b/x` a new fifo. `a/y/p` is the first fifo. The tar sink
+/// dropped its queued link `a/x` for the directory but kept `a/y/p`'s link to `a/x`, a
+/// directory in the flat tar; such links now name the dropped link's target.
+#[test]
+fn a_link_to_a_link_a_directory_replaces_is_its_target() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![vec![
+        Entry::fifo("b/x").with_mtime(1_600_000_000),
+        Entry::hardlink("a/x", "b/x").with_mtime(1_600_000_001),
+        Entry::hardlink("a/y/p", "a/x").with_mtime(1_600_000_003),
+        Entry::dir("a/x").with_mtime(1_600_000_004),
+        Entry::fifo("b/x").with_mtime(1_600_000_006),
+    ]];
+    extracts_as_the_model(
+        "tar-link-to-a-link-replaced-by-a-dir",
+        &layers,
+        "a link to a link a directory replaces",
+    );
+}

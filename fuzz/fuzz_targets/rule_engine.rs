@@ -309,6 +309,10 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
             rustix::process::getegid().as_raw(),
         )
     };
+    if std::env::var_os("RULE_ENGINE_SHOW_LAYERS").is_some() {
+        // libFuzzer aborts on a panic: a model that cannot take the layers shows nothing else.
+        eprintln!("layers: {layers:#?}");
+    }
     let mut want = Model::of(&layers, who);
     let got = read_tree(&dest);
     if TOLERATE_LOST_IMPLIED_PARENTS {

@@ -179,7 +179,18 @@ impl<W: Write> Sink for TarSink<W> {
             return Err(conflict());
         }
         if let Some(i) = self.link_at.remove(path) {
-            self.links[i] = None;
+            // The links queued to this path's link name what it names: its target has not
+            // changed since (that would have sent them out).
+            if let (Some((_, target)), Some(waiting)) =
+                (self.links[i].take(), self.links_to.remove(path))
+            {
+                for j in waiting {
+                    if let Some(link) = &mut self.links[j] {
+                        link.1.clone_from(&target);
+                        self.links_to.entry(target.clone()).or_default().push(j);
+                    }
+                }
+            }
         }
         self.note_parents(path)?;
         let xattr_bytes: usize = meta.xattrs.iter().map(|(n, v)| n.len() + v.len()).sum();
