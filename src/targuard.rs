@@ -228,6 +228,31 @@ impl<R: Read> Read for TarGuard<R> {
     }
 }
 
+impl<R: BufRead> TarGuard<R> {
+    /// Hands the next `size` bytes to `out` straight from the inner reader's buffer, observed
+    /// exactly as a read would observe them; how many there were (fewer at the stream's end).
+    pub fn pass(
+        &mut self,
+        size: u64,
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<u64> {
+        let mut left = size;
+        while left > 0 {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.watch.observe(&chunk[..n])?;
+            out(&chunk[..n])?;
+            self.inner.consume(n);
+            self.pos += n as u64;
+            left -= n as u64;
+        }
+        Ok(size - left)
+    }
+}
+
 /// Forward seeks only, relative to the current position: the bytes passed over are read from
 /// the inner reader's buffer and observed exactly as a read would observe them, without being
 /// copied out. This is what lets the tar crate skip entry data (`Archive::entries_with_seek`)
@@ -240,25 +265,17 @@ impl<R: BufRead> Seek for TarGuard<R> {
                 "a layer stream only seeks forward from where it is",
             ));
         };
-        let mut left = u64::try_from(delta).map_err(|_| {
+        let skip = u64::try_from(delta).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::Unsupported,
                 "a layer stream cannot seek backward",
             )
         })?;
-        while left > 0 {
-            let chunk = self.inner.fill_buf()?;
-            if chunk.is_empty() {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "unexpected EOF during skip",
-                ));
-            }
-            let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            self.watch.observe(&chunk[..n])?;
-            self.inner.consume(n);
-            self.pos += n as u64;
-            left -= n as u64;
+        if self.pass(skip, &mut |_| Ok(()))? < skip {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "unexpected EOF during skip",
+            ));
         }
         Ok(self.pos)
     }

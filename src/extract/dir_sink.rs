@@ -4,7 +4,7 @@
 //! still receives its children and keeps its mtime.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read};
+use std::io;
 
 mod convert;
 mod data;
@@ -18,6 +18,7 @@ pub use markers::MarkerThroughSymlink;
 
 use super::budget::Budget;
 use super::engine::Decision;
+use super::entry::FileData;
 use super::fs::{Meta, Root};
 use super::merge::{Sink, Special};
 use super::space::SpaceGuard;
@@ -128,7 +129,7 @@ impl<C: Converter> Sink for DirSink<C> {
         meta: &Meta,
         size: u64,
         sparse: bool,
-        data: &mut dyn Read,
+        data: &mut dyn FileData,
         replace: bool,
     ) -> io::Result<()> {
         let how = (meta, size, sparse);

@@ -5,6 +5,7 @@ use std::io::{self, Read};
 
 use super::budget::OverLimit;
 use super::fs::Meta;
+use super::layer_stream::LayerStream;
 use super::limits::{LimitReached, Limits};
 use super::merge::Special;
 use crate::error::Problem;
@@ -103,6 +104,12 @@ pub(crate) fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta
 /// entry quietly, and a truncated file must not pass for a complete one.
 pub(crate) struct Exact<'a, R> {
     pub(crate) inner: &'a mut R,
+    /// The layer stream `inner` reads from, when the data may be handed out straight from its
+    /// buffers (a plain regular file's, not read yet).
+    pub(crate) direct: Option<&'a LayerStream>,
+    /// Set once the data went out through `direct`: `inner` must not be read after that (it
+    /// would read on past the entry).
+    pub(crate) drained: bool,
     pub(crate) n: u64,
     pub(crate) size: u64,
     /// `--max-size` counts the bytes before the sink writes them.
@@ -124,6 +131,9 @@ impl<R> Exact<'_, R> {
 
 impl<R: Read> Read for Exact<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.drained {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
         self.n += n as u64;
         self.limits.bytes(n as u64)?;
@@ -137,6 +147,67 @@ impl<R: Read> Read for Exact<'_, R> {
             ));
         }
         Ok(n)
+    }
+}
+
+impl<R: Read> FileData for Exact<'_, R> {
+    fn pass(
+        &mut self,
+        scratch: &mut [u8],
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let direct = match self.direct {
+            Some(stream) if self.n == 0 && !self.drained => stream,
+            _ => return pass_by_reading(self, scratch, out),
+        };
+        self.drained = true;
+        let (n, limits) = (&mut self.n, self.limits);
+        let got = direct.pass_data(self.size, &mut |chunk| {
+            *n += chunk.len() as u64;
+            limits.bytes(chunk.len() as u64)?;
+            out(chunk)
+        })?;
+        if got < self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Truncated {
+                    got,
+                    size: self.size,
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A regular file's data on its way to a sink.
+pub trait FileData: Read {
+    /// Hands all of the data to `out`, chunk by chunk, read through `scratch`; a source that
+    /// holds the bytes in buffers of its own hands those out instead, without the copy.
+    fn pass(
+        &mut self,
+        scratch: &mut [u8],
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        pass_by_reading(self, scratch, out)
+    }
+}
+
+impl FileData for std::fs::File {}
+impl FileData for &[u8] {}
+
+fn pass_by_reading<R: Read + ?Sized>(
+    data: &mut R,
+    scratch: &mut [u8],
+    out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    loop {
+        match data.read(scratch) {
+            Ok(0) => return Ok(()),
+            Ok(n) => out(&scratch[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 use std::io::{self, Read};
 
 use super::engine::{Decision, Engine, Link};
-use super::entry::{meta_of, problem_of, special_of, Exact};
+use super::entry::{meta_of, problem_of, special_of, Exact, FileData};
 use super::fs::Meta;
+use super::layer_stream::LayerStream;
 use super::limits::Limits;
 use super::pipe::Pipelined;
 use super::rules::{classify, EntryKind};
@@ -43,7 +44,7 @@ pub trait Sink {
         meta: &Meta,
         size: u64,
         sparse: bool,
-        data: &mut dyn Read,
+        data: &mut dyn FileData,
         replace: bool,
     ) -> io::Result<()>;
     fn dir(&mut self, path: &str, meta: &Meta, replace: bool) -> io::Result<()>;
@@ -126,6 +127,7 @@ pub fn merge_sharing(
         recount: Recount::default(),
         layer_name: String::new(),
         sparse_claimed: 0,
+        stream: None,
     };
     for index in layers {
         applier.layer(&image.layers[index])?;
@@ -149,6 +151,8 @@ struct Applier<'a> {
     /// `layer N (PATH)`, for messages about the layer being read.
     layer_name: String,
     sparse_claimed: u64,
+    /// The stream of the layer being read, for data handed to the sink without a copy.
+    stream: Option<LayerStream>,
 }
 
 impl Applier<'_> {
@@ -167,7 +171,7 @@ impl Applier<'_> {
         }
         let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
         let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
-        let mut archive = tar::Archive::new(TarGuard::expanding(
+        let stream = LayerStream::new(TarGuard::expanding(
             Pipelined::start_sized(
                 blob,
                 blob_digest,
@@ -175,6 +179,8 @@ impl Applier<'_> {
             ),
             self.sparse.clone(),
         ));
+        let mut archive = tar::Archive::new(stream.clone());
+        self.stream = Some(stream);
         // Hidden entries' data is passed over in the stream's own buffers (TarGuard's Seek).
         let entries = archive
             .entries_with_seek()
@@ -195,7 +201,14 @@ impl Applier<'_> {
             self.carry_out(&decision)
                 .map_err(|e| self.fail(entry_name.clone(), problem_of(e)))?;
         }
-        let guard = archive.into_inner();
+        drop(archive);
+        let guard = self.stream.take().and_then(LayerStream::into_guard);
+        let guard = guard.ok_or_else(|| {
+            self.fail(
+                entry_name.clone(),
+                tar_problem(io::Error::other("the layer stream is still in use")),
+            )
+        })?;
         self.sparse_claimed += guard.sparse_claimed();
         let mut rest = guard.into_inner();
         io::copy(&mut rest, &mut io::sink())
@@ -341,6 +354,8 @@ impl Applier<'_> {
         let size = entry.size();
         let mut exact = Exact {
             inner: entry,
+            direct: self.stream.as_ref().filter(|_| !sparse),
+            drained: false,
             n: 0,
             size,
             limits: self.limits,

@@ -5,6 +5,7 @@ pub mod dir_sink;
 pub mod engine;
 pub mod entry;
 pub mod fs;
+mod layer_stream;
 pub mod limits;
 mod link_order;
 pub mod link_target;

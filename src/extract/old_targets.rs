@@ -534,6 +534,8 @@ impl LayerReader<'_> {
             Linkable::Symlink(target) => self.sink.symlink(link_path, &target, &meta, replace),
             Linkable::File { sparse } => {
                 let mut exact = Exact {
+                    direct: None,
+                    drained: false,
                     inner: entry,
                     n: 0,
                     size,

@@ -4,9 +4,10 @@
 //! (a link's target whose older content an upper layer's link wanted) sends the links to what
 //! it held out first.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 use super::engine::Decision;
+use super::entry::FileData;
 use super::fs::Meta;
 use super::merge::{Sink, Special};
 use crate::rawname::to_path;
@@ -163,7 +164,7 @@ impl<W: Write> Sink for TarSink<W> {
         meta: &Meta,
         size: u64,
         _sparse: bool,
-        data: &mut dyn Read,
+        data: &mut dyn FileData,
         _replace: bool,
     ) -> io::Result<()> {
         self.note_non_dir(path)?;

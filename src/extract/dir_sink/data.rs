@@ -3,25 +3,19 @@
 use std::io::{self, Read};
 
 use super::SpaceGuard;
+use crate::extract::entry::FileData;
 
 pub(super) fn copy_file_data(
-    data: &mut dyn Read,
+    data: &mut dyn FileData,
     file: &mut std::fs::File,
     buf: &mut [u8],
     space: &mut SpaceGuard,
 ) -> io::Result<()> {
     use std::io::Write;
-    loop {
-        match data.read(buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                space.charge(file, n as u64)?;
-                file.write_all(&buf[..n])?
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    data.pass(buf, &mut |chunk| {
+        space.charge(file, chunk.len() as u64)?;
+        file.write_all(chunk)
+    })
 }
 
 /// Copies `data` into `file`, seeking over blocks of zeros instead of writing them.

@@ -1,7 +1,7 @@
 //! The tree's own operations: entries written (through the converter's hooks), parents made,
 //! what stands in the way replaced, and the directory metadata applied at the end.
 
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use rustix::fs::{makedev, FileType};
 use super::data::{copy_file_data, copy_sparse};
 use super::{conflict, remove_below, Converter, DirSink, MissingLink, Tree, DIR_META};
 use crate::extract::engine::Decision;
+use crate::extract::entry::FileData;
 use crate::extract::fs::{Meta, Root};
 use crate::extract::merge::Special;
 use crate::extract::rules::{file_name, parent};
@@ -168,7 +169,7 @@ impl Tree {
         conv: &mut C,
         path: &str,
         (meta, size, sparse): (&Meta, u64, bool),
-        data: &mut dyn Read,
+        data: &mut dyn FileData,
         replace: bool,
     ) -> io::Result<()> {
         let path = &*conv.real(self, path)?;
