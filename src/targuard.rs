@@ -231,6 +231,7 @@ impl<R: Read> Read for TarGuard<R> {
 impl<R: BufRead> TarGuard<R> {
     /// Hands the next `size` bytes to `out` straight from the inner reader's buffer, observed
     /// exactly as a read would observe them; how many there were (fewer at the stream's end).
+    /// A chunk `out` fails on is consumed all the same.
     pub fn pass(
         &mut self,
         size: u64,
@@ -244,10 +245,12 @@ impl<R: BufRead> TarGuard<R> {
             }
             let n = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             self.watch.observe(&chunk[..n])?;
-            out(&chunk[..n])?;
+            // Observed is consumed, whatever `out` makes of it: the guard's state has moved on.
+            let taken = out(&chunk[..n]);
             self.inner.consume(n);
             self.pos += n as u64;
             left -= n as u64;
+            taken?;
         }
         Ok(size - left)
     }

@@ -33,9 +33,15 @@ impl LayerStream {
         out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<u64> {
         let mut shared = self.0.borrow_mut();
-        let got = shared.guard.pass(size, out)?;
-        shared.passed += got;
-        Ok(got)
+        // Counted as they are handed out, so that what was consumed is known also when a write
+        // fails part way (the guard consumes every chunk it hands out).
+        let mut handed = 0u64;
+        let got = shared.guard.pass(size, &mut |chunk| {
+            handed += chunk.len() as u64;
+            out(chunk)
+        });
+        shared.passed += handed;
+        got
     }
 
     /// The guard back, once the tar crate's handle is dropped (`None` while it is not).
@@ -143,6 +149,31 @@ mod tests {
             .into_inner();
         io::copy(&mut rest, &mut io::sink()).unwrap();
         assert!(rest.digests().is_some(), "the stream was read to its end");
+    }
+
+    /// A write that fails part way through the data still leaves the tar crate at the next
+    /// header (what was consumed before the failure is not skipped again).
+    #[test]
+    fn the_next_header_is_found_after_a_failed_hand_out() {
+        let big: Vec<u8> = (0..5000u32).map(|i| (i % 13) as u8).collect();
+        let stream = stream_of(tar_of(&[("a", &big), ("b", b"bee")]));
+        let mut archive = tar::Archive::new(stream.clone());
+        let mut entries = archive.entries_with_seek().unwrap();
+        let first = entries.next().unwrap().unwrap();
+        let mut calls = 0;
+        let err = stream
+            .pass_data(first.size(), &mut |_| {
+                calls += 1;
+                Err(io::Error::other("disk full"))
+            })
+            .unwrap_err();
+        assert_eq!((err.to_string().as_str(), calls), ("disk full", 1));
+        drop(first);
+        let mut second = entries.next().unwrap().unwrap();
+        assert_eq!(&*second.path_bytes(), b"b");
+        let mut data = Vec::new();
+        second.read_to_end(&mut data).unwrap();
+        assert_eq!(data, b"bee");
     }
 
     #[test]
