@@ -16,6 +16,9 @@ use crate::error::{ArchiveError, Problem};
 use crate::image::{Image, LayerRef};
 use crate::targuard::{SparseBudget, TarGuard};
 
+mod index;
+use index::{Index, MadeIndex};
+
 /// Hardlinks whose target was replaced or deleted by a higher layer keep the content the target
 /// had in their own layer: find that version (the highest layer at or below the link's that has
 /// the target, unless a layer in between deleted or replaced it) and write it at the link's
@@ -187,88 +190,6 @@ fn name_alike(
         }
     }
     Ok(())
-}
-
-/// The links one layer may hold the target of, by target and by every directory above their
-/// target, so that each entry costs a lookup, not a pass over all links.
-struct Index<'l> {
-    links: &'l [PendingLink],
-    layer: usize,
-    wanted: Vec<usize>,
-    by_target: HashMap<&'l str, Vec<usize>>,
-    by_dir: HashMap<&'l str, Vec<usize>>,
-}
-
-impl<'l> Index<'l> {
-    /// `None` when no link looks at layer `layer` or below.
-    fn of(links: &'l [PendingLink], layer: usize) -> Option<Index<'l>> {
-        let wanted: Vec<usize> = (0..links.len())
-            .filter(|&i| links[i].layer >= layer)
-            .collect();
-        if wanted.is_empty() {
-            return None;
-        }
-        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_dir: HashMap<&str, Vec<usize>> = HashMap::new();
-        for &i in &wanted {
-            let target = links[i].target.as_str();
-            by_target.entry(target).or_default().push(i);
-            let mut dir = super::rules::parent(target);
-            while !dir.is_empty() {
-                by_dir.entry(dir).or_default().push(i);
-                dir = super::rules::parent(dir);
-            }
-        }
-        Some(Index {
-            links,
-            layer,
-            wanted,
-            by_target,
-            by_dir,
-        })
-    }
-
-    /// In the link's own layer, what comes after the link does not concern it.
-    fn concerned(&self, i: usize, position: usize) -> bool {
-        self.links[i].layer > self.layer || position < self.links[i].position
-    }
-
-    /// The links concerned by the entry at `position` whose target is `path`.
-    fn at_target<'a>(&'a self, path: &str, position: usize) -> impl Iterator<Item = usize> + 'a {
-        let all = self.by_target.get(path).map_or(&[][..], Vec::as_slice);
-        all.iter()
-            .copied()
-            .filter(move |&i| self.concerned(i, position))
-    }
-
-    /// The links concerned by the entry at `position` whose target lies below `dir`.
-    fn below<'a>(&'a self, dir: &str, position: usize) -> impl Iterator<Item = usize> + 'a {
-        let all = if dir.is_empty() {
-            &self.wanted[..]
-        } else {
-            self.by_dir.get(dir).map_or(&[][..], Vec::as_slice)
-        };
-        all.iter()
-            .copied()
-            .filter(move |&i| self.concerned(i, position))
-    }
-}
-
-/// The links the main pass made on the spot in one layer, by target, to tell which entry each
-/// is a second name of.
-struct MadeIndex<'m> {
-    made: &'m [MadeLink],
-    by_target: HashMap<&'m str, Vec<usize>>,
-}
-
-impl<'m> MadeIndex<'m> {
-    fn of(made: &'m [MadeLink], layer: usize) -> MadeIndex<'m> {
-        let mut by_target: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, link) in made.iter().enumerate().filter(|(_, l)| l.layer == layer) {
-            by_target.entry(link.target.as_str()).or_default().push(i);
-        }
-        MadeIndex { made, by_target }
-    }
 }
 
 /// What a link can stand for: a file's content, a node of its own for a fifo or device, or

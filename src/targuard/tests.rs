@@ -1,0 +1,143 @@
+use super::*;
+
+fn read_all<R: Read>(mut r: R) -> io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+fn sample_tar(pax_value_len: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let long = "d/".repeat(80) + "file";
+    let mut h = tar::Header::new_ustar();
+    h.set_size(5);
+    h.set_mode(0o644);
+    b.append_data(&mut h, &long, &b"hello"[..]).unwrap();
+    b.append_pax_extensions([("user.comment", vec![b'x'; pax_value_len].as_slice())])
+        .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_size(3);
+    b.append_data(&mut h, "b", &b"abc"[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn ordinary_tars_pass_untouched() {
+    let tar = sample_tar(100);
+    assert_eq!(read_all(TarGuard::new(&tar[..])).unwrap(), tar);
+}
+
+#[test]
+fn oversized_pax_header_is_refused() {
+    let tar = sample_tar(META_LIMIT as usize + 10);
+    let err = read_all(TarGuard::new(&tar[..])).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert!(err.to_string().contains("pax header claims"), "{err}");
+}
+
+#[test]
+fn claimed_size_is_refused_before_the_data_arrives() {
+    // A pax header that claims a terabyte, followed by nothing: refused at the header.
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::XHeader);
+    header.set_size(1 << 40);
+    header.set_path("././@PaxHeader").unwrap();
+    header.set_cksum();
+    let err = read_all(TarGuard::new(&header.as_bytes()[..])).unwrap_err();
+    assert!(err.to_string().contains("1099511627776"), "{err}");
+}
+
+#[test]
+fn pax_size_override_keeps_the_guard_in_step() {
+    assert_eq!(pax_size(b"12 size=100\n"), Some(100));
+    assert_eq!(pax_size(b"16 path=abcdefg\n12 size=100\n"), Some(100));
+    assert_eq!(pax_size(b"16 path=abcdefg\n"), None);
+    // Regression: a record shorter than its own length prefix used to panic.
+    assert_eq!(pax_size(b"1 a"), None);
+    assert_eq!(pax_size(b"3 a"), None);
+    assert_eq!(pax_size(b"12 size=100x"), None);
+    assert_eq!(parse_size(b"00000000012\0"), Some(10));
+    assert_eq!(
+        parse_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+        Some(256)
+    );
+}
+/// A GNU sparse header of `real` bytes with `extensions` map extension blocks after it.
+fn sparse_entry(real: u64, extensions: usize) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_path("disk.img").unwrap();
+    h.set_size(0);
+    let g = h.as_gnu_mut().unwrap();
+    g.set_real_size(real);
+    g.isextended[0] = u8::from(extensions > 0);
+    h.set_cksum();
+    let mut out = h.as_bytes().to_vec();
+    for i in 0..extensions {
+        let mut block = [0u8; 512];
+        block[504] = u8::from(i + 1 < extensions);
+        out.extend_from_slice(&block);
+    }
+    out
+}
+
+#[test]
+fn sparse_entries_with_endless_maps_are_refused() {
+    let ok = sparse_entry(1 << 20, SPARSE_BLOCK_LIMIT as usize);
+    read_all(TarGuard::new(&ok[..])).unwrap();
+    let bad = sparse_entry(1 << 20, SPARSE_BLOCK_LIMIT as usize + 1);
+    let err = read_all(TarGuard::new(&bad[..])).unwrap_err();
+    assert!(err.to_string().contains("extension blocks"), "{err}");
+}
+
+/// A PAX 1.0 sparse entry as GNU tar writes it: pax records, then a header named
+/// `GNUSparseFile.0/NAME` whose data starts with the map (`segments` declared, one held).
+fn pax_sparse_entry(segments: u64) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("GNU.sparse.major", &b"1"[..]),
+        ("GNU.sparse.minor", &b"0"[..]),
+        ("GNU.sparse.name", &b"disk.img"[..]),
+        ("GNU.sparse.realsize", &b"1048576"[..]),
+    ])
+    .unwrap();
+    let mut data = format!("{segments}\n0\n5\n").into_bytes();
+    data.resize(512, 0);
+    data.extend_from_slice(b"hello");
+    let mut h = tar::Header::new_ustar();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "GNUSparseFile.0/disk.img", &data[..])
+        .unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn pax_sparse_entries_are_refused_at_their_header_when_read_out() {
+    for segments in [1, 4_000_000_000] {
+        let tar = pax_sparse_entry(segments);
+        let err = read_all(TarGuard::expanding(&tar[..], SparseBudget::default())).unwrap_err();
+        assert!(err.to_string().contains("PAX sparse file"), "{err}");
+        assert!(is_refusal(&err));
+        // Reading headers only (inspect, verify) is not refused.
+        read_all(TarGuard::new(&tar[..])).unwrap();
+    }
+    assert!(!pax_is_sparse(b"36 SCHILY.xattr.user.a=GNU.sparse.x\n"));
+    assert!(pax_is_sparse(b"10 path=a\n22 GNU.sparse.major=1\n"));
+}
+
+#[test]
+fn sparse_entries_claiming_terabytes_are_refused() {
+    let budget = SparseBudget::default();
+    let half = sparse_entry(SPARSE_SIZE_LIMIT / 2, 0);
+    read_all(TarGuard::expanding(&half[..], budget.clone())).unwrap();
+    // Another layer of the same image takes it past the limit.
+    let more = sparse_entry(SPARSE_SIZE_LIMIT / 2 + 1, 0);
+    let err = read_all(TarGuard::expanding(&more[..], budget.clone())).unwrap_err();
+    assert!(err.to_string().contains("GiB of file size"), "{err}");
+    let huge = sparse_entry(1 << 40, 0);
+    let err = read_all(TarGuard::expanding(&huge[..], SparseBudget::default())).unwrap_err();
+    assert!(err.to_string().contains("GiB of file size"), "{err}");
+    // Reading headers only (inspect, verify) expands nothing: no limit.
+    read_all(TarGuard::new(&huge[..])).unwrap();
+}
