@@ -194,7 +194,6 @@ pub trait FileData: Read {
 }
 
 impl FileData for std::fs::File {}
-impl FileData for &[u8] {}
 
 fn pass_by_reading<R: Read + ?Sized>(
     data: &mut R,
