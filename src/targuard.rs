@@ -90,6 +90,11 @@ impl<R: Read> TarGuard<R> {
         self.inner
     }
 
+    /// Bytes passed through so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
     /// What this layer's sparse entries claimed of the shared budget so far.
     pub fn sparse_claimed(&self) -> u64 {
         self.watch.sparse_claimed
@@ -157,10 +162,23 @@ impl Watch {
         let kind = h[156];
         let size = parse_size(&h[124..136])
             .ok_or_else(|| invalid("a tar header has an unreadable size field"))?;
-        // As the tar crate does: only ustar/GNU headers of these types are metadata it reads
-        // whole; anything else (`g`, `X`, a v7 header) is an ordinary entry.
-        let recognised = &h[257..262] == b"ustar";
+        // The tar crate's rules, exactly, so that the guard walks the structure it walks: only
+        // ustar (`ustar\0` `00`) or GNU (`ustar ` ` \0`) headers of these types are metadata it
+        // reads whole; pending pax records apply to no `L`, `K`, `x` or `g` header, and are
+        // dropped with the next header handed out as an entry (`g` included).
+        let magic = (&h[257..263], &h[263..265]);
+        let recognised =
+            magic == (&b"ustar\0"[..], &b"00"[..]) || magic == (&b"ustar "[..], &b" \0"[..]);
+        let extension = matches!(kind, b'x' | b'g' | b'L' | b'K');
         let is_meta = recognised && matches!(kind, b'x' | b'L' | b'K');
+        if !recognised && matches!(kind, b'x' | b'L' | b'K') {
+            // Go's archive/tar (Docker's reader) takes these for extension headers whatever
+            // the magic; the tar crate takes them for entries: the layer reads two ways.
+            return Err(invalid(&format!(
+                "a tar `{}` header without a ustar or GNU magic: readers disagree on what it is",
+                kind as char
+            )));
+        }
         if is_meta && size > META_LIMIT {
             return Err(invalid(&format!(
                 "a tar {} header claims {size} bytes (the limit is {META_LIMIT})",
@@ -170,11 +188,22 @@ impl Watch {
                 }
             )));
         }
-        let size = if is_meta {
+        let size = if extension {
             size
         } else {
-            self.next_size.take().unwrap_or(size)
+            self.next_size.unwrap_or(size)
         };
+        if !is_meta {
+            self.next_size = None;
+        }
+        if (b'1'..=b'6').contains(&kind) && size > 0 {
+            // Go's archive/tar reads no data for these types whatever the size says; the tar
+            // crate skips `size` bytes: what follows would be two different layers.
+            return Err(invalid(&format!(
+                "a tar {} entry claims {size} bytes of data: readers disagree on where the next header is",
+                header_only_name(kind)
+            )));
+        }
         if kind == b'S' {
             let real = parse_size(&h[483..495])
                 .ok_or_else(|| invalid("a GNU sparse header has an unreadable real size"))?;
@@ -295,6 +324,18 @@ pub fn is_refusal(e: &io::Error) -> bool {
 
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, Refused(message.to_string()))
+}
+
+/// What a header-only entry type is, for messages.
+fn header_only_name(kind: u8) -> &'static str {
+    match kind {
+        b'1' => "hardlink",
+        b'2' => "symlink",
+        b'3' => "character device",
+        b'4' => "block device",
+        b'5' => "directory",
+        _ => "fifo",
+    }
 }
 
 /// Octal (NUL/space padded) or GNU base-256 size field.

@@ -411,6 +411,74 @@ fn pax_sparse_tar(declared: u64) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// One padded ustar header of `kind` claiming `size` bytes, then `data` (padded).
+fn ustar(kind: tar::EntryType, name: &str, size: u64, data: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_path(name).unwrap();
+    h.set_size(size);
+    h.set_mode(0o755);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+/// `tar` behind a pax header with a `size` record and a `g` header. Review finding: the guard
+/// applied the record to the `g` header (the tar crate and Go do not), took the next 1024
+/// bytes for its data and so let the PAX sparse entry there through unseen.
+fn behind_global_header(tar: Vec<u8>) -> Vec<u8> {
+    let mut t = ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/g",
+        13,
+        b"13 size=1024\n",
+    );
+    t.extend(ustar(
+        tar::EntryType::XGlobalHeader,
+        "PaxHeaders/global",
+        0,
+        b"",
+    ));
+    t.extend(tar);
+    t
+}
+
+/// A directory entry claiming 512 bytes of data that read as a file header: Docker's reader
+/// (Go's archive/tar) reads no data for a directory and finds the file `inner`, the tar crate
+/// skips the bytes. The layer reads two ways, so every reader refuses it.
+#[test]
+fn a_directory_entry_claiming_data_is_refused_by_every_reader() {
+    let inner = ustar(tar::EntryType::Regular, "inner", 0, b"");
+    let mut tar = ustar(tar::EntryType::Directory, "d/", 512, &inner);
+    tar.extend(ustar(tar::EntryType::Regular, "f", 0, b""));
+    tar.extend([0u8; 1024]);
+    let name = "dir-with-data.tar";
+    let fx = image_of(
+        name,
+        vec![LayerSpec::from_tar(tar, Compression::Gzip)],
+        Format::Oci,
+    );
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    let out = extract(fx.arg(), &dest, &[], &Opts::default());
+    assert_clean_error(&out.as_run(), name);
+    assert!(
+        out.stderr.contains("directory entry claims 512 bytes"),
+        "{out}"
+    );
+    assert!(!dest.exists() && sb.leftovers().is_empty(), "{out}");
+    for sub in ["inspect", "verify", "ls"] {
+        let out = cmd(sub, fx.arg());
+        assert_clean_error(&out.as_run(), name);
+        assert!(out.stderr.contains("readers disagree"), "{sub}: {out}");
+    }
+}
+
 /// A PAX 1.0 sparse file as GNU tar writes it (`--sparse --format=pax
 /// --sparse-version=1.0`), when GNU tar is installed.
 fn gnu_tar_sparse() -> Option<Vec<u8>> {
@@ -444,6 +512,10 @@ fn pax_sparse_files_are_refused_fast() {
     let mut tars = vec![
         ("pax-sparse.tar", pax_sparse_tar(1)),
         ("pax-sparse-4e9.tar", pax_sparse_tar(4_000_000_000)),
+        (
+            "pax-sparse-behind-global.tar",
+            behind_global_header(pax_sparse_tar(1)),
+        ),
     ];
     match gnu_tar_sparse() {
         Some(t) => tars.push(("gnu-tar-sparse.tar", t)),

@@ -141,3 +141,146 @@ fn sparse_entries_claiming_terabytes_are_refused() {
     // Reading headers only (inspect, verify) expands nothing: no limit.
     read_all(TarGuard::new(&huge[..])).unwrap();
 }
+
+/// One padded ustar header of `kind` claiming `size` bytes, then `data` (padded).
+fn ustar(kind: tar::EntryType, name: &str, size: u64, data: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_path(name).unwrap();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn names(tar: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+        .collect()
+}
+
+fn pax_sparse_without_end() -> Vec<u8> {
+    let sparse = pax_sparse_entry(1);
+    sparse[..sparse.len() - 1024].to_vec()
+}
+
+/// A pax `size` record followed by a `g` header: the tar crate (and Go's archive/tar) apply no
+/// pax record to a `g` header, so neither may the guard, or it would take the next 1024 bytes
+/// (here a PAX sparse entry) for the `g` header's data and let them through unseen.
+#[test]
+fn pax_records_do_not_apply_to_a_global_header() {
+    let mut t = ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/g",
+        13,
+        b"13 size=1024\n",
+    );
+    t.extend(ustar(
+        tar::EntryType::XGlobalHeader,
+        "PaxHeaders/global",
+        0,
+        b"",
+    ));
+    t.extend(pax_sparse_without_end());
+    t.extend([0u8; 1024]);
+    assert_eq!(names(&t), ["PaxHeaders/global", "GNUSparseFile.0/disk.img"]);
+    let err = read_all(TarGuard::expanding(&t[..], SparseBudget::default())).unwrap_err();
+    assert!(err.to_string().contains("PAX sparse"), "{err}");
+    // Nor does the pax header over the limit behind the pair go unseen.
+    let huge = META_LIMIT * 4;
+    let mut t = ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/g",
+        13,
+        b"13 size=1024\n",
+    );
+    t.extend(ustar(
+        tar::EntryType::XGlobalHeader,
+        "PaxHeaders/global",
+        0,
+        b"",
+    ));
+    t.extend(ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/huge",
+        huge,
+        &vec![0u8; huge as usize],
+    ));
+    t.extend(ustar(tar::EntryType::Regular, "f", 1, b"x"));
+    t.extend([0u8; 1024]);
+    let err = read_all(TarGuard::new(&t[..])).unwrap_err();
+    assert!(err.to_string().contains("pax header claims"), "{err}");
+}
+
+/// An `x` header whose magic is `ustar\0` with a version other than `00` is an ordinary entry
+/// to the tar crate but a pax header to Go's reader: refused, not read one way.
+#[test]
+fn extension_headers_without_a_recognised_magic_are_refused() {
+    let mut t = ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/v",
+        13,
+        b"13 size=1024\n",
+    );
+    t[263..265].copy_from_slice(b"xx");
+    let mut h = tar::Header::from_byte_slice(&t[..512]).clone();
+    h.set_cksum();
+    t[..512].copy_from_slice(h.as_bytes());
+    t.extend(ustar(tar::EntryType::Regular, "f", 0, b""));
+    t.extend(pax_sparse_without_end());
+    t.extend([0u8; 1024]);
+    assert_eq!(names(&t), ["PaxHeaders/v", "f", "GNUSparseFile.0/disk.img"]);
+    for guard in [
+        TarGuard::new(&t[..]),
+        TarGuard::expanding(&t[..], SparseBudget::default()),
+    ] {
+        let err = read_all(guard).unwrap_err();
+        assert!(err.to_string().contains("readers disagree"), "{err}");
+    }
+}
+
+/// A directory, link, device or fifo entry claiming data: Go's reader reads none, the tar
+/// crate skips it, so the next header is in two places. Refused; a claim of 0 passes.
+#[test]
+fn header_only_entries_claiming_data_are_refused() {
+    for kind in [
+        tar::EntryType::Directory,
+        tar::EntryType::Link,
+        tar::EntryType::Symlink,
+        tar::EntryType::Fifo,
+        tar::EntryType::Char,
+        tar::EntryType::Block,
+    ] {
+        let mut t = ustar(
+            kind,
+            "x",
+            512,
+            &ustar(tar::EntryType::Regular, "inner", 0, b""),
+        );
+        t.extend([0u8; 1024]);
+        let err = read_all(TarGuard::new(&t[..])).unwrap_err();
+        assert!(
+            err.to_string().contains("readers disagree"),
+            "{kind:?}: {err}"
+        );
+        let mut ok = ustar(kind, "x", 0, b"");
+        ok.extend([0u8; 1024]);
+        read_all(TarGuard::new(&ok[..])).unwrap();
+    }
+    // The same through a pax `size` record on a header that says 0.
+    let mut t = ustar(
+        tar::EntryType::XHeader,
+        "PaxHeaders/d",
+        12,
+        b"12 size=512\n",
+    );
+    t.extend(ustar(tar::EntryType::Directory, "d", 0, &[0u8; 512]));
+    t.extend([0u8; 1024]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err());
+}
