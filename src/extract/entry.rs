@@ -107,6 +107,8 @@ pub(crate) struct Exact<'a, R> {
     /// The layer stream `inner` reads from, when the data may be handed out straight from its
     /// buffers (a plain regular file's, not read yet).
     pub(crate) direct: Option<&'a LayerStream>,
+    /// Where the data starts in the layer stream (the tar crate's `raw_file_position`).
+    pub(crate) data_at: u64,
     /// Set once the data went out through `direct`: `inner` must not be read after that (it
     /// would read on past the entry).
     pub(crate) drained: bool,
@@ -127,12 +129,28 @@ impl<R> Exact<'_, R> {
     fn is_truncation(e: &io::Error) -> bool {
         e.get_ref().is_some_and(|inner| inner.is::<Truncated>())
     }
+
+    /// After the data went out directly there is nothing more to read; if it did not all go
+    /// out (the stream ended, or the hand-out failed part way), that is a truncation, every time
+    /// it is asked.
+    fn drained_end(&self) -> io::Result<()> {
+        if self.n < self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Truncated {
+                    got: self.n,
+                    size: self.size,
+                },
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl<R: Read> Read for Exact<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.drained {
-            return Ok(0);
+            return self.drained_end().map(|()| 0);
         }
         let n = self.inner.read(buf)?;
         self.n += n as u64;
@@ -156,27 +174,23 @@ impl<R: Read> FileData for Exact<'_, R> {
         scratch: &mut [u8],
         out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<()> {
+        if self.drained {
+            return self.drained_end();
+        }
         let direct = match self.direct {
-            Some(stream) if self.n == 0 && !self.drained => stream,
+            Some(stream) if self.n == 0 => stream,
             _ => return pass_by_reading(self, scratch, out),
         };
         self.drained = true;
         let (n, limits) = (&mut self.n, self.limits);
-        let got = direct.pass_data(self.size, &mut |chunk| {
-            *n += chunk.len() as u64;
+        // Counted once the sink took them: a chunk refused or failed did not go out.
+        direct.pass_data(self.data_at, self.size, &mut |chunk| {
             limits.bytes(chunk.len() as u64)?;
-            out(chunk)
+            out(chunk)?;
+            *n += chunk.len() as u64;
+            Ok(())
         })?;
-        if got < self.size {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                Truncated {
-                    got,
-                    size: self.size,
-                },
-            ));
-        }
-        Ok(())
+        self.drained_end()
     }
 }
 

@@ -181,7 +181,7 @@ impl Applier<'_> {
         ));
         let mut archive = tar::Archive::new(stream.clone());
         self.stream = Some(stream);
-        // Hidden entries' data is passed over in the stream's own buffers (TarGuard's Seek).
+        // Hidden entries' data is passed over in the stream's own buffers (LayerStream's Seek).
         let entries = archive
             .entries_with_seek()
             .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
@@ -206,7 +206,9 @@ impl Applier<'_> {
         let guard = guard.ok_or_else(|| {
             self.fail(
                 entry_name.clone(),
-                tar_problem(io::Error::other("the layer stream is still in use")),
+                tar_problem(io::Error::other(
+                    "internal error: the layer stream is still in use",
+                )),
             )
         })?;
         self.sparse_claimed += guard.sparse_claimed();
@@ -352,9 +354,11 @@ impl Applier<'_> {
     ) -> (io::Result<()>, Option<Counted>) {
         self.counts.files += 1;
         let size = entry.size();
+        let data_at = entry.raw_file_position();
         let mut exact = Exact {
             inner: entry,
             direct: self.stream.as_ref().filter(|_| !sparse),
+            data_at,
             drained: false,
             n: 0,
             size,

@@ -454,8 +454,10 @@ impl LayerReader<'_> {
             Linkable::Special(kind) => self.sink.special(link_path, kind, &meta, replace),
             Linkable::Symlink(target) => self.sink.symlink(link_path, &target, &meta, replace),
             Linkable::File { sparse } => {
+                let data_at = entry.raw_file_position();
                 let mut exact = Exact {
                     direct: None,
+                    data_at,
                     drained: false,
                     inner: entry,
                     n: 0,
