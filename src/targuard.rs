@@ -44,6 +44,11 @@ struct Watch {
     sparse_total: Option<SparseBudget>,
     /// What this guard's sparse entries added to `sparse_total`.
     sparse_claimed: u64,
+    /// Bytes observed so far, and where the last header the guard parsed began: a reader of
+    /// the same stream must find each entry's header exactly there (see
+    /// [`TarGuard::last_header_at`]).
+    seen: u64,
+    last_header: Option<u64>,
 }
 
 enum State {
@@ -73,6 +78,8 @@ impl<R: Read> TarGuard<R> {
                 sparse_blocks: 0,
                 sparse_total: None,
                 sparse_claimed: 0,
+                seen: 0,
+                last_header: None,
             },
             pos: 0,
         }
@@ -95,6 +102,13 @@ impl<R: Read> TarGuard<R> {
         self.pos
     }
 
+    /// Where the last header the guard parsed began (not an old-GNU sparse extension block).
+    /// Right after a tar reader handed out an entry read through the guard, that is the
+    /// entry's own header: anything else means the two walk different structures.
+    pub fn last_header_at(&self) -> Option<u64> {
+        self.watch.last_header
+    }
+
     /// What this layer's sparse entries claimed of the shared budget so far.
     pub fn sparse_claimed(&self) -> u64 {
         self.watch.sparse_claimed
@@ -112,6 +126,7 @@ impl Watch {
                         p.extend_from_slice(&bytes[..take]);
                     }
                     *remaining -= take as u64;
+                    self.seen += take as u64;
                     bytes = &bytes[take..];
                     if *remaining == 0 {
                         if let State::Data { pax: Some(p), .. } =
@@ -128,6 +143,7 @@ impl Watch {
                     let take = (512 - self.filled).min(bytes.len());
                     self.header[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
                     self.filled += take;
+                    self.seen += take as u64;
                     bytes = &bytes[take..];
                     if self.filled == 512 {
                         self.filled = 0;
@@ -159,6 +175,7 @@ impl Watch {
             self.state = State::Done;
             return Ok(());
         }
+        self.last_header = Some(self.seen - BLOCK);
         let kind = h[156];
         let size = parse_size(&h[124..136])
             .ok_or_else(|| invalid("a tar header has an unreadable size field"))?;

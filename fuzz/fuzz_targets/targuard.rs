@@ -3,10 +3,13 @@
 //! counted against a budget), and through `strata::layer::scan_layer` (the one pass `inspect`
 //! and `verify` make). Never panics; memory stays bounded (run with `-rss_limit_mb`/
 //! `-malloc_limit_mb`: the guard must refuse huge pax/GNU long-name records before the tar
-//! crate allocates them).
+//! crate allocates them). The guard must walk the structure the tar crate walks: each entry the
+//! tar crate hands out has its header where the guard last parsed one.
 #![no_main]
 
+use std::cell::RefCell;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 use strata::targuard::{SparseBudget, TarGuard};
@@ -15,16 +18,30 @@ use strata::targuard::{SparseBudget, TarGuard};
 /// (the budget refuses past 16 GiB, far beyond what a fuzz run can read).
 const READ_CAP: u64 = 8 << 20;
 
+/// The guard, shared so that its state can be seen while the tar crate reads through it.
+struct Shared<'a>(Rc<RefCell<TarGuard<&'a [u8]>>>);
+
+impl Read for Shared<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
 fn walk(data: &[u8], expanding: bool) -> io::Result<()> {
-    let guard = if expanding {
+    let guard = Rc::new(RefCell::new(if expanding {
         TarGuard::expanding(data, SparseBudget::default())
     } else {
         TarGuard::new(data)
-    };
-    let mut archive = tar::Archive::new(guard);
+    }));
+    let mut archive = tar::Archive::new(Shared(guard.clone()));
     let mut read = 0u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
+        assert_eq!(
+            guard.borrow().last_header_at(),
+            Some(entry.raw_header_position()),
+            "the tar crate and the guard disagree on where this entry's header is"
+        );
         let h = entry.header();
         let _ = (
             h.entry_type(),

@@ -52,6 +52,18 @@ impl LayerStream {
         got
     }
 
+    /// Checks that the entry the tar crate just handed out, whose header is at `header_at`, is
+    /// the one the guard last parsed: a difference means the two walk different structures,
+    /// and the entry is refused rather than read one of two ways.
+    pub(crate) fn check_entry(&self, header_at: u64) -> io::Result<()> {
+        match self.0.borrow().guard.last_header_at() {
+            Some(at) if at == header_at => Ok(()),
+            at => Err(io::Error::other(format!(
+                "internal error: the tar reader found an entry header at byte {header_at}, the guard at {at:?}"
+            ))),
+        }
+    }
+
     /// The guard back, once the tar crate's handle is dropped (`None` while it is not).
     pub(crate) fn into_guard(self) -> Option<TarGuard<Pipelined>> {
         Rc::try_unwrap(self.0)
@@ -191,6 +203,12 @@ mod tests {
         let mut reader = stream.clone();
         let mut header = [0u8; 512];
         reader.read_exact(&mut header).unwrap();
+        stream.check_entry(0).unwrap();
+        let elsewhere = stream.check_entry(512).unwrap_err();
+        assert!(
+            elsewhere.to_string().contains("internal error"),
+            "{elsewhere}"
+        );
         let wrong = stream.pass_data(0, 10, &mut |_| Ok(())).unwrap_err();
         assert!(wrong.to_string().contains("internal error"), "{wrong}");
         assert_eq!(stream.pass_data(512, 10, &mut |_| Ok(())).unwrap(), 10);
@@ -210,6 +228,9 @@ mod tests {
         let mut out = Vec::new();
         for entry in archive.entries_with_seek().map_err(|e| e.to_string())? {
             let mut entry = entry.map_err(|e| e.to_string())?;
+            stream
+                .check_entry(entry.raw_header_position())
+                .map_err(|e| e.to_string())?;
             let name = entry.path_bytes().into_owned();
             let mut data = Vec::new();
             if is_regular(&entry) {

@@ -187,6 +187,11 @@ impl Applier<'_> {
             .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
         for (position, entry) in entries.enumerate() {
             let mut entry = entry.map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
+            if let Some(stream) = &self.stream {
+                stream
+                    .check_entry(entry.raw_header_position())
+                    .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
+            }
             let raw = entry.path_bytes().into_owned();
             let name = crate::rawname::from_bytes(&raw).into_owned();
             self.entry(&mut entry, &name, position).map_err(|p| {
