@@ -49,6 +49,8 @@ struct Watch {
     /// [`TarGuard::last_header_at`]).
     seen: u64,
     last_header: Option<u64>,
+    /// Length of the pax records being kept (the data without its padding).
+    pax_len: u64,
 }
 
 enum State {
@@ -80,6 +82,7 @@ impl<R: Read> TarGuard<R> {
                 sparse_claimed: 0,
                 seen: 0,
                 last_header: None,
+                pax_len: 0,
             },
             pos: 0,
         }
@@ -129,9 +132,13 @@ impl Watch {
                     self.seen += take as u64;
                     bytes = &bytes[take..];
                     if *remaining == 0 {
-                        if let State::Data { pax: Some(p), .. } =
-                            std::mem::replace(&mut self.state, State::Header)
+                        if let State::Data {
+                            pax: Some(mut p), ..
+                        } = std::mem::replace(&mut self.state, State::Header)
                         {
+                            // The records, without the padding to the block.
+                            p.truncate(usize::try_from(self.pax_len).unwrap_or(usize::MAX));
+                            pax::check_records(&p)?;
                             if self.sparse_total.is_some() && pax_is_sparse(&p) {
                                 return Err(invalid(PAX_SPARSE_REFUSAL));
                             }
@@ -250,6 +257,7 @@ impl Watch {
     }
 
     fn start_data(&mut self, size: u64, keep: bool) {
+        self.pax_len = size;
         let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
         self.state = if padded == 0 {
             if keep {
@@ -376,48 +384,8 @@ fn parse_size(field: &[u8]) -> Option<u64> {
 /// Why PAX sparse entries are refused where entries are read out.
 const PAX_SPARSE_REFUSAL: &str = "a PAX sparse file (GNU.sparse.* records) is not supported: its map and data would come out as the file's content; re-create the layer without --sparse";
 
-/// Does pax extended header data carry GNU sparse records (formats 0.0, 0.1 and 1.0)? Format
-/// 1.0 keeps its map at the start of the entry's data, where a parser unaware of it takes it
-/// for content: such an entry is refused at its header, before any of the map is read (so a
-/// map that claims billions of segments costs nothing).
-fn pax_is_sparse(mut data: &[u8]) -> bool {
-    // Records by their length prefix, as GNU tar reads them: a value may hold newlines.
-    while let Some(space) = data.iter().position(|b| *b == b' ') {
-        let len = std::str::from_utf8(&data[..space])
-            .ok()
-            .and_then(|t| t.parse::<usize>().ok());
-        let Some(len) = len.filter(|n| *n > space && *n <= data.len()) else {
-            return false;
-        };
-        if data[space + 1..len].starts_with(b"GNU.sparse.") {
-            return true;
-        }
-        data = &data[len..];
-    }
-    false
-}
-
-/// The `size` record of pax extended header data, read exactly as the `tar` crate reads it
-/// (records split on newlines, each `<len> <key>=<value>` with `len` its own length; the first
-/// malformed record ends the search), so that the guard and the parser agree on entry sizes.
-fn pax_size(data: &[u8]) -> Option<u64> {
-    for line in data.split(|b| *b == b'\n') {
-        if line.is_empty() {
-            return None;
-        }
-        let space = line.iter().position(|b| *b == b' ')?;
-        let reported: usize = std::str::from_utf8(&line[..space]).ok()?.parse().ok()?;
-        if line.len() + 1 != reported {
-            return None;
-        }
-        let kv = &line[space + 1..];
-        let equals = kv.iter().position(|b| *b == b'=')?;
-        if &kv[..equals] == b"size" {
-            return std::str::from_utf8(&kv[equals + 1..]).ok()?.parse().ok();
-        }
-    }
-    None
-}
+mod pax;
+use pax::{pax_is_sparse, pax_size};
 
 #[cfg(test)]
 mod tests;

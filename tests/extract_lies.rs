@@ -479,6 +479,54 @@ fn a_directory_entry_claiming_data_is_refused_by_every_reader() {
     }
 }
 
+/// Pax records that Go's archive/tar (Docker's reader) and the tar crate read differently: a
+/// key given twice (Go takes the last, the tar crate the first) and a record hidden in another
+/// record's value (only the tar crate's newline split sees it). Refused by every reader.
+#[test]
+fn pax_records_read_two_ways_are_refused_by_every_reader() {
+    let smuggled = b"x\n13 path=evil".to_vec();
+    for (name, records) in [
+        (
+            "pax-twice.tar",
+            vec![("path", b"good".to_vec()), ("path", b"evil".to_vec())],
+        ),
+        ("pax-smuggled.tar", vec![("comment", smuggled)]),
+    ] {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions(records.iter().map(|(k, v)| (*k, &v[..])))
+            .unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, "good", &b"hi\n"[..]).unwrap();
+        let fx = image_of(
+            name,
+            vec![LayerSpec::from_tar(
+                b.into_inner().unwrap(),
+                Compression::Gzip,
+            )],
+            Format::Oci,
+        );
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, &[], &Opts::default());
+        assert_clean_error(&out.as_run(), name);
+        assert!(
+            out.stderr.contains("layer 0") && out.stderr.contains("pax header"),
+            "{out}"
+        );
+        assert!(!dest.exists() && sb.leftovers().is_empty(), "{out}");
+        for sub in ["inspect", "verify"] {
+            let out = cmd(sub, fx.arg());
+            assert_clean_error(&out.as_run(), name);
+            assert!(out.stderr.contains("pax header"), "{sub}: {out}");
+        }
+    }
+}
+
 /// A PAX 1.0 sparse file as GNU tar writes it (`--sparse --format=pax
 /// --sparse-version=1.0`), when GNU tar is installed.
 fn gnu_tar_sparse() -> Option<Vec<u8>> {
