@@ -170,11 +170,8 @@ fn pax_sparse_without_end() -> Vec<u8> {
     sparse[..sparse.len() - 1024].to_vec()
 }
 
-/// A pax `size` record followed by a `g` header: the tar crate (and Go's archive/tar) apply no
-/// pax record to a `g` header, so neither may the guard, or it would take the next 1024 bytes
-/// (here a PAX sparse entry) for the `g` header's data and let them through unseen.
-#[test]
-fn pax_records_do_not_apply_to_a_global_header() {
+/// A pax header with a `size` record of 1024, then a `g` header of no data.
+fn size_record_then_global_header() -> Vec<u8> {
     let mut t = ustar(
         tar::EntryType::XHeader,
         "PaxHeaders/g",
@@ -187,6 +184,15 @@ fn pax_records_do_not_apply_to_a_global_header() {
         0,
         b"",
     ));
+    t
+}
+
+/// A pax `size` record followed by a `g` header: the tar crate (and Go's archive/tar) apply no
+/// pax record to a `g` header, so neither may the guard, or it would take the next 1024 bytes
+/// (here a PAX sparse entry) for the `g` header's data and let them through unseen.
+#[test]
+fn pax_records_do_not_apply_to_a_global_header() {
+    let mut t = size_record_then_global_header();
     t.extend(pax_sparse_without_end());
     t.extend([0u8; 1024]);
     assert_eq!(names(&t), ["PaxHeaders/global", "GNUSparseFile.0/disk.img"]);
@@ -194,18 +200,7 @@ fn pax_records_do_not_apply_to_a_global_header() {
     assert!(err.to_string().contains("PAX sparse"), "{err}");
     // Nor does the pax header over the limit behind the pair go unseen.
     let huge = META_LIMIT * 4;
-    let mut t = ustar(
-        tar::EntryType::XHeader,
-        "PaxHeaders/g",
-        13,
-        b"13 size=1024\n",
-    );
-    t.extend(ustar(
-        tar::EntryType::XGlobalHeader,
-        "PaxHeaders/global",
-        0,
-        b"",
-    ));
+    let mut t = size_record_then_global_header();
     t.extend(ustar(
         tar::EntryType::XHeader,
         "PaxHeaders/huge",
