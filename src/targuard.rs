@@ -51,6 +51,10 @@ struct Watch {
     last_header: Option<u64>,
     /// Length of the pax records being kept (the data without its padding).
     pax_len: u64,
+    /// The type of the `x`, `L` or `K` header whose data is being kept.
+    meta_kind: u8,
+    /// A long name or pax `path` for the next entry ends in `/`.
+    pending_slash: bool,
 }
 
 enum State {
@@ -83,6 +87,8 @@ impl<R: Read> TarGuard<R> {
                 seen: 0,
                 last_header: None,
                 pax_len: 0,
+                meta_kind: 0,
+                pending_slash: false,
             },
             pos: 0,
         }
@@ -136,13 +142,9 @@ impl Watch {
                             pax: Some(mut p), ..
                         } = std::mem::replace(&mut self.state, State::Header)
                         {
-                            // The records, without the padding to the block.
+                            // The data, without the padding to the block.
                             p.truncate(usize::try_from(self.pax_len).unwrap_or(usize::MAX));
-                            pax::check_records(&p)?;
-                            if self.sparse_total.is_some() && pax_is_sparse(&p) {
-                                return Err(invalid(PAX_SPARSE_REFUSAL));
-                            }
-                            self.next_size = pax_size(&p);
+                            self.meta_done(p)?;
                         }
                     }
                 }
@@ -174,7 +176,7 @@ impl Watch {
             }
             if h[504] != 1 {
                 let size = self.pending_size;
-                self.start_data(size, false);
+                self.start_data(size, false)?;
             }
             return Ok(());
         }
@@ -220,6 +222,12 @@ impl Watch {
         if !is_meta {
             self.next_size = None;
         }
+        let slash = std::mem::take(&mut self.pending_slash);
+        if !is_meta {
+            names::check_header(h, kind, slash)?;
+        } else {
+            self.pending_slash = slash;
+        }
         if (b'1'..=b'6').contains(&kind) && size > 0 {
             // Go's archive/tar reads no data for these types whatever the size says; the tar
             // crate skips `size` bytes: what follows would be two different layers.
@@ -252,24 +260,57 @@ impl Watch {
             self.state = State::SparseExtension;
             return Ok(());
         }
-        self.start_data(size, is_meta && kind == b'x');
+        if is_meta {
+            self.meta_kind = kind;
+        }
+        self.start_data(size, is_meta)
+    }
+
+    fn start_data(&mut self, size: u64, keep: bool) -> io::Result<()> {
+        self.pax_len = size;
+        let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
+        if padded == 0 {
+            self.state = State::Header;
+            if keep {
+                self.meta_done(Vec::new())?;
+            }
+        } else {
+            self.state = State::Data {
+                remaining: padded,
+                pax: keep.then(Vec::new),
+            };
+        }
         Ok(())
     }
 
-    fn start_data(&mut self, size: u64, keep: bool) {
-        self.pax_len = size;
-        let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
-        self.state = if padded == 0 {
-            if keep {
-                self.next_size = None;
+    /// The whole data of a pax (`x`) or GNU long-name (`L`) / long-link (`K`) header, read as
+    /// the tar crate will read it, refused where Go's archive/tar reads it otherwise.
+    fn meta_done(&mut self, data: Vec<u8>) -> io::Result<()> {
+        match self.meta_kind {
+            b'x' => {
+                let facts = pax::check_records(&data)?;
+                if self.sparse_total.is_some() && pax_is_sparse(&data) {
+                    return Err(invalid(PAX_SPARSE_REFUSAL));
+                }
+                self.next_size = pax_size(&data);
+                self.pending_slash |= facts.path_ends_in_slash;
             }
-            State::Header
-        } else {
-            State::Data {
-                remaining: padded,
-                pax: keep.then(Vec::new),
+            kind => {
+                // The tar crate drops one trailing NUL, Go cuts at the first and ignores an
+                // empty name: they agree only on a name with no other NUL.
+                let name = data.strip_suffix(&[0]).unwrap_or(&data);
+                if name.is_empty() || name.contains(&0) {
+                    return Err(invalid(&format!(
+                        "a GNU long-{} record that is empty or holds a NUL: readers disagree on the name",
+                        if kind == b'K' { "link" } else { "name" }
+                    )));
+                }
+                if kind == b'L' {
+                    self.pending_slash |= name.ends_with(b"/");
+                }
             }
-        };
+        }
+        Ok(())
     }
 }
 
@@ -384,6 +425,7 @@ fn parse_size(field: &[u8]) -> Option<u64> {
 /// Why PAX sparse entries are refused where entries are read out.
 const PAX_SPARSE_REFUSAL: &str = "a PAX sparse file (GNU.sparse.* records) is not supported: its map and data would come out as the file's content; re-create the layer without --sparse";
 
+mod names;
 mod pax;
 use pax::{pax_is_sparse, pax_size};
 

@@ -179,11 +179,14 @@ fn nul_in_a_name_is_refused() {
         line.contains("layer 0"),
         "error does not name layer 0:\n{out}"
     );
+    // The pax record carrying the name is refused before the entry is read (Go's reader
+    // refuses it too); either way the error says what is wrong with the name.
     assert!(
         ["a\\u{0}b", "a\\0b", "a\\x00b"]
             .iter()
-            .any(|e| line.contains(e)),
-        "error does not name the entry (escaped):\n{out}"
+            .any(|e| line.contains(e))
+            || out.stderr.contains("`path` with a NUL in it"),
+        "error does not name the entry (escaped) or its NUL:\n{out}"
     );
     assert!(!c.dest.exists(), "{out}");
     assert!(c.sb.leftovers().is_empty(), "{out}");

@@ -26,11 +26,16 @@ const ACTED_ON: &[&[u8]] = &[
 /// layer), a key given twice, a record only the newline split sees (smuggled inside another's
 /// value), or one the newline split cannot reach. A value may hold a newline only in an xattr
 /// (binary values such as `security.capability` can), and no acted-on key may follow one.
-pub(super) fn check_records(data: &[u8]) -> io::Result<()> {
+pub(super) fn check_records(data: &[u8]) -> io::Result<Facts> {
     let records = by_length(data)?;
     let mut seen: Vec<&[u8]> = Vec::new();
     let mut after_newline = false;
+    let mut facts = Facts::default();
     for (key, value) in &records {
+        check_value(key, value)?;
+        if *key == b"path" {
+            facts.path_ends_in_slash = value.ends_with(b"/");
+        }
         if seen.contains(key) && !REPEATED.contains(key) {
             return Err(invalid(&format!(
                 "a pax header gives `{}` twice: readers disagree on which counts",
@@ -57,6 +62,50 @@ pub(super) fn check_records(data: &[u8]) -> io::Result<()> {
                 return Err(disagree());
             }
         }
+    }
+    Ok(facts)
+}
+
+/// What the records tell the guard about the entry they describe.
+#[derive(Debug, Default)]
+pub(super) struct Facts {
+    pub(super) path_ends_in_slash: bool,
+}
+
+/// Go refuses an empty key, a NUL in a key or in a name's value, and a number that is not one;
+/// it keeps the header's name where `path` or `linkpath` is empty, which the tar crate takes
+/// for the name "" (the root).
+fn check_value(key: &[u8], value: &[u8]) -> io::Result<()> {
+    let shown = String::from_utf8_lossy(key);
+    if key.is_empty() || key.contains(&0) {
+        return Err(invalid(
+            "a pax record with an empty key or a NUL in its key (Docker's reader refuses it)",
+        ));
+    }
+    let names = [&b"path"[..], b"linkpath", b"uname", b"gname"];
+    if names.contains(&key) && value.contains(&0) {
+        return Err(invalid(&format!(
+            "a pax `{shown}` with a NUL in it (Docker's reader refuses it)"
+        )));
+    }
+    if (key == b"path" || key == b"linkpath") && value.is_empty() {
+        return Err(invalid(&format!(
+            "an empty pax `{shown}`: Docker's reader keeps the header's name, the tar crate takes the root"
+        )));
+    }
+    let digits = |v: &[u8]| !v.is_empty() && v.iter().all(u8::is_ascii_digit);
+    let number = match key {
+        b"uid" | b"gid" | b"size" => digits(value),
+        b"mtime" => match value.iter().position(|b| *b == b'.') {
+            Some(dot) => digits(&value[..dot]) && digits(&value[dot + 1..]),
+            None => digits(value),
+        },
+        _ => true,
+    };
+    if !number && !value.is_empty() {
+        return Err(invalid(&format!(
+            "a pax `{shown}` that is not a plain number: readers disagree on its value"
+        )));
     }
     Ok(())
 }

@@ -279,3 +279,145 @@ fn header_only_entries_claiming_data_are_refused() {
     t.extend([0u8; 1024]);
     assert!(read_all(TarGuard::new(&t[..])).is_err());
 }
+
+fn fix_cksum(t: &mut [u8]) {
+    let mut h = tar::Header::from_byte_slice(&t[..512]).clone();
+    h.set_cksum();
+    t[..512].copy_from_slice(h.as_bytes());
+}
+
+// Differentials with Go's archive/tar found by a second review: each refused.
+
+/// Typeflag NUL (old regular file) whose name ends in `/`: Go's reader turns it into a
+/// directory (reader.go: "Legacy archives use trailing slash for directories") *before*
+/// handleRegularFile, so it reads no data; the tar crate takes it for a regular file and skips
+/// `size` bytes. The "data" is a header only Go sees.
+#[test]
+fn differential_nul_type_with_trailing_slash_claiming_data_is_refused() {
+    let hidden = ustar(tar::EntryType::Regular, "hidden", 0, b"");
+    let mut t = ustar(tar::EntryType::Regular, "d/", 512, &hidden);
+    t[156] = 0;
+    fix_cksum(&mut t);
+    t.extend([0u8; 1024]);
+    // The tar crate: one entry `d/`; Go: `d/` (a directory), then `hidden`.
+    assert_eq!(names(&t), ["d/"]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// Same through a pax `path` record: Go takes the name after mergePAX.
+#[test]
+fn differential_nul_type_with_pax_path_trailing_slash_is_refused() {
+    let mut t = ustar(tar::EntryType::XHeader, "PaxHeaders/d", 11, b"11 path=d/\n");
+    let hidden = ustar(tar::EntryType::Regular, "hidden", 0, b"");
+    let mut e = ustar(tar::EntryType::Regular, "d", 512, &hidden);
+    e[156] = 0;
+    fix_cksum(&mut e);
+    t.extend(e);
+    t.extend([0u8; 1024]);
+    assert_eq!(names(&t), ["d/"]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// `ustar\0` with a version other than `00`: Go's getFormat checks only the magic (USTAR|PAX)
+/// and joins the prefix; the tar crate's is_ustar also wants `00`, so it ignores the prefix.
+#[test]
+fn differential_ustar_magic_other_version_with_prefix_is_refused() {
+    let mut t = ustar(tar::EntryType::Regular, "passwd", 1, b"x");
+    t[345..348].copy_from_slice(b"etc");
+    t[263..265].copy_from_slice(b"\0\0");
+    fix_cksum(&mut t);
+    t.extend([0u8; 1024]);
+    // Go: `etc/passwd`; the tar crate: `passwd`.
+    assert_eq!(names(&t), ["passwd"]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// A ustar header with the star trailer `tar\0` at 508: Go reads a 131-byte prefix (STAR
+/// layout, atime/ctime at 476..500); the tar crate a 155-byte one, running into the atime.
+#[test]
+fn differential_star_trailer_prefix_is_refused() {
+    let mut t = ustar(tar::EntryType::Regular, "libc.so", 1, b"x");
+    let prefix = "./".repeat(62) + "usr/lib";
+    assert_eq!(prefix.len(), 131);
+    t[345..476].copy_from_slice(prefix.as_bytes());
+    t[476..478].copy_from_slice(b"64"); // a valid octal atime for Go
+    t[508..512].copy_from_slice(b"tar\0");
+    fix_cksum(&mut t);
+    t.extend([0u8; 1024]);
+    // Go: `./…/usr/lib/libc.so`; the tar crate: `./…/usr/lib64/libc.so`.
+    assert!(
+        names(&t)[0].ends_with("usr/lib64/libc.so"),
+        "{:?}",
+        names(&t)
+    );
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// An empty pax `path` (or `linkpath`): Go's mergePAX skips empty values (keeps the header's
+/// name); the tar crate's path_bytes returns the empty value (strata: the root directory).
+#[test]
+fn differential_empty_pax_path_is_refused() {
+    let mut t = ustar(tar::EntryType::XHeader, "PaxHeaders/d", 8, b"8 path=\n");
+    t.extend(ustar(tar::EntryType::Directory, "tmp", 0, b""));
+    t.extend([0u8; 1024]);
+    assert_eq!(names(&t), [""]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// An empty GNU long name (`L` data "\0"): Go's `if gnuLongName != ""` keeps the header name;
+/// the tar crate strips one NUL and returns "".
+#[test]
+fn differential_empty_gnu_long_name_is_refused() {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_path("././@LongLink").unwrap();
+    h.set_size(1);
+    h.set_cksum();
+    let mut t = h.as_bytes().to_vec();
+    t.extend([0u8; 512]);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_path("tmp").unwrap();
+    h.set_size(0);
+    h.set_cksum();
+    t.extend(h.as_bytes());
+    t.extend([0u8; 1024]);
+    assert_eq!(names(&t), [""]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
+
+/// Go's parsePAXRecord/validPAXRecord refuse an empty key, a key holding `=` or NUL, and a NUL
+/// in a path/linkpath/uname/gname value; mergePAX takes uid "-1" (ParseInt), the tar crate and
+/// strata's meta_of fall back to the header's uid (parse::<u64> fails).
+#[test]
+fn differential_records_go_reads_otherwise() {
+    for data in [
+        &b"7 =abc\n"[..],
+        b"14 path=a\0bcd\n",
+        b"11 a\0b=cde\n",
+        b"10 uid=-1\n",
+    ] {
+        assert!(pax::check_records(data).is_err(), "{data:?} passes");
+    }
+}
+
+/// A GNU header whose atime field (345..357) does not parse: Go falls back to the pre-Go1.8
+/// writer bug and takes 345..500 as a ustar prefix (reader.go readHeader, issue 12594/21005);
+/// the tar crate uses no prefix for GNU headers.
+#[test]
+fn differential_gnu_header_with_prefix_in_atime_is_refused() {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_path("passwd").unwrap();
+    h.set_size(1);
+    h.set_mode(0o644);
+    let mut t = h.as_bytes().to_vec();
+    t[345..348].copy_from_slice(b"etc");
+    fix_cksum(&mut t);
+    t.extend(b"x");
+    t.resize(1024, 0);
+    t.extend([0u8; 1024]);
+    // Go: `etc/passwd`; the tar crate: `passwd`.
+    assert_eq!(names(&t), ["passwd"]);
+    assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
+}
