@@ -64,15 +64,18 @@ fuzz_target!(|data: &[u8]| {
                     std::fs::remove_dir_all(&dest).unwrap();
                     std::fs::create_dir(&dest).unwrap();
                     let mut sink = DirSink::for_extract(Root::open(&dest).unwrap(), true);
-                    let _ = merge_with(
+                    if let Err(e) = merge_with(
                         &image,
                         top,
                         &mut sink,
                         Order::InOrder,
                         &strata::extract::limits::Limits::default(),
-                    );
+                    ) {
+                        strata_fuzz::assert_no_internal_error(&e);
+                    }
                 }
-                _ => {}
+                Err(e) => strata_fuzz::assert_no_internal_error(&e),
+                Ok(_) => {}
             }
             // Whatever was extracted is walkable without following anything out of it.
             let _ = read_tree(&dest);

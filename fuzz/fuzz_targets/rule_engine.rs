@@ -296,8 +296,9 @@ fuzz_target!(|ops: Vec<Vec<Op>>| {
         }
         other => other,
     };
-    if result.is_err() {
-        // A refusal is an acceptable answer to any sequence.
+    if let Err(e) = &result {
+        // A refusal is an acceptable answer to any sequence, but not an internal error.
+        strata_fuzz::assert_no_internal_error(e);
         return;
     }
     // As root, owners and every entry type are kept; anyone else gets their own ids.

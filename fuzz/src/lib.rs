@@ -265,3 +265,16 @@ pub fn scratch() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// A refusal is an acceptable answer to any input, but not one strata calls an internal error
+/// (an invariant of its own broken, such as the guard and the tar reader parting ways).
+pub fn assert_no_internal_error(e: &(dyn std::error::Error + 'static)) {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        assert!(
+            !c.to_string().contains("internal error"),
+            "strata broke an invariant of its own: {e}: {c}"
+        );
+        cause = c.source();
+    }
+}
