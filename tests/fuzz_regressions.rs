@@ -618,3 +618,28 @@ fn a_link_to_a_link_a_directory_replaces_is_its_target() {
         "a link to a link a directory replaces",
     );
 }
+
+/// rule_engine, `fuzz/regressions/rule_engine-tar-link-out-before-its-target` (minimized): one
+/// layer makes `a/x/q` a link to `c`, `b/x/p` a link to `a/x/q`, `a/y/p` a link to `b/x/p`, then
+/// `b/x/p` again. The tar sink queues links to the end, but sends those to a path out before an
+/// entry rewrites it; it sent `b/x/p -> a/x/q` while `a/x/q`'s own link was still queued, so
+/// the flat tar linked to a name not yet in it (GNU tar: "Cannot hard link to a/x/q"). A link
+/// now goes out after its target's queued link.
+#[test]
+fn a_link_sent_out_early_goes_after_its_targets_link() {
+    if !is_root() {
+        common::skipped("needs root (owners)");
+        return;
+    }
+    let layers = vec![
+        vec![Entry::file("z", "z\n")],
+        vec![
+            Entry::file("c", "c\n"),
+            Entry::hardlink("a/x/q", "c"),
+            Entry::hardlink("b/x/p", "a/x/q"),
+            Entry::hardlink("a/y/p", "b/x/p"),
+            Entry::hardlink("b/x/p", "a/x/q"),
+        ],
+    ];
+    extracts_as_the_model("link-out-early", &layers, "a link sent out early");
+}

@@ -120,6 +120,11 @@ impl<W: Write> TarSink<W> {
             return Ok(());
         };
         self.link_at.remove(&path);
+        // A link goes out after its target: when that is a queued link too (it may be, when
+        // this one goes out early because its path is about to change), that one first.
+        if let Some(&at_target) = self.link_at.get(&target) {
+            self.emit_link(at_target)?;
+        }
         self.note_streamed(&path);
         let mut h = Self::header(tar::EntryType::Link, &Meta::default(), 0);
         self.builder
