@@ -13,7 +13,7 @@ use crate::extract::pipe::Pipelined;
 use crate::extract::rules::{classify, BadName, EntryKind};
 use crate::image::{Image, LayerRef};
 use crate::layer::{LayerError, Measured};
-use crate::targuard::{SparseBudget, TarGuard};
+use crate::targuard::{PaxTap, SparseBudget, TarGuard};
 
 /// An entry of a layer's tar, positioned on its header with its data still to read.
 pub type TarEntry<'a> = tar::Entry<'a, TarGuard<Pipelined>>;
@@ -41,16 +41,18 @@ pub fn read_layer(
     layer: &LayerRef,
     limits: &Limits,
     sparse: &SparseBudget,
-    mut each: impl FnMut(usize, EntryKind, &mut TarEntry<'_>) -> Result<(), ArchiveError>,
+    mut each: impl FnMut(usize, EntryKind, &mut TarEntry<'_>, &PaxTap) -> Result<(), ArchiveError>,
 ) -> Result<Measured, ArchiveError> {
     let fail = |what: String, p: Problem| ArchiveError::new(&image.source_path, Some(what), p);
     let context = layer_context(layer);
     let blob = image.container.open_blob(&layer.path, &context)?;
     let stored_size = image.container.stored_size(&layer.path);
-    let mut archive = tar::Archive::new(TarGuard::expanding(
+    let mut guard = TarGuard::expanding(
         Pipelined::start_sized(blob, true, stored_size),
         sparse.clone(),
-    ));
+    );
+    let pax = guard.pax_tap();
+    let mut archive = tar::Archive::new(guard);
     // Entry data nobody reads is passed over in the stream's own buffers (see TarGuard's Seek).
     let entries = archive
         .entries_with_seek()
@@ -68,7 +70,7 @@ pub fn read_layer(
             }
         }
         let kind = classify(&name).map_err(|e| at(bad_name(e)))?;
-        each(position, kind, &mut entry)?;
+        each(position, kind, &mut entry, &pax)?;
     }
     let mut rest = archive.into_inner().into_inner();
     io::copy(&mut rest, &mut io::sink())

@@ -55,6 +55,9 @@ struct Watch {
     meta_kind: u8,
     /// A long name or pax `path` for the next entry ends in `/`.
     pending_slash: bool,
+    /// The pax data for the next entry, kept while someone taps it.
+    pending_pax: Option<Vec<u8>>,
+    tap: Option<PaxTap>,
 }
 
 enum State {
@@ -89,6 +92,8 @@ impl<R: Read> TarGuard<R> {
                 pax_len: 0,
                 meta_kind: 0,
                 pending_slash: false,
+                pending_pax: None,
+                tap: None,
             },
             pos: 0,
         }
@@ -116,6 +121,12 @@ impl<R: Read> TarGuard<R> {
     /// entry's own header: anything else means the two walk different structures.
     pub fn last_header_at(&self) -> Option<u64> {
         self.watch.last_header
+    }
+
+    /// A handle on the pax records of each entry, as the guard read them, for a reader of the
+    /// entries' metadata (see [`PaxTap`]).
+    pub fn pax_tap(&mut self) -> PaxTap {
+        self.watch.tap.get_or_insert_with(PaxTap::default).clone()
     }
 
     /// What this layer's sparse entries claimed of the shared budget so far.
@@ -221,6 +232,9 @@ impl Watch {
         };
         if !is_meta {
             self.next_size = None;
+            if let Some(tap) = &self.tap {
+                tap.set(self.pending_pax.take());
+            }
         }
         let slash = std::mem::take(&mut self.pending_slash);
         if !is_meta {
@@ -294,6 +308,9 @@ impl Watch {
                 }
                 self.next_size = pax_size(&data);
                 self.pending_slash |= facts.path_ends_in_slash;
+                if self.tap.is_some() {
+                    self.pending_pax = Some(data);
+                }
             }
             kind => {
                 // The tar crate drops one trailing NUL, Go cuts at the first and ignores an
@@ -427,7 +444,9 @@ const PAX_SPARSE_REFUSAL: &str = "a PAX sparse file (GNU.sparse.* records) is no
 
 mod names;
 mod pax;
+mod tap;
 use pax::{pax_is_sparse, pax_size};
+pub use tap::{PaxRecord, PaxTap};
 
 #[cfg(test)]
 mod tests;

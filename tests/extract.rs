@@ -1102,6 +1102,46 @@ fn tar_output_carries_the_xattrs_an_extraction_sets() {
     assert_eq!(keys, ["SCHILY.xattr.user.keep"]);
 }
 
+/// A binary xattr value may hold a newline byte (here `security.capability` granting
+/// cap_dac_override and cap_fowner: permitted bits 0x0a). Pax records are read by their length
+/// prefix, as Docker reads them, so the value comes out whole in the tree and in the flat tar.
+#[test]
+fn an_xattr_value_holding_a_newline_byte_is_kept_whole() {
+    if !root_required() {
+        return;
+    }
+    let capability = [
+        1, 0, 0, 2, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let layers = vec![vec![Entry::file("bin/tool", "x\n")
+        .with_xattr("security.capability", &capability)
+        .with_xattr("user.note", b"two\nlines")]];
+    let fx = image_of_entries("cap-newline.tar", &layers, Compression::None, Format::Oci);
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &Opts::default()).assert_ok("extract");
+    let xattr = |name: &str| {
+        let mut value = vec![0u8; 256];
+        let n = rustix::fs::lgetxattr(dest.join("bin/tool"), name, &mut value[..]).unwrap();
+        value.truncate(n);
+        value
+    };
+    assert_eq!(xattr("security.capability"), capability);
+    assert_eq!(xattr("user.note"), b"two\nlines");
+
+    let tar_path = sb.work.join("x.tar");
+    extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+    let bytes = std::fs::read(&tar_path).unwrap();
+    let record = [
+        &b"SCHILY.xattr.security.capability="[..],
+        &capability,
+        b"\n",
+    ]
+    .concat();
+    let found = bytes.windows(record.len()).any(|w| w == record.as_slice());
+    assert!(found, "the flat tar lacks the whole capability record");
+}
+
 /// Hardlinks to hardlinks: a link to another layer's link is not taken over (it gets what that
 /// path held in its own layer), and a link to a waiting link of its own layer gets that link's
 /// target as of that link, even when the target is rewritten in between.

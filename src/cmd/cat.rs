@@ -39,7 +39,7 @@ pub fn run(args: CatArgs, out: &mut dyn Write) -> Result<ExitCode> {
         layer,
         &limits,
         &SparseBudget::default(),
-        |position, _, entry| {
+        |position, _, entry, _| {
             if position != data.position as usize {
                 return Ok(());
             }

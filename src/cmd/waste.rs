@@ -102,7 +102,7 @@ fn measure(
     // Layers are read ahead, in parallel, and measured in order.
     let read = |layer| -> Result<_, strata::ArchiveError> {
         let mut entries = Vec::new();
-        read_layer(image, layer, limits, &sparse, |_, kind, entry| {
+        read_layer(image, layer, limits, &sparse, |_, kind, entry, _| {
             if let Some(e) = waste_entry(kind, entry) {
                 entries.push(e);
             }

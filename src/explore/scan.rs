@@ -16,7 +16,7 @@ use crate::extract::merge::Special;
 use crate::extract::rules::{clean_path, is_aufs_meta, EntryKind};
 use crate::image::Image;
 use crate::image::LayerRef;
-use crate::targuard::SparseBudget;
+use crate::targuard::{PaxTap, SparseBudget};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScanOptions {
@@ -63,31 +63,39 @@ fn read_entries(
 ) -> Result<(Vec<Pending>, Vec<Hashed>), ArchiveError> {
     let mut pending = Vec::new();
     let mut hashes = Vec::new();
-    read_layer(image, layer, limits, sparse, |position, kind, entry| {
-        let item = match kind {
-            EntryKind::AufsMeta => return Ok(()),
-            EntryKind::Whiteout(p) => Pending::Whiteout(p),
-            EntryKind::Opaque(d) => Pending::Opaque(d),
-            EntryKind::Content(path) => match content(entry, layer.index, position, hash_files) {
-                Ok(Some(read)) => {
-                    hashes.extend(read.hashed);
-                    Pending::Content {
-                        path,
-                        node: read.node,
-                        hardlink: read.hardlink,
+    read_layer(
+        image,
+        layer,
+        limits,
+        sparse,
+        |position, kind, entry, pax| {
+            let item = match kind {
+                EntryKind::AufsMeta => return Ok(()),
+                EntryKind::Whiteout(p) => Pending::Whiteout(p),
+                EntryKind::Opaque(d) => Pending::Opaque(d),
+                EntryKind::Content(path) => {
+                    match content(entry, pax, layer.index, position, hash_files) {
+                        Ok(Some(read)) => {
+                            hashes.extend(read.hashed);
+                            Pending::Content {
+                                path,
+                                node: read.node,
+                                hardlink: read.hardlink,
+                            }
+                        }
+                        Ok(None) => return Ok(()),
+                        Err(p) => {
+                            let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+                            let at = entry_context(layer, &name);
+                            return Err(ArchiveError::new(&image.source_path, Some(at), p));
+                        }
                     }
                 }
-                Ok(None) => return Ok(()),
-                Err(p) => {
-                    let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
-                    let at = entry_context(layer, &name);
-                    return Err(ArchiveError::new(&image.source_path, Some(at), p));
-                }
-            },
-        };
-        pending.push(item);
-        Ok(())
-    })?;
+            };
+            pending.push(item);
+            Ok(())
+        },
+    )?;
     Ok((pending, hashes))
 }
 
@@ -118,6 +126,7 @@ struct Read {
 /// The node a content entry makes; `None` for entry types that are not content.
 fn content(
     entry: &mut TarEntry<'_>,
+    pax: &PaxTap,
     layer: usize,
     position: usize,
     hash: bool,
@@ -125,7 +134,7 @@ fn content(
     let Some(kind) = node_type_of(entry.header().entry_type()) else {
         return Ok(None);
     };
-    let meta = meta_of(entry).map_err(Problem::CorruptTar)?;
+    let meta = meta_of(entry, pax).map_err(Problem::CorruptTar)?;
     let mut node = Node {
         kind,
         mode: meta.mode & 0o7777,

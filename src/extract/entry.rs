@@ -9,6 +9,7 @@ use super::layer_stream::LayerStream;
 use super::limits::{LimitReached, Limits};
 use super::merge::Special;
 use crate::error::Problem;
+use crate::targuard::PaxTap;
 
 /// The kind of a fifo or device node entry.
 pub(crate) fn special_of<R: Read>(entry: &tar::Entry<'_, R>) -> Option<Special> {
@@ -46,8 +47,9 @@ pub(crate) fn problem_of(e: io::Error) -> Problem {
     Problem::Write(e)
 }
 
-/// Mode, owner, mtime and xattrs (pax `SCHILY.xattr.*` records) of an entry.
-pub(crate) fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
+/// Mode, owner, mtime and xattrs (pax `SCHILY.xattr.*` records) of an entry; its pax records
+/// as the guard read them (`pax`, tapped from the guard the entry was read through).
+pub(crate) fn meta_of<R: Read>(entry: &tar::Entry<'_, R>, pax: &PaxTap) -> io::Result<Meta> {
     let h = entry.header();
     let mut meta = Meta {
         mode: h.mode()?,
@@ -56,34 +58,34 @@ pub(crate) fn meta_of<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta
         mtime: h.mtime()?,
         xattrs: Vec::new(),
     };
-    if let Some(exts) = entry.pax_extensions()? {
-        for ext in exts {
-            let ext = ext?;
-            let Ok(key) = ext.key() else { continue };
-            let number = || {
-                let v = ext.value().unwrap_or("");
-                // pax times may carry a fraction: `1700000000.5`.
-                v.split('.').next().unwrap_or("").parse::<u64>().ok()
-            };
-            match key {
-                // pax records override the header's fields (ids and times too large for it).
-                "uid" => meta.uid = number().unwrap_or(meta.uid),
-                "gid" => meta.gid = number().unwrap_or(meta.gid),
-                "mtime" => meta.mtime = number().unwrap_or(meta.mtime),
-                _ => {
-                    if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
-                        // Linux's XATTR_SIZE_MAX: larger values cannot be set anyway.
-                        let len = ext.value_bytes().len();
-                        if len > 65536 {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                format!("the xattr {name} is {len} bytes (the limit is 65536)"),
-                            ));
-                        }
-                        meta.xattrs
-                            .push((name.to_string(), ext.value_bytes().to_vec()));
-                    }
+    for (key, value) in pax.records()? {
+        let number = || {
+            // pax times may carry a fraction: `1700000000.5`.
+            let whole = value.split(|b| *b == b'.').next().unwrap_or_default();
+            std::str::from_utf8(whole).ok()?.parse::<u64>().ok()
+        };
+        match key.as_slice() {
+            // pax records override the header's fields (ids and times too large for it).
+            b"uid" => meta.uid = number().unwrap_or(meta.uid),
+            b"gid" => meta.gid = number().unwrap_or(meta.gid),
+            b"mtime" => meta.mtime = number().unwrap_or(meta.mtime),
+            _ => {
+                let Some(name) = key.strip_prefix(b"SCHILY.xattr.") else {
+                    continue;
+                };
+                // An xattr name is a C string: not one the kernel could set, nor Go read.
+                let Ok(name) = std::str::from_utf8(name) else {
+                    continue;
+                };
+                // Linux's XATTR_SIZE_MAX: larger values cannot be set anyway.
+                let len = value.len();
+                if len > 65536 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the xattr {name} is {len} bytes (the limit is 65536)"),
+                    ));
                 }
+                meta.xattrs.push((name.to_string(), value));
             }
         }
     }
@@ -242,9 +244,11 @@ mod tests {
     }
 
     fn meta(tar: &[u8]) -> io::Result<Meta> {
-        let mut archive = tar::Archive::new(tar);
-        let mut entry = archive.entries()?.next().expect("one entry")?;
-        meta_of(&mut entry)
+        let mut guard = crate::targuard::TarGuard::new(tar);
+        let pax = guard.pax_tap();
+        let mut archive = tar::Archive::new(guard);
+        let entry = archive.entries()?.next().expect("one entry")?;
+        meta_of(&entry, &pax)
     }
 
     #[test]
@@ -268,5 +272,26 @@ mod tests {
         let tar = entry_with_pax(&[("uid", b"4294967296")]);
         let err = meta(&tar).unwrap_err();
         assert!(err.to_string().contains("does not fit"), "{err}");
+    }
+
+    #[test]
+    fn a_binary_xattr_value_holding_a_newline_is_read_whole() {
+        // cap_dac_override and cap_fowner: permitted bits 0x0a, a newline byte.
+        let capability = [
+            1, 0, 0, 2, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let tar = entry_with_pax(&[
+            ("SCHILY.xattr.security.capability", &capability[..]),
+            ("SCHILY.xattr.user.note", b"two\nlines"),
+        ]);
+        let m = meta(&tar).unwrap();
+        assert_eq!(
+            m.xattrs,
+            vec![
+                ("security.capability".to_string(), capability.to_vec()),
+                ("user.note".to_string(), b"two\nlines".to_vec()),
+            ]
+        );
+        assert_eq!((m.uid, m.gid, m.mtime), (7, 8, 9));
     }
 }

@@ -17,7 +17,7 @@ use super::tally::{Counted, Recount, Tally};
 use crate::entries::{bad_name, check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::{Image, LayerRef};
-use crate::targuard::{SparseBudget, TarGuard};
+use crate::targuard::{PaxTap, SparseBudget, TarGuard};
 
 mod in_order;
 mod links;
@@ -128,6 +128,7 @@ pub fn merge_sharing(
         layer_name: String::new(),
         sparse_claimed: 0,
         stream: None,
+        pax: PaxTap::default(),
     };
     for index in layers {
         applier.layer(&image.layers[index])?;
@@ -153,6 +154,8 @@ struct Applier<'a> {
     sparse_claimed: u64,
     /// The stream of the layer being read, for data handed to the sink without a copy.
     stream: Option<LayerStream>,
+    /// The pax records of the entry being read, as the layer's guard read them.
+    pax: PaxTap,
 }
 
 impl Applier<'_> {
@@ -171,14 +174,16 @@ impl Applier<'_> {
         }
         let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
         let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
-        let stream = LayerStream::new(TarGuard::expanding(
+        let mut guard = TarGuard::expanding(
             Pipelined::start_sized(
                 blob,
                 blob_digest,
                 self.image.container.stored_size(&layer.path),
             ),
             self.sparse.clone(),
-        ));
+        );
+        self.pax = guard.pax_tap();
+        let stream = LayerStream::new(guard);
         let mut archive = tar::Archive::new(stream.clone());
         self.stream = Some(stream);
         // Hidden entries' data is passed over in the stream's own buffers (LayerStream's Seek).
@@ -283,7 +288,7 @@ impl Applier<'_> {
             self.counts.hidden += 1;
             return self.carry_out(&decision).map_err(problem_of);
         };
-        let meta = meta_of(entry).map_err(Problem::CorruptTar)?;
+        let meta = meta_of(entry, &self.pax).map_err(Problem::CorruptTar)?;
         let counted = self.write(entry, path, &meta, replace, position)?;
         if let (Some(t), Some(p)) = (&mut self.tally, &tally_path) {
             let left_out = |p: &str| self.engine.left_out(p);

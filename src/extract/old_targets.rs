@@ -14,7 +14,7 @@ use super::rules::{classify, clean_path, EntryKind};
 use crate::entries::{check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
 use crate::image::{Image, LayerRef};
-use crate::targuard::{SparseBudget, TarGuard};
+use crate::targuard::{PaxTap, SparseBudget, TarGuard};
 
 mod index;
 use index::{Index, MadeIndex};
@@ -247,6 +247,8 @@ struct LayerReader<'a> {
     /// Links whose target this layer deleted or replaced.
     hidden: HashSet<usize>,
     entry_name: String,
+    /// The pax records of the entry being read, as the layer's guard read them.
+    pax: PaxTap,
 }
 
 impl<'a> LayerReader<'a> {
@@ -273,6 +275,7 @@ impl<'a> LayerReader<'a> {
             wrote_from: HashMap::new(),
             last_at: HashMap::new(),
             entry_name: format!("layer {} ({})", layer.index, layer.path),
+            pax: PaxTap::default(),
         }
     }
 
@@ -330,10 +333,12 @@ impl LayerReader<'_> {
     fn read(&mut self, sparse: &SparseBudget) -> Result<(), ArchiveError> {
         let (image, layer) = (self.image, self.layer);
         let blob = image.container.open_blob(&layer.path, &self.entry_name)?;
-        let mut archive = tar::Archive::new(TarGuard::expanding(
+        let mut guard = TarGuard::expanding(
             Pipelined::start_sized(blob, true, image.container.stored_size(&layer.path)),
             sparse.clone(),
-        ));
+        );
+        self.pax = guard.pax_tap();
+        let mut archive = tar::Archive::new(guard);
         let entries = archive
             .entries_with_seek()
             .map_err(|e| self.fail(tar_problem(e)))?;
@@ -445,7 +450,7 @@ impl LayerReader<'_> {
             )
         };
         let links = self.index.links;
-        let meta = meta_of(entry).map_err(|e| at(Problem::CorruptTar(e)))?;
+        let meta = meta_of(entry, &self.pax).map_err(|e| at(Problem::CorruptTar(e)))?;
         let first = hits[0];
         let size = entry.size();
         let replace = links[first].replace || self.touched.contains(&first);

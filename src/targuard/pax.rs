@@ -115,7 +115,7 @@ fn disagree() -> io::Error {
 }
 
 /// The records as Go reads them: `LEN key=value\n`, LEN counting the whole record.
-fn by_length(mut data: &[u8]) -> io::Result<Vec<(&[u8], &[u8])>> {
+pub(super) fn by_length(mut data: &[u8]) -> io::Result<Vec<(&[u8], &[u8])>> {
     let malformed = || invalid("a pax header has a malformed record (Docker's reader refuses it)");
     let mut records = Vec::new();
     while !data.is_empty() {
