@@ -233,7 +233,7 @@ impl Watch {
         if !is_meta {
             self.next_size = None;
             if let Some(tap) = &self.tap {
-                tap.set(self.pending_pax.take());
+                tap.set(self.seen - BLOCK, self.pending_pax.take());
             }
         }
         let slash = std::mem::take(&mut self.pending_slash);

@@ -58,7 +58,7 @@ pub(crate) fn meta_of<R: Read>(entry: &tar::Entry<'_, R>, pax: &PaxTap) -> io::R
         mtime: h.mtime()?,
         xattrs: Vec::new(),
     };
-    for (key, value) in pax.records()? {
+    for (key, value) in pax.records(entry.raw_header_position())? {
         let number = || {
             // pax times may carry a fraction: `1700000000.5`.
             let whole = value.split(|b| *b == b'.').next().unwrap_or_default();
