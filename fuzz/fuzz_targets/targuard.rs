@@ -4,7 +4,9 @@
 //! and `verify` make). Never panics; memory stays bounded (run with `-rss_limit_mb`/
 //! `-malloc_limit_mb`: the guard must refuse huge pax/GNU long-name records before the tar
 //! crate allocates them). The guard must walk the structure the tar crate walks: each entry the
-//! tar crate hands out has its header where the guard last parsed one.
+//! tar crate hands out has its header where the guard last parsed one, and the pax records the
+//! guard hands out for it (read by their length prefix, as Docker reads them) are the tar
+//! crate's reading of them wherever that reading succeeds.
 #![no_main]
 
 use std::cell::RefCell;
@@ -28,11 +30,13 @@ impl Read for Shared<'_> {
 }
 
 fn walk(data: &[u8], expanding: bool) -> io::Result<()> {
-    let guard = Rc::new(RefCell::new(if expanding {
+    let mut guard = if expanding {
         TarGuard::expanding(data, SparseBudget::default())
     } else {
         TarGuard::new(data)
-    }));
+    };
+    let tap = guard.pax_tap();
+    let guard = Rc::new(RefCell::new(guard));
     let mut archive = tar::Archive::new(Shared(guard.clone()));
     let mut read = 0u64;
     for entry in archive.entries()? {
@@ -54,9 +58,35 @@ fn walk(data: &[u8], expanding: bool) -> io::Result<()> {
         let _ = (h.device_major(), h.device_minor(), h.username_bytes());
         let _ = entry.path_bytes();
         let _ = entry.link_name_bytes();
-        if let Ok(Some(exts)) = entry.pax_extensions() {
-            for e in exts {
-                let _ = e.map(|e| (e.key_bytes().len(), e.value_bytes().len()));
+        let records = tap
+            .records(entry.raw_header_position())
+            .expect("the guard hands out the pax records of the entry the tar crate is on");
+        let pax = entry.pax_extensions();
+        if let Ok(None) = pax {
+            assert!(records.is_empty(), "pax records the tar crate does not see");
+        }
+        if let Ok(Some(exts)) = pax {
+            let mut in_step = true;
+            for (i, e) in exts.enumerate() {
+                let Ok(e) = e else {
+                    // A record whose value holds a newline: the tar crate cannot read it,
+                    // nor (in step) the ones after it.
+                    in_step = false;
+                    continue;
+                };
+                let record = (e.key_bytes().to_vec(), e.value_bytes().to_vec());
+                if in_step {
+                    assert_eq!(
+                        records.get(i),
+                        Some(&record),
+                        "pax record {i} read two ways"
+                    );
+                } else {
+                    assert!(
+                        records.contains(&record),
+                        "a pax record only the tar crate sees"
+                    );
+                }
             }
         }
         let _ = strata::rawname::from_bytes(&entry.path_bytes());
