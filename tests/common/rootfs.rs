@@ -722,7 +722,10 @@ pub fn rootfs_layers() -> Vec<Vec<Entry>> {
             .with_xattr("user.comment", b"hello xattr")
             .with_xattr("security.capability", &capability())
             .with_xattr("trusted.note", b"root only"),
-        Entry::file("xattrs/user-only", "user xattr\n").with_xattr("user.mime_type", b"text/plain"),
+        // A value may hold newline bytes: pax records are read by their length prefix.
+        Entry::file("xattrs/user-only", "user xattr\n")
+            .with_xattr("user.mime_type", b"text/plain")
+            .with_xattr("user.lines", b"one\ntwo\n"),
         Entry::dir("owned"),
         Entry::file("owned/u70000", "uid 70000\n").with_owner(70000, 70001),
         Entry::dir("owned/d1000")
