@@ -32,7 +32,8 @@ pub fn layer_context(layer: &LayerRef) -> String {
 }
 
 /// Reads layer `layer` of `image` from start to end, calling `each` with every entry's position
-/// in the layer, its classified name and the entry itself (aufs metadata is passed too, so
+/// in the layer, its classified name, the entry itself and the guard's tap on its pax records
+/// (for [`crate::extract::entry::meta_of`]; aufs metadata is passed too, so
 /// that positions stay those of the tar). Fails on a corrupt or truncated tar, a refused name,
 /// a limit reached (entries, and file content read for `--max-size`), or digests that differ from the claims; `each` may fail too, and its error
 /// ends the read. Returns the digests found.

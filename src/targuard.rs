@@ -233,7 +233,10 @@ impl Watch {
         if !is_meta {
             self.next_size = None;
             if let Some(tap) = &self.tap {
-                tap.set(self.seen - BLOCK, self.pending_pax.take());
+                // Go drops a pax header's records at a global (`g`) header, whose own records
+                // Docker ignores: that entry gets none.
+                let records = self.pending_pax.take().filter(|_| kind != b'g');
+                tap.set(self.seen - BLOCK, records);
             }
         }
         let slash = std::mem::take(&mut self.pending_slash);

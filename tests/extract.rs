@@ -822,6 +822,41 @@ fn long_non_utf8_names_are_measured_in_bytes() {
     );
 }
 
+/// Entries that are no node of a tree (pax global headers, an unknown type) are skipped with a
+/// warning and hide nothing below: Docker ignores global headers, and in overlayfs (the layer
+/// store) the layer's directory simply lacks them. Before, a global header named `x` deleted
+/// the lower `x` from the extracted tree while `mount` showed it.
+#[test]
+fn entries_that_are_no_node_hide_nothing_below() {
+    let fx = common::sandbox::non_node_entries_image("non-node.tar");
+    for extra in [&[][..], &["--force"][..]] {
+        let sb = Sandbox::new();
+        let dest = sb.dest();
+        let out = extract(fx.arg(), &dest, extra, &Opts::default());
+        out.assert_ok("extract");
+        for (path, content) in [
+            ("x", "lower x\n"),
+            ("d/f", "lower f\n"),
+            ("d/g", "lower g\n"),
+            ("y", "upper y\n"),
+        ] {
+            let got = std::fs::read_to_string(dest.join(path)).unwrap_or_default();
+            assert_eq!(got, content, "{path} with {extra:?}:\n{out}");
+        }
+        assert_eq!(out.warnings().len(), 3, "{out}");
+        let tar_path = sb.work.join("flat.tar");
+        extract(fx.arg(), &tar_path, &["--tar"], &Opts::default()).assert_ok("--tar");
+        let mut names = Vec::new();
+        let bytes = std::fs::read(&tar_path).unwrap();
+        for e in tar::Archive::new(&bytes[..]).entries().unwrap() {
+            names.push(e.unwrap().path().unwrap().display().to_string());
+        }
+        for path in ["x", "d/f", "d/g", "y"] {
+            assert!(names.iter().any(|n| n == path), "{path} not in {names:?}");
+        }
+    }
+}
+
 /// Entries of types strata does not write are named in a warning each, up to 100, then
 /// counted in one line: a layer of millions of them cannot fill memory with warnings.
 #[test]

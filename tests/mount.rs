@@ -256,6 +256,27 @@ fn rich_fixture_docker_save_merged_view_matches_extract() {
     fixture_matches_extract(&fx, &layers);
 }
 
+/// Entries that are no node of a tree (pax global headers at `x` and `d`, an unknown type at
+/// `d/f`) hide nothing below, in the merged view as in `extract`.
+#[test]
+fn entries_that_are_no_node_mount_as_they_extract() {
+    if !ready() {
+        return;
+    }
+    let fx = common::sandbox::non_node_entries_image("non-node.tar");
+    let env = MountEnv::new();
+    let s = sel(fx.arg(), &[]);
+    let extracted = env.extract_tree(&s, "extracted", &[]);
+    let mp = env.mountpoint("mp");
+    env.mount_ok(&s, &mp, &[]);
+    let merged = read_view(&mp);
+    for path in ["x", "d/f", "d/g", "y"] {
+        assert!(std::fs::metadata(mp.join(path)).is_ok(), "{path} missing");
+    }
+    assert_view(&extracted, &merged, true, "non-node entries vs extract");
+    env.umount_ok(&mp, &[]);
+}
+
 /// The two rules fuzzing found the top-down merge getting wrong (tests/fuzz_regressions.rs),
 /// through the layer store: a directory implied only by entries a whiteout hides survives, and
 /// a layer that makes a directory a symlink and then a directory again hides what the layers

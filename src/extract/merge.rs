@@ -272,6 +272,13 @@ impl Applier<'_> {
         position: usize,
     ) -> Result<(), Problem> {
         let header_type = entry.header().entry_type();
+        if crate::explore::apply::node_type_of(header_type).is_none() {
+            // Not a node of any tree (a pax global header, a volume label, ...): it neither
+            // makes nor hides anything, as in overlayfs, where the layer's own directory
+            // simply lacks it, and as in `ls`.
+            self.skipped(&path, header_type);
+            return Ok(());
+        }
         if header_type == tar::EntryType::Link {
             // Checked whether the link shows or an upper layer hides it: in order (and in the
             // layer store, one layer at a time) it is made, so every way refuses it alike.
@@ -345,6 +352,7 @@ impl Applier<'_> {
                 (r, Some(Counted::Special))
             }
             other => {
+                // Refused before the engine's decision (see `content`).
                 self.skipped(&path, other);
                 (Ok(()), None)
             }

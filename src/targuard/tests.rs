@@ -421,3 +421,64 @@ fn differential_gnu_header_with_prefix_in_atime_is_refused() {
     assert_eq!(names(&t), ["passwd"]);
     assert!(read_all(TarGuard::new(&t[..])).is_err(), "passes the guard");
 }
+
+/// The records the tap hands out for each entry of `tar`: (type, records).
+fn tapped(tar: &[u8]) -> Vec<(u8, Vec<PaxRecord>)> {
+    let mut guard = TarGuard::new(tar);
+    let tap = guard.pax_tap();
+    let mut archive = tar::Archive::new(guard);
+    let mut out = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let records = tap.records(entry.raw_header_position()).unwrap();
+        out.push((entry.header().entry_type().as_byte(), records));
+    }
+    out
+}
+
+/// Local pax records apply to the next entry only; Go drops them at a global header, which
+/// gets none of them (its own are global, which Docker ignores), nor does what follows.
+#[test]
+fn the_tap_hands_local_records_to_their_entry_only() {
+    let x = |key: &str, value: &[u8]| {
+        let data = pax::tests::record(key, value);
+        ustar(
+            tar::EntryType::XHeader,
+            "././@PaxHeader",
+            data.len() as u64,
+            &data,
+        )
+    };
+    let global = pax::tests::record("comment", b"g");
+    let g = ustar(
+        tar::EntryType::XGlobalHeader,
+        "g",
+        global.len() as u64,
+        &global,
+    );
+    let file = |name: &str| ustar(tar::EntryType::Regular, name, 0, b"");
+    let tar = [
+        x("SCHILY.xattr.user.a", b"1\n2"),
+        file("a"),
+        file("b"),
+        x("SCHILY.xattr.user.c", b"3"),
+        g.clone(),
+        file("c"),
+        g,
+        file("d"),
+        vec![0; 1024],
+    ]
+    .concat();
+    let record = |k: &str, v: &[u8]| (k.as_bytes().to_vec(), v.to_vec());
+    assert_eq!(
+        tapped(&tar),
+        vec![
+            (b'0', vec![record("SCHILY.xattr.user.a", b"1\n2")]),
+            (b'0', vec![]),
+            (b'g', vec![]),
+            (b'0', vec![]),
+            (b'g', vec![]),
+            (b'0', vec![]),
+        ]
+    );
+}

@@ -624,3 +624,38 @@ pub fn gnu_untar(tar: &Path, into: &Path, extra: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Two layers: files `x`, `d/f` and `d/g` below; above, entries that are no node of a tree at
+/// those paths (a pax global header at `x` and at `d`, an entry of an unknown type `Z` at
+/// `d/f`) and a file `y`. Docker ignores global headers; overlayfs sees nothing of them in the
+/// layer's directory: they hide nothing below.
+pub fn non_node_entries_image(name: &str) -> Fixture {
+    use super::layer::{Compression, LayerSpec};
+    let lower = LayerSpec::new(
+        vec![
+            Entry::file("x", "lower x\n"),
+            Entry::dir("d"),
+            Entry::file("d/f", "lower f\n"),
+            Entry::file("d/g", "lower g\n"),
+        ],
+        Compression::None,
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (kind, path, data) in [
+        (tar::EntryType::XGlobalHeader, "x", &b"16 comment=hey\n"[..]),
+        (tar::EntryType::XGlobalHeader, "d", b"16 comment=hey\n"),
+        (tar::EntryType::new(b'Z'), "d/f", b""),
+        (tar::EntryType::Regular, "y", b"upper y\n"),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_600_000_000);
+        b.append_data(&mut h, path, data).unwrap();
+    }
+    let upper = LayerSpec::from_tar(b.into_inner().unwrap(), Compression::None);
+    image_of(name, vec![lower, upper], Format::Oci)
+}
