@@ -73,9 +73,15 @@ pub(crate) fn meta_of<R: Read>(entry: &tar::Entry<'_, R>, pax: &PaxTap) -> io::R
                 let Some(name) = key.strip_prefix(b"SCHILY.xattr.") else {
                     continue;
                 };
-                // An xattr name is a C string: not one the kernel could set, nor Go read.
+                // Docker would set it (a name is any C string); dropped, the tree would differ.
                 let Ok(name) = std::str::from_utf8(name) else {
-                    continue;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the xattr name `SCHILY.xattr.{}` is not UTF-8 (not supported)",
+                            String::from_utf8_lossy(name)
+                        ),
+                    ));
                 };
                 // Linux's XATTR_SIZE_MAX: larger values cannot be set anyway.
                 let len = value.len();
@@ -293,5 +299,24 @@ mod tests {
             ]
         );
         assert_eq!((m.uid, m.gid, m.mtime), (7, 8, 9));
+    }
+
+    /// Docker would set an xattr whose name is not UTF-8; strata cannot carry it, and says so
+    /// rather than write a tree without it.
+    #[test]
+    fn an_xattr_name_that_is_not_utf8_is_refused_not_dropped() {
+        let body = b"SCHILY.xattr.user.\xff=v\n";
+        let record = [format!("{} ", body.len() + 3).as_bytes(), body].concat();
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_path("././@PaxHeader").unwrap();
+        h.set_size(record.len() as u64);
+        h.set_cksum();
+        let mut tar = h.as_bytes().to_vec();
+        tar.extend_from_slice(&record);
+        tar.resize(1024, 0);
+        tar.extend(entry_with_pax(&[]));
+        let err = meta(&tar).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 }
