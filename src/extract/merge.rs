@@ -275,8 +275,11 @@ impl Applier<'_> {
         if crate::explore::apply::node_type_of(header_type).is_none() {
             // Not a node of any tree (a pax global header, a volume label, ...): it neither
             // makes nor hides anything, as in overlayfs, where the layer's own directory
-            // simply lacks it, and as in `ls`.
-            self.skipped(&path, header_type);
+            // simply lacks it, and as in `ls`. A global header is tar metadata (`git archive`
+            // writes one), passed over without a word, as Docker does; other types are named.
+            if !header_type.is_pax_global_extensions() {
+                self.skipped(&path, header_type);
+            }
             return Ok(());
         }
         if header_type == tar::EntryType::Link {
