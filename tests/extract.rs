@@ -822,10 +822,11 @@ fn long_non_utf8_names_are_measured_in_bytes() {
     );
 }
 
-/// Entries that are no node of a tree (pax global headers, an unknown type) are skipped with a
-/// warning and hide nothing below: Docker ignores global headers, and in overlayfs (the layer
-/// store) the layer's directory simply lacks them. Before, a global header named `x` deleted
-/// the lower `x` from the extracted tree while `mount` showed it.
+/// Entries that are no node of a tree (pax global headers, an unknown type) hide nothing below:
+/// Docker ignores global headers, and in overlayfs (the layer store) the layer's directory
+/// simply lacks them. Before, a global header named `x` deleted the lower `x` from the
+/// extracted tree while `mount` showed it, and one after the target of a hardlink to a
+/// rewritten file made `extract` refuse the link.
 #[test]
 fn entries_that_are_no_node_hide_nothing_below() {
     let fx = common::sandbox::non_node_entries_image("non-node.tar");
@@ -839,6 +840,8 @@ fn entries_that_are_no_node_hide_nothing_below() {
             ("d/f", "lower f\n"),
             ("d/g", "lower g\n"),
             ("y", "upper y\n"),
+            ("t", "upper t\n"),
+            ("h", "lower t\n"),
         ] {
             let got = std::fs::read_to_string(dest.join(path)).unwrap_or_default();
             assert_eq!(got, content, "{path} with {extra:?}:\n{out}");
@@ -854,9 +857,37 @@ fn entries_that_are_no_node_hide_nothing_below() {
         for e in tar::Archive::new(&bytes[..]).entries().unwrap() {
             names.push(e.unwrap().path().unwrap().display().to_string());
         }
-        for path in ["x", "d/f", "d/g", "y"] {
+        for path in ["x", "d/f", "d/g", "y", "t", "h"] {
             assert!(names.iter().any(|n| n == path), "{path} not in {names:?}");
         }
+    }
+}
+
+/// A global header at the path of a lower symlink does not hide that symlink from a whiteout
+/// below it: the marker is refused in order (`--force`) as it is top down and by `mount`.
+#[test]
+fn a_global_header_does_not_hide_a_lower_symlink_from_a_marker() {
+    use tar::EntryType as T;
+    let layers = vec![
+        common::sandbox::raw_layer(&[
+            (T::Directory, "etc", b""),
+            (T::Regular, "etc/passwd", b"P\n"),
+            (T::Symlink, "s", b"etc"),
+        ]),
+        common::sandbox::raw_layer(&[
+            (T::XGlobalHeader, "s", b"16 comment=hey\n"),
+            (T::Regular, "s/.wh.passwd", b""),
+        ]),
+    ];
+    let fx = common::sandbox::image_of("global-over-symlink.tar", layers, Format::Oci);
+    for extra in [&[][..], &["--force"][..]] {
+        let sb = Sandbox::new();
+        let out = extract(fx.arg(), &sb.dest(), extra, &Opts::default());
+        assert_eq!(out.code, Some(2), "{extra:?}: {out}");
+        assert!(
+            out.stderr.contains("a symlink of a lower layer"),
+            "{extra:?}: {out}"
+        );
     }
 }
 

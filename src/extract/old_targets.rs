@@ -377,6 +377,10 @@ impl LayerReader<'_> {
             }
             EntryKind::Content(p) => p,
         };
+        if crate::explore::apply::node_type_of(entry.header().entry_type()).is_none() {
+            // Neither makes nor hides anything (see `Applier::content`).
+            return Ok(());
+        }
         let linkable = Linkable::of(entry, self.limits);
         if entry.header().entry_type() == tar::EntryType::Link {
             // The target became a second name of another path: what that one held here.

@@ -625,37 +625,59 @@ pub fn gnu_untar(tar: &Path, into: &Path, extra: &[&str]) {
     );
 }
 
-/// Two layers: files `x`, `d/f` and `d/g` below; above, entries that are no node of a tree at
-/// those paths (a pax global header at `x` and at `d`, an entry of an unknown type `Z` at
-/// `d/f`) and a file `y`. Docker ignores global headers; overlayfs sees nothing of them in the
-/// layer's directory: they hide nothing below.
+/// Three layers. The lowest: files `x`, `d/f`, `d/g` and `t`, then a pax global header at `t`.
+/// The middle: entries that are no node of a tree (a global header at `x` and at `d`, an entry of
+/// an unknown type `Z` at `d/f`), a file `y` and a hardlink `h` to `t`. The top rewrites `t`.
+/// Docker ignores global headers, and overlayfs sees nothing of them in a layer's directory:
+/// they hide nothing, and `h` keeps the lowest layer's `t`.
 pub fn non_node_entries_image(name: &str) -> Fixture {
-    use super::layer::{Compression, LayerSpec};
-    let lower = LayerSpec::new(
-        vec![
-            Entry::file("x", "lower x\n"),
-            Entry::dir("d"),
-            Entry::file("d/f", "lower f\n"),
-            Entry::file("d/g", "lower g\n"),
-        ],
-        Compression::None,
-    );
+    let global = tar::EntryType::XGlobalHeader;
+    let file = tar::EntryType::Regular;
+    let layer = raw_layer;
+    let comment = &b"16 comment=hey\n"[..];
+    let layers = vec![
+        layer(&[
+            (file, "x", b"lower x\n"),
+            (tar::EntryType::Directory, "d", b""),
+            (file, "d/f", b"lower f\n"),
+            (file, "d/g", b"lower g\n"),
+            (file, "t", b"lower t\n"),
+            (global, "t", comment),
+        ]),
+        layer(&[
+            (global, "x", comment),
+            (global, "d", comment),
+            (tar::EntryType::new(b'Z'), "d/f", b""),
+            (file, "y", b"upper y\n"),
+            (tar::EntryType::Link, "h", b"t"),
+        ]),
+        layer(&[(file, "t", b"upper t\n")]),
+    ];
+    image_of(name, layers, Format::Oci)
+}
+
+/// An uncompressed layer of raw entries (type, path, data; a hardlink's data is its target),
+/// for entry types `Entry` does not make.
+pub fn raw_layer(entries: &[(tar::EntryType, &str, &[u8])]) -> super::layer::LayerSpec {
     let mut b = tar::Builder::new(Vec::new());
-    for (kind, path, data) in [
-        (tar::EntryType::XGlobalHeader, "x", &b"16 comment=hey\n"[..]),
-        (tar::EntryType::XGlobalHeader, "d", b"16 comment=hey\n"),
-        (tar::EntryType::new(b'Z'), "d/f", b""),
-        (tar::EntryType::Regular, "y", b"upper y\n"),
-    ] {
+    for &(kind, path, data) in entries {
         let mut h = tar::Header::new_ustar();
         h.set_entry_type(kind);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
+        h.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(1_600_000_000);
-        b.append_data(&mut h, path, data).unwrap();
+        let target = std::str::from_utf8(data).unwrap_or_default();
+        match kind {
+            tar::EntryType::Link | tar::EntryType::Symlink => {
+                h.set_size(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+            _ => {
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, path, data).unwrap();
+            }
+        }
     }
-    let upper = LayerSpec::from_tar(b.into_inner().unwrap(), Compression::None);
-    image_of(name, vec![lower, upper], Format::Oci)
+    super::layer::LayerSpec::from_tar(b.into_inner().unwrap(), super::layer::Compression::None)
 }

@@ -113,11 +113,16 @@ fn hides_lower(
     {
         let entry = entry.map_err(|e| fail(tar_problem(e)))?;
         let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        if crate::explore::apply::node_type_of(kind).is_none() {
+            // Neither makes nor hides anything (see `Applier::content`).
+            continue;
+        }
         if let Ok(EntryKind::Content(p)) = classify(&name) {
             let above = path
                 .strip_prefix(p.as_str())
                 .is_some_and(|rest| rest.starts_with('/'));
-            if p == path || (above && !entry.header().entry_type().is_dir()) {
+            if p == path || (above && !kind.is_dir()) {
                 return Ok(true);
             }
         }
