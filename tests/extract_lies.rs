@@ -726,3 +726,45 @@ fn mount_refuses_past_max_files_and_max_layers() {
     out.assert_ok("no limits");
     env.umount_ok(&mp, &[]);
 }
+
+/// A docker save whose plain layer 1 had one byte of a file changed after its diffID went
+/// into the config: the tar still parses.
+fn docker_save_with_a_changed_layer(name: &str) -> Fixture {
+    let img = two_layer_image("changed:1");
+    let mut items = docker_legacy_items(std::slice::from_ref(&img), LegacyOpts::default());
+    let mut changed = 0;
+    for item in &mut items {
+        if let Item::File(_, bytes) = item {
+            if let Some(at) = bytes.windows(4).position(|w| w == b"app\n") {
+                bytes[at] = b'A';
+                changed += 1;
+            }
+        }
+    }
+    assert_eq!(changed, 1, "the layer's file content is found once");
+    Fixture::new_file(name, &items_to_tar(&items), "docker-save", vec![img.expect])
+}
+
+/// A plain layer is hashed by one read and written from another when the archive can be held
+/// by a read lease (src/extract/hash_ahead.rs): a layer whose bytes do not match its diffID is
+/// still refused, by the directory and the tar extraction, and nothing is left behind; in a
+/// docker save tar and in an OCI layout directory (each blob its own file).
+#[test]
+fn a_plain_layer_that_does_not_match_its_diff_id_is_refused() {
+    let docker = docker_save_with_a_changed_layer("changed-layer.tar");
+    let oci = common::malformed::blob_digest_mismatch().fixture;
+    for fx in [&docker, &oci] {
+        for extra in [&[][..], &["--tar"][..]] {
+            let sb = Sandbox::new();
+            let dest = sb.dest();
+            let out = extract(fx.arg(), &dest, extra, &Opts::default());
+            assert_clean_error(&out.as_run(), &fx.file_name());
+            let line = out.error_line();
+            assert!(
+                line.contains("layer 1") && line.contains("mismatch"),
+                "{out}"
+            );
+            assert!(!dest.exists() && sb.leftovers().is_empty(), "{out}");
+        }
+    }
+}
