@@ -328,6 +328,28 @@ mod tests {
         assert_eq!(layer.digests(), None);
     }
 
+    /// Linux empties a file opened `O_RDONLY|O_TRUNC` without breaking a read lease: the
+    /// second read then ends early, and the layer fails.
+    #[test]
+    fn a_layer_whose_file_is_emptied_meanwhile_fails() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let bytes = pattern(1 << 20);
+        let (_dir, path, blob) = leased(&bytes);
+        let mut ahead = HashAhead::start(vec![(0, blob)]);
+        let mut layer = Pipelined::leased(ahead.take(0).unwrap());
+        let mut half = vec![0; 1 << 19];
+        layer.read_exact(&mut half).unwrap();
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_TRUNC)
+            .open(&path)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        let err = io::copy(&mut layer, &mut io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
+        assert_eq!(layer.digests(), None);
+    }
+
     #[test]
     fn a_compressed_layer_is_left_to_the_pipeline() {
         let (_dir, _path, blob) = leased(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
