@@ -745,10 +745,10 @@ fn docker_save_with_a_changed_layer(name: &str) -> Fixture {
     Fixture::new_file(name, &items_to_tar(&items), "docker-save", vec![img.expect])
 }
 
-/// A plain layer is hashed by one read and written from another when the archive can be held
-/// by a read lease (src/extract/hash_ahead.rs): a layer whose bytes do not match its diffID is
-/// still refused, by the directory and the tar extraction, and nothing is left behind; in a
-/// docker save tar and in an OCI layout directory (each blob its own file).
+/// A plain layer whose bytes do not match its diffID is refused by the directory and the tar
+/// extraction, and nothing is left behind; in a docker save tar and in an OCI layout directory
+/// (each blob its own file). A plain layer's digest is its diffID: one hash checks both, and an
+/// optimisation that hashed it apart from the bytes written must still fail here.
 #[test]
 fn a_plain_layer_that_does_not_match_its_diff_id_is_refused() {
     let docker = docker_save_with_a_changed_layer("changed-layer.tar");

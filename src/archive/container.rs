@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::dockerroot::DockerRoot;
-use super::lease::{LeasedBlob, ReadLease};
 use super::paths::{normalize, resolve_links};
 use super::stream::{clone_layer_error, outer_decoder, read_stream, Streamed};
 use super::tarfile::{index_tar, resolve_tar, Member, Section};
@@ -21,10 +20,6 @@ use crate::progress::{CountingReader, Progress};
 
 /// Manifests, indexes and configs are read whole; beyond this they are refused.
 pub const JSON_LIMIT: u64 = 16 * 1024 * 1024;
-
-/// Blob files of a layout directory held open (and leased) at once for one extraction: far
-/// below the usual limit of 1024 descriptors.
-const LEASED_FILES: usize = 128;
 
 /// How the archive itself is packaged, as reported in `source.container`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,51 +235,6 @@ impl Container {
         }
     }
 
-    /// The blobs at `paths`, each as a byte range of a file held by a read lease (see
-    /// [`super::lease`]); `None` for a blob where no lease can be had (a stream, a data root,
-    /// a filesystem a lease is not trusted on, a file someone has open for writing).
-    pub fn leased_blobs(&self, paths: &[&str]) -> Vec<Option<LeasedBlob>> {
-        match &self.kind {
-            Kind::Tar { file, members } => {
-                // A file of its own: a lease belongs to one open file, and this container's
-                // other readers must not share (or release) it.
-                let lease = reopen(file)
-                    .map(Arc::new)
-                    .and_then(|f| Some((f.clone(), Arc::new(ReadLease::take(f)?))));
-                paths
-                    .iter()
-                    .map(|path| {
-                        let (file, lease) = lease.clone()?;
-                        let norm = normalize(path).ok()?;
-                        let (pos, size) = resolve_tar(members, &norm).ok()?;
-                        let section = Section {
-                            file,
-                            pos,
-                            end: pos + size,
-                        };
-                        Some(LeasedBlob { section, lease })
-                    })
-                    .collect()
-            }
-            Kind::Dir(root) => paths
-                .iter()
-                .enumerate()
-                .map(|(i, path)| {
-                    // Each blob is a file held open until its layer is read.
-                    if i >= LEASED_FILES {
-                        return None;
-                    }
-                    let file = Arc::new(open_in_dir(root, &normalize(path).ok()?).ok()?);
-                    let end = file.metadata().ok()?.len();
-                    let lease = Arc::new(ReadLease::take(file.clone())?);
-                    let section = Section { file, pos: 0, end };
-                    Some(LeasedBlob { section, lease })
-                })
-                .collect(),
-            Kind::Streamed(_) | Kind::DockerRoot(_) => paths.iter().map(|_| None).collect(),
-        }
-    }
-
     /// Like [`Container::open`], but a stream (stdin, a compressed archive) is first copied,
     /// decompressed, to an unnamed temporary file so that its blobs can be read in any order.
     pub fn open_spooled(path: &Path) -> Result<Container, ArchiveError> {
@@ -392,13 +342,6 @@ impl Problem {
             other => other,
         }
     }
-}
-
-/// A second open file of the same file (not a duplicated descriptor, which shares the first's
-/// open file and its lease).
-fn reopen(file: &File) -> Option<File> {
-    use std::os::fd::AsRawFd;
-    File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
 }
 
 /// Opens a file inside a layout directory, refusing anything that resolves outside it (a blob

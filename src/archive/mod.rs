@@ -6,7 +6,6 @@ pub mod container;
 pub mod containers_storage;
 pub mod docker;
 pub mod dockerroot;
-pub mod lease;
 pub mod legacy_v1;
 pub mod listing;
 pub mod oci;
@@ -23,7 +22,6 @@ use oci_spec::image::{Descriptor, Platform};
 
 pub use container::{Container, Packaging};
 pub use select::{fits, host_platform, parse_platform, platform_text, PlatformWanted};
-pub use tarfile::Section;
 
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};

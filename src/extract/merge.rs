@@ -9,7 +9,6 @@ use std::io::{self, Read};
 use super::engine::{Decision, Engine, Link};
 use super::entry::{meta_of, problem_of, special_of, Exact, FileData};
 use super::fs::Meta;
-use super::hash_ahead::HashAhead;
 use super::layer_stream::LayerStream;
 use super::limits::Limits;
 use super::pipe::Pipelined;
@@ -114,7 +113,6 @@ pub fn merge_sharing(
 ) -> Result<Outcome, ArchiveError> {
     let engine = Engine::new(order);
     let layers = engine.layers(top);
-    let ahead = (order == Order::TopDown).then(|| hash_ahead(image, &layers));
     let mut applier = Applier {
         image,
         sink,
@@ -131,24 +129,11 @@ pub fn merge_sharing(
         sparse_claimed: 0,
         stream: None,
         pax: PaxTap::default(),
-        ahead,
     };
     for index in layers {
         applier.layer(&image.layers[index])?;
     }
     applier.finish()
-}
-
-/// Starts hashing the plain layers of `layers` (in that order) ahead of their reading, where
-/// the archive's files can be held by a read lease.
-fn hash_ahead(image: &Image, layers: &[usize]) -> HashAhead {
-    let paths: Vec<&str> = layers
-        .iter()
-        .map(|&i| image.layers[i].path.as_str())
-        .collect();
-    let blobs = image.container.leased_blobs(&paths);
-    let leased = layers.iter().zip(blobs);
-    HashAhead::start(leased.filter_map(|(&i, b)| Some((i, b?))).collect())
 }
 
 /// One merge's progress: the engine's decisions carried out on the sink, and counted.
@@ -171,8 +156,6 @@ struct Applier<'a> {
     stream: Option<LayerStream>,
     /// The pax records of the entry being read, as the layer's guard read them.
     pax: PaxTap,
-    /// Plain layers being hashed ahead of their reading (top-down extraction only).
-    ahead: Option<HashAhead>,
 }
 
 impl Applier<'_> {
@@ -189,17 +172,16 @@ impl Applier<'_> {
         if self.engine.deletes_first() {
             delete_first(self.image, layer, &self.engine, self.sink, &entry_name)?;
         }
-        let ticket = self.ahead.as_mut().and_then(|a| a.take(layer.index));
-        let source = match ticket {
-            Some(ticket) => Pipelined::leased(ticket),
-            None => {
-                let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
-                let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
-                let size = self.image.container.stored_size(&layer.path);
-                Pipelined::start_sized(blob, blob_digest, size)
-            }
-        };
-        let mut guard = TarGuard::expanding(source, self.sparse.clone());
+        let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
+        let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
+        let mut guard = TarGuard::expanding(
+            Pipelined::start_sized(
+                blob,
+                blob_digest,
+                self.image.container.stored_size(&layer.path),
+            ),
+            self.sparse.clone(),
+        );
         self.pax = guard.pax_tap();
         let stream = LayerStream::new(guard);
         let mut archive = tar::Archive::new(stream.clone());

@@ -5,7 +5,6 @@ pub mod dir_sink;
 pub mod engine;
 pub mod entry;
 pub mod fs;
-pub mod hash_ahead;
 mod layer_stream;
 pub mod limits;
 mod link_order;

@@ -1,8 +1,7 @@
 //! Reads a layer blob on a second thread — hashing the stored bytes, decompressing, hashing the
 //! decompressed bytes to their very end — and hands the decompressed stream to the writer a few
 //! chunks ahead, so decompression, hashing and writing overlap. A small blob is read the same
-//! way on the caller's thread instead (see [`INLINE_BELOW`]), and a plain layer hashed ahead
-//! by [`super::hash_ahead`] is read where it lies.
+//! way on the caller's thread instead (see [`INLINE_BELOW`]).
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
-use super::hash_ahead::Ticket;
 use crate::digest::{BackgroundHasher, Digest, Feeder, Stream};
 use crate::layer::{self, Compression, Measured};
 
@@ -35,7 +33,6 @@ pub struct Pipelined {
 enum Source {
     Threaded(Threaded),
     Inline(Inline),
-    Leased(Box<Ticket>),
 }
 
 struct Threaded {
@@ -113,17 +110,9 @@ impl Pipelined {
         }
     }
 
-    /// Reads a plain layer hashed ahead (see [`super::hash_ahead`]) on the caller's thread.
-    pub fn leased(ticket: Ticket) -> Pipelined {
-        Pipelined {
-            source: Source::Leased(Box::new(ticket)),
-        }
-    }
-
     /// The layer's digests, once the stream has been read to its end.
     pub fn digests(&self) -> Option<Measured> {
         match &self.source {
-            Source::Leased(t) => t.digests(),
             Source::Threaded(t) => t.digests.clone(),
             Source::Inline(i) => i.digests.clone(),
         }
@@ -146,7 +135,6 @@ impl io::BufRead for Pipelined {
         match &mut self.source {
             Source::Threaded(t) => t.fill_buf(),
             Source::Inline(i) => i.fill_buf(),
-            Source::Leased(t) => t.fill_buf(),
         }
     }
 
@@ -154,7 +142,6 @@ impl io::BufRead for Pipelined {
         let (pos, len) = match &mut self.source {
             Source::Threaded(t) => (&mut t.pos, t.len),
             Source::Inline(i) => (&mut i.pos, i.len),
-            Source::Leased(t) => return t.consume(n),
         };
         *pos = (*pos + n).min(len);
     }
