@@ -235,6 +235,32 @@ impl Container {
         }
     }
 
+    /// Where the blob at `path` lies in a file, for reading by offset; `None` for a stream
+    /// or a data root.
+    pub fn blob_section(&self, path: &str) -> Option<Section> {
+        let norm = normalize(path).ok()?;
+        match &self.kind {
+            Kind::Dir(root) => {
+                let file = open_in_dir(root, &norm).ok()?;
+                let end = file.metadata().ok()?.len();
+                Some(Section {
+                    file: Arc::new(file),
+                    pos: 0,
+                    end,
+                })
+            }
+            Kind::Tar { file, members } => {
+                let (pos, size) = resolve_tar(members, &norm).ok()?;
+                Some(Section {
+                    file: file.clone(),
+                    pos,
+                    end: pos + size,
+                })
+            }
+            Kind::Streamed(_) | Kind::DockerRoot(_) => None,
+        }
+    }
+
     /// Like [`Container::open`], but a stream (stdin, a compressed archive) is first copied,
     /// decompressed, to an unnamed temporary file so that its blobs can be read in any order.
     pub fn open_spooled(path: &Path) -> Result<Container, ArchiveError> {

@@ -22,6 +22,7 @@ use oci_spec::image::{Descriptor, Platform};
 
 pub use container::{Container, Packaging};
 pub use select::{fits, host_platform, parse_platform, platform_text, PlatformWanted};
+pub use tarfile::Section;
 
 use crate::digest::Digest;
 use crate::error::{ArchiveError, Problem};

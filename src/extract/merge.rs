@@ -13,6 +13,7 @@ use super::layer_stream::LayerStream;
 use super::limits::Limits;
 use super::pipe::Pipelined;
 use super::rules::{classify, EntryKind};
+use super::shared_read::SharedRead;
 use super::tally::{Counted, Recount, Tally};
 use crate::entries::{bad_name, check_digests, tar_problem};
 use crate::error::{ArchiveError, Problem};
@@ -172,16 +173,17 @@ impl Applier<'_> {
         if self.engine.deletes_first() {
             delete_first(self.image, layer, &self.engine, self.sink, &entry_name)?;
         }
-        let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
-        let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
-        let mut guard = TarGuard::expanding(
-            Pipelined::start_sized(
-                blob,
-                blob_digest,
-                self.image.container.stored_size(&layer.path),
-            ),
-            self.sparse.clone(),
-        );
+        let section = self.image.container.blob_section(&layer.path);
+        let source = match section.filter(SharedRead::is_plain) {
+            Some(plain) => Pipelined::shared(plain),
+            None => {
+                let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
+                let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
+                let size = self.image.container.stored_size(&layer.path);
+                Pipelined::start_sized(blob, blob_digest, size)
+            }
+        };
+        let mut guard = TarGuard::expanding(source, self.sparse.clone());
         self.pax = guard.pax_tap();
         let stream = LayerStream::new(guard);
         let mut archive = tar::Archive::new(stream.clone());

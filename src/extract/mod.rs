@@ -16,6 +16,7 @@ pub mod pipe;
 pub mod remove;
 pub mod retar;
 pub mod rules;
+pub mod shared_read;
 pub mod space;
 pub mod spill;
 pub mod tally;

@@ -1,7 +1,8 @@
 //! Reads a layer blob on a second thread — hashing the stored bytes, decompressing, hashing the
 //! decompressed bytes to their very end — and hands the decompressed stream to the writer a few
 //! chunks ahead, so decompression, hashing and writing overlap. A small blob is read the same
-//! way on the caller's thread instead (see [`INLINE_BELOW`]).
+//! way on the caller's thread instead (see [`INLINE_BELOW`]); a plain layer lying in a file
+//! is read by whichever thread is free (see [`super::shared_read`]).
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
+use super::shared_read::SharedRead;
+use crate::archive::Section;
 use crate::digest::{BackgroundHasher, Digest, Feeder, Stream};
 use crate::layer::{self, Compression, Measured};
 
@@ -33,6 +36,7 @@ pub struct Pipelined {
 enum Source {
     Threaded(Threaded),
     Inline(Inline),
+    Shared(Box<SharedRead>),
 }
 
 struct Threaded {
@@ -110,9 +114,18 @@ impl Pipelined {
         }
     }
 
+    /// Reads a plain layer lying in `section` by whichever thread is free (see
+    /// [`super::shared_read`]).
+    pub fn shared(section: Section) -> Pipelined {
+        Pipelined {
+            source: Source::Shared(Box::new(SharedRead::start(section))),
+        }
+    }
+
     /// The layer's digests, once the stream has been read to its end.
     pub fn digests(&self) -> Option<Measured> {
         match &self.source {
+            Source::Shared(s) => s.digests(),
             Source::Threaded(t) => t.digests.clone(),
             Source::Inline(i) => i.digests.clone(),
         }
@@ -135,6 +148,7 @@ impl io::BufRead for Pipelined {
         match &mut self.source {
             Source::Threaded(t) => t.fill_buf(),
             Source::Inline(i) => i.fill_buf(),
+            Source::Shared(s) => s.fill_buf(),
         }
     }
 
@@ -142,6 +156,7 @@ impl io::BufRead for Pipelined {
         let (pos, len) = match &mut self.source {
             Source::Threaded(t) => (&mut t.pos, t.len),
             Source::Inline(i) => (&mut i.pos, i.len),
+            Source::Shared(s) => return s.consume(n),
         };
         *pos = (*pos + n).min(len);
     }
