@@ -45,6 +45,9 @@ struct State {
     waiting: u32,
     /// Chunks the writer read, for the tests.
     read_by_writer: u64,
+    /// The chunk at which the hashing thread panics, for the tests.
+    #[cfg(test)]
+    panic_at: Option<u64>,
     /// Buffers to read into again.
     spare: Vec<Vec<u8>>,
 }
@@ -169,8 +172,12 @@ pub struct SharedRead {
 impl SharedRead {
     /// Starts hashing `section`, a plain layer, on a thread of its own.
     pub fn start(section: Section) -> SharedRead {
+        SharedRead::start_with(section, State::default())
+    }
+
+    fn start_with(section: Section, state: State) -> SharedRead {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             changed: Condvar::new(),
             section,
         });
@@ -198,6 +205,12 @@ impl SharedRead {
         let spent = self.current.as_ref().map_or(true, |c| self.pos == c.1);
         if spent && !self.finished {
             self.next_chunk()?;
+        } else if spent {
+            // A failed layer stays failed: a caller that passed over the first error must
+            // not see a clean end next.
+            if let Some(failed) = &self.shared.lock().failed {
+                return Err(error_of(failed));
+            }
         }
         Ok(match &self.current {
             Some(c) => &c.0[self.pos..c.1],
@@ -282,6 +295,22 @@ impl Drop for SharedRead {
 /// The hashing thread: hashes the chunks in order, reading ahead of the writer those that
 /// nobody has read yet.
 fn hash(shared: &Shared) {
+    /// Should this thread end without digests (a panic), the writer is told instead of
+    /// waiting for ever.
+    struct Ended<'a>(&'a Shared);
+    impl Drop for Ended<'_> {
+        fn drop(&mut self) {
+            let mut state = self.0.lock();
+            if state.digests.is_none() && state.failed.is_none() {
+                state.failed = Some((
+                    io::ErrorKind::Other,
+                    "internal error: the layer's hashing thread stopped".into(),
+                ));
+            }
+            self.0.wake(&state);
+        }
+    }
+    let _ended = Ended(shared);
     let mut sha = Sha256::new();
     let mut size = 0u64;
     let mut state = shared.lock();
@@ -290,6 +319,11 @@ fn hash(shared: &Shared) {
             return;
         }
         let index = state.hash_next;
+        #[cfg(test)]
+        if state.panic_at == Some(index) {
+            drop(state);
+            panic!("the hashing thread fails at chunk {index}, as the test asks");
+        }
         let chunk = if let Some(chunk) = state.for_hash.remove(&index) {
             shared.wake(&state);
             chunk
@@ -423,6 +457,40 @@ mod tests {
         let err = std::io::copy(&mut layer, &mut std::io::sink()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
         assert_eq!(layer.digests(), None);
+    }
+
+    #[test]
+    fn a_failed_layer_keeps_failing() {
+        let bytes = pattern(CHUNK + 5);
+        let (_file, section) = section_of(&bytes, bytes.len() as u64 + 1);
+        let mut layer = Pipelined::shared(section);
+        let err = std::io::copy(&mut layer, &mut std::io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
+        let again = layer.read(&mut [0; 16]).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::UnexpectedEof, "{again}");
+    }
+
+    #[test]
+    fn a_hashing_thread_that_dies_fails_the_layer_instead_of_hanging() {
+        let bytes = pattern(6 * CHUNK);
+        let (_file, section) = section_of(&bytes, bytes.len() as u64);
+        let state = State {
+            panic_at: Some(2),
+            ..State::default()
+        };
+        let mut reader = SharedRead::start_with(section, state);
+        let err = loop {
+            match reader.fill_buf() {
+                Ok([]) => panic!("a clean end without the hash of every chunk"),
+                Ok(chunk) => {
+                    let n = chunk.len();
+                    reader.consume(n);
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("hashing thread stopped"), "{err}");
+        assert_eq!(reader.digests(), None);
     }
 
     #[test]
