@@ -210,39 +210,30 @@ impl Container {
     /// Opens a stored blob for reading. Only random-access containers can do this; a streamed
     /// one must be opened with [`Container::open_spooled`] first.
     pub fn open_blob(&self, path: &str, entry: &str) -> Result<Box<dyn Read + Send>, ArchiveError> {
+        if let Some(section) = self.blob_section(path, entry)? {
+            return Ok(Box::new(section));
+        }
         let fail = |p: Problem| self.error(entry, p);
-        let norm = normalize(path).map_err(fail)?;
         match &self.kind {
-            Kind::Dir(root) => {
-                let file =
-                    open_in_dir(root, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
-                Ok(Box::new(file))
+            Kind::DockerRoot(root) => {
+                Ok(Box::new(root.open_layer(&normalize(path).map_err(fail)?)?))
             }
-            Kind::Tar { file, members } => {
-                let (offset, size) =
-                    resolve_tar(members, &norm).map_err(|p| fail(p.with_missing("layer blob")))?;
-                Ok(Box::new(Section {
-                    file: file.clone(),
-                    pos: offset,
-                    end: offset + size,
-                }))
-            }
-            Kind::Streamed(_) => Err(fail(Problem::BadContent {
+            _ => Err(fail(Problem::BadContent {
                 what: "archive",
                 detail: "a streamed archive cannot be read twice; open it spooled".into(),
             })),
-            Kind::DockerRoot(root) => Ok(Box::new(root.open_layer(&norm)?)),
         }
     }
 
-    /// Where the blob at `path` lies in a file, for reading by offset; `None` for a stream
-    /// or a data root.
-    pub fn blob_section(&self, path: &str) -> Option<Section> {
-        let norm = normalize(path).ok()?;
-        match &self.kind {
+    /// Where the blob at `path` lies in a file, for reading by offset (a layout directory's
+    /// blob file, or a member of a tar); `None` for a stream or a data root.
+    pub fn blob_section(&self, path: &str, entry: &str) -> Result<Option<Section>, ArchiveError> {
+        let fail = |p: Problem| self.error(entry, p.with_missing("layer blob"));
+        let norm = normalize(path).map_err(fail)?;
+        Ok(match &self.kind {
             Kind::Dir(root) => {
-                let file = open_in_dir(root, &norm).ok()?;
-                let end = file.metadata().ok()?.len();
+                let file = open_in_dir(root, &norm).map_err(fail)?;
+                let end = file.metadata().map_err(|e| fail(Problem::Io(e)))?.len();
                 Some(Section {
                     file: Arc::new(file),
                     pos: 0,
@@ -250,7 +241,7 @@ impl Container {
                 })
             }
             Kind::Tar { file, members } => {
-                let (pos, size) = resolve_tar(members, &norm).ok()?;
+                let (pos, size) = resolve_tar(members, &norm).map_err(fail)?;
                 Some(Section {
                     file: file.clone(),
                     pos,
@@ -258,7 +249,7 @@ impl Container {
                 })
             }
             Kind::Streamed(_) | Kind::DockerRoot(_) => None,
-        }
+        })
     }
 
     /// Like [`Container::open`], but a stream (stdin, a compressed archive) is first copied,

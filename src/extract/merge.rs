@@ -173,13 +173,16 @@ impl Applier<'_> {
         if self.engine.deletes_first() {
             delete_first(self.image, layer, &self.engine, self.sink, &entry_name)?;
         }
-        let section = self.image.container.blob_section(&layer.path);
+        let container = &self.image.container;
+        let section = container.blob_section(&layer.path, &entry_name)?;
+        // Every plain layer, small ones too: one thread spawn is all it costs them, and one
+        // read path for all plain layers is tested by every plain fixture and corpus image.
         let source = match section.filter(SharedRead::is_plain) {
             Some(plain) => Pipelined::shared(plain),
             None => {
-                let blob = self.image.container.open_blob(&layer.path, &entry_name)?;
+                let blob = container.open_blob(&layer.path, &entry_name)?;
                 let blob_digest = !matches!(self.engine.order(), Order::OverlayLayer(_));
-                let size = self.image.container.stored_size(&layer.path);
+                let size = container.stored_size(&layer.path);
                 Pipelined::start_sized(blob, blob_digest, size)
             }
         };

@@ -76,12 +76,15 @@ impl Shared {
         }
     }
 
-    /// Reads chunk `index` (outside the lock) into a spare buffer.
+    /// Reads chunk `index` (outside the lock) into a spare buffer, grown only as far as the
+    /// chunk needs (a small layer does not zero a whole chunk).
     fn read(&self, index: u64, buf: Vec<u8>) -> io::Result<Chunk> {
         let mut buf = buf;
-        buf.resize(CHUNK, 0);
         let start = self.section.pos + index * CHUNK as u64;
         let want = self.section.end.saturating_sub(start).min(CHUNK as u64) as usize;
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
         let mut filled = 0;
         while filled < want {
             match self
@@ -328,14 +331,13 @@ fn hash(shared: &Shared) {
             shared.wake(&state);
             chunk
         } else if state.end.is_some_and(|end| index >= end) {
+            // A plain tar is its own diffID.
+            let digest = Digest::from_sha256(sha.finalize().into());
             state.digests = Some(Measured {
-                digest: Some(Digest::from_sha256(sha.finalize().into())),
+                digest: Some(digest.clone()),
                 compressed_size: Some(size),
-                diff_id: None,
+                diff_id: Some(digest),
             });
-            if let Some(d) = &mut state.digests {
-                d.diff_id = d.digest.clone();
-            }
             shared.wake(&state);
             return;
         } else if state.next_claim == index && index < state.write_next + AHEAD {
