@@ -126,6 +126,15 @@ impl Engine {
         self.order
     }
 
+    /// The key of the path of the last content entry decided (none in order, where nothing
+    /// is decided).
+    pub fn decided_key(&self) -> Option<u128> {
+        match self.order {
+            Order::InOrder => None,
+            _ => self.state.decided_key(),
+        }
+    }
+
     /// The layers of `0..=top` to read, in the order they are applied.
     pub fn layers(&self, top: usize) -> Vec<usize> {
         match self.order {

@@ -202,8 +202,7 @@ impl Applier<'_> {
                     .check_entry(entry.raw_header_position())
                     .map_err(|e| self.fail(entry_name.clone(), tar_problem(e)))?;
             }
-            let raw = entry.path_bytes().into_owned();
-            let name = crate::rawname::from_bytes(&raw).into_owned();
+            let name = crate::rawname::from_bytes(&entry.path_bytes()).into_owned();
             self.entry(&mut entry, &name, position).map_err(|p| {
                 let at = crate::rawname::escape_for_message(&name, 200);
                 self.fail(format!("{entry_name}: entry `{at}`"), p)
@@ -294,11 +293,15 @@ impl Applier<'_> {
                 .link_target(&path, &entry.link_name_bytes().unwrap_or_default())?;
         }
         let tally_path = self.tally.is_some().then(|| path.clone());
-        let recount_key = self.tally.is_none().then(|| self.recount.key(&path));
         let decision = match header_type {
             tar::EntryType::Symlink | tar::EntryType::Link => self.engine.maybe_symlink(&path)?,
             _ => self.engine.content(&path, header_type.is_dir())?,
         };
+        let recount_key = self
+            .tally
+            .is_none()
+            .then(|| self.engine.decided_key())
+            .flatten();
         let Decision::Write { replace } = decision else {
             self.counts.hidden += 1;
             return self.carry_out(&decision).map_err(problem_of);

@@ -47,28 +47,42 @@ pub fn clean_path(name: &str) -> Result<String, BadName> {
         return Err(BadName::Nul);
     }
     // Linux's own limits; beyond them a name could only cost time and memory.
-    // Counted in the name's own bytes, not in the longer form carrying non-UTF-8 ones.
-    let len = crate::rawname::to_bytes(name).len();
-    if len > MAX_PATH_BYTES {
-        return Err(BadName::TooLong(len));
+    // Counted in the name's own bytes, not in the longer form carrying non-UTF-8 ones (never
+    // longer than that form, so a short name needs no conversion).
+    if name.len() > MAX_PATH_BYTES {
+        let len = crate::rawname::to_bytes(name).len();
+        if len > MAX_PATH_BYTES {
+            return Err(BadName::TooLong(len));
+        }
     }
-    let mut parts = Vec::new();
+    let mut clean = String::with_capacity(name.len());
     for part in name.split('/') {
         match part {
             "" | "." => {}
             ".." => return Err(BadName::DotDot),
-            p => parts.push(p),
+            p => {
+                if !clean.is_empty() {
+                    clean.push('/');
+                }
+                clean.push_str(p);
+            }
         }
     }
-    Ok(parts.join("/"))
+    Ok(clean)
 }
 
 pub fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    last_slash(path).map_or("", |at| &path[..at])
 }
 
 pub fn file_name(path: &str) -> &str {
-    path.rsplit_once('/').map_or(path, |(_, name)| name)
+    last_slash(path).map_or(path, |at| &path[at + 1..])
+}
+
+/// A byte search: a path's components are short, and `str`'s pattern searchers cost more to
+/// set up than a loop over a few bytes.
+fn last_slash(path: &str) -> Option<usize> {
+    path.bytes().rposition(|b| b == b'/')
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -82,12 +96,20 @@ fn join(dir: &str, name: &str) -> String {
 /// Is a component of the (clean) `path` aufs metadata: a `.wh..wh.` name other than the opaque
 /// marker as the last component?
 pub fn is_aufs_meta(path: &str) -> bool {
-    let mut parts = path.split('/').peekable();
-    while let Some(part) = parts.next() {
-        let last = parts.peek().is_none();
-        if part.starts_with(AUFS_META_PREFIX) && !(last && part == OPAQUE_MARKER) {
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(bytes.len(), |n| start + n);
+        let part = &bytes[start..end];
+        if part.starts_with(AUFS_META_PREFIX.as_bytes())
+            && !(end == bytes.len() && part == OPAQUE_MARKER.as_bytes())
+        {
             return true;
         }
+        start = end + 1;
     }
     false
 }
@@ -157,6 +179,9 @@ pub struct TopDown {
     /// and of the layer in progress: a lower non-directory there is one they act through.
     marked_dirs: KeySet,
     pending_marked_dirs: KeySet,
+    /// The keys of the path being decided and of its ancestors (see [`PathKeys::chain`]),
+    /// kept to reuse the allocation.
+    chain: Vec<u128>,
 }
 
 /// What to do with a content entry.
@@ -192,10 +217,15 @@ impl TopDown {
     }
 
     /// `dir`, holding a whiteout or opaque marker of the layer in progress, and its ancestors.
-    fn note_marked(&mut self, mut dir: &str) {
-        while !dir.is_empty() && self.pending_marked_dirs.insert(self.key(dir)) {
-            dir = parent(dir);
+    fn note_marked(&mut self, dir: &str) {
+        let mut chain = std::mem::take(&mut self.chain);
+        self.keys.chain(dir, &mut chain);
+        for key in chain.iter().skip(1).rev() {
+            if !self.pending_marked_dirs.insert(*key) {
+                break;
+            }
         }
+        self.chain = chain;
     }
 
     pub fn whiteout(&mut self, path: &str) -> Result<(), BadName> {
@@ -226,34 +256,36 @@ impl TopDown {
             + self.pending_marked_dirs.len()
     }
 
-    /// Is `path` hidden from layer `layer` by what the layers above did?
-    fn hidden(&self, path: &str, layer: usize) -> bool {
-        if self.deleted.contains(&self.key(path)) {
+    /// Is the path whose [`PathKeys::chain`] is `chain` hidden from layer `layer` by what the
+    /// layers above did?
+    fn hidden(&self, chain: &[u128], layer: usize) -> bool {
+        let Some((key, ancestors)) = chain.split_last() else {
+            return false;
+        };
+        if self.deleted.contains(key) {
             return true;
         }
-        let mut ancestor = path;
-        while !ancestor.is_empty() {
-            ancestor = parent(ancestor);
-            let key = self.key(ancestor);
-            if self.opaque.contains(&key) || (!ancestor.is_empty() && self.deleted.contains(&key)) {
-                return true;
-            }
-            if let Some((by, Settled::NonDir)) = self.settled.get(&key) {
-                if *by > layer {
-                    return true;
-                }
-            }
-            if self.barriers.get(&key).is_some_and(|by| *by > layer) {
-                return true;
-            }
-        }
-        false
+        // From the parent up; index 0 is the root, which no whiteout deletes.
+        ancestors.iter().enumerate().rev().any(|(depth, key)| {
+            self.opaque.contains(key)
+                || (depth > 0 && self.deleted.contains(key))
+                || matches!(self.settled.get(key), Some((by, Settled::NonDir)) if *by > layer)
+                || self.barriers.get(key).is_some_and(|by| *by > layer)
+        })
     }
 
     /// Decides an entry of layer `layer` (layers are visited from the top, highest first) and
     /// records the decision.
     pub fn decide(&mut self, path: &str, layer: usize, kind: Settled) -> Verdict {
-        let key = self.key(path);
+        let mut chain = std::mem::take(&mut self.chain);
+        self.keys.chain(path, &mut chain);
+        let verdict = self.decide_keyed(&chain, layer, kind);
+        self.chain = chain;
+        verdict
+    }
+
+    fn decide_keyed(&mut self, chain: &[u128], layer: usize, kind: Settled) -> Verdict {
+        let key = *chain.last().expect("a chain holds at least the root");
         if let Some(&(by, before)) = self.settled.get(&key) {
             if by == layer {
                 let filled = self.layer_parents.contains(&key)
@@ -272,7 +304,7 @@ impl TopDown {
                 self.settled.insert(key, (layer, kind));
                 return Verdict::Replace;
             }
-            if kind == Settled::NonDir && !self.hidden(path, layer) {
+            if kind == Settled::NonDir && !self.hidden(chain, layer) {
                 // This layer filled a directory here and now replaces it with a
                 // non-directory: what it wrote below is gone, which the top-down pass learns
                 // too late (an upper layer made the path a directory again).
@@ -283,7 +315,7 @@ impl TopDown {
             }
             return Verdict::Skip;
         }
-        if self.hidden(path, layer) {
+        if self.hidden(chain, layer) {
             return Verdict::Skip;
         }
         if kind == Settled::NonDir
@@ -296,15 +328,14 @@ impl TopDown {
             return Verdict::WritesThrough;
         }
         self.settled.insert(key, (layer, kind));
-        self.note_dirs(parent(path), layer);
+        self.note_dirs(&chain[..chain.len() - 1], layer);
         Verdict::Write
     }
 
-    /// Records that layer `layer` has something below `dir` and so makes `dir` and its
-    /// ancestors directories.
-    fn note_dirs(&mut self, mut dir: &str, layer: usize) {
-        while !dir.is_empty() {
-            let k = self.key(dir);
+    /// Records that layer `layer` has something below the directory whose chain is `dir` and
+    /// so makes it and its ancestors directories.
+    fn note_dirs(&mut self, dir: &[u128], layer: usize) {
+        for &k in dir.iter().skip(1).rev() {
             let known = !self.layer_parents.insert(k);
             let higher = self.parents.get(&k).is_some_and(|by| *by >= layer);
             if !higher {
@@ -313,7 +344,6 @@ impl TopDown {
             if known && higher {
                 break;
             }
-            dir = parent(dir);
         }
     }
 
@@ -322,24 +352,44 @@ impl TopDown {
     /// survives, even with nothing left in it. Returns that directory when no written path
     /// makes it already, and records it as made by the layer.
     pub fn surviving_parent(&mut self, path: &str, layer: usize) -> Option<String> {
-        let mut dir = parent(path);
-        while !dir.is_empty() && self.hidden(dir, layer) {
-            dir = parent(dir);
+        let mut chain = std::mem::take(&mut self.chain);
+        self.keys.chain(path, &mut chain);
+        let survivor = self.surviving_parent_keyed(&chain, layer);
+        self.chain = chain;
+        // The directory `depth` components deep: `path` up to its `depth`th `/`.
+        let depth = survivor?;
+        let end = path.match_indices('/').nth(depth - 1)?.0;
+        Some(path[..end].to_string())
+    }
+
+    /// [`TopDown::surviving_parent`] by keys: how deep the surviving directory lies.
+    fn surviving_parent_keyed(&mut self, chain: &[u128], layer: usize) -> Option<usize> {
+        // chain[depth] is the key of the directory `depth` components deep; the path's own
+        // key is last.
+        let mut depth = chain.len().checked_sub(2)?;
+        while depth > 0 && self.hidden(&chain[..=depth], layer) {
+            depth -= 1;
         }
-        if dir.is_empty() {
+        if depth == 0 {
             return None;
         }
-        let key = self.key(dir);
+        let key = chain[depth];
         if self.settled.contains_key(&key) || self.parents.contains_key(&key) {
             return None;
         }
-        self.note_dirs(dir, layer);
-        Some(dir.to_string())
+        self.note_dirs(&chain[..=depth], layer);
+        Some(depth)
     }
 
     /// Whether an upper layer has whiteouts or opaque markers in or below directory `path`.
     pub fn marked_below(&self, path: &str) -> bool {
         self.marked_dirs.contains(&self.key(path))
+    }
+
+    /// The key of the path [`TopDown::decide`] last decided: what the top-down merge's
+    /// recount remembers paths by, without hashing them again.
+    pub fn decided_key(&self) -> Option<u128> {
+        self.chain.last().copied()
     }
 
     /// Who wrote `path`, if anyone has.

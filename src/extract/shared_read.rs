@@ -1,11 +1,13 @@
 //! A plain layer read once, by whichever of two threads is free.
 //!
 //! A plain layer's bytes go two ways: to SHA-256 (its digest and diffID) and to the writer.
-//! When many small files make the writer the slower thread, a hashing thread reads ahead, as
-//! [`super::pipe`] does. When large files make the hash the slower one, the writer, instead of
-//! waiting, reads the next chunk itself and passes it back to be hashed: the hashing thread is
-//! left with the hash alone, and the writer copies from a chunk still in its own cache. Each
-//! byte is read once, into a buffer of this process, and the same buffer is hashed and written.
+//! When many small files make the writer the slower thread (the hash keeps up with it), the
+//! hashing thread reads the writer's next chunks before hashing, as [`super::pipe`] does, so
+//! that the writer's time goes to writing. When large files make the hash the slower one, the
+//! writer, instead of waiting, reads the next chunk itself and passes it back to be hashed: the
+//! hashing thread is left with the hash alone, and the writer copies from a chunk still in its
+//! own cache. Each byte is read once, into a buffer of this process, and the same buffer is
+//! hashed and written.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -22,6 +24,11 @@ const CHUNK: usize = 256 * 1024;
 
 /// Chunks read ahead of the writer, and chunks the writer may read ahead of the hash.
 const AHEAD: u64 = 8;
+
+/// How far the hash may trail the writer and still count as keeping up with it: then the
+/// writer is the slower side, and the hashing thread reads the writer's next chunks before
+/// hashing, so that the writer's time goes to writing.
+const KEEPING_UP: u64 = 2;
 
 type Chunk = Arc<(Vec<u8>, usize)>;
 
@@ -45,6 +52,8 @@ struct State {
     waiting: u32,
     /// Chunks the writer read, for the tests.
     read_by_writer: u64,
+    /// The most chunks ever waiting in `for_writer` and `for_hash` together, for the tests.
+    most_filed: usize,
     /// The chunk at which the hashing thread panics, for the tests.
     #[cfg(test)]
     panic_at: Option<u64>,
@@ -106,39 +115,42 @@ impl Shared {
         Ok(Arc::new((buf, filled)))
     }
 
-    /// Claims chunk `index` for the writer (`by_writer`) or the hashing thread, reads it
-    /// outside the lock and files it for the other; a failed read fails both.
+    /// Claims chunk `index` (the next unclaimed one), reads it outside the lock and files it
+    /// for whoever `by` says; a failed read fails both threads.
     fn claim<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         index: u64,
-        by_writer: bool,
+        by: Claim,
     ) -> (MutexGuard<'a, State>, io::Result<Chunk>) {
         state.next_claim += 1;
-        state.read_by_writer += u64::from(by_writer);
+        state.read_by_writer += u64::from(by == Claim::Writer);
         let buf = state.spare.pop().unwrap_or_default();
         drop(state);
         let read = self.read(index, buf);
         let mut state = self.lock();
         match &read {
-            Ok(chunk) => self.file(&mut state, index, chunk, !by_writer),
+            Ok(chunk) => self.file(&mut state, index, chunk, by),
             Err(e) => self.fail(&mut state, e),
         }
         (state, read)
     }
 
     /// Files a chunk read by either thread; a short one marks the end.
-    fn file(&self, state: &mut State, index: u64, chunk: &Chunk, for_writer: bool) {
+    fn file(&self, state: &mut State, index: u64, chunk: &Chunk, by: Claim) {
         if chunk.1 < CHUNK {
             let end = index + u64::from(chunk.1 > 0);
             state.end = Some(state.end.map_or(end, |e| e.min(end)));
         }
-        let map = if for_writer {
-            &mut state.for_writer
-        } else {
-            &mut state.for_hash
-        };
-        map.insert(index, chunk.clone());
+        if by != Claim::Writer {
+            state.for_writer.insert(index, chunk.clone());
+        }
+        if by != Claim::Hash {
+            state.for_hash.insert(index, chunk.clone());
+        }
+        state.most_filed = state
+            .most_filed
+            .max(state.for_writer.len() + state.for_hash.len());
         self.wake(state);
     }
 
@@ -148,6 +160,16 @@ impl Shared {
         }
         self.wake(state);
     }
+}
+
+/// Who reads a chunk, and so who is handed it: the writer reads for itself and the hash; the
+/// hashing thread reads the chunk it hashes next, for itself and the writer, or reads ahead
+/// for the writer and files the chunk for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Writer,
+    Hash,
+    AheadForWriter,
 }
 
 fn error_of(failed: &(io::ErrorKind, String)) -> io::Error {
@@ -252,7 +274,7 @@ impl SharedRead {
                 }
             } else if state.next_claim == index && (state.for_hash.len() as u64) < AHEAD {
                 let read;
-                (state, read) = shared.claim(state, index, true);
+                (state, read) = shared.claim(state, index, Claim::Writer);
                 if let Ok(chunk) = read {
                     state.write_next += 1;
                     if chunk.1 > 0 {
@@ -327,6 +349,20 @@ fn hash(shared: &Shared) {
             drop(state);
             panic!("the hashing thread fails at chunk {index}, as the test asks");
         }
+        let ahead = state.next_claim;
+        if ahead < state.write_next + AHEAD
+            && index + KEEPING_UP >= state.write_next
+            && state.end.map_or(true, |end| ahead < end)
+        {
+            // The writer is the slower side: its next chunk read here, before this thread
+            // goes on hashing, spares it the read.
+            let read;
+            (state, read) = shared.claim(state, ahead, Claim::AheadForWriter);
+            if read.is_err() {
+                return;
+            }
+            continue;
+        }
         let chunk = if let Some(chunk) = state.for_hash.remove(&index) {
             shared.wake(&state);
             chunk
@@ -342,7 +378,7 @@ fn hash(shared: &Shared) {
             return;
         } else if state.next_claim == index && index < state.write_next + AHEAD {
             let read;
-            (state, read) = shared.claim(state, index, false);
+            (state, read) = shared.claim(state, index, Claim::Hash);
             match read {
                 Ok(chunk) => chunk,
                 Err(_) => return,
@@ -415,7 +451,7 @@ mod tests {
     }
 
     /// Reads `section` to its end, `pause` after each chunk taken; how many chunks the
-    /// writer read itself.
+    /// writer read itself. Whatever the pace, the chunks held stay within their bound.
     fn read_with_pauses(section: Section, pause: Duration) -> u64 {
         let mut reader = SharedRead::start(section);
         loop {
@@ -427,8 +463,14 @@ mod tests {
             std::thread::sleep(pause);
         }
         assert!(reader.digests().is_some());
-        let read_by_writer = reader.shared.lock().read_by_writer;
-        read_by_writer
+        let state = reader.shared.lock();
+        let bound = 2 * AHEAD as usize + KEEPING_UP as usize;
+        assert!(
+            state.most_filed <= bound,
+            "{} chunks held at once",
+            state.most_filed
+        );
+        state.read_by_writer
     }
 
     #[test]

@@ -111,17 +111,12 @@ pub enum Counted {
 /// counts is taken back. Remembers the current layer's paths only (16 bytes of key each).
 #[derive(Default)]
 pub struct Recount {
-    keys: super::path_key::PathKeys,
     seen: super::path_key::KeyMap<Counted>,
 }
 
 impl Recount {
     pub fn next_layer(&mut self) {
         self.seen.clear();
-    }
-
-    pub fn key(&self, path: &str) -> u128 {
-        self.keys.key(path)
     }
 
     /// The path of `key` was just written as `what` (and already counted); with `replace` it

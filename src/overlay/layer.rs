@@ -17,12 +17,11 @@ use crate::extract::fs::{Meta, Root};
 use crate::extract::spill::PathSpill;
 
 mod complete;
-mod keys;
 mod lookup;
 mod through;
 
 use super::lowers::Lowers;
-use keys::PathKeys;
+use crate::extract::path_key::PathKeys;
 pub use through::{writes_through_lower, LayerMarks, WritesThroughLower};
 
 const LINKS: &str = "hardlinks waiting for their target";

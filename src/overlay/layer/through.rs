@@ -35,7 +35,7 @@ enum Seen {
 /// writes through a lower symlink: the in-order application carries them out before any of
 /// the layer's entries, so the second pass must know them all from its first entry.
 pub struct LayerMarks {
-    keys: super::keys::PathKeys,
+    keys: crate::extract::path_key::PathKeys,
     marked: HashSet<u128>,
     whited: HashSet<u128>,
     void: HashSet<u128>,
