@@ -449,6 +449,50 @@ fn empty_existing_dest_is_filled() {
     );
 }
 
+/// Owners and modes come out exact however the kernel would make the files: beside DEST and
+/// in DEST a setgid directory of another group (new files there take its group), and a umask
+/// that takes bits the image sets (a file made with its mode would lose them). strata spares
+/// the chown and chmod of a file the kernel makes right; here it must not.
+#[test]
+fn owners_and_modes_are_exact_below_a_setgid_directory_and_under_a_tight_umask() {
+    if !root_required() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mut layers = rootfs_layers();
+    layers.push(vec![
+        Entry::file("modes/0664", "group-writable\n").with_mode(0o664),
+        Entry::file("modes/0666", "world-writable\n").with_mode(0o666),
+        Entry::file("modes/0777", "all\n").with_mode(0o777),
+        Entry::file("modes/0644", "plain\n").with_mode(0o644),
+        Entry::file("modes/root-root", "0:0\n").with_owner(0, 0),
+        Entry::file("modes/root-42", "0:42\n").with_owner(0, 42),
+    ]);
+    let fx = image_of_entries("setgid-umask.tar", &layers, Compression::Gzip, Format::Oci);
+    let model = Model::of(&layers, As::Root);
+    let opts = Opts {
+        umask: Some(0o027),
+        ..Opts::default()
+    };
+    let setgid_of_group = |dir: &Path, mode: u32| {
+        std::os::unix::fs::chown(dir, Some(0), Some(4242)).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    // A new DEST beside which the staging directory is made: it inherits group and setgid.
+    let sb = Sandbox::new();
+    setgid_of_group(&sb.work, 0o2777);
+    let dest = sb.dest();
+    extract(fx.arg(), &dest, &[], &opts).assert_ok("extract below a setgid directory");
+    assert_trees_equal(&model, &read_tree(&dest), "below a setgid directory");
+    // An existing empty DEST, itself setgid, filled in place.
+    let sb = Sandbox::new();
+    let dest = sb.dest();
+    std::fs::create_dir(&dest).unwrap();
+    setgid_of_group(&dest, 0o2755);
+    extract(fx.arg(), &dest, &["--force"], &opts).assert_ok("extract into a setgid DEST");
+    assert_trees_equal(&model, &read_tree(&dest), "into a setgid DEST");
+}
+
 /// `--force` into a non-empty DEST: the image's paths replace what is in their way, the rest
 /// of DEST stays, and the `.strata-incomplete` marker is gone at the end.
 #[test]

@@ -55,6 +55,29 @@ pub struct Tree {
     copy_buf: Vec<u8>,
     /// Stops before the destination filesystem runs out of space (see [`super::space`]).
     space: SpaceGuard,
+    /// The owner (uid, gid) every file made here gets from the kernel, when that is known:
+    /// see [`owner_of_new_files`]. A file of this owner needs no chown.
+    new_file_owner: Option<(u64, u64)>,
+}
+
+/// The owner the kernel gives every file made below `root`, when it is certain: running as
+/// root into an empty directory of root's own group without the setgid bit. Every directory
+/// below is then made here too (0755, no setgid, until the end: their own metadata comes last),
+/// so a new file's group is the process's, with or without a `grpid` mount (where files take
+/// their directory's group), and its user is the process's.
+fn owner_of_new_files(root: &Root, privileged: bool) -> Option<(u64, u64)> {
+    if !privileged {
+        return None;
+    }
+    let st = rustix::fs::fstat(root.fd()).ok()?;
+    let gid = rustix::process::getegid().as_raw();
+    let empty = Root::list(root.fd()).ok()?.is_empty();
+    (empty && st.st_mode & 0o2000 == 0 && st.st_gid == gid).then(|| {
+        (
+            u64::from(rustix::process::geteuid().as_raw()),
+            u64::from(gid),
+        )
+    })
 }
 
 impl DirSink {
@@ -90,9 +113,11 @@ impl<C: Converter> DirSink<C> {
                 ..Meta::default()
             },
         );
+        let privileged = rustix::process::geteuid().is_root();
+        let new_file_owner = owner_of_new_files(&root, privileged);
         let tree = Tree {
             root,
-            privileged: rustix::process::geteuid().is_root(),
+            privileged,
             dirs: BTreeMap::from([root_dir]),
             skipped_devices: 0,
             skipped_owners: false,
@@ -102,6 +127,7 @@ impl<C: Converter> DirSink<C> {
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
             space: SpaceGuard::default(),
+            new_file_owner,
         };
         DirSink { tree, conv }
     }

@@ -27,6 +27,33 @@ const DIR_FLAGS: OFlags = OFlags::DIRECTORY
     .union(OFlags::CLOEXEC);
 const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
+/// Which of owner and mode [`Root::set_meta_fd`] sets (xattrs and the mtime it always does).
+#[derive(Debug, Clone, Copy)]
+pub struct Set {
+    pub owner: bool,
+    pub mode: bool,
+}
+
+/// The process's umask, read once (from `/proc/self/status`, which changes nothing: the
+/// `umask` call can only read it by setting it, racing other threads). `None` when unknown.
+pub fn process_umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
+}
+
+/// The permission bits a new file can be created with, when the umask leaves them whole and
+/// `mode` has no setuid, setgid or sticky bit (a chown after creation would clear those):
+/// then no chmod is needed.
+pub fn creatable_perm(mode: u32) -> Option<u32> {
+    let perm = mode & 0o777;
+    let umask = process_umask()?;
+    (mode & 0o7000 == 0 && perm & umask == 0).then_some(perm)
+}
+
 /// Metadata to give an entry once it is created.
 #[derive(Debug, Clone, Default)]
 pub struct Meta {
@@ -196,9 +223,19 @@ impl Root {
     }
 
     pub fn create_file(dir: &OwnedFd, name: &str) -> io::Result<File> {
+        Self::create_file_with(dir, name, 0o600)
+    }
+
+    /// [`Root::create_file`] with permission bits `perm` (less the umask) from the start.
+    pub fn create_file_with(dir: &OwnedFd, name: &str, perm: u32) -> io::Result<File> {
         let flags =
             OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd = rfs::openat(dir, &*os(name), flags, Mode::from_raw_mode(0o600))?;
+        let fd = rfs::openat(
+            dir,
+            &*os(name),
+            flags,
+            Mode::from_raw_mode(perm as RawMode & 0o777),
+        )?;
         Ok(File::from(fd))
     }
 
@@ -260,21 +297,24 @@ impl Root {
     }
 
     /// Sets owner, mode, xattrs and mtime, in that order (chown clears setuid bits; the mtime
-    /// must come last). Owners only when `chown` is set (running as root).
+    /// must come last). Owners only when `set.owner` is set (running as root, and the entry
+    /// was not made with them already); the mode unless `set.mode` says it was made with it.
     pub fn set_meta_fd(
         fd: &impl AsFd,
         meta: &Meta,
-        chown: bool,
+        set: Set,
         xattr_ok: &dyn Fn(&str) -> bool,
     ) -> io::Result<()> {
-        if chown {
+        if set.owner {
             rfs::fchown(
                 fd,
                 Some(rustix::process::Uid::from_raw(meta.uid as u32)),
                 Some(rustix::process::Gid::from_raw(meta.gid as u32)),
             )?;
         }
-        rfs::fchmod(fd, Mode::from_raw_mode(meta.mode as RawMode & 0o7777))?;
+        if set.mode {
+            rfs::fchmod(fd, Mode::from_raw_mode(meta.mode as RawMode & 0o7777))?;
+        }
         for (name, value) in &meta.xattrs {
             if xattr_ok(name) {
                 rfs::fsetxattr(fd, name.as_str(), value, XattrFlags::empty())?;

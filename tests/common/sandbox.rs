@@ -265,6 +265,8 @@ pub struct Opts {
     /// Count system calls with `strace -f -c -o FILE` (see [`syscalls_counted`]).
     pub count_syscalls: Option<PathBuf>,
     pub stdin: Option<Vec<u8>>,
+    /// The umask strata runs with (the test process's when `None`).
+    pub umask: Option<u32>,
 }
 
 impl Default for Opts {
@@ -276,6 +278,7 @@ impl Default for Opts {
             measure_rss: false,
             count_syscalls: None,
             stdin: None,
+            umask: None,
         }
     }
 }
@@ -402,6 +405,16 @@ pub fn run_strata(args: &[&OsStr], opts: &Opts) -> Out {
         c.env("PATH", p);
     }
     c.env("TZ", "UTC");
+    if let Some(mask) = opts.umask {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                libc::umask(mask as libc::mode_t);
+                Ok(())
+            });
+        }
+    }
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c.stdin(if opts.stdin.is_some() {
         Stdio::piped()

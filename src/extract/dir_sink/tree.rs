@@ -11,7 +11,7 @@ use super::data::{copy_file_data, copy_sparse};
 use super::{conflict, remove_below, Converter, DirSink, MissingLink, Tree, DIR_META};
 use crate::extract::engine::Decision;
 use crate::extract::entry::FileData;
-use crate::extract::fs::{Meta, Root};
+use crate::extract::fs::{creatable_perm, Meta, Root, Set};
 use crate::extract::merge::Special;
 use crate::extract::rules::{file_name, parent};
 use crate::extract::space::SpaceGuard;
@@ -137,11 +137,23 @@ impl Tree {
     }
 
     pub fn set_meta_fd(&mut self, fd: &impl std::os::fd::AsFd, meta: &Meta) -> io::Result<()> {
+        let set = Set {
+            owner: self.privileged,
+            mode: true,
+        };
+        self.set_meta_fd_as(fd, meta, set)
+    }
+
+    /// [`Tree::set_meta_fd`], owner and mode only as `set` says.
+    fn set_meta_fd_as(
+        &mut self,
+        fd: &impl std::os::fd::AsFd,
+        meta: &Meta,
+        set: Set,
+    ) -> io::Result<()> {
         let privileged = self.privileged;
         let mut failed_xattrs = 0;
-        let result = Root::set_meta_fd(fd, meta, privileged, &|n| {
-            DirSink::xattr_allowed(privileged, n)
-        });
+        let result = Root::set_meta_fd(fd, meta, set, &|n| DirSink::xattr_allowed(privileged, n));
         if let Err(e) = &result {
             // An xattr the filesystem refuses (no user xattrs, no capability as non-root) is
             // skipped and counted; everything else is an error.
@@ -154,7 +166,7 @@ impl Tree {
                     xattrs: Vec::new(),
                     ..meta.clone()
                 };
-                Root::set_meta_fd(fd, &without, privileged, &|_| false)?;
+                Root::set_meta_fd(fd, &without, set, &|_| false)?;
             } else {
                 result?;
             }
@@ -175,7 +187,16 @@ impl Tree {
         let path = &*conv.real(self, path)?;
         self.not_a_dir(conv, path);
         let (dir, name) = self.parent_of(conv, path)?;
-        let mut file = self.place(conv, (&dir, name), replace, Root::create_file)?;
+        // Made with its permission bits and, as the kernel gives it, its owner, a file needs
+        // neither chmod nor chown (most files of most images).
+        let perm = creatable_perm(meta.mode);
+        let set = Set {
+            owner: self.privileged && self.new_file_owner != Some((meta.uid, meta.gid)),
+            mode: perm.is_none(),
+        };
+        let mut file = self.place(conv, (&dir, name), replace, |d, n| {
+            Root::create_file_with(d, n, perm.unwrap_or(0o600))
+        })?;
         if sparse {
             // A few KB of tar can describe a file of any size made of holes: write them as holes.
             copy_sparse(data, &mut file, size, &mut self.space)?;
@@ -184,7 +205,7 @@ impl Tree {
             copy_file_data(data, &mut file, &mut self.copy_buf, &mut self.space)?;
         }
         self.note_meta(meta);
-        self.set_meta_fd(&file, meta)
+        self.set_meta_fd_as(&file, meta, set)
     }
 
     pub(super) fn dir<C: Converter + ?Sized>(
@@ -315,7 +336,7 @@ impl Tree {
     /// stop its children being set.
     pub fn finish_now(&mut self) -> io::Result<()> {
         let mut dirs: Vec<(String, Meta)> = std::mem::take(&mut self.dirs).into_iter().collect();
-        dirs.sort_by_key(|(p, _)| {
+        dirs.sort_by_cached_key(|(p, _)| {
             std::cmp::Reverse(if p.is_empty() {
                 0
             } else {
