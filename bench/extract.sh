@@ -367,6 +367,12 @@ verdict("strata peak RSS      (OCI)", st[1] / 1024, 64, " MiB")
 verdict("strata-ds peak RSS   (docker save)", ds[1] / 1024, 64, " MiB")
 print(f"  {'strata / tar -x      (gzip vs plain)':36s} {st[0] / tx[0]:7.2f}  (no target: strata "
       f"inflates gzip, tar -x reads an uncompressed tar)")
+def median_of(allruns):
+    timed = sorted(float(t) for t in allruns.split(")")[-1].split())
+    return timed[len(timed) // 2] if len(timed) % 2 else sum(timed[len(timed) // 2 - 1:][:2]) / 2
+print(f"  medians of the timed runs (for information; the verdicts use the best): strata-ds/tar -x "
+      f"{median_of(ds[2]) / median_of(tx[2]):.2f}, strata/umoci "
+      f"{median_of(st[2]) / median_of(um[2]):.2f}")
 print(f"  CPU-time ratios, less sensitive to a busy machine: strata-ds/tar -x "
       f"{ds[3] / tx[3]:.2f}, strata/tar -xz {st[3] / tz[3]:.2f}, strata/umoci {st[3] / um[3]:.2f}, "
       f"strata/tar -x {st[3] / tx[3]:.2f}")

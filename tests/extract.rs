@@ -450,9 +450,10 @@ fn empty_existing_dest_is_filled() {
 }
 
 /// Owners and modes come out exact however the kernel would make the files: beside DEST and
-/// in DEST a setgid directory of another group (new files there take its group), and a umask
-/// that takes bits the image sets (a file made with its mode would lose them). strata spares
-/// the chown and chmod of a file the kernel makes right; here it must not.
+/// in DEST a setgid directory of another group (new files there take its group), a umask that
+/// takes bits the image sets (a file made with its mode would lose them), and a default ACL
+/// beside DEST (which replaces the umask). strata spares the chown and chmod of a file the
+/// kernel makes right; here it must not.
 #[test]
 fn owners_and_modes_are_exact_below_a_setgid_directory_and_under_a_tight_umask() {
     if !root_required() {
@@ -491,6 +492,84 @@ fn owners_and_modes_are_exact_below_a_setgid_directory_and_under_a_tight_umask()
     setgid_of_group(&dest, 0o2755);
     extract(fx.arg(), &dest, &["--force"], &opts).assert_ok("extract into a setgid DEST");
     assert_trees_equal(&model, &read_tree(&dest), "into a setgid DEST");
+    // A default ACL beside DEST: new files take their mode from it, not from the umask.
+    if !common::tool_runs("setfacl", "--version", "acl") {
+        return;
+    }
+    let sb = Sandbox::new();
+    let acl = Command::new("setfacl")
+        .args(["-d", "-m", "u::rwx,g::rx,o::-"])
+        .arg(&sb.work)
+        .status()
+        .unwrap();
+    assert!(acl.success(), "setfacl on {}", sb.work.display());
+    let dest = sb.dest();
+    // Under umask 022, files 0644 and 0755 of 0:0 would be made with their mode: the ACL's
+    // `o::-` would take their other bits.
+    let opts = Opts {
+        umask: Some(0o022),
+        ..Opts::default()
+    };
+    extract(fx.arg(), &dest, &[], &opts).assert_ok("extract below a default ACL");
+    // Directories made here inherit the default ACL, as with tar -x: not what is compared.
+    let strip = Command::new("setfacl")
+        .arg("-R")
+        .arg("-k")
+        .arg(&dest)
+        .status();
+    assert!(strip.unwrap().success(), "setfacl -R -k {}", dest.display());
+    assert_trees_equal(&model, &read_tree(&dest), "below a default ACL");
+}
+
+/// A file that still needs its owner when it is made is made 0600: with its final mode, the
+/// group the kernel gave it (the process's, or a setgid parent's) could open it until the
+/// chown. A file made with its owner already is made with its mode (no chmod after).
+#[test]
+fn a_file_made_before_its_chown_is_private_until_then() {
+    if !root_required() || !common::tool_runs("strace", "-V", "strace") {
+        return;
+    }
+    let layers = vec![vec![
+        Entry::file("home/u/secret", "for uid 1000 only\n")
+            .with_mode(0o640)
+            .with_owner(1000, 1000),
+        Entry::file("etc/hostname", "root's\n").with_mode(0o644),
+    ]];
+    let name = "private-until-chown.tar";
+    let fx = image_of_entries(name, &layers, Compression::None, Format::Oci);
+    let (sb, log) = (Sandbox::new(), "opens.log");
+    let (dest, log) = (sb.dest(), sb.root.join(log));
+    let opts = Opts {
+        umask: Some(0o022),
+        trace_opens: Some(log.clone()),
+        ..Opts::default()
+    };
+    extract(fx.arg(), &dest, &[], &opts).assert_ok("extract under strace");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let create_mode = |name: &str| {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("\"{name}\"")) && l.contains("O_CREAT"))
+            .unwrap_or_else(|| panic!("no openat creating {name} in:\n{log}"));
+        line.rsplit(", ")
+            .next()
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(create_mode("secret"), "0600", "made before its chown");
+    assert_eq!(
+        create_mode("hostname"),
+        "0644",
+        "made with its owner and mode"
+    );
+    assert_trees_equal(
+        &Model::of(&layers, As::Root),
+        &read_tree(&dest),
+        "private until chown",
+    );
 }
 
 /// `--force` into a non-empty DEST: the image's paths replace what is in their way, the rest

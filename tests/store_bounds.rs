@@ -162,8 +162,7 @@ fn whiteout_settlement_is_linear_in_layers_times_whiteouts() {
     if !ready() {
         return;
     }
-    if Command::new("strace").arg("-V").output().is_err() {
-        common::skipped("strace is not installed (.ci/run installs it)");
+    if !common::tool_runs("strace", "-V", "strace") {
         return;
     }
     const PAD: usize = 118;

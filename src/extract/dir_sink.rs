@@ -55,29 +55,57 @@ pub struct Tree {
     copy_buf: Vec<u8>,
     /// Stops before the destination filesystem runs out of space (see [`super::space`]).
     space: SpaceGuard,
-    /// The owner (uid, gid) every file made here gets from the kernel, when that is known:
-    /// see [`owner_of_new_files`]. A file of this owner needs no chown.
-    new_file_owner: Option<(u64, u64)>,
+    /// What the kernel is known to give every file made here (see [`NewFiles::of`]).
+    new_files: NewFiles,
 }
 
-/// The owner the kernel gives every file made below `root`, when it is certain: running as
-/// root into an empty directory of root's own group without the setgid bit. Every directory
-/// below is then made here too (0755, no setgid, until the end: their own metadata comes last),
-/// so a new file's group is the process's, with or without a `grpid` mount (where files take
-/// their directory's group), and its user is the process's.
-fn owner_of_new_files(root: &Root, privileged: bool) -> Option<(u64, u64)> {
-    if !privileged {
-        return None;
+/// What the kernel gives a file made below a root, when that is certain, so that a file
+/// already made right needs no chown or chmod.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NewFiles {
+    /// The owner (uid, gid) of every new file.
+    owner: Option<(u64, u64)>,
+    /// A new file's mode is the mode asked for less the umask, nothing else.
+    exact_mode: bool,
+}
+
+impl NewFiles {
+    /// Only for a root that is empty, on a local filesystem that honours the mode and owner
+    /// rules (tmpfs, ext2/3/4, xfs, btrfs; not NFS, CIFS or FUSE, which may impose their own):
+    /// every directory below is then made here, 0755, no setgid, no ACL, with its own metadata
+    /// applied at the end. Then a new file's mode is exact unless the root has a default ACL
+    /// (which replaces the umask, and which new directories inherit), and, running as root into
+    /// a root of root's own group without the setgid bit, its owner is the process's, with or
+    /// without a `grpid` mount (where files take their directory's group).
+    fn of(root: &Root, privileged: bool) -> NewFiles {
+        const LOCAL: [i64; 4] = [0x0102_1994, 0xEF53, 0x5846_5342, 0x9123_683E];
+        let fd = root.fd();
+        // f_type is an i64 here, an i32 on some targets.
+        #[allow(clippy::unnecessary_cast)]
+        let local = rustix::fs::fstatfs(fd).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as i64)));
+        let fresh = local && Root::list(fd).is_ok_and(|names| names.is_empty());
+        let Ok(st) = rustix::fs::fstat(fd) else {
+            return NewFiles::default();
+        };
+        if !fresh {
+            return NewFiles::default();
+        }
+        let no_default_acl = matches!(
+            rustix::fs::fgetxattr(fd, "system.posix_acl_default", &mut [0u8; 0]),
+            Err(rustix::io::Errno::NODATA | rustix::io::Errno::OPNOTSUPP)
+        );
+        let gid = rustix::process::getegid().as_raw();
+        let owner = (privileged && st.st_mode & 0o2000 == 0 && st.st_gid == gid).then(|| {
+            (
+                u64::from(rustix::process::geteuid().as_raw()),
+                u64::from(gid),
+            )
+        });
+        NewFiles {
+            owner,
+            exact_mode: no_default_acl,
+        }
     }
-    let st = rustix::fs::fstat(root.fd()).ok()?;
-    let gid = rustix::process::getegid().as_raw();
-    let empty = Root::list(root.fd()).ok()?.is_empty();
-    (empty && st.st_mode & 0o2000 == 0 && st.st_gid == gid).then(|| {
-        (
-            u64::from(rustix::process::geteuid().as_raw()),
-            u64::from(gid),
-        )
-    })
 }
 
 impl DirSink {
@@ -114,7 +142,7 @@ impl<C: Converter> DirSink<C> {
             },
         );
         let privileged = rustix::process::geteuid().is_root();
-        let new_file_owner = owner_of_new_files(&root, privileged);
+        let new_files = NewFiles::of(&root, privileged);
         let tree = Tree {
             root,
             privileged,
@@ -127,7 +155,7 @@ impl<C: Converter> DirSink<C> {
             budget: Budget::default(),
             copy_buf: vec![0; 256 * 1024],
             space: SpaceGuard::default(),
-            new_file_owner,
+            new_files,
         };
         DirSink { tree, conv }
     }

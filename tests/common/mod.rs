@@ -320,6 +320,18 @@ pub fn skip_log() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
 }
 
+/// Whether `tool` runs (`tool ARG`); if not, the test is [`skipped`] saying that `.ci/run`
+/// installs the Debian package `package`, and the caller returns.
+pub fn tool_runs(tool: &str, arg: &str, package: &str) -> bool {
+    if std::process::Command::new(tool).arg(arg).output().is_ok() {
+        return true;
+    }
+    skipped(format!(
+        "{tool} is not installed (.ci/run installs {package})"
+    ));
+    false
+}
+
 /// A test that cannot run on this machine says why on stderr and is counted in
 /// [`skip_log`]; the caller returns right after. The line names the test by its path in the
 /// one test crate (`mount::a_test`: the file tests/mount.rs, then the test).

@@ -267,6 +267,8 @@ pub struct Opts {
     pub stdin: Option<Vec<u8>>,
     /// The umask strata runs with (the test process's when `None`).
     pub umask: Option<u32>,
+    /// Log its `openat` calls with `strace -f -e trace=openat -o FILE`.
+    pub trace_opens: Option<PathBuf>,
 }
 
 impl Default for Opts {
@@ -279,6 +281,7 @@ impl Default for Opts {
             count_syscalls: None,
             stdin: None,
             umask: None,
+            trace_opens: None,
         }
     }
 }
@@ -376,6 +379,10 @@ pub fn run_strata(args: &[&OsStr], opts: &Opts) -> Out {
     }
     if let Some(file) = &opts.count_syscalls {
         argv.extend(["strace", "-f", "-c", "-o"].map(OsString::from));
+        argv.push(file.into());
+    }
+    if let Some(file) = &opts.trace_opens {
+        argv.extend(["strace", "-f", "-e", "trace=openat", "-o"].map(OsString::from));
         argv.push(file.into());
     }
     if let Some(n) = opts.address_limit {

@@ -187,11 +187,13 @@ impl Tree {
         let path = &*conv.real(self, path)?;
         self.not_a_dir(conv, path);
         let (dir, name) = self.parent_of(conv, path)?;
-        // Made with its permission bits and, as the kernel gives it, its owner, a file needs
-        // neither chmod nor chown (most files of most images).
-        let perm = creatable_perm(meta.mode);
+        // Made with its owner, as the kernel gives it, a file needs no chown; made with its
+        // permission bits too, no chmod (most files of most images). A file still to be given
+        // its owner is made 0600: with its final bits, the interim group would have them.
+        let owner = self.privileged && self.new_files.owner != Some((meta.uid, meta.gid));
+        let perm = creatable_perm(meta.mode).filter(|_| self.new_files.exact_mode && !owner);
         let set = Set {
-            owner: self.privileged && self.new_file_owner != Some((meta.uid, meta.gid)),
+            owner,
             mode: perm.is_none(),
         };
         let mut file = self.place(conv, (&dir, name), replace, |d, n| {
