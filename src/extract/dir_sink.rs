@@ -72,11 +72,11 @@ pub(crate) struct NewFiles {
 impl NewFiles {
     /// Only for a root that is empty, on a local filesystem that honours the mode and owner
     /// rules (tmpfs, ext2/3/4, xfs, btrfs; not NFS, CIFS or FUSE, which may impose their own):
-    /// every directory below is then made here, 0755, no setgid, no ACL, with its own metadata
-    /// applied at the end. Then a new file's mode is exact unless the root has a default ACL
-    /// (which replaces the umask, and which new directories inherit), and, running as root into
-    /// a root of root's own group without the setgid bit, its owner is the process's, with or
-    /// without a `grpid` mount (where files take their directory's group).
+    /// every directory below is then made here, 0755 and without the setgid bit, its own
+    /// metadata applied at the end. Then a new file's mode is exact unless the root has a
+    /// default ACL (which replaces the umask, and which new directories inherit), and, running
+    /// as root into a root of root's own group without the setgid bit, its owner is the
+    /// process's, with or without a `grpid` mount (where files take their directory's group).
     fn of(root: &Root, privileged: bool) -> NewFiles {
         const LOCAL: [i64; 4] = [0x0102_1994, 0xEF53, 0x5846_5342, 0x9123_683E];
         let fd = root.fd();
@@ -84,12 +84,10 @@ impl NewFiles {
         #[allow(clippy::unnecessary_cast)]
         let local = rustix::fs::fstatfs(fd).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as i64)));
         let fresh = local && Root::list(fd).is_ok_and(|names| names.is_empty());
-        let Ok(st) = rustix::fs::fstat(fd) else {
-            return NewFiles::default();
+        let st = match rustix::fs::fstat(fd) {
+            Ok(st) if fresh => st,
+            _ => return NewFiles::default(),
         };
-        if !fresh {
-            return NewFiles::default();
-        }
         let no_default_acl = matches!(
             rustix::fs::fgetxattr(fd, "system.posix_acl_default", &mut [0u8; 0]),
             Err(rustix::io::Errno::NODATA | rustix::io::Errno::OPNOTSUPP)
